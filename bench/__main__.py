@@ -1,0 +1,31 @@
+"""Runs every benchmark module listed in ``BENCHMARKS`` inside one throw-away test database."""
+
+import importlib
+import os
+import sys
+
+import django
+
+BENCHMARKS = ("bench.admin_pages",)
+
+
+def main() -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    django.setup()
+    from django.db import connection
+    from django.test.utils import setup_test_environment, teardown_test_environment
+
+    setup_test_environment()
+    test_db = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    try:
+        for module_name in BENCHMARKS:
+            for name, value, unit in importlib.import_module(module_name).run():
+                print(f"{name} {value:.1f} {unit}", flush=True)
+    finally:
+        connection.creation.destroy_test_db(test_db, verbosity=0)
+        teardown_test_environment()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""The demo organisation: one login per role plus an administrator, all sharing one password.
+
+Later issues add the organisation's use cases, datasets and models here. Everything is created only if
+missing, so running the seed twice changes nothing.
+"""
+
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import transaction
+
+from governance.choices import Role
+
+DEFAULT_DEMO_PASSWORD = "governance-demo-2026"  # noqa: S105 - printed to the console by design
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    username: str
+    first_name: str
+    last_name: str
+    role: Role | None  # None: the administrator
+
+
+DEMO_LOGINS: tuple[DemoLogin, ...] = (
+    DemoLogin("mleng", "Maya", "Engel", Role.ML_ENGINEER),
+    DemoLogin("steward", "Sam", "Stewart", Role.DATA_STEWARD),
+    DemoLogin("legal", "Lena", "Galloway", Role.LEGAL_REVIEWER),
+    DemoLogin("security", "Sergei", "Kuznetsov", Role.SECURITY_REVIEWER),
+    DemoLogin("compliance", "Chloe", "Pereira", Role.COMPLIANCE_REVIEWER),
+    DemoLogin("risk", "Rafael", "Iskander", Role.RISK_OFFICER),
+    DemoLogin("product", "Priya", "Okafor", Role.PRODUCT_OWNER),
+    DemoLogin("cab", "Carl", "Abernathy", Role.CHANGE_ADVISORY_BOARD),
+    DemoLogin("auditor", "Aud", "Itor", Role.AUDITOR),
+    DemoLogin("admin", "Ada", "Minh", None),
+)
+
+
+@transaction.atomic
+def seed_demo_logins(*, password: str) -> list[str]:
+    """Create the missing demo users; returns the usernames created. Existing users are left untouched,
+    whatever their password, so a seed never undoes what someone changed on purpose."""
+    user_model = get_user_model()
+    created = []
+    for login in DEMO_LOGINS:
+        user, was_created = user_model.objects.get_or_create(
+            username=login.username,
+            defaults={
+                "first_name": login.first_name,
+                "last_name": login.last_name,
+                "email": f"{login.username}@demo.example",
+                "is_staff": True,
+                "is_superuser": login.role is None,
+            },
+        )
+        if was_created:
+            user.set_password(password)
+            user.save(update_fields=["password"])
+            if login.role is not None:
+                user.groups.add(Group.objects.get(name=login.role.value))
+            created.append(login.username)
+    return created

@@ -1,0 +1,40 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from governance.demo import DEFAULT_DEMO_PASSWORD, DEMO_LOGINS, seed_demo_logins
+
+
+class Command(BaseCommand):
+    help = "Create the demo organisation (one login per role and an administrator). Idempotent."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--password",
+            default=DEFAULT_DEMO_PASSWORD,
+            help="The password shared by the demo logins created by this run (existing ones keep theirs).",
+        )
+        parser.add_argument(
+            "--allow-production",
+            action="store_true",
+            help=(
+                "Seed even though DEBUG is false. "
+                "Demo logins with a known password do not belong in production."
+            ),
+        )
+
+    def handle(self, *args: object, password: str, allow_production: bool, **options: object) -> None:
+        if not settings.DEBUG and not allow_production:
+            raise CommandError(
+                "Refusing to create demo logins with a shared password while DEBUG is false. "
+                "Use --allow-production for a throw-away staging install."
+            )
+        if not password.strip():
+            raise CommandError("The demo password cannot be empty.")
+        created = seed_demo_logins(password=password)
+        self.stdout.write(
+            f"Demo logins: {len(created)} created, {len(DEMO_LOGINS) - len(created)} already present."
+        )
+        self.stdout.write(f"Password for new demo logins: {password}")
+        for login in DEMO_LOGINS:
+            role = login.role.label if login.role else "Administrator (no portal role)"
+            self.stdout.write(f"  {login.username:<12} {role}")

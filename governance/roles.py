@@ -1,0 +1,95 @@
+"""The portal's roles as data: what each one is for, and which model permissions its group holds.
+
+Groups and their permissions are created by migrations (``grant_role_permissions``), not by the demo data,
+so a production install has them too. Each issue that adds models extends ``ROLE_PERMISSIONS`` and adds a
+migration that calls ``grant_role_permissions`` again. Granting is additive: an administrator's extra grants
+are never taken away by an upgrade.
+
+Model permissions only say what a role may *see or edit in general*. Who may approve which record is decided
+by the services (state, segregation of duties, object-level assignment), never by these permissions alone.
+"""
+
+from collections.abc import Mapping
+
+from django.apps.registry import Apps
+from django.contrib.auth.management import create_permissions
+from django.utils.translation import gettext_lazy as _
+
+from governance.choices import Role
+
+#: What each role does in the portal, shown on its landing page.
+ROLE_DUTIES: Mapping[Role, str] = {
+    Role.ML_ENGINEER: _("Register training runs and model versions, and request promotion."),
+    Role.DATA_STEWARD: _("Register source systems, datasets, versions and their lineage."),
+    Role.LEGAL_REVIEWER: _("Review dataset versions at the Legal stage: legal basis, consent, retention."),
+    Role.SECURITY_REVIEWER: _(
+        "Review dataset versions at the Security stage: sensitivity, access, PII handling."
+    ),
+    Role.COMPLIANCE_REVIEWER: _("Review dataset versions at the Compliance stage and co-sign requirements."),
+    Role.RISK_OFFICER: _(
+        "Own RACI matrices, evaluation thresholds and retraining cadences; approve promotions."
+    ),
+    Role.PRODUCT_OWNER: _("Own use cases and sign off their requirements."),
+    Role.CHANGE_ADVISORY_BOARD: _("Sign off change tickets that promote a model version to production."),
+    Role.AUDITOR: _("Read everything, verify the audit ledger and download evidence packs."),
+}
+
+_VIEW = ("view",)
+
+#: role -> {"app_label.model": actions}; an action is a permission codename prefix (view, add, change, ...).
+ROLE_PERMISSIONS: Mapping[Role, Mapping[str, tuple[str, ...]]] = {
+    # Auditors check who holds which role and what was done in the admin.
+    Role.AUDITOR: {
+        "auth.user": _VIEW,
+        "auth.group": _VIEW,
+        "auth.permission": _VIEW,
+        "admin.logentry": _VIEW,
+    },
+    Role.RISK_OFFICER: {"auth.group": _VIEW},
+    Role.COMPLIANCE_REVIEWER: {"auth.group": _VIEW},
+}
+
+
+def permission_keys(role: Role) -> set[tuple[str, str, str]]:
+    """The (app_label, model, codename) triples a role is granted."""
+    return {
+        (label.split(".")[0], label.split(".")[1], f"{action}_{label.split('.')[1]}")
+        for label, actions in ROLE_PERMISSIONS.get(role, {}).items()
+        for action in actions
+    }
+
+
+def grant_role_permissions(apps: Apps, schema_editor: object = None) -> None:
+    """Create the role groups and add their permissions; safe to run any number of times.
+
+    Runs inside migrations with the historical app registry. Permissions are normally created only after
+    all migrations (``post_migrate``), so they are created here first for the models migrated so far;
+    permissions of models that a later migration adds are granted by that migration's own call.
+    """
+    for app_config in apps.get_app_configs():
+        # Historical app configs carry no models module, which makes create_permissions skip them.
+        original_models_module = getattr(app_config, "models_module", None)
+        app_config.models_module = original_models_module or True
+        try:
+            create_permissions(app_config, apps=apps, verbosity=0)
+        finally:
+            app_config.models_module = original_models_module
+
+    group_model = apps.get_model("auth", "Group")
+    permission_model = apps.get_model("auth", "Permission")
+    for role in Role:
+        group, _created = group_model.objects.get_or_create(name=role.value)
+        wanted = permission_keys(role)
+        if not wanted:
+            continue
+        candidates = permission_model.objects.filter(
+            codename__in={codename for _app, _model, codename in wanted}
+        ).select_related("content_type")
+        group.permissions.add(
+            *(
+                permission
+                for permission in candidates
+                if (permission.content_type.app_label, permission.content_type.model, permission.codename)
+                in wanted
+            )
+        )

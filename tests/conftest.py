@@ -1,0 +1,102 @@
+import os
+from collections.abc import Iterator
+
+import pytest
+from django.apps import apps as django_apps
+
+from governance.choices import Role
+from governance.demo import DEFAULT_DEMO_PASSWORD, seed_demo_logins
+from governance.roles import grant_role_permissions
+from tests import services
+
+_MARKER_CHECKS = {
+    "postgres": services.postgres_missing,
+    "redis": services.redis_missing,
+    "browser": services.chromium_missing,
+}
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for marker, missing in _MARKER_CHECKS.items():
+        if item.get_closest_marker(marker) and (reason := missing()):
+            pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _tasks_run_in_process(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Unit tests run Celery tasks in-process; tests marked ``redis`` talk to a real broker and worker."""
+    from portal.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = request.node.get_closest_marker("redis") is None
+    yield
+    app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def role_groups(db: None) -> None:
+    """The role groups, as the migration creates them. Transactional tests flush them, so they ask again."""
+    grant_role_permissions(django_apps)
+
+
+@pytest.fixture
+def demo_users(role_groups: None) -> dict[str, object]:
+    from django.contrib.auth import get_user_model
+
+    seed_demo_logins(password=DEFAULT_DEMO_PASSWORD)
+    return {user.username: user for user in get_user_model().objects.all()}
+
+
+@pytest.fixture
+def user_in_role(role_groups: None):
+    """Factory: a staff user holding one role."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    def make(role: Role, username: str | None = None) -> object:
+        user = get_user_model().objects.create_user(
+            username=username or role.value.lower().replace(" ", "-"),
+            password=DEFAULT_DEMO_PASSWORD,
+            is_staff=True,
+        )
+        user.groups.add(Group.objects.get(name=role.value))
+        return user
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Headless Chromium from the operating system (Playwright never downloads a browser here)."""
+    if reason := services.chromium_missing():
+        pytest.skip(reason)
+    # Playwright's sync API runs an event loop in this thread; Django refuses ORM calls from a thread with
+    # a running loop unless told that this (test-only) use is safe.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=services.chromium_path(),
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: object) -> Iterator[object]:
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()

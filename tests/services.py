@@ -1,0 +1,40 @@
+"""Detection of the real services some tests need: PostgreSQL, a Redis broker and headless Chromium.
+
+Outside CI a test whose service is absent skips with the reason; in CI the skip becomes a failure
+(see the root conftest), so a missing service can never pass unnoticed.
+"""
+
+import os
+import shutil
+
+from django.conf import settings
+from django.db import connection
+
+
+def postgres_missing() -> str | None:
+    if connection.vendor != "postgresql":
+        return "needs PostgreSQL: set DATABASE_URL=postgres://..."
+    return None
+
+
+def redis_missing() -> str | None:
+    url = settings.CELERY_BROKER_URL
+    if not url.startswith("redis"):
+        return "needs a Redis broker: set CELERY_BROKER_URL=redis://..."
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError as error:
+        return f"Redis at CELERY_BROKER_URL is unreachable: {error}"
+    return None
+
+
+def chromium_path() -> str | None:
+    return os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def chromium_missing() -> str | None:
+    if chromium_path() is None:
+        return "needs Chromium: install Debian's chromium or set CHROMIUM_PATH"
+    return None

@@ -1,0 +1,35 @@
+"""User journey in a real browser: a demo user signs in to the admin and lands on their desk."""
+
+import pytest
+
+from governance.demo import DEFAULT_DEMO_PASSWORD
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def sign_in(page: object, base_url: str, username: str) -> None:
+    page.goto(f"{base_url}/admin/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", DEFAULT_DEMO_PASSWORD)
+    page.click("input[type=submit]")
+
+
+def test_legal_reviewer_signs_in_and_sees_their_landing_page(live_server, demo_users, page) -> None:
+    sign_in(page, live_server.url, "legal")
+
+    page.wait_for_selector("#waiting-heading")
+    assert page.title().endswith("LLM Governance Portal")
+    assert page.inner_text("#site-name").strip() == "LLM Governance Portal"
+    desk = page.locator('[data-role="Legal Reviewer"]')
+    assert "legal basis" in desk.inner_text()
+    assert page.locator('[data-role="Auditor"]').count() == 0
+
+
+def test_a_wrong_password_keeps_the_user_out_with_a_clear_message(live_server, demo_users, page) -> None:
+    page.goto(f"{live_server.url}/admin/")
+    page.fill("#id_username", "auditor")
+    page.fill("#id_password", "not-the-password")
+    page.click("input[type=submit]")
+
+    assert "Please enter the correct username and password" in page.inner_text(".errornote")
+    assert page.locator("#waiting-heading").count() == 0

@@ -1,0 +1,132 @@
+"""The admin is the product's home; its index is a role-aware landing page."""
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from governance.choices import Role
+from governance.roles import ROLE_DUTIES
+from governance.worklist import WorkItem, WorkQueue, _registry, register_queue
+
+pytestmark = pytest.mark.django_db
+
+
+def test_anonymous_visitor_is_sent_to_the_login_page(client: Client) -> None:
+    response = client.get(reverse("admin:index"))
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("admin:login"))
+
+
+def test_site_root_leads_to_the_portal(client: Client) -> None:
+    response = client.get("/")
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:index")
+
+
+def test_login_page_carries_the_product_name(client: Client) -> None:
+    response = client.get(reverse("admin:login"))
+
+    assert "LLM Governance Portal" in response.content.decode()
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_each_role_sees_its_own_desk_and_no_one_elses(client: Client, user_in_role, role: Role) -> None:
+    client.force_login(user_in_role(role))
+
+    page = client.get(reverse("admin:index")).content.decode()
+
+    assert "What waits for you" in page
+    assert f'data-role="{role.value}"' in page
+    assert str(ROLE_DUTIES[role]) in page
+    for other in set(Role) - {role}:
+        assert f'data-role="{other.value}"' not in page
+
+
+def test_a_user_with_two_roles_sees_both_desks(client: Client, user_in_role) -> None:
+    from django.contrib.auth.models import Group
+
+    user = user_in_role(Role.RISK_OFFICER)
+    user.groups.add(Group.objects.get(name=Role.CHANGE_ADVISORY_BOARD.value))
+    client.force_login(user)
+
+    page = client.get(reverse("admin:index")).content.decode()
+
+    assert page.index('data-role="Risk Officer"') < page.index('data-role="Change Advisory Board"')
+
+
+def test_administrator_without_a_role_is_told_that_administration_is_not_approval(
+    client: Client, admin_user: object
+) -> None:
+    client.force_login(admin_user)
+
+    page = client.get(reverse("admin:index")).content.decode()
+
+    assert "administrators cannot approve" in page
+
+
+def test_registered_queues_show_their_items_to_the_roles_they_concern(client: Client, user_in_role) -> None:
+    queue = WorkQueue(
+        key="test-legal-queue",
+        title="Dataset versions at the Legal stage",
+        roles=frozenset({Role.LEGAL_REVIEWER}),
+        items=lambda user: [WorkItem(label=f"support-chats@3 for {user.username}", url="/admin/")],
+    )
+    register_queue(queue)
+    try:
+        client.force_login(user_in_role(Role.LEGAL_REVIEWER))
+        legal_page = client.get(reverse("admin:index")).content.decode()
+        client.force_login(user_in_role(Role.SECURITY_REVIEWER))
+        security_page = client.get(reverse("admin:index")).content.decode()
+    finally:
+        del _registry[queue.key]
+
+    assert "support-chats@3 for legal-reviewer" in legal_page
+    assert "Dataset versions at the Legal stage" not in security_page
+
+
+def test_registering_a_different_queue_under_a_taken_key_is_refused() -> None:
+    first = WorkQueue(key="dup", title="A", roles=frozenset({Role.AUDITOR}), items=lambda user: [])
+    register_queue(first)
+    try:
+        with pytest.raises(ValueError, match="already registered"):
+            register_queue(
+                WorkQueue(key="dup", title="B", roles=frozenset({Role.AUDITOR}), items=lambda user: [])
+            )
+    finally:
+        del _registry["dup"]
+
+
+def test_landing_page_query_count_does_not_depend_on_roles_held(
+    client: Client, user_in_role, django_assert_max_num_queries
+) -> None:
+    from django.contrib.auth.models import Group
+
+    user = user_in_role(Role.AUDITOR)
+    user.groups.add(*Group.objects.all())
+    client.force_login(user)
+
+    with django_assert_max_num_queries(6):
+        client.get(reverse("admin:index"))
+
+
+def test_health_endpoint_reports_database_reachable(client: Client) -> None:
+    response = client.get(reverse("healthz"))
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_health_endpoint_refuses_writes(client: Client) -> None:
+    assert client.post(reverse("healthz")).status_code == 405
+
+
+def test_api_schema_is_served_to_signed_in_users_only(client: Client, user_in_role) -> None:
+    assert client.get(reverse("api-schema")).status_code == 403
+
+    client.force_login(user_in_role(Role.ML_ENGINEER))
+    response = client.get(reverse("api-schema"))
+
+    assert response.status_code == 200
+    assert b"LLM Governance Portal API" in response.content

@@ -1,0 +1,115 @@
+"""``manage.py seed_demo``: one login per role and an administrator, and a second run changes nothing."""
+
+from io import StringIO
+
+import pytest
+from django.contrib.auth import authenticate, get_user_model
+from django.core.management import CommandError, call_command
+from django.forms.models import model_to_dict
+
+from governance.choices import Role
+from governance.demo import DEFAULT_DEMO_PASSWORD, DEMO_LOGINS
+
+pytestmark = pytest.mark.django_db
+
+User = get_user_model()
+
+
+def seed(**options: object) -> str:
+    out = StringIO()
+    call_command("seed_demo", stdout=out, **options)
+    return out.getvalue()
+
+
+def snapshot() -> list[dict]:
+    return [
+        {**model_to_dict(user), "groups": sorted(user.groups.values_list("name", flat=True))}
+        for user in User.objects.order_by("username")
+    ]
+
+
+@pytest.fixture(autouse=True)
+def _pilot_mode(settings: object) -> None:
+    settings.DEBUG = True
+
+
+def test_creates_one_staff_login_per_role_and_an_administrator() -> None:
+    seed()
+
+    for role in Role:
+        holders = User.objects.filter(groups__name=role.value)
+        assert holders.count() == 1, role
+        assert holders.get().is_staff
+        assert not holders.get().is_superuser
+    admin = User.objects.get(username="admin")
+    assert admin.is_superuser
+    assert not admin.groups.exists()
+    assert User.objects.count() == len(DEMO_LOGINS) == len(Role) + 1
+
+
+def test_every_demo_login_authenticates_with_the_shared_password() -> None:
+    seed()
+
+    for login in DEMO_LOGINS:
+        assert authenticate(username=login.username, password=DEFAULT_DEMO_PASSWORD) is not None
+
+
+def test_prints_the_logins_and_the_password() -> None:
+    output = seed()
+
+    assert DEFAULT_DEMO_PASSWORD in output
+    for username in (
+        "legal",
+        "security",
+        "compliance",
+        "risk",
+        "mleng",
+        "steward",
+        "product",
+        "cab",
+        "auditor",
+    ):
+        assert f"  {username} " in output
+
+
+def test_a_second_run_changes_nothing() -> None:
+    seed()
+    before = snapshot()
+
+    output = seed(password="a-different-password")
+
+    assert snapshot() == before
+    assert "0 created" in output
+
+
+def test_a_second_run_leaves_a_changed_password_alone() -> None:
+    seed()
+    legal = User.objects.get(username="legal")
+    legal.set_password("legal-changed-it-on-purpose")
+    legal.save()
+
+    seed()
+
+    assert authenticate(username="legal", password="legal-changed-it-on-purpose") is not None
+
+
+def test_refuses_in_production_mode(settings: object) -> None:
+    settings.DEBUG = False
+
+    with pytest.raises(CommandError, match="DEBUG is false"):
+        seed()
+    assert not User.objects.exists()
+
+
+def test_production_seed_needs_an_explicit_flag(settings: object) -> None:
+    settings.DEBUG = False
+
+    seed(allow_production=True)
+
+    assert User.objects.count() == len(DEMO_LOGINS)
+
+
+def test_rejects_a_blank_password() -> None:
+    with pytest.raises(CommandError, match="cannot be empty"):
+        seed(password="   ")
+    assert not User.objects.exists()
