@@ -14,6 +14,7 @@ class PortalAdminSite(admin.AdminSite):
     site_header = _("LLM Governance Portal")
     site_title = _("LLM Governance Portal")
     index_title = _("Home")
+    site_url = None  # the portal has no public site beside the admin
     index_template = "admin/portal_index.html"
 
     def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[dict]:
