@@ -1,19 +1,14 @@
-"""Test-wide configuration: the fast password hasher, service-dependent tests, and "no skips in CI"."""
+"""Test-wide configuration: "no skips in CI", and flushing around append-only tables."""
 
 import os
 
 import pytest
+from django.db import connections
+from django.test import TransactionTestCase
 
 
 def _in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    from django.conf import settings
-
-    # Hashing with PBKDF2 costs ~0.3 s per login; tests log in hundreds of times.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -25,3 +20,34 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> objec
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         report.outcome = "failed"
         report.longrepr = f"Skipped in CI, where nothing may be skipped: {reason}"
+
+
+_original_fixture_teardown = TransactionTestCase._fixture_teardown
+
+
+def _fixture_teardown_lifting_append_only_triggers(self: TransactionTestCase) -> None:
+    """Transactional tests end by emptying every table, which the append-only triggers refuse, as they
+    should. Only here, in the test harness, are the triggers lifted for that flush and put back after."""
+    from governance import append_only
+
+    lifted = {}
+    for alias in self._databases_names(include_mirrors=False):
+        connection = connections[alias]
+        tables = append_only.protected_tables(connection)
+        with connection.cursor() as cursor:
+            for table in tables:
+                for statement in append_only.drop_statements(connection.vendor, table):
+                    cursor.execute(statement)
+        lifted[alias] = tables
+    try:
+        _original_fixture_teardown(self)
+    finally:
+        for alias, tables in lifted.items():
+            connection = connections[alias]
+            with connection.cursor() as cursor:
+                for table in tables:
+                    for statement in append_only.create_statements(connection.vendor, table):
+                        cursor.execute(statement)
+
+
+TransactionTestCase._fixture_teardown = _fixture_teardown_lifting_append_only_triggers

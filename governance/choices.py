@@ -14,3 +14,27 @@ class Role(models.TextChoices):
     PRODUCT_OWNER = "Product Owner", _("Product Owner")
     CHANGE_ADVISORY_BOARD = "Change Advisory Board", _("Change Advisory Board")
     AUDITOR = "Auditor", _("Auditor")
+
+
+class LedgerAction(models.TextChoices):
+    """What a ledger entry records."""
+
+    CREATE = "create", _("Create")
+    UPDATE = "update", _("Update")
+    DELETE = "delete", _("Delete")
+    TRANSITION = "transition", _("Transition")
+    SIGN = "sign", _("Sign")
+    OVERRIDE = "override", _("Break-glass override")
+    EXPORT = "export", _("Export")
+    DOWNLOAD = "download", _("Download")
+    VIEW = "view", _("View")
+    DENIED = "denied", _("Denied")
+    CHECKPOINT = "checkpoint", _("Checkpoint")
+
+
+class AccessKind(models.TextChoices):
+    """What an access event records: reading, not changing."""
+
+    VIEW_AUDIT_TRAIL = "view_audit_trail", _("Viewed audit trail")
+    EXPORT = "export", _("Exported")
+    DOWNLOAD = "download", _("Downloaded")

@@ -69,7 +69,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "simple_history.middleware.HistoryRequestMiddleware",
+    # Stamps every ledger entry with the request id and the signed-in user (simple-history reads it too).
+    "governance.audit_context.AuditContextMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -144,6 +145,12 @@ WHITENOISE_USE_FINDERS = DEBUG
 MEDIA_ROOT = VAR_DIR / "media"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "ledger_checkpoints": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        # Signed ledger checkpoints kept outside the database; in production point this storage at WORM
+        # or object storage (any Django storage backend).
+        "OPTIONS": {"location": env_str("LEDGER_CHECKPOINT_DIR") or str(VAR_DIR / "checkpoints")},
+    },
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -197,6 +204,19 @@ SPECTACULAR_SETTINGS = {
 
 # --- Product settings -----------------------------------------------------------------------------------
 LEDGER_SIGNING_KEY = env_str("LEDGER_SIGNING_KEY")
+LEDGER_SIGNING_KEY_FILE = env_str("LEDGER_SIGNING_KEY_FILE") or (
+    str(VAR_DIR / "ledger-signing-key.pem") if DEBUG else ""
+)
+CELERY_BEAT_SCHEDULE = {
+    "ledger-checkpoint": {
+        "task": "governance.tasks.make_ledger_checkpoint",
+        "schedule": env_int("LEDGER_CHECKPOINT_INTERVAL_S", 3600),
+    },
+    "ledger-verify": {
+        "task": "governance.tasks.verify_ledger_chain",
+        "schedule": env_int("LEDGER_VERIFY_INTERVAL_S", 24 * 3600),
+    },
+}
 
 # --- Transport security ---------------------------------------------------------------------------------
 # The portal runs behind a TLS-terminating proxy that sets X-Forwarded-Proto.

@@ -16,7 +16,14 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
         key: value
         for key, value in os.environ.items()
         if key
-        not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+        not in {
+            "DEBUG",
+            "SECRET_KEY",
+            "ALLOWED_HOSTS",
+            "DJANGO_SETTINGS_MODULE",
+            "DJANGO_ALLOW_ASYNC_UNSAFE",
+            "LEDGER_SIGNING_KEY",
+        }
     }
     return subprocess.run(
         [sys.executable, "manage.py", *args],
@@ -59,15 +66,19 @@ def test_unparseable_debug_value_is_named_in_the_error() -> None:
     assert "DEBUG='maybe' is not a boolean" in result.stderr
 
 
+PRODUCTION = {"DEBUG": "false", "SECRET_KEY": STRONG_SECRET, "ALLOWED_HOSTS": "portal.example.com"}
+
+
 def test_deploy_check_is_clean_when_production_is_configured() -> None:
+    from governance.signing_keys import generate_private_key_pem
+
     result = run_manage(
         "check",
         "--deploy",
         "--fail-level",
         "WARNING",
-        DEBUG="false",
-        SECRET_KEY=STRONG_SECRET,
-        ALLOWED_HOSTS="portal.example.com",
+        LEDGER_SIGNING_KEY=generate_private_key_pem(),
+        **PRODUCTION,
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
@@ -118,3 +129,11 @@ def test_without_a_broker_tasks_run_in_process(monkeypatch: pytest.MonkeyPatch) 
     )
 
     assert result.stdout.split() == ["True", "True"]
+
+
+@pytest.mark.parametrize("key", ["", "not-a-key", "QUJD"])
+def test_deploy_check_fails_without_a_usable_ledger_signing_key(key: str) -> None:
+    result = run_manage("check", "--deploy", LEDGER_SIGNING_KEY=key, **PRODUCTION)
+
+    assert result.returncode != 0
+    assert "governance.E001" in result.stderr

@@ -1,0 +1,209 @@
+"""The ledger browser and the other read-only audit tables."""
+
+import json
+from collections.abc import Iterator
+
+from django.contrib import admin
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import HttpRequest, StreamingHttpResponse
+from django.urls import URLPattern, path
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from governance.access import access_record
+from governance.admin.governed import ReadOnlyAuditAdmin
+from governance.choices import AccessKind
+from governance.models import AccessEvent, LedgerCheckpoint, LedgerEntry, LedgerVerification, Signature
+from governance.signatures import signature_is_valid
+
+#: The changelist counts at most this many matching rows; beyond, it shows "10000+" pages' worth.
+COUNT_CAP = 10_000
+EXPORT_CHUNK = 5_000
+
+
+class CappedCountPaginator(Paginator):
+    """Counting millions of rows on every page view is what makes audit logs slow; count up to a cap."""
+
+    @cached_property
+    def count(self) -> int:
+        return self.object_list.order_by()[: COUNT_CAP + 1].count()
+
+
+class ObjectTypeFilter(admin.SimpleListFilter):
+    """Object types from the content types table: a DISTINCT over the ledger would scan every row."""
+
+    title = _("object type")
+    parameter_name = "object_type"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        project_apps = ("governance", "lineage", "registry", "evidence", "auth")
+        types = ContentType.objects.filter(app_label__in=project_apps).exclude(model__startswith="historical")
+        return sorted((f"{ct.app_label}.{ct.model}", f"{ct.app_label}.{ct.model}") for ct in types)
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(object_type=self.value()) if self.value() else queryset
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(ReadOnlyAuditAdmin):
+    list_display = (
+        "sequence",
+        "recorded_at",
+        "actor_name",
+        "action",
+        "object_type",
+        "object_label",
+        "short_hash",
+    )
+    list_filter = ("action", ObjectTypeFilter, ("actor", admin.RelatedOnlyFieldListFilter), "recorded_at")
+    search_fields = ("object_id",)
+    search_help_text = _("Exact object id (for example 42).")
+    list_select_related = ()
+    paginator = CappedCountPaginator
+    list_per_page = 100
+    ordering = ("-sequence",)
+    change_list_template = "admin/governance/ledgerentry/change_list.html"
+    fields = (
+        "sequence",
+        "recorded_at",
+        "actor_name",
+        "actor",
+        "action",
+        "object_type",
+        "object_id",
+        "object_label",
+        "request_id",
+        "payload_pretty",
+        "prev_hash_hex",
+        "entry_hash_hex",
+    )
+    readonly_fields = fields
+
+    @admin.display(description=_("entry hash"))
+    def short_hash(self, entry: LedgerEntry) -> str:
+        return entry.entry_hash_hex[:12]
+
+    @admin.display(description=_("payload"))
+    def payload_pretty(self, entry: LedgerEntry) -> str:
+        return format_html(
+            "<pre>{}</pre>", json.dumps(entry.payload, indent=2, sort_keys=True, ensure_ascii=False)
+        )
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        # Exact match only, so the (object_type, object_id) index serves it; no LIKE over millions of rows.
+        term = search_term.strip()
+        return (queryset.filter(object_id=term) if term else queryset), False
+
+    def get_urls(self) -> list[URLPattern]:
+        return [
+            path(
+                "export.jsonl",
+                self.admin_site.admin_view(self.export_view),
+                name="governance_ledgerentry_export",
+            ),
+            *super().get_urls(),
+        ]
+
+    def export_view(self, request: HttpRequest) -> StreamingHttpResponse:
+        """The changelist's current filter as JSON Lines: each line is an entry's hashed document with its
+        hashes, so the slice can be re-verified offline. The export itself is recorded."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        changelist = self.get_changelist_instance(request)
+        queryset = changelist.get_queryset(request).order_by("sequence")
+        filters = {key: value for key, value in request.GET.items() if key not in {"o", "p"}}
+        access_record(
+            user=request.user,
+            kind=AccessKind.EXPORT,
+            object_type="governance.ledgerentry",
+            object_label="audit ledger (JSON Lines)",
+            detail={"filters": filters, "format": "jsonl"},
+        )
+        response = StreamingHttpResponse(_jsonl(queryset), content_type="application/x-ndjson")
+        stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
+        response["Content-Disposition"] = f'attachment; filename="audit-ledger-{stamp}.jsonl"'
+        return response
+
+
+def _jsonl(queryset: QuerySet) -> Iterator[bytes]:
+    rows = queryset.values_list("canonical", "prev_hash", "entry_hash").iterator(chunk_size=EXPORT_CHUNK)
+    for canonical, prev_hash, entry_hash in rows:
+        yield (
+            b'{"entry":'
+            + bytes(canonical)
+            + f',"entry_hash":"{bytes(entry_hash).hex()}","prev_hash":"{bytes(prev_hash).hex()}"}}\n'.encode()
+        )
+
+
+@admin.register(Signature)
+class SignatureAdmin(ReadOnlyAuditAdmin):
+    list_display = ("signed_at", "printed_name", "meaning", "object_label", "validity")
+    list_filter = ("signed_at", "content_type")
+    list_select_related = ("signer", "content_type")
+    raw_id_fields = ("signer",)
+    exclude = ("content_type",)
+    readonly_fields = (
+        "printed_name",
+        "signer",
+        "signed_at",
+        "meaning",
+        "object_label",
+        "object_id",
+        "record_digest",
+        "ledger_entry",
+        "validity",
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).prefetch_related("record")
+
+    @admin.display(description=_("validity"))
+    def validity(self, signature: Signature) -> str:
+        if signature_is_valid(signature):
+            return format_html('<span class="signature-valid">{}</span>', _("Valid"))
+        return format_html(
+            '<strong class="signature-invalid">{}</strong>',
+            _("Invalidated: the record changed after signing"),
+        )
+
+
+@admin.register(LedgerCheckpoint)
+class LedgerCheckpointAdmin(ReadOnlyAuditAdmin):
+    list_display = ("tree_size", "created_at", "root_hash_hex", "key_id", "file_name")
+    readonly_fields = ("tree_size", "created_at", "root_hash_hex", "key_id", "file_name")
+    exclude = ("root_hash", "signature", "statement")
+
+
+@admin.register(LedgerVerification)
+class LedgerVerificationAdmin(ReadOnlyAuditAdmin):
+    list_display = (
+        "started_at",
+        "ok",
+        "entries_checked",
+        "checkpoints_checked",
+        "first_broken_sequence",
+        "message",
+    )
+    list_filter = ("ok",)
+
+
+@admin.register(AccessEvent)
+class AccessEventAdmin(ReadOnlyAuditAdmin):
+    list_display = ("occurred_at", "user", "kind", "object_type", "object_label")
+    list_filter = ("kind", "occurred_at")
+    list_select_related = ("user",)
+    search_fields = ("object_id",)
+    paginator = CappedCountPaginator
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        term = search_term.strip()
+        return (queryset.filter(object_id=term) if term else queryset), False

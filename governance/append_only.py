@@ -1,0 +1,83 @@
+"""Database triggers that make a table append-only: UPDATE, DELETE and TRUNCATE are refused.
+
+PostgreSQL triggers are created ``ENABLE ALWAYS`` so that ``session_replication_role = replica`` does not
+silence them, with a statement-level trigger for TRUNCATE (which fires no DELETE trigger). SQLite gets
+``RAISE(ABORT)`` triggers; it has no TRUNCATE (a DELETE without WHERE fires the DELETE trigger).
+Someone with the right to drop triggers can still rewrite the table; the hash chain and the checkpoint
+copies outside the database are what catch that.
+"""
+
+import hashlib
+
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+_PG_FUNCTION = """
+CREATE OR REPLACE FUNCTION governance_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION USING
+        MESSAGE = 'append-only table ' || TG_TABLE_NAME || ': ' || TG_OP || ' refused',
+        HINT = 'Governed evidence is never changed or removed; append a new entry instead.';
+END
+$$
+"""
+
+
+def trigger_prefix(table: str) -> str:
+    """A trigger name stem within PostgreSQL's 63-character identifier limit."""
+    if len(table) <= 44:
+        return table
+    return f"{table[:35]}_{hashlib.sha256(table.encode()).hexdigest()[:8]}"
+
+
+def create_statements(vendor: str, table: str) -> list[str]:
+    stem = trigger_prefix(table)
+    if vendor == "postgresql":
+        return [
+            _PG_FUNCTION,
+            f'CREATE TRIGGER "{stem}_append_only" BEFORE UPDATE OR DELETE ON "{table}" '
+            "FOR EACH ROW EXECUTE FUNCTION governance_refuse_change()",
+            f'CREATE TRIGGER "{stem}_no_truncate" BEFORE TRUNCATE ON "{table}" '
+            "FOR EACH STATEMENT EXECUTE FUNCTION governance_refuse_change()",
+            f'ALTER TABLE "{table}" ENABLE ALWAYS TRIGGER "{stem}_append_only"',
+            f'ALTER TABLE "{table}" ENABLE ALWAYS TRIGGER "{stem}_no_truncate"',
+        ]
+    if vendor == "sqlite":
+        return [
+            f'CREATE TRIGGER "{stem}_no_update" BEFORE UPDATE ON "{table}" '
+            f"BEGIN SELECT RAISE(ABORT, 'append-only table {table}: UPDATE refused'); END",
+            f'CREATE TRIGGER "{stem}_no_delete" BEFORE DELETE ON "{table}" '
+            f"BEGIN SELECT RAISE(ABORT, 'append-only table {table}: DELETE refused'); END",
+        ]
+    raise NotImplementedError(f"No append-only triggers for the {vendor} database backend.")
+
+
+def drop_statements(vendor: str, table: str) -> list[str]:
+    stem = trigger_prefix(table)
+    if vendor == "postgresql":
+        return [
+            f'DROP TRIGGER IF EXISTS "{stem}_append_only" ON "{table}"',
+            f'DROP TRIGGER IF EXISTS "{stem}_no_truncate" ON "{table}"',
+        ]
+    return [f'DROP TRIGGER IF EXISTS "{stem}_no_update"', f'DROP TRIGGER IF EXISTS "{stem}_no_delete"']
+
+
+def protected_tables(connection: BaseDatabaseWrapper) -> set[str]:
+    """Tables that currently carry the append-only triggers (all of them, for every vendor's set)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                "WHERE t.tgname LIKE %s AND t.tgenabled = 'A' "
+                "INTERSECT "
+                "SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                "WHERE t.tgname LIKE %s AND t.tgenabled = 'A'",
+                ["%_append_only", "%_no_truncate"],
+            )
+        else:
+            cursor.execute(
+                "SELECT tbl_name FROM sqlite_master WHERE type = 'trigger' AND name LIKE %s "
+                "INTERSECT "
+                "SELECT tbl_name FROM sqlite_master WHERE type = 'trigger' AND name LIKE %s",
+                ["%_no_update", "%_no_delete"],
+            )
+        return {row[0] for row in cursor.fetchall()}

@@ -1,0 +1,38 @@
+"""System checks for configuration the evidence depends on."""
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Tags, register
+from django.core.exceptions import ImproperlyConfigured
+
+
+@register(Tags.security, deploy=True)
+def ledger_signing_key_check(app_configs: object = None, **kwargs: object) -> list[CheckMessage]:
+    from governance import signing_keys
+
+    try:
+        text = signing_keys.configured_key_text()
+        if not text:
+            raise ImproperlyConfigured("LEDGER_SIGNING_KEY is not set.")
+        signing_keys.parse_private_key(text)
+    except (ImproperlyConfigured, ValueError) as error:
+        return [
+            Error(
+                f"The ledger signing key is missing or unusable: {error}",
+                hint="Set LEDGER_SIGNING_KEY to an Ed25519 private key (`manage.py create_ledger_key`).",
+                id="governance.E001",
+            )
+        ]
+    return []
+
+
+@register(Tags.security)
+def history_settings_check(app_configs: object = None, **kwargs: object) -> list[CheckMessage]:
+    """History rows are evidence: they are never reverted from the admin and are permission-checked."""
+    errors = []
+    if not getattr(settings, "SIMPLE_HISTORY_REVERT_DISABLED", False):
+        errors.append(Error("SIMPLE_HISTORY_REVERT_DISABLED must be True.", id="governance.E002"))
+    if not getattr(settings, "SIMPLE_HISTORY_ENFORCE_HISTORY_MODEL_PERMISSIONS", False):
+        errors.append(
+            Error("SIMPLE_HISTORY_ENFORCE_HISTORY_MODEL_PERMISSIONS must be True.", id="governance.E003")
+        )
+    return errors

@@ -1,0 +1,123 @@
+"""The audit ledger: an append-only, hash-chained record of every governed change.
+
+Each entry's ``canonical`` bytes are the RFC 8785 (JCS) serialisation of the whole entry; ``entry_hash`` is
+SHA-256(prev_hash || canonical). The other columns repeat fields of ``canonical`` so the admin can filter
+by them; ``verify_ledger`` checks that they still agree with the hashed bytes. Rows are written only by
+``governance.ledger.append`` and never changed: database triggers refuse UPDATE, DELETE and TRUNCATE.
+"""
+
+import json
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from governance.choices import LedgerAction
+
+GENESIS_HASH = bytes(32)
+
+
+class LedgerEntry(models.Model):
+    sequence = models.BigIntegerField(_("sequence"), primary_key=True)
+    recorded_at = models.DateTimeField(_("recorded at (UTC)"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,  # people who acted are deactivated, never deleted
+        related_name="+",
+    )
+    actor_name = models.CharField(_("actor name"), max_length=200)
+    action = models.CharField(_("action"), max_length=20, choices=LedgerAction.choices)
+    object_type = models.CharField(_("object type"), max_length=100, blank=True)
+    object_id = models.CharField(_("object id"), max_length=64, blank=True)
+    object_label = models.CharField(_("object"), max_length=300, blank=True)
+    request_id = models.CharField(_("request id"), max_length=64, blank=True)
+    canonical = models.BinaryField(_("canonical bytes"))
+    prev_hash = models.BinaryField(_("previous hash"), max_length=32, unique=True)
+    entry_hash = models.BinaryField(_("entry hash"), max_length=32, unique=True)
+
+    class Meta:
+        verbose_name = _("ledger entry")
+        verbose_name_plural = _("audit ledger")
+        ordering = ["-sequence"]
+        default_permissions = ("view",)
+        indexes = [
+            models.Index(fields=["object_type", "object_id", "sequence"], name="ledger_object_idx"),
+            models.Index(fields=["actor", "sequence"], name="ledger_actor_idx"),
+            models.Index(fields=["action", "sequence"], name="ledger_action_idx"),
+            models.Index(fields=["recorded_at"], name="ledger_time_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(sequence__gte=1), name="ledger_sequence_positive")
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.sequence} {self.action} {self.object_label or self.object_type}".strip()
+
+    @property
+    def document(self) -> dict[str, Any]:
+        """The hashed entry, parsed."""
+        return json.loads(bytes(self.canonical))
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        return self.document.get("payload", {})
+
+    @property
+    def entry_hash_hex(self) -> str:
+        return bytes(self.entry_hash).hex()
+
+    @property
+    def prev_hash_hex(self) -> str:
+        return bytes(self.prev_hash).hex()
+
+
+class LedgerCheckpoint(models.Model):
+    """A signed Merkle root over the first ``tree_size`` entries (RFC 9162 tree hash of their entry hashes).
+
+    Also written as a signed JSON file to checkpoint storage, outside the database, so that a rewrite of
+    the database (by someone able to drop the triggers) is caught against the copy it cannot reach.
+    """
+
+    tree_size = models.BigIntegerField(_("tree size"), unique=True)
+    root_hash = models.BinaryField(_("root hash"), max_length=32)
+    created_at = models.DateTimeField(_("created at (UTC)"))
+    key_id = models.CharField(_("signing key id"), max_length=64)
+    signature = models.BinaryField(_("Ed25519 signature"), max_length=64)
+    statement = models.BinaryField(_("signed statement"))
+    file_name = models.CharField(_("checkpoint file"), max_length=200)
+
+    class Meta:
+        verbose_name = _("ledger checkpoint")
+        ordering = ["-tree_size"]
+        default_permissions = ("view",)
+
+    def __str__(self) -> str:
+        return f"checkpoint @{self.tree_size} {bytes(self.root_hash).hex()[:16]}"
+
+    @property
+    def root_hash_hex(self) -> str:
+        return bytes(self.root_hash).hex()
+
+
+class LedgerVerification(models.Model):
+    """One run of the ledger verification, kept so a failure stays visible until a later run passes."""
+
+    started_at = models.DateTimeField(_("started at (UTC)"))
+    finished_at = models.DateTimeField(_("finished at (UTC)"))
+    ok = models.BooleanField(_("chain holds"))
+    entries_checked = models.BigIntegerField(_("entries checked"))
+    checkpoints_checked = models.IntegerField(_("checkpoints checked"))
+    first_broken_sequence = models.BigIntegerField(_("first broken sequence"), null=True, blank=True)
+    message = models.TextField(_("finding"), blank=True)
+
+    class Meta:
+        verbose_name = _("ledger verification")
+        ordering = ["-started_at"]
+        default_permissions = ("view",)
+
+    def __str__(self) -> str:
+        return f"{'OK' if self.ok else 'BROKEN'} {self.started_at:%Y-%m-%d %H:%M}Z"

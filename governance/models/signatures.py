@@ -1,0 +1,46 @@
+"""Electronic signatures as 21 CFR Part 11 describes them (§11.50 manifestation, §11.70 linking)."""
+
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Signature(models.Model):
+    """A person's signature on one record as it stood at signing time.
+
+    ``record_digest`` is the SHA-256 of the record's governed fields, including its type and primary key,
+    so a signature row copied onto another record never matches it. If the record changes later the
+    digest no longer matches and the signature shows as invalidated. Rows are never updated or deleted
+    (database triggers); ``ledger_entry`` is the ledger's "sign" entry written in the same transaction.
+    """
+
+    signer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("signer"), on_delete=models.PROTECT, related_name="+"
+    )
+    printed_name = models.CharField(_("printed name"), max_length=200)
+    signed_at = models.DateTimeField(_("signed at (UTC)"))
+    meaning = models.CharField(_("meaning"), max_length=200)
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    object_id = models.CharField(_("record id"), max_length=64)
+    record = GenericForeignKey("content_type", "object_id")
+    object_label = models.CharField(_("record"), max_length=300)
+    record_digest = models.CharField(_("record digest (SHA-256)"), max_length=64)
+    ledger_entry = models.OneToOneField(
+        "governance.LedgerEntry", verbose_name=_("ledger entry"), on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("electronic signature")
+        ordering = ["-signed_at", "-id"]
+        default_permissions = ("view",)
+        indexes = [models.Index(fields=["content_type", "object_id"], name="signature_record_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.printed_name}: {self.meaning} ({self.object_label})"
+
+    @property
+    def manifestation(self) -> str:
+        """The human-readable signature shown wherever the signed record is displayed (§11.50)."""
+        return f"{self.printed_name}, {self.signed_at:%Y-%m-%d %H:%M:%S} UTC, {self.meaning}"

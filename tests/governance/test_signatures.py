@@ -1,0 +1,160 @@
+"""Electronic signatures: re-authentication, manifestation, binding to the exact record signed."""
+
+import pytest
+from django.contrib.sessions.backends.db import SessionStore
+from django.db import DatabaseError, transaction
+from django.test import RequestFactory
+
+from governance.choices import LedgerAction
+from governance.ledger import ActionDenied
+from governance.models import LedgerEntry, Signature
+from governance.signatures import SIGNING_SESSION_KEY, SignatureForm, signature_is_valid, signature_sign
+from tests.governance.conftest import PASSWORD
+from tests.governed_app.models import Memo
+from tests.governed_app.services import memo_create, memo_edit, memo_publish
+
+pytestmark = pytest.mark.django_db
+
+
+def test_signing_records_printed_name_utc_time_meaning_and_the_record_digest(memo: Memo, author) -> None:
+    signature = signature_sign(record=memo, signer=author, password=PASSWORD, meaning="Approved as author")
+
+    assert signature.printed_name == "Ann Author"
+    assert signature.meaning == "Approved as author"
+    assert signature.signed_at.utcoffset().total_seconds() == 0
+    assert len(signature.record_digest) == 64
+    assert signature.manifestation.startswith("Ann Author, ")
+    assert signature.manifestation.endswith("UTC, Approved as author")
+    assert signature_is_valid(signature)
+
+
+def test_signing_writes_a_sign_entry_that_the_signature_points_to(memo: Memo, author) -> None:
+    signature = signature_sign(record=memo, signer=author, password=PASSWORD, meaning="Approved as author")
+
+    entry = signature.ledger_entry
+    assert entry.action == LedgerAction.SIGN
+    assert entry.actor == author
+    assert entry.payload["record_digest"] == signature.record_digest
+    assert entry.payload["meaning"] == "Approved as author"
+
+
+def test_a_wrong_password_is_refused_and_the_refusal_is_in_the_ledger(memo: Memo, author) -> None:
+    with pytest.raises(ActionDenied, match="Re-authentication failed"):
+        signature_sign(record=memo, signer=author, password="wrong-password", meaning="Approved as author")
+
+    assert not Signature.objects.exists()
+    denial = LedgerEntry.objects.order_by("-sequence").first()
+    assert denial.action == LedgerAction.DENIED
+    assert denial.payload["attempted"] == "sign: Approved as author"
+
+
+def test_another_persons_password_does_not_sign_as_me(memo: Memo, author, outsider) -> None:
+    with pytest.raises(ActionDenied):
+        signature_sign(record=memo, signer=author, password=PASSWORD, username="outsider", meaning="Approved")
+
+
+def test_an_inactive_signer_cannot_sign(memo: Memo, author) -> None:
+    author.is_active = False
+    author.save()
+
+    with pytest.raises(ActionDenied):
+        signature_sign(record=memo, signer=author, password=PASSWORD, meaning="Approved as author")
+
+
+def test_a_signature_needs_a_meaning(memo: Memo, author) -> None:
+    with pytest.raises(ValueError, match="meaning"):
+        signature_sign(record=memo, signer=author, password=PASSWORD, meaning="  ")
+
+
+def test_a_later_edit_invalidates_the_signature(memo: Memo, author) -> None:
+    signature = signature_sign(record=memo, signer=author, password=PASSWORD, meaning="Approved as author")
+
+    memo_edit(memo=memo, actor=author, body="Changed after approval.")
+
+    assert not signature_is_valid(signature)
+
+
+def test_the_state_change_that_a_signature_approves_does_not_invalidate_it(memo: Memo, author) -> None:
+    published = memo_publish(memo=memo, actor=author, password=PASSWORD)
+
+    signature = Signature.objects.get()
+    assert published.status == "published"
+    assert signature_is_valid(signature)
+
+
+def test_a_signature_copied_onto_another_record_does_not_hold(memo: Memo, author) -> None:
+    signature = signature_sign(record=memo, signer=author, password=PASSWORD, meaning="Approved as author")
+    twin = memo_create(actor=author, title=memo.title, body=memo.body)
+
+    assert not signature_is_valid(signature, record=twin)
+
+
+def test_a_signature_row_cannot_be_edited(memo: Memo, author) -> None:
+    signature = signature_sign(record=memo, signer=author, password=PASSWORD, meaning="Approved as author")
+    signature.meaning = "Rejected"
+
+    with pytest.raises(DatabaseError), transaction.atomic():
+        signature.save()
+
+
+def test_publishing_in_the_wrong_state_is_refused_and_recorded(memo: Memo, author) -> None:
+    memo_publish(memo=memo, actor=author, password=PASSWORD)
+
+    with pytest.raises(ActionDenied, match="Only a draft"):
+        memo_publish(memo=memo, actor=author, password=PASSWORD)
+
+    assert Signature.objects.count() == 1
+    assert LedgerEntry.objects.order_by("-sequence").first().action == LedgerAction.DENIED
+
+
+def test_publishing_without_permission_is_refused_and_recorded(memo: Memo, outsider) -> None:
+    with pytest.raises(ActionDenied, match="may not publish"):
+        memo_publish(memo=memo, actor=outsider, password=PASSWORD)
+
+    memo.refresh_from_db()
+    assert memo.status == "draft"
+    denial = LedgerEntry.objects.order_by("-sequence").first()
+    assert (denial.action, denial.actor) == (LedgerAction.DENIED, outsider)
+
+
+def signing_request(user):
+    request = RequestFactory().post("/")
+    request.user = user
+    request.session = SessionStore()
+    return request
+
+
+def test_the_first_signing_of_a_session_asks_for_username_and_password(memo: Memo, author) -> None:
+    request = signing_request(author)
+
+    form = SignatureForm({"password": PASSWORD}, request=request, meaning="Approved as author")
+    assert not form.is_valid()
+    assert "username" in form.errors
+
+    form = SignatureForm(
+        {"username": "author", "password": PASSWORD}, request=request, meaning="Approved as author"
+    )
+    assert form.is_valid()
+    form.sign(memo)
+    assert request.session[SIGNING_SESSION_KEY] is True
+
+
+def test_later_signings_of_the_session_ask_for_the_password_only(memo: Memo, author) -> None:
+    request = signing_request(author)
+    request.session[SIGNING_SESSION_KEY] = True
+
+    form = SignatureForm({"password": PASSWORD}, request=request, meaning="Approved as author")
+
+    assert "username" not in form.fields
+    assert form.is_valid()
+    assert form.sign(memo).signer == author
+
+
+def test_the_form_refuses_an_oversized_password() -> None:
+    from django.contrib.auth.models import AnonymousUser
+
+    request = signing_request(AnonymousUser())
+    form = SignatureForm({"username": "x", "password": "p" * 5000}, request=request, meaning="m")
+
+    assert not form.is_valid()
+    assert "password" in form.errors

@@ -1,0 +1,23 @@
+"""Test settings: the portal's own, plus a small governed app that exercises the trust core."""
+
+import tempfile
+
+from governance.signing_keys import generate_private_key_pem
+from portal.settings import *  # noqa: F403
+from portal.settings import INSTALLED_APPS, STORAGES
+
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.governed_app"]
+
+# Hashing with PBKDF2 costs ~0.3 s per login; tests log in hundreds of times.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# A fresh signing key and checkpoint directory per test session.
+LEDGER_SIGNING_KEY = generate_private_key_pem()
+LEDGER_SIGNING_KEY_FILE = ""
+STORAGES = {
+    **STORAGES,
+    "ledger_checkpoints": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": tempfile.mkdtemp(prefix="ledger-checkpoints-")},
+    },
+}
