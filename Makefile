@@ -22,6 +22,7 @@ $(INSTALLED): pyproject.toml
 install: $(INSTALLED)
 
 run: $(INSTALLED)
+	$(PY) manage.py create_ledger_key --output var/ledger-signing-key.pem
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	@echo

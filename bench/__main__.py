@@ -6,7 +6,7 @@ import sys
 
 import django
 
-BENCHMARKS = ("bench.admin_pages",)
+BENCHMARKS = ("bench.admin_pages", "bench.ledger")
 
 
 def main() -> int:

@@ -36,17 +36,27 @@ ROLE_DUTIES: Mapping[Role, str] = {
 
 _VIEW = ("view",)
 
+#: The trust core: the ledger and everything beside it. Audit models only ever have the view permission.
+_AUDIT_TRAIL = {
+    "governance.ledgerentry": _VIEW,
+    "governance.signature": _VIEW,
+    "governance.ledgercheckpoint": _VIEW,
+    "governance.ledgerverification": _VIEW,
+}
+
 #: role -> {"app_label.model": actions}; an action is a permission codename prefix (view, add, change, ...).
 ROLE_PERMISSIONS: Mapping[Role, Mapping[str, tuple[str, ...]]] = {
-    # Auditors check who holds which role and what was done in the admin.
+    # Auditors check who holds which role, what was done, who signed, and who looked at the evidence.
     Role.AUDITOR: {
         "auth.user": _VIEW,
         "auth.group": _VIEW,
         "auth.permission": _VIEW,
         "admin.logentry": _VIEW,
+        **_AUDIT_TRAIL,
+        "governance.accessevent": _VIEW,
     },
-    Role.RISK_OFFICER: {"auth.group": _VIEW},
-    Role.COMPLIANCE_REVIEWER: {"auth.group": _VIEW},
+    Role.RISK_OFFICER: {"auth.group": _VIEW, **_AUDIT_TRAIL},
+    Role.COMPLIANCE_REVIEWER: {"auth.group": _VIEW, **_AUDIT_TRAIL, "governance.accessevent": _VIEW},
 }
 
 

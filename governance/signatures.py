@@ -126,14 +126,21 @@ class SignatureForm(forms.Form):
         else:
             del self.fields["username"]
 
+    def credentials(self) -> dict[str, str | None]:
+        """What an approval service passes on to ``signature_sign`` (after ``is_valid()``)."""
+        return {
+            "password": self.cleaned_data["password"],
+            "username": self.cleaned_data.get("username") if self.first_signing else None,
+        }
+
+    def mark_session_signed(self) -> None:
+        """After a successful signing: the rest of this session asks for the password only."""
+        self.request.session[SIGNING_SESSION_KEY] = True
+
     def sign(self, record: models.Model) -> Signature:
         """Sign after ``is_valid()``; raises ``ActionDenied`` (recorded) if re-authentication fails."""
         signature = signature_sign(
-            record=record,
-            signer=self.request.user,
-            password=self.cleaned_data["password"],
-            username=self.cleaned_data.get("username") if self.first_signing else None,
-            meaning=self.meaning,
+            record=record, signer=self.request.user, meaning=self.meaning, **self.credentials()
         )
-        self.request.session[SIGNING_SESSION_KEY] = True
+        self.mark_session_signed()
         return signature

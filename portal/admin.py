@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
+from governance.selectors import ledger_integrity_alert
 from governance.worklist import desks_for
 
 #: The product's apps first, in the order of the lifecycle; anything else (users, groups) after them.
@@ -23,5 +24,9 @@ class PortalAdminSite(admin.AdminSite):
         return sorted(app_list, key=lambda app: (rank.get(app["app_label"], len(APP_ORDER)), app["name"]))
 
     def index(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
-        context = {"desks": desks_for(request.user), **(extra_context or {})}
+        context = {
+            "desks": desks_for(request.user),
+            "ledger_alert": ledger_integrity_alert(),
+            **(extra_context or {}),
+        }
         return super().index(request, extra_context=context)

@@ -117,7 +117,9 @@ class LedgerEntryAdmin(ReadOnlyAuditAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         changelist = self.get_changelist_instance(request)
-        queryset = changelist.get_queryset(request).order_by("sequence")
+        tail = LedgerEntry.objects.order_by("-sequence").values_list("sequence", flat=True).first() or 0
+        # The slice as it stood when asked for: not the export's own entry, nor anything appended meanwhile.
+        queryset = changelist.get_queryset(request).filter(sequence__lte=tail).order_by("sequence")
         filters = {key: value for key, value in request.GET.items() if key not in {"o", "p"}}
         access_record(
             user=request.user,

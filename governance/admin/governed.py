@@ -4,13 +4,14 @@ from typing import Any
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.db import models
+from django.db import models, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from simple_history.admin import SimpleHistoryAdmin
 
+from governance import ledger
 from governance.access import access_record
 from governance.canonical import model_label
 from governance.choices import AccessKind
@@ -79,6 +80,23 @@ class GovernedAdmin(SimpleHistoryAdmin):
             "signatures": signatures_for(obj),
         }
         return TemplateResponse(request, "admin/governance/audit_trail.html", context)
+
+    def history_form_view(
+        self, request: HttpRequest, object_id: str, version_id: str, extra_context: dict | None = None
+    ) -> HttpResponse:
+        """simple-history saves a posted historical version even with reverting disabled (the setting only
+        hides the button). History is evidence, never a way to edit: a POST here is refused and recorded."""
+        if request.method != "GET":
+            obj = get_object_or_404(self.model._base_manager, pk=object_id)
+            with transaction.atomic():
+                ledger.record_denial(
+                    actor=request.user,
+                    attempted=f"revert to history {version_id}",
+                    obj=obj,
+                    reason="reverting is disabled",
+                )
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
     def get_readonly_fields(self, request: HttpRequest, obj: models.Model | None = None) -> list[str]:
         from django_fsm import FSMFieldMixin

@@ -1,0 +1,51 @@
+"""Fifty writers at once still produce one gapless, unforked chain."""
+
+import threading
+
+import pytest
+from django.db import connection, transaction
+
+from governance import ledger
+from governance.choices import LedgerAction
+from governance.models import LedgerEntry
+from governance.models.ledger import GENESIS_HASH
+from governance.verification import verify_chain
+
+WRITERS = 50
+APPENDS_EACH = 4
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_fifty_concurrent_appenders_produce_one_gapless_unforked_chain() -> None:
+    start = threading.Barrier(WRITERS)
+    errors: list[BaseException] = []
+
+    def writer(number: int) -> None:
+        try:
+            start.wait(timeout=30)
+            for step in range(APPENDS_EACH):
+                with transaction.atomic():
+                    ledger.append(
+                        action=LedgerAction.EXPORT, payload={"writer": number, "step": step}, actor_name="t"
+                    )
+        except BaseException as error:  # collected and re-raised in the main thread
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=writer, args=(number,)) for number in range(WRITERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert not errors, errors[0]
+    rows = list(LedgerEntry.objects.order_by("sequence").values_list("sequence", "prev_hash", "entry_hash"))
+    assert [sequence for sequence, _prev, _hash in rows] == list(range(1, WRITERS * APPENDS_EACH + 1))
+    links = [bytes(prev) for _seq, prev, _hash in rows]
+    assert links == [GENESIS_HASH] + [bytes(entry_hash) for _seq, _prev, entry_hash in rows[:-1]]
+    assert len(set(links)) == len(links)  # no two entries share a predecessor: no fork
+    report = verify_chain()
+    assert report.ok, report.message
+    assert report.entries_checked == WRITERS * APPENDS_EACH
