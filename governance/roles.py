@@ -42,6 +42,7 @@ _AUDIT_TRAIL = {
     "governance.signature": _VIEW,
     "governance.ledgercheckpoint": _VIEW,
     "governance.ledgerverification": _VIEW,
+    "governance.breakglassoverride": _VIEW,
 }
 
 #: role -> {"app_label.model": actions}; an action is a permission codename prefix (view, add, change, ...).
@@ -55,7 +56,12 @@ ROLE_PERMISSIONS: Mapping[Role, Mapping[str, tuple[str, ...]]] = {
         **_AUDIT_TRAIL,
         "governance.accessevent": _VIEW,
     },
-    Role.RISK_OFFICER: {"auth.group": _VIEW, **_AUDIT_TRAIL},
+    # Risk officers are the second person a break-glass override needs.
+    Role.RISK_OFFICER: {
+        "auth.group": _VIEW,
+        **_AUDIT_TRAIL,
+        "governance.breakglassoverride": ("view", "approve"),
+    },
     Role.COMPLIANCE_REVIEWER: {"auth.group": _VIEW, **_AUDIT_TRAIL, "governance.accessevent": _VIEW},
 }
 

@@ -18,7 +18,14 @@ from django.utils.translation import gettext_lazy as _
 from governance.access import access_record
 from governance.admin.governed import ReadOnlyAuditAdmin
 from governance.choices import AccessKind
-from governance.models import AccessEvent, LedgerCheckpoint, LedgerEntry, LedgerVerification, Signature
+from governance.models import (
+    AccessEvent,
+    BreakGlassOverride,
+    LedgerCheckpoint,
+    LedgerEntry,
+    LedgerVerification,
+    Signature,
+)
 from governance.signatures import signature_is_valid
 
 #: The changelist counts at most this many matching rows; beyond, it shows "10000+" pages' worth.
@@ -209,3 +216,22 @@ class AccessEventAdmin(ReadOnlyAuditAdmin):
     ) -> tuple[QuerySet, bool]:
         term = search_term.strip()
         return (queryset.filter(object_id=term) if term else queryset), False
+
+
+@admin.register(BreakGlassOverride)
+class BreakGlassOverrideAdmin(ReadOnlyAuditAdmin):
+    list_display = ("created_at", "gate", "object_label", "requested_by", "approved_by")
+    list_filter = ("created_at", "content_type")
+    list_select_related = ("requested_by", "approved_by")
+    exclude = ("content_type",)
+    readonly_fields = (
+        "created_at",
+        "gate",
+        "object_label",
+        "object_id",
+        "justification",
+        "requested_by",
+        "approved_by",
+        "approval_signature",
+        "ledger_entry",
+    )

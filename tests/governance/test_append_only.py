@@ -20,7 +20,14 @@ def raw(sql: str) -> None:
 
 
 def audit_tables() -> set[str]:
-    names = {"ledgerentry", "signature", "accessevent", "ledgercheckpoint", "ledgerverification"}
+    names = {
+        "ledgerentry",
+        "signature",
+        "accessevent",
+        "ledgercheckpoint",
+        "ledgerverification",
+        "breakglassoverride",
+    }
     return {apps.get_model("governance", name)._meta.db_table for name in names}
 
 

@@ -28,7 +28,14 @@ def signed_in(client: Client, user) -> Client:
     return client
 
 
-AUDIT_MODELS = ["ledgerentry", "signature", "ledgercheckpoint", "ledgerverification", "accessevent"]
+AUDIT_MODELS = [
+    "ledgerentry",
+    "signature",
+    "ledgercheckpoint",
+    "ledgerverification",
+    "accessevent",
+    "breakglassoverride",
+]
 
 
 @pytest.mark.parametrize("model", AUDIT_MODELS)
