@@ -10,13 +10,46 @@ from django.contrib.auth.models import AbstractBaseUser, Permission
 from django.db.models import Q
 
 
+def explicit_permissions(user: AbstractBaseUser) -> frozenset[str]:
+    """``app_label.codename`` of every permission granted through the user's groups or to the user directly.
+
+    Cached on the user object for the request, as Django caches ``get_all_permissions``: the admin asks for
+    every model on every page.
+    """
+    cached = getattr(user, "_explicit_permission_cache", None)
+    if cached is None:
+        rows = (
+            Permission.objects.filter(Q(group__user=user) | Q(user=user))
+            .values_list("content_type__app_label", "codename")
+            .distinct()
+        )
+        cached = frozenset(f"{app_label}.{codename}" for app_label, codename in rows)
+        user._explicit_permission_cache = cached
+    return cached
+
+
 def holds_approval_permission(user: AbstractBaseUser, permission: str) -> bool:
     """``permission`` is ``"app_label.codename"``; inactive and anonymous users hold none."""
     if not user.is_authenticated or not user.is_active:
         return False
-    app_label, codename = permission.split(".", 1)
-    return (
-        Permission.objects.filter(content_type__app_label=app_label, codename=codename)
-        .filter(Q(group__user=user) | Q(user=user))
-        .exists()
-    )
+    return permission in explicit_permissions(user)
+
+
+def require(actor: AbstractBaseUser, permission: str, *, attempted: str, obj: object = None) -> None:
+    """Refuse (``ActionDenied``, recorded by ``denials_recorded``) unless a role grants ``permission``."""
+    from governance.ledger import ActionDenied
+
+    if not holds_approval_permission(actor, permission):
+        raise ActionDenied(
+            f"Your roles do not allow this ({permission.split('.', 1)[1].replace('_', ' ')}).",
+            actor=actor,
+            attempted=attempted,
+            obj=obj,
+        )
+
+
+def roles_of(user: AbstractBaseUser) -> set[str]:
+    """The names of the role groups the user belongs to (administrators hold none by being administrators)."""
+    if not user.is_authenticated or not user.is_active:
+        return set()
+    return set(user.groups.values_list("name", flat=True))

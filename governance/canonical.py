@@ -82,9 +82,7 @@ def _as_stored(field: models.Field, value: Any) -> Any:
 def snapshot(instance: models.Model, fields: Iterable[models.Field] | None = None) -> dict[str, JsonValue]:
     """The record's field values as JSON, foreign keys as their raw ids."""
     chosen = tracked_fields(type(instance)) if fields is None else fields
-    return {
-        field.attname: to_jsonable(_as_stored(field, getattr(instance, field.attname))) for field in chosen
-    }
+    return {field.attname: to_jsonable(_as_stored(field, getattr(instance, field.attname))) for field in chosen}
 
 
 def _digest_fields(model: type[models.Model]) -> list[models.Field]:
@@ -92,17 +90,21 @@ def _digest_fields(model: type[models.Model]) -> list[models.Field]:
     return [
         field
         for field in tracked_fields(model)
-        if field.name not in excluded
-        and not isinstance(field, FSMFieldMixin)
-        and not getattr(field, "auto_now", False)
+        if field.name not in excluded and not isinstance(field, FSMFieldMixin) and not getattr(field, "auto_now", False)
     ]
 
 
 def record_digest(instance: models.Model) -> str:
-    """SHA-256 over the record's identity and governed fields, as hex; what an electronic signature signs."""
+    """SHA-256 over the record's identity and governed fields, as hex; what an electronic signature signs.
+
+    A model whose substance lives in child rows (a RACI revision's assignments, a requirements document's
+    constraints) adds them through ``digest_related()``, so editing a child invalidates the signature too.
+    """
     document = {
         "type": model_label(instance),
         "id": to_jsonable(instance.pk),
         "fields": snapshot(instance, _digest_fields(type(instance))),
     }
+    if hasattr(instance, "digest_related"):
+        document["related"] = to_jsonable(instance.digest_related())
     return hashlib.sha256(canonical_bytes(document)).hexdigest()

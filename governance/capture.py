@@ -39,8 +39,7 @@ def _history_changes(history_instance: Any) -> dict[str, Any] | None:
         return None
     delta = history_instance.diff_against(previous)
     return {
-        change.field: {"before": to_jsonable(change.old), "after": to_jsonable(change.new)}
-        for change in delta.changes
+        change.field: {"before": to_jsonable(change.old), "after": to_jsonable(change.new)} for change in delta.changes
     }
 
 

@@ -33,11 +33,7 @@ def checkpoint_storage() -> Storage:
 
 
 def entry_hashes(up_to: int) -> list[bytes]:
-    rows = (
-        LedgerEntry.objects.filter(sequence__lte=up_to)
-        .order_by("sequence")
-        .values_list("entry_hash", flat=True)
-    )
+    rows = LedgerEntry.objects.filter(sequence__lte=up_to).order_by("sequence").values_list("entry_hash", flat=True)
     return [bytes(value) for value in rows.iterator(chunk_size=20_000)]
 
 

@@ -32,7 +32,5 @@ def history_settings_check(app_configs: object = None, **kwargs: object) -> list
     if not getattr(settings, "SIMPLE_HISTORY_REVERT_DISABLED", False):
         errors.append(Error("SIMPLE_HISTORY_REVERT_DISABLED must be True.", id="governance.E002"))
     if not getattr(settings, "SIMPLE_HISTORY_ENFORCE_HISTORY_MODEL_PERMISSIONS", False):
-        errors.append(
-            Error("SIMPLE_HISTORY_ENFORCE_HISTORY_MODEL_PERMISSIONS must be True.", id="governance.E003")
-        )
+        errors.append(Error("SIMPLE_HISTORY_ENFORCE_HISTORY_MODEL_PERMISSIONS must be True.", id="governance.E003"))
     return errors

@@ -134,9 +134,7 @@ def append(
 class ActionDenied(PermissionDenied):
     """A governed action refused for who is asking or for the state the record is in."""
 
-    def __init__(
-        self, reason: str, *, actor: AbstractBaseUser | None, attempted: str, obj: models.Model | None = None
-    ):
+    def __init__(self, reason: str, *, actor: AbstractBaseUser | None, attempted: str, obj: models.Model | None = None):
         super().__init__(reason)
         self.reason = reason
         self.actor = actor

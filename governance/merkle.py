@@ -124,9 +124,7 @@ def consistency_proof(leaves: Sequence[bytes], old_size: int) -> list[bytes]:
     return _consistency_subproof(_raw_leaves_subtree_root(leaves), size, old_size)
 
 
-def verify_inclusion(
-    *, leaf_hash: bytes, index: int, tree_size: int, proof: Sequence[bytes], root: bytes
-) -> bool:
+def verify_inclusion(*, leaf_hash: bytes, index: int, tree_size: int, proof: Sequence[bytes], root: bytes) -> bool:
     """Whether ``proof`` proves that ``leaf_hash`` is leaf ``index`` of the tree of ``tree_size`` leaves whose
     root is ``root`` (RFC 9162 2.1.3.2). Returns ``False``, never raises, on any malformed input."""
     if not (_is_size(index) and _is_size(tree_size) and index < tree_size):

@@ -22,13 +22,9 @@ ROLE_DUTIES: Mapping[Role, str] = {
     Role.ML_ENGINEER: _("Register training runs and model versions, and request promotion."),
     Role.DATA_STEWARD: _("Register source systems, datasets, versions and their lineage."),
     Role.LEGAL_REVIEWER: _("Review dataset versions at the Legal stage: legal basis, consent, retention."),
-    Role.SECURITY_REVIEWER: _(
-        "Review dataset versions at the Security stage: sensitivity, access, PII handling."
-    ),
+    Role.SECURITY_REVIEWER: _("Review dataset versions at the Security stage: sensitivity, access, PII handling."),
     Role.COMPLIANCE_REVIEWER: _("Review dataset versions at the Compliance stage and co-sign requirements."),
-    Role.RISK_OFFICER: _(
-        "Own RACI matrices, evaluation thresholds and retraining cadences; approve promotions."
-    ),
+    Role.RISK_OFFICER: _("Own RACI matrices, evaluation thresholds and retraining cadences; approve promotions."),
     Role.PRODUCT_OWNER: _("Own use cases and sign off their requirements."),
     Role.CHANGE_ADVISORY_BOARD: _("Sign off change tickets that promote a model version to production."),
     Role.AUDITOR: _("Read everything, verify the audit ledger and download evidence packs."),
@@ -45,24 +41,67 @@ _AUDIT_TRAIL = {
     "governance.breakglassoverride": _VIEW,
 }
 
+_EDIT = ("view", "add", "change")
+
+#: What everyone working on a use case reads.
+_GOVERNANCE_READ = {
+    "governance.usecase": _VIEW,
+    "governance.policy": _VIEW,
+    "governance.control": _VIEW,
+    "governance.controlframework": _VIEW,
+    "governance.requirementsdocument": _VIEW,
+    "governance.behaviorconstraint": _VIEW,
+    "governance.racimatrix": _VIEW,
+    "governance.raciassignment": _VIEW,
+    "governance.thresholdpolicy": _VIEW,
+    "governance.thresholdrule": _VIEW,
+    "governance.retrainingcadence": _VIEW,
+}
+
+#: Drafting requirements (product owners and ML engineers write them; others sign them).
+_REQUIREMENTS_DRAFTING = {
+    "governance.requirementsdocument": _EDIT,
+    "governance.behaviorconstraint": ("view", "add", "change", "delete"),
+}
+
 #: role -> {"app_label.model": actions}; an action is a permission codename prefix (view, add, change, ...).
+#: ``approve`` permissions are approval authority: services check them through role groups only.
 ROLE_PERMISSIONS: Mapping[Role, Mapping[str, tuple[str, ...]]] = {
-    # Auditors check who holds which role, what was done, who signed, and who looked at the evidence.
+    Role.ML_ENGINEER: {**_GOVERNANCE_READ, **_REQUIREMENTS_DRAFTING},
+    Role.DATA_STEWARD: {**_GOVERNANCE_READ},
+    Role.LEGAL_REVIEWER: {**_GOVERNANCE_READ},
+    Role.SECURITY_REVIEWER: {**_GOVERNANCE_READ},
+    Role.COMPLIANCE_REVIEWER: {
+        "auth.group": _VIEW,
+        **_GOVERNANCE_READ,
+        **_AUDIT_TRAIL,
+        "governance.accessevent": _VIEW,
+        "governance.policy": _EDIT,
+        "governance.racimatrix": ("view", "approve"),
+        "governance.thresholdpolicy": ("view", "approve"),
+    },
+    # Risk officers own RACI, thresholds and cadences, and are the second person a break-glass override needs.
+    Role.RISK_OFFICER: {
+        "auth.group": _VIEW,
+        **_GOVERNANCE_READ,
+        **_AUDIT_TRAIL,
+        "governance.racimatrix": ("view", "add", "approve"),
+        "governance.thresholdpolicy": ("view", "add", "approve"),
+        "governance.retrainingcadence": _EDIT,
+        "governance.breakglassoverride": ("view", "approve"),
+    },
+    Role.PRODUCT_OWNER: {**_GOVERNANCE_READ, **_REQUIREMENTS_DRAFTING, "governance.usecase": _EDIT},
+    Role.CHANGE_ADVISORY_BOARD: {**_GOVERNANCE_READ},
+    # Auditors read everything: who holds which role, what was done, who signed, who looked at the evidence.
     Role.AUDITOR: {
         "auth.user": _VIEW,
         "auth.group": _VIEW,
         "auth.permission": _VIEW,
         "admin.logentry": _VIEW,
+        **_GOVERNANCE_READ,
         **_AUDIT_TRAIL,
         "governance.accessevent": _VIEW,
     },
-    # Risk officers are the second person a break-glass override needs.
-    Role.RISK_OFFICER: {
-        "auth.group": _VIEW,
-        **_AUDIT_TRAIL,
-        "governance.breakglassoverride": ("view", "approve"),
-    },
-    Role.COMPLIANCE_REVIEWER: {"auth.group": _VIEW, **_AUDIT_TRAIL, "governance.accessevent": _VIEW},
 }
 
 
@@ -105,7 +144,6 @@ def grant_role_permissions(apps: Apps, schema_editor: object = None) -> None:
             *(
                 permission
                 for permission in candidates
-                if (permission.content_type.app_label, permission.content_type.model, permission.codename)
-                in wanted
+                if (permission.content_type.app_label, permission.content_type.model, permission.codename) in wanted
             )
         )

@@ -49,9 +49,7 @@ def signature_sign(
     if not meaning:
         raise ValueError("A signature needs a meaning, e.g. 'Approved as Legal reviewer'.")
     with denials_recorded(), transaction.atomic():
-        if not signer.is_active or not signer_authenticates(
-            signer=signer, password=password, username=username
-        ):
+        if not signer.is_active or not signer_authenticates(signer=signer, password=password, username=username):
             raise ActionDenied(
                 "Re-authentication failed: the username or password is not correct.",
                 actor=signer,
@@ -104,9 +102,7 @@ def signatures_for(record: models.Model) -> list[tuple[Signature, bool]]:
     """The record's signatures, newest first, each with whether it still holds."""
     current = record_digest(record)
     content_type = ContentType.objects.get_for_model(record)
-    signatures = Signature.objects.filter(content_type=content_type, object_id=str(record.pk)).select_related(
-        "signer"
-    )
+    signatures = Signature.objects.filter(content_type=content_type, object_id=str(record.pk)).select_related("signer")
     return [(signature, signature.record_digest == current) for signature in signatures]
 
 
@@ -139,8 +135,6 @@ class SignatureForm(forms.Form):
 
     def sign(self, record: models.Model) -> Signature:
         """Sign after ``is_valid()``; raises ``ActionDenied`` (recorded) if re-authentication fails."""
-        signature = signature_sign(
-            record=record, signer=self.request.user, meaning=self.meaning, **self.credentials()
-        )
+        signature = signature_sign(record=record, signer=self.request.user, meaning=self.meaning, **self.credentials())
         self.mark_session_signed()
         return signature

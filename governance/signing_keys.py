@@ -62,11 +62,7 @@ def private_key() -> Ed25519PrivateKey:
 
 
 def public_key_bytes(key: Ed25519PrivateKey | None = None) -> bytes:
-    return (
-        (key or private_key())
-        .public_key()
-        .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    )
+    return (key or private_key()).public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
 def key_id(public: bytes | None = None) -> str:

@@ -18,3 +18,11 @@ def verify_ledger_chain() -> dict[str, object]:
     """Verify the ledger; a failure is logged as an error and shown to staff on every landing page."""
     run = ledger_verify_and_record()
     return {"ok": run.ok, "entries": run.entries_checked, "first_broken_sequence": run.first_broken_sequence}
+
+
+@shared_task(name="governance.tasks.flag_due_retraining")
+def flag_due_retraining() -> list[str]:
+    """Flag use cases whose scheduled retraining has come due (shown on risk officers' landing pages)."""
+    from governance.services.retraining import retraining_flag_due
+
+    return [cadence.use_case.slug for cadence in retraining_flag_due()]

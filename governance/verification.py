@@ -95,15 +95,10 @@ def _checkpoint_claims(report: VerificationReport) -> list[CheckpointClaim]:
     for checkpoint in LedgerCheckpoint.objects.order_by("tree_size"):
         statement = json.loads(bytes(checkpoint.statement))
         if not signing_keys.verify(bytes(checkpoint.statement), bytes(checkpoint.signature), public) or (
-            statement.get("tree_size") != checkpoint.tree_size
-            or statement.get("root_hash") != checkpoint.root_hash_hex
+            statement.get("tree_size") != checkpoint.tree_size or statement.get("root_hash") != checkpoint.root_hash_hex
         ):
-            raise LedgerBroken(
-                checkpoint.tree_size, "the database checkpoint's signature or statement is invalid"
-            )
-        claims.append(
-            CheckpointClaim(checkpoint.tree_size, bytes(checkpoint.root_hash), "database checkpoint")
-        )
+            raise LedgerBroken(checkpoint.tree_size, "the database checkpoint's signature or statement is invalid")
+        claims.append(CheckpointClaim(checkpoint.tree_size, bytes(checkpoint.root_hash), "database checkpoint"))
     storage = checkpoint_storage()
     try:
         _dirs, files = storage.listdir("")
@@ -175,9 +170,7 @@ def ledger_verify_and_record() -> LedgerVerification:
     started_at = timezone.now()
     report = verify_chain()
     if not report.ok:
-        logger.error(
-            "Audit ledger verification FAILED at entry #%s: %s", report.first_broken_sequence, report.message
-        )
+        logger.error("Audit ledger verification FAILED at entry #%s: %s", report.first_broken_sequence, report.message)
     # A plain row, not a ledger entry: recording the run must not depend on the ledger being sound.
     return LedgerVerification.objects.create(
         started_at=started_at,

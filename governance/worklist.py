@@ -8,6 +8,7 @@ The landing page lists, for the signed-in user, every queue of every role they h
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
 
 from django.contrib.auth.models import AbstractBaseUser
 
@@ -60,10 +61,13 @@ def user_roles(user: AbstractBaseUser) -> list[Role]:
 
 def desks_for(user: AbstractBaseUser) -> list[RoleDesk]:
     desks = []
+    computed: dict[str, list[WorkItem]] = {}  # a queue shared by two of the user's roles is computed once
     for role in user_roles(user):
         desk = RoleDesk(role=role, duties=str(ROLE_DUTIES[role]))
         for queue in _registry.values():
             if role in queue.roles:
-                desk.queues.append((queue, list(queue.items(user))[: queue.limit]))
+                if queue.key not in computed:
+                    computed[queue.key] = list(islice(queue.items(user), queue.limit))
+                desk.queues.append((queue, computed[queue.key]))
         desks.append(desk)
     return desks

@@ -28,9 +28,7 @@ DEBUG = env_bool("DEBUG", default=False)
 SECRET_KEY = env_str("SECRET_KEY")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
 if not DEBUG:
-    _missing = [
-        name for name, value in (("SECRET_KEY", SECRET_KEY), ("ALLOWED_HOSTS", ALLOWED_HOSTS)) if not value
-    ]
+    _missing = [name for name, value in (("SECRET_KEY", SECRET_KEY), ("ALLOWED_HOSTS", ALLOWED_HOSTS)) if not value]
     if _missing:
         raise ImproperlyConfigured(
             f"DEBUG is false (production mode) but {' and '.join(_missing)} "
@@ -138,9 +136,7 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 if DEBUG:
-    STATIC_ROOT.mkdir(
-        parents=True, exist_ok=True
-    )  # WhiteNoise warns when it is missing; collectstatic fills it
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns when it is missing; collectstatic fills it
 WHITENOISE_USE_FINDERS = DEBUG
 MEDIA_ROOT = VAR_DIR / "media"
 STORAGES = {
@@ -211,6 +207,10 @@ CELERY_BEAT_SCHEDULE = {
     "ledger-checkpoint": {
         "task": "governance.tasks.make_ledger_checkpoint",
         "schedule": env_int("LEDGER_CHECKPOINT_INTERVAL_S", 3600),
+    },
+    "retraining-due": {
+        "task": "governance.tasks.flag_due_retraining",
+        "schedule": env_int("RETRAINING_CHECK_INTERVAL_S", 24 * 3600),
     },
     "ledger-verify": {
         "task": "governance.tasks.verify_ledger_chain",

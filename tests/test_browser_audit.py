@@ -12,12 +12,8 @@ from governance.models import LedgerEntry
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_auditor_filters_the_ledger_opens_an_entry_and_exports_the_slice(
-    live_server, demo_users, page
-) -> None:
-    ledger.append(
-        action=LedgerAction.DOWNLOAD, object_label="support-assistant:7 evidence pack", actor_name="t"
-    )
+def test_auditor_filters_the_ledger_opens_an_entry_and_exports_the_slice(live_server, demo_users, page) -> None:
+    ledger.append(action=LedgerAction.DOWNLOAD, object_label="support-assistant:7 evidence pack", actor_name="t")
     ledger.append(action=LedgerAction.EXPORT, object_label="support-chats@3 lineage", actor_name="t")
 
     page.goto(f"{live_server.url}/admin/")

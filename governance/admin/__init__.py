@@ -1,4 +1,5 @@
-"""Admin for the trust core: read-only audit models and the audit trail of every governed record."""
+"""Admin for the governance app: the trust core (read-only audit models, audit trails) and the governance
+domain (use cases, policies, requirements, RACI, thresholds, retraining)."""
 
 from governance.admin.audit import (
     AccessEventAdmin,
@@ -7,14 +8,28 @@ from governance.admin.audit import (
     LedgerVerificationAdmin,
     SignatureAdmin,
 )
-from governance.admin.governed import GovernedAdmin, ReadOnlyAuditAdmin
+from governance.admin.catalogue import ControlAdmin, ControlFrameworkAdmin, PolicyAdmin
+from governance.admin.governed import GovernedAdmin, ReadOnlyAuditAdmin, RoleGatedAdmin
+from governance.admin.requirements import RequirementsDocumentAdmin
+from governance.admin.retraining import RetrainingCadenceAdmin
+from governance.admin.revisions import RaciMatrixAdmin, ThresholdPolicyAdmin
+from governance.admin.usecases import UseCaseAdmin
 
 __all__ = [
     "AccessEventAdmin",
+    "ControlAdmin",
+    "ControlFrameworkAdmin",
     "GovernedAdmin",
     "LedgerCheckpointAdmin",
     "LedgerEntryAdmin",
     "LedgerVerificationAdmin",
+    "PolicyAdmin",
+    "RaciMatrixAdmin",
     "ReadOnlyAuditAdmin",
+    "RequirementsDocumentAdmin",
+    "RetrainingCadenceAdmin",
+    "RoleGatedAdmin",
     "SignatureAdmin",
+    "ThresholdPolicyAdmin",
+    "UseCaseAdmin",
 ]

@@ -3,7 +3,7 @@
 from typing import Any
 
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
@@ -13,6 +13,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from governance import ledger
 from governance.access import access_record
+from governance.authz import holds_approval_permission
 from governance.canonical import model_label
 from governance.choices import AccessKind
 from governance.models.ledger import LedgerEntry
@@ -37,6 +38,35 @@ class ReadOnlyAuditAdmin(admin.ModelAdmin):
 
     def get_actions(self, request: HttpRequest) -> dict:
         return {}
+
+
+class RoleGatedAdmin(admin.ModelAdmin):
+    """Adding, changing and deleting are offered only to people whose role grants it; being an
+    administrator does not (the services would refuse anyway). Viewing follows Django's permissions."""
+
+    def _role_allows(self, request: HttpRequest, action: str) -> bool:
+        return holds_approval_permission(request.user, f"{self.opts.app_label}.{action}_{self.opts.model_name}")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._role_allows(request, "add")
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._role_allows(request, "change")
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_actions(self, request: HttpRequest) -> dict:
+        return {}
+
+
+def service_errors_to_form(form: Any, error: ValidationError) -> None:
+    """Show a service's ValidationError on the admin form it came from."""
+    if hasattr(error, "error_dict"):
+        for field, messages in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, messages)
+    else:
+        form.add_error(None, error.messages)
 
 
 class GovernedAdmin(SimpleHistoryAdmin):
@@ -65,9 +95,9 @@ class GovernedAdmin(SimpleHistoryAdmin):
         if not self.has_view_or_change_permission(request, obj):
             raise PermissionDenied
         entries = list(
-            LedgerEntry.objects.filter(object_type=model_label(obj), object_id=str(obj.pk)).order_by(
-                "-sequence"
-            )[:AUDIT_TRAIL_LIMIT]
+            LedgerEntry.objects.filter(object_type=model_label(obj), object_id=str(obj.pk)).order_by("-sequence")[
+                :AUDIT_TRAIL_LIMIT
+            ]
         )
         access_record(user=request.user, kind=AccessKind.VIEW_AUDIT_TRAIL, obj=obj)
         context = {

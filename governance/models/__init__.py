@@ -2,18 +2,35 @@
 
 from governance.models.access import AccessEvent
 from governance.models.base import GovernedModel, GovernedQuerySet, GovernedWriteRefused
+from governance.models.controls import Control, ControlFramework, Policy
 from governance.models.ledger import LedgerCheckpoint, LedgerEntry, LedgerVerification
 from governance.models.overrides import BreakGlassOverride
+from governance.models.raci import RaciAssignment, RaciMatrix
+from governance.models.requirements import BehaviorConstraint, RequirementsDocument
+from governance.models.retraining import RetrainingCadence
 from governance.models.signatures import Signature
+from governance.models.thresholds import ThresholdPolicy, ThresholdRule
+from governance.models.usecases import UseCase
 
 __all__ = [
     "AccessEvent",
+    "BehaviorConstraint",
     "BreakGlassOverride",
+    "Control",
+    "ControlFramework",
     "GovernedModel",
     "GovernedQuerySet",
     "GovernedWriteRefused",
     "LedgerCheckpoint",
     "LedgerEntry",
     "LedgerVerification",
+    "Policy",
+    "RaciAssignment",
+    "RaciMatrix",
+    "RequirementsDocument",
+    "RetrainingCadence",
     "Signature",
+    "ThresholdPolicy",
+    "ThresholdRule",
+    "UseCase",
 ]

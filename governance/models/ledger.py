@@ -50,9 +50,7 @@ class LedgerEntry(models.Model):
             models.Index(fields=["action", "sequence"], name="ledger_action_idx"),
             models.Index(fields=["recorded_at"], name="ledger_time_idx"),
         ]
-        constraints = [
-            models.CheckConstraint(condition=models.Q(sequence__gte=1), name="ledger_sequence_positive")
-        ]
+        constraints = [models.CheckConstraint(condition=models.Q(sequence__gte=1), name="ledger_sequence_positive")]
 
     def __str__(self) -> str:
         return f"#{self.sequence} {self.action} {self.object_label or self.object_type}".strip()

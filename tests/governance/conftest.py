@@ -14,9 +14,7 @@ def author(db: None):
         username="author", password=PASSWORD, first_name="Ann", last_name="Author", is_staff=True
     )
     user.user_permissions.add(
-        *Permission.objects.filter(
-            content_type__app_label="governed_app", codename__in=["view_memo", "change_memo"]
-        )
+        *Permission.objects.filter(content_type__app_label="governed_app", codename__in=["view_memo", "change_memo"])
     )
     return user
 

@@ -39,9 +39,7 @@ AUDIT_MODELS = [
 
 
 @pytest.mark.parametrize("model", AUDIT_MODELS)
-def test_nobody_can_add_audit_records_in_the_admin_not_even_a_superuser(
-    client: Client, admin_user, model
-) -> None:
+def test_nobody_can_add_audit_records_in_the_admin_not_even_a_superuser(client: Client, admin_user, model) -> None:
     response = signed_in(client, admin_user).get(reverse(f"admin:governance_{model}_add"))
 
     assert response.status_code == 403
@@ -73,9 +71,7 @@ def test_bulk_delete_is_not_offered_on_the_ledger(client: Client, admin_user) ->
     assert response.status_code in {200, 302}
 
 
-def test_history_rows_cannot_be_reverted_or_edited_from_the_admin(
-    client: Client, admin_user, memo: Memo
-) -> None:
+def test_history_rows_cannot_be_reverted_or_edited_from_the_admin(client: Client, admin_user, memo: Memo) -> None:
     history_id = memo.history.first().history_id
     url = reverse("admin:governed_app_memo_simple_history", args=[memo.pk, history_id])
 
@@ -101,20 +97,14 @@ def test_a_signature_cannot_be_deleted_from_the_admin(client: Client, admin_user
 
 
 def test_people_without_an_audit_role_cannot_browse_the_ledger(client: Client, user_in_role) -> None:
-    response = signed_in(client, user_in_role(Role.ML_ENGINEER)).get(
-        reverse("admin:governance_ledgerentry_changelist")
-    )
+    response = signed_in(client, user_in_role(Role.ML_ENGINEER)).get(reverse("admin:governance_ledgerentry_changelist"))
 
     assert response.status_code == 403
 
 
 def test_the_ledger_browser_filters_and_searches_by_exact_object_id(client: Client, auditor) -> None:
-    ledger.append(
-        action=LedgerAction.EXPORT, object_type="governed_app.memo", object_id="42", object_label="m42"
-    )
-    ledger.append(
-        action=LedgerAction.DOWNLOAD, object_type="governed_app.memo", object_id="420", object_label="m420"
-    )
+    ledger.append(action=LedgerAction.EXPORT, object_type="governed_app.memo", object_id="42", object_label="m42")
+    ledger.append(action=LedgerAction.DOWNLOAD, object_type="governed_app.memo", object_id="420", object_label="m420")
     signed_in(client, auditor)
     url = reverse("admin:governance_ledgerentry_changelist")
 
@@ -195,9 +185,7 @@ def test_the_jsonl_export_is_verifiable_offline_and_is_itself_recorded(client: C
     assert AccessEvent.objects.get().kind == AccessKind.EXPORT
 
 
-def test_a_failed_verification_is_shown_on_every_landing_page_until_a_run_passes(
-    client: Client, user_in_role
-) -> None:
+def test_a_failed_verification_is_shown_on_every_landing_page_until_a_run_passes(client: Client, user_in_role) -> None:
     from django.utils import timezone
 
     now = timezone.now()

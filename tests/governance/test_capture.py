@@ -14,9 +14,7 @@ pytestmark = pytest.mark.django_db
 
 def entries_for(memo: Memo) -> list[LedgerEntry]:
     return list(
-        LedgerEntry.objects.filter(object_type="governed_app.memo", object_id=str(memo.pk)).order_by(
-            "sequence"
-        )
+        LedgerEntry.objects.filter(object_type="governed_app.memo", object_id=str(memo.pk)).order_by("sequence")
     )
 
 
@@ -48,9 +46,7 @@ def test_a_deletion_records_what_was_deleted(memo: Memo, author) -> None:
         memo.delete()
 
     deletion = (
-        LedgerEntry.objects.filter(object_id=str(pk), object_type="governed_app.memo")
-        .order_by("sequence")
-        .last()
+        LedgerEntry.objects.filter(object_id=str(pk), object_type="governed_app.memo").order_by("sequence").last()
     )
     assert deletion.action == LedgerAction.DELETE
     assert deletion.payload["before"]["title"] == "Card redaction rule"

@@ -26,9 +26,7 @@ def test_fifty_concurrent_appenders_produce_one_gapless_unforked_chain() -> None
             start.wait(timeout=30)
             for step in range(APPENDS_EACH):
                 with transaction.atomic():
-                    ledger.append(
-                        action=LedgerAction.EXPORT, payload={"writer": number, "step": step}, actor_name="t"
-                    )
+                    ledger.append(action=LedgerAction.EXPORT, payload={"writer": number, "step": step}, actor_name="t")
         except BaseException as error:  # collected and re-raised in the main thread
             errors.append(error)
         finally:

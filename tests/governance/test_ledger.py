@@ -26,9 +26,7 @@ def test_first_entry_links_to_the_genesis_hash_and_later_ones_to_their_predecess
 
 
 def test_entry_hash_is_sha256_of_prev_hash_and_the_jcs_bytes_of_the_entry() -> None:
-    entry = ledger.append(
-        action=LedgerAction.EXPORT, payload={"b": 2, "a": [1.5, "x"]}, actor_name="system:test"
-    )
+    entry = ledger.append(action=LedgerAction.EXPORT, payload={"b": 2, "a": [1.5, "x"]}, actor_name="system:test")
 
     document = json.loads(bytes(entry.canonical))
     assert bytes(entry.canonical) == rfc8785.dumps(document)

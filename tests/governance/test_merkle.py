@@ -486,17 +486,13 @@ def test_every_tree_extends_the_empty_tree_with_an_empty_proof_only(new_size: in
 
 
 def test_an_empty_proof_does_not_prove_that_a_bigger_tree_extends_a_smaller_one() -> None:
-    assert not verify_consistency(
-        old_size=1, new_size=2, old_root=tree_root(1), new_root=tree_root(2), proof=[]
-    )
+    assert not verify_consistency(old_size=1, new_size=2, old_root=tree_root(1), new_root=tree_root(2), proof=[])
 
 
 def test_a_tree_does_not_extend_a_bigger_one() -> None:
     proof = consistency_proof(tree(8), 5)
 
-    assert not verify_consistency(
-        old_size=8, new_size=5, old_root=tree_root(8), new_root=tree_root(5), proof=proof
-    )
+    assert not verify_consistency(old_size=8, new_size=5, old_root=tree_root(8), new_root=tree_root(5), proof=proof)
 
 
 def test_an_inclusion_proof_binds_the_tree_size_only_together_with_its_root() -> None:
@@ -543,9 +539,7 @@ def test_genuine_proofs_in_trees_of_up_to_2_to_the_64_leaves_verify(data: st.Dat
 
     assert len(path) <= merkle._MAX_INCLUSION_PROOF_LENGTH
     assert len(subproof) <= merkle._MAX_CONSISTENCY_PROOF_LENGTH
-    assert verify_inclusion(
-        leaf_hash=uniform_root(1), index=index, tree_size=size, proof=path, root=uniform_root(size)
-    )
+    assert verify_inclusion(leaf_hash=uniform_root(1), index=index, tree_size=size, proof=path, root=uniform_root(size))
     assert verify_consistency(
         old_size=old_size,
         new_size=size,
@@ -567,9 +561,7 @@ def test_tree_sizes_beyond_64_bits_are_rejected() -> None:
 def test_a_proof_longer_than_any_tree_allows_is_rejected() -> None:
     huge = [EMPTY_ROOT] * 1_000_000
 
-    assert not verify_inclusion(
-        leaf_hash=EMPTY_ROOT, index=0, tree_size=MAX_TREE_SIZE, proof=huge, root=EMPTY_ROOT
-    )
+    assert not verify_inclusion(leaf_hash=EMPTY_ROOT, index=0, tree_size=MAX_TREE_SIZE, proof=huge, root=EMPTY_ROOT)
     assert not verify_consistency(
         old_size=1, new_size=MAX_TREE_SIZE, old_root=EMPTY_ROOT, new_root=EMPTY_ROOT, proof=huge
     )
@@ -632,9 +624,7 @@ def test_consistency_proof_with_a_flipped_bit_is_rejected(case: dict[str, Any], 
 
 @MUTATIONS
 @given(inclusion_cases(min_size=2), st.data())
-def test_inclusion_proof_with_an_element_removed_is_rejected(
-    case: dict[str, Any], data: st.DataObject
-) -> None:
+def test_inclusion_proof_with_an_element_removed_is_rejected(case: dict[str, Any], data: st.DataObject) -> None:
     proof = list(case["proof"])
     del proof[data.draw(st.integers(0, len(proof) - 1))]
 
@@ -652,9 +642,7 @@ def test_truncated_inclusion_proof_is_rejected(case: dict[str, Any], data: st.Da
 
 @MUTATIONS
 @given(consistency_cases(), st.data())
-def test_consistency_proof_with_an_element_removed_is_rejected(
-    case: dict[str, Any], data: st.DataObject
-) -> None:
+def test_consistency_proof_with_an_element_removed_is_rejected(case: dict[str, Any], data: st.DataObject) -> None:
     proof = list(case["proof"])
     del proof[data.draw(st.integers(0, len(proof) - 1))]
 
@@ -682,9 +670,7 @@ def test_inclusion_proof_with_an_extra_element_is_rejected(case: dict[str, Any],
 
 @MUTATIONS
 @given(consistency_cases(), st.data())
-def test_consistency_proof_with_an_extra_element_is_rejected(
-    case: dict[str, Any], data: st.DataObject
-) -> None:
+def test_consistency_proof_with_an_extra_element_is_rejected(case: dict[str, Any], data: st.DataObject) -> None:
     proof = list(case["proof"])
     extra = data.draw(st.one_of(HASHES, st.sampled_from([case["old_root"], case["new_root"], proof[0]])))
     proof.insert(data.draw(st.integers(0, len(proof))), extra)
@@ -876,9 +862,7 @@ INVALID_CONSISTENCY_ARGUMENT = {
 
 @GARBAGE
 @given(inclusion_cases(), st.data())
-def test_verify_inclusion_with_one_malformed_argument_is_false(
-    case: dict[str, Any], data: st.DataObject
-) -> None:
+def test_verify_inclusion_with_one_malformed_argument_is_false(case: dict[str, Any], data: st.DataObject) -> None:
     name = data.draw(st.sampled_from(sorted(INVALID_INCLUSION_ARGUMENT)))
     garbage = data.draw(INVALID_INCLUSION_ARGUMENT[name])
 
@@ -887,9 +871,7 @@ def test_verify_inclusion_with_one_malformed_argument_is_false(
 
 @GARBAGE
 @given(consistency_cases(), st.data())
-def test_verify_consistency_with_one_malformed_argument_is_false(
-    case: dict[str, Any], data: st.DataObject
-) -> None:
+def test_verify_consistency_with_one_malformed_argument_is_false(case: dict[str, Any], data: st.DataObject) -> None:
     name = data.draw(st.sampled_from(sorted(INVALID_CONSISTENCY_ARGUMENT)))
     garbage = data.draw(INVALID_CONSISTENCY_ARGUMENT[name])
 
@@ -911,9 +893,7 @@ def test_verify_inclusion_never_raises_whatever_it_is_given(
 def test_verify_consistency_never_raises_whatever_it_is_given(
     old_size: Any, new_size: Any, old_root: Any, new_root: Any, proof: Any
 ) -> None:
-    result = verify_consistency(
-        old_size=old_size, new_size=new_size, old_root=old_root, new_root=new_root, proof=proof
-    )
+    result = verify_consistency(old_size=old_size, new_size=new_size, old_root=old_root, new_root=new_root, proof=proof)
 
     assert isinstance(result, bool)
 

@@ -38,10 +38,7 @@ def test_an_approved_override_is_signed_by_the_second_person_and_written_to_the_
     result = override(memo, author, risk)
 
     assert result.approval_signature.signer == risk
-    assert (
-        result.approval_signature.meaning
-        == "Break-glass override approved: promotion gate: toxicity threshold"
-    )
+    assert result.approval_signature.meaning == "Break-glass override approved: promotion gate: toxicity threshold"
     entry = result.ledger_entry
     assert (entry.action, entry.actor) == (LedgerAction.OVERRIDE, author)
     assert entry.payload["justification"] == JUSTIFICATION
@@ -78,8 +75,6 @@ def test_the_approver_must_re_authenticate(memo: Memo, author, risk) -> None:
 
 
 @pytest.mark.parametrize("justification", ["", "because", "   urgent   "])
-def test_a_short_justification_is_refused_with_a_clear_message(
-    memo: Memo, author, risk, justification
-) -> None:
+def test_a_short_justification_is_refused_with_a_clear_message(memo: Memo, author, risk, justification) -> None:
     with pytest.raises(ValueError, match="at least 30 characters"):
         override(memo, author, risk, justification=justification)

@@ -131,9 +131,7 @@ def test_the_first_signing_of_a_session_asks_for_username_and_password(memo: Mem
     assert not form.is_valid()
     assert "username" in form.errors
 
-    form = SignatureForm(
-        {"username": "author", "password": PASSWORD}, request=request, meaning="Approved as author"
-    )
+    form = SignatureForm({"username": "author", "password": PASSWORD}, request=request, meaning="Approved as author")
     assert form.is_valid()
     form.sign(memo)
     assert request.session[SIGNING_SESSION_KEY] is True

@@ -24,9 +24,7 @@ def _empty_checkpoint_storage() -> None:
 
 def fill(count: int) -> None:
     for number in range(count):
-        ledger.append(
-            action=LedgerAction.EXPORT, object_label=f"entry {number}", payload={"n": number}, actor_name="t"
-        )
+        ledger.append(action=LedgerAction.EXPORT, object_label=f"entry {number}", payload={"n": number}, actor_name="t")
 
 
 def verify() -> str:

@@ -34,9 +34,7 @@ def memo_publish(*, memo: Memo, actor: AbstractBaseUser, password: str, username
                 attempted="memo_publish",
                 obj=memo,
             )
-        signature_sign(
-            record=memo, signer=actor, password=password, username=username, meaning="Published as author"
-        )
+        signature_sign(record=memo, signer=actor, password=password, username=username, meaning="Published as author")
         memo.publish()
         memo.save()
         return memo

@@ -6,9 +6,7 @@ from governance.signing_keys import generate_private_key_pem, key_id, parse_priv
 
 
 class Command(BaseCommand):
-    help = (
-        "Generate an Ed25519 ledger signing key (PEM): printed, or written to --output (never overwritten)."
-    )
+    help = "Generate an Ed25519 ledger signing key (PEM): printed, or written to --output (never overwritten)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--output", type=Path, help="File to write; left alone if it exists.")
@@ -27,6 +25,4 @@ class Command(BaseCommand):
             output.write_text(pem)
         except OSError as error:
             raise CommandError(f"Cannot write {output}: {error}") from error
-        self.stdout.write(
-            f"Ledger signing key {key_id(public_key_bytes(parse_private_key(pem)))} written to {output}."
-        )
+        self.stdout.write(f"Ledger signing key {key_id(public_key_bytes(parse_private_key(pem)))} written to {output}.")

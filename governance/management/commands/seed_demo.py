@@ -16,10 +16,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--allow-production",
             action="store_true",
-            help=(
-                "Seed even though DEBUG is false. "
-                "Demo logins with a known password do not belong in production."
-            ),
+            help=("Seed even though DEBUG is false. Demo logins with a known password do not belong in production."),
         )
 
     def handle(self, *args: object, password: str, allow_production: bool, **options: object) -> None:
@@ -31,9 +28,7 @@ class Command(BaseCommand):
         if not password.strip():
             raise CommandError("The demo password cannot be empty.")
         created = seed_demo_logins(password=password)
-        self.stdout.write(
-            f"Demo logins: {len(created)} created, {len(DEMO_LOGINS) - len(created)} already present."
-        )
+        self.stdout.write(f"Demo logins: {len(created)} created, {len(DEMO_LOGINS) - len(created)} already present.")
         self.stdout.write(f"Password for new demo logins: {password}")
         for login in DEMO_LOGINS:
             role = login.role.label if login.role else "Administrator (no portal role)"

@@ -1,0 +1,123 @@
+"""RACI and threshold revisions: the list of revisions, and the approve / reject pages."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+
+from governance.admin.governed import GovernedAdmin, ReadOnlyAuditAdmin
+from governance.admin.signing import signing_view
+from governance.ledger import ActionDenied
+from governance.models import RaciMatrix, ThresholdPolicy
+from governance.models.revisions import ChangeControlledRevision
+from governance.services.revisions import revision_approve, revision_reject
+
+
+class RejectForm(forms.Form):
+    note = forms.CharField(label="Why is it rejected?", widget=forms.Textarea(attrs={"rows": 4}), max_length=2000)
+
+
+class RevisionAdmin(ReadOnlyAuditAdmin, GovernedAdmin):
+    """Revisions are created by the propose services (RACI grid, thresholds page) and decided here."""
+
+    list_display = ("__str__", "state", "proposed_by", "proposed_at", "decided_by", "decided_at")
+    list_filter = ("state",)
+    list_select_related = ("use_case", "proposed_by", "decided_by")
+    readonly_fields = ("content_table", "state", "proposed_by", "proposed_at", "rationale", "decided_by", "decided_at")
+    exclude = ("revision", "use_case", "decision_note")
+    change_form_template = "admin/governance/revision_change_form.html"
+
+    @admin.display(description="content")
+    def content_table(self, revision: ChangeControlledRevision) -> str:
+        from django.template.loader import render_to_string
+
+        return render_to_string("admin/governance/revision_content.html", {"content": revision.content()})
+
+    def get_urls(self) -> list[URLPattern]:
+        name = f"{self.opts.app_label}_{self.opts.model_name}"
+        return [
+            path("<int:pk>/approve/", self.admin_site.admin_view(self.approve_view), name=f"{name}_approve"),
+            path("<int:pk>/reject/", self.admin_site.admin_view(self.reject_view), name=f"{name}_reject"),
+            *super().get_urls(),
+        ]
+
+    def _after_decision_url(self, revision: ChangeControlledRevision) -> str:
+        return reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[revision.pk])
+
+    def approve_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        revision = get_object_or_404(self.model, pk=pk)
+        back = self._after_decision_url(revision)
+        return signing_view(
+            request,
+            admin_site=self.admin_site,
+            record=revision,
+            meaning=f"Approve {self.opts.verbose_name} revision {revision.revision}",
+            title=f"Approve {revision}",
+            perform=lambda credentials: revision_approve(revision=revision, approver=request.user, **credentials),
+            success_url=back,
+            success_message=f"Revision {revision.revision} approved and in effect.",
+            cancel_url=back,
+        )
+
+    def reject_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        revision = get_object_or_404(self.model, pk=pk)
+        form = RejectForm(request.POST or None)
+        status = 200
+        if request.method == "POST" and form.is_valid():
+            try:
+                revision_reject(revision=revision, approver=request.user, note=form.cleaned_data["note"])
+            except ActionDenied as denial:
+                form.add_error(None, denial.reason)
+                status = 403
+            except ValidationError as error:
+                form.add_error(None, error.messages)
+                status = 400
+            else:
+                messages.success(request, f"Revision {revision.revision} rejected.")
+                return HttpResponseRedirect(self._after_decision_url(revision))
+        elif request.method == "POST":
+            status = 400
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": revision,
+            "title": f"Reject {revision}",
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/governance/reject.html", context, status=status)
+
+
+@admin.register(RaciMatrix)
+class RaciMatrixAdmin(RevisionAdmin):
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).prefetch_related("assignments")
+
+
+@admin.register(ThresholdPolicy)
+class ThresholdPolicyAdmin(RevisionAdmin):
+    list_filter = ("state", ("use_case", admin.EmptyFieldListFilter))
+    change_list_template = "admin/governance/thresholdpolicy/change_list.html"
+
+    def get_urls(self) -> list[URLPattern]:
+        return [
+            path(
+                "default/",
+                self.admin_site.admin_view(self.default_view),
+                name="governance_thresholdpolicy_default",
+            ),
+            *super().get_urls(),
+        ]
+
+    def default_view(self, request: HttpRequest) -> HttpResponse:
+        """The organisation default thresholds, which use cases without their own fall back to."""
+        from governance.admin.usecases import thresholds_page
+
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return thresholds_page(self, request, None)
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).prefetch_related("rules")

@@ -1,0 +1,29 @@
+from collections.abc import Iterable
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from governance.audit_context import acting_as
+from governance.authz import require
+from governance.ledger import denials_recorded
+from governance.models import Control, Policy
+
+
+def policy_save(
+    *, actor: AbstractBaseUser, controls: Iterable[Control], policy: Policy | None = None, **fields: Any
+) -> Policy:
+    """Create a policy or change one (compliance owns the policy register)."""
+    with denials_recorded(), transaction.atomic(), acting_as(actor):
+        if policy is None:
+            require(actor, "governance.add_policy", attempted="policy_create")
+            policy = Policy(**fields)
+        else:
+            policy = Policy.objects.select_for_update().get(pk=policy.pk)
+            require(actor, "governance.change_policy", attempted="policy_update", obj=policy)
+            for name, value in fields.items():
+                setattr(policy, name, value)
+        policy.full_clean()
+        policy.save()
+        policy.controls.set(list(controls))
+        return policy

@@ -1,0 +1,211 @@
+"""Requirements documents and their behaviour constraints: drafted, frozen for review, signed by the
+function Accountable for the Requirements stage and by Compliance."""
+
+from collections.abc import Iterable
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from governance.audit_context import acting_as
+from governance.authz import require, roles_of
+from governance.choices import LifecycleStage, RequirementsState, Role
+from governance.ledger import ActionDenied, denials_recorded
+from governance.models import BehaviorConstraint, Policy, RequirementsDocument, UseCase
+from governance.services.raci import accountable_role
+from governance.signatures import signature_sign, signatures_for
+
+COMPLIANCE_MEANING = "Approved as Compliance reviewer"
+
+
+def accountable_meaning(role: Role) -> str:
+    return f"Approved as Accountable for Requirements ({role.label})"
+
+
+def requirements_create(
+    *, use_case: UseCase, actor: AbstractBaseUser, title: str, business_goals: str
+) -> RequirementsDocument:
+    """A new draft version of the use case's requirements."""
+    with denials_recorded(), transaction.atomic(), acting_as(actor):
+        locked = UseCase.objects.select_for_update().get(pk=use_case.pk)
+        require(actor, "governance.add_requirementsdocument", attempted="requirements_create", obj=locked)
+        latest = locked.requirements.order_by("-version").values_list("version", flat=True).first() or 0
+        document = RequirementsDocument(
+            use_case=locked, version=latest + 1, title=title, business_goals=business_goals, created_by=actor
+        )
+        document.full_clean()
+        document.save()
+        return document
+
+
+def _locked_draft(document: RequirementsDocument, actor: AbstractBaseUser, attempted: str) -> RequirementsDocument:
+    locked = RequirementsDocument.objects.select_for_update().get(pk=document.pk)
+    require(actor, "governance.change_requirementsdocument", attempted=attempted, obj=locked)
+    if locked.state != RequirementsState.DRAFT:
+        raise ActionDenied(
+            f"Version {locked.version} is {locked.get_state_display().lower()}; only a draft can be edited.",
+            actor=actor,
+            attempted=attempted,
+            obj=locked,
+        )
+    return locked
+
+
+def requirements_update(
+    *, document: RequirementsDocument, actor: AbstractBaseUser, title: str, business_goals: str
+) -> RequirementsDocument:
+    with denials_recorded(), transaction.atomic(), acting_as(actor):
+        locked = _locked_draft(document, actor, "requirements_update")
+        locked.title, locked.business_goals = title, business_goals
+        locked.full_clean()
+        locked.save()
+        return locked
+
+
+def constraint_save(
+    *,
+    document: RequirementsDocument,
+    actor: AbstractBaseUser,
+    statement: str,
+    kind: str,
+    severity: str,
+    applies_when: str = "",
+    policies: Iterable[Policy] = (),
+    position: int | None = None,
+    constraint: BehaviorConstraint | None = None,
+) -> BehaviorConstraint:
+    """Add a constraint to a draft, or change one of its constraints."""
+    with denials_recorded(), transaction.atomic(), acting_as(actor):
+        locked = _locked_draft(document, actor, "constraint_save")
+        if constraint is None:
+            constraint = BehaviorConstraint(document=locked)
+            if position is None:
+                position = locked.constraints.count() + 1
+        elif constraint.document_id != locked.pk:
+            raise ValidationError("That constraint belongs to another document.")
+        constraint.statement, constraint.kind, constraint.severity = statement, kind, severity
+        constraint.applies_when = applies_when
+        if position is not None:
+            constraint.position = position
+        constraint.full_clean(exclude=["document"])
+        constraint.save()
+        constraint.policies.set(list(policies))
+        return constraint
+
+
+def constraint_remove(*, constraint: BehaviorConstraint, actor: AbstractBaseUser) -> None:
+    with denials_recorded(), transaction.atomic(), acting_as(actor):
+        _locked_draft(constraint.document, actor, "constraint_remove")
+        constraint.delete()
+
+
+def requirements_submit(*, document: RequirementsDocument, actor: AbstractBaseUser) -> RequirementsDocument:
+    """Freeze the draft for review and signing."""
+    with denials_recorded(), transaction.atomic(), acting_as(actor):
+        locked = _locked_draft(document, actor, "requirements_submit")
+        if not locked.constraints.exists():
+            raise ValidationError("Add at least one behaviour constraint before submitting.")
+        locked.submit()
+        locked.submitted_by = actor
+        locked.save()
+        return locked
+
+
+def requirements_return_to_draft(
+    *, document: RequirementsDocument, actor: AbstractBaseUser, reason: str
+) -> RequirementsDocument:
+    """A signer asks for changes. Signatures already given no longer count once the draft changes."""
+    if not reason.strip():
+        raise ValidationError({"reason": "Say what must change."})
+    with denials_recorded(), transaction.atomic(), acting_as(actor):
+        locked = RequirementsDocument.objects.select_for_update().get(pk=document.pk)
+        if not required_capacities(locked, actor):
+            raise ActionDenied(
+                "Only a required signer can return this document.",
+                actor=actor,
+                attempted="requirements_return",
+                obj=locked,
+            )
+        if locked.state != RequirementsState.IN_REVIEW:
+            raise ActionDenied(
+                "Only a document in review can be returned.",
+                actor=actor,
+                attempted="requirements_return",
+                obj=locked,
+            )
+        locked.return_to_draft()
+        locked._change_reason = reason.strip()[:100]
+        locked.save()
+        return locked
+
+
+def required_capacities(document: RequirementsDocument, user: AbstractBaseUser) -> list[str]:
+    """The signature meanings this user may give on this document, given the use case's RACI."""
+    held = roles_of(user)
+    capacities = []
+    accountable = accountable_role(document.use_case, LifecycleStage.REQUIREMENTS)
+    if accountable is not None and accountable.value in held:
+        capacities.append(accountable_meaning(accountable))
+    if Role.COMPLIANCE_REVIEWER.value in held:
+        capacities.append(COMPLIANCE_MEANING)
+    return capacities
+
+
+def requirements_sign(
+    *, document: RequirementsDocument, actor: AbstractBaseUser, password: str, username: str | None = None
+) -> RequirementsDocument:
+    """Sign in one capacity; the second of the two required signatures approves the document."""
+    with denials_recorded(), transaction.atomic(), acting_as(actor):
+        locked = RequirementsDocument.objects.select_for_update().get(pk=document.pk)
+        attempted = "requirements_sign"
+        if locked.state != RequirementsState.IN_REVIEW:
+            raise ActionDenied(
+                f"Version {locked.version} is {locked.get_state_display().lower()}, not in review.",
+                actor=actor,
+                attempted=attempted,
+                obj=locked,
+            )
+        accountable = accountable_role(locked.use_case, LifecycleStage.REQUIREMENTS)
+        if accountable is None:
+            raise ActionDenied(
+                "This use case has no approved RACI, so nobody is Accountable for its requirements yet.",
+                actor=actor,
+                attempted=attempted,
+                obj=locked,
+            )
+        if locked.submitted_by_id == actor.pk or locked.created_by_id == actor.pk:
+            raise ActionDenied(
+                "You drafted or submitted this document; others must sign it.",
+                actor=actor,
+                attempted=attempted,
+                obj=locked,
+            )
+        valid = [signature for signature, holds in signatures_for(locked) if holds]
+        if any(signature.signer_id == actor.pk for signature in valid):
+            raise ActionDenied(
+                "You have already signed this document; the other signature must come from someone else.",
+                actor=actor,
+                attempted=attempted,
+                obj=locked,
+            )
+        given = {signature.meaning for signature in valid}
+        needed = [accountable_meaning(accountable), COMPLIANCE_MEANING]
+        open_capacities = [meaning for meaning in required_capacities(locked, actor) if meaning not in given]
+        if not open_capacities:
+            raise ActionDenied(
+                f"This document needs the signatures of the {accountable.label} (Accountable for Requirements) "
+                "and of Compliance; you cannot give a signature it still needs.",
+                actor=actor,
+                attempted=attempted,
+                obj=locked,
+            )
+        signature_sign(record=locked, signer=actor, password=password, username=username, meaning=open_capacities[0])
+        if set(needed) <= given | {open_capacities[0]}:
+            for previous in RequirementsDocument.objects.select_for_update().filter(
+                use_case=locked.use_case, state=RequirementsState.APPROVED
+            ):
+                previous.supersede()
+                previous.save()
+            locked.approve()
+            locked.save()
+        return locked

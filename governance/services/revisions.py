@@ -1,0 +1,112 @@
+"""Approving and rejecting change-controlled revisions (RACI matrices, thresholds): maker is never checker."""
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from governance import ledger
+from governance.audit_context import acting_as
+from governance.authz import holds_approval_permission, roles_of
+from governance.choices import LedgerAction, RevisionState, Role
+from governance.ledger import ActionDenied, denials_recorded
+from governance.models.revisions import ChangeControlledRevision
+from governance.signatures import signature_sign
+
+#: The roles whose approval counts, in the order their name is used in the signature's meaning.
+APPROVER_ROLES = (Role.RISK_OFFICER, Role.COMPLIANCE_REVIEWER)
+
+
+def _approve_permission(revision: ChangeControlledRevision) -> str:
+    return f"{revision._meta.app_label}.approve_{revision._meta.model_name}"
+
+
+def _check_decider(revision: ChangeControlledRevision, decider: AbstractBaseUser, attempted: str) -> None:
+    if revision.state != RevisionState.PENDING:
+        raise ActionDenied(
+            f"Revision {revision.revision} is {revision.get_state_display().lower()}, not pending approval.",
+            actor=decider,
+            attempted=attempted,
+            obj=revision,
+        )
+    if revision.proposed_by_id == decider.pk:
+        raise ActionDenied(
+            "You proposed this revision; another person must decide on it.",
+            actor=decider,
+            attempted=attempted,
+            obj=revision,
+        )
+    if not holds_approval_permission(decider, _approve_permission(revision)):
+        raise ActionDenied(
+            "Only a Risk Officer or a Compliance reviewer may decide on this revision.",
+            actor=decider,
+            attempted=attempted,
+            obj=revision,
+        )
+
+
+def _capacity(user: AbstractBaseUser) -> str:
+    held = roles_of(user)
+    return next((role.label for role in APPROVER_ROLES if role.value in held), "approver")
+
+
+def revision_approve(
+    *,
+    revision: ChangeControlledRevision,
+    approver: AbstractBaseUser,
+    password: str,
+    username: str | None = None,
+    note: str = "",
+) -> ChangeControlledRevision:
+    """Make a pending revision effective, superseding the effective one, with the approver's signature."""
+    model = type(revision)
+    kind = model._meta.verbose_name
+    with denials_recorded(), transaction.atomic(), acting_as(approver):
+        locked = model.objects.select_for_update().get(pk=revision.pk)
+        _check_decider(locked, approver, f"approve {kind}")
+        signature_sign(
+            record=locked,
+            signer=approver,
+            password=password,
+            username=username,
+            meaning=f"Approved {kind} revision {locked.revision} as {_capacity(approver)}",
+        )
+        scope = {"use_case": locked.use_case_id}
+        for current in model.objects.select_for_update().filter(state=RevisionState.EFFECTIVE, **scope):
+            current.supersede()
+            current.save()
+        locked.approve()
+        locked.decided_by = approver
+        locked.decided_at = timezone.now()
+        locked.decision_note = note.strip()
+        locked.save()
+        return locked
+
+
+def revision_reject(
+    *, revision: ChangeControlledRevision, approver: AbstractBaseUser, note: str
+) -> ChangeControlledRevision:
+    """Refuse a pending revision; the reason is required and kept."""
+    if not note.strip():
+        raise ValidationError({"note": "Say why the revision is rejected."})
+    model = type(revision)
+    with denials_recorded(), transaction.atomic(), acting_as(approver):
+        locked = model.objects.select_for_update().get(pk=revision.pk)
+        _check_decider(locked, approver, f"reject {model._meta.verbose_name}")
+        locked.reject()
+        locked.decided_by = approver
+        locked.decided_at = timezone.now()
+        locked.decision_note = note.strip()
+        locked.save()
+        return locked
+
+
+def record_revision_content(revision: ChangeControlledRevision) -> None:
+    """The revision's rows are written after its own row, so its create entry cannot hold them: one more
+    entry does, in the same transaction."""
+    ledger.append(action=LedgerAction.CREATE, obj=revision, payload={"content": revision.content()})
+
+
+def next_revision_number(model: type[ChangeControlledRevision], **scope: object) -> int:
+    latest = model.objects.filter(**scope).order_by("-revision").values_list("revision", flat=True).first()
+    return (latest or 0) + 1
