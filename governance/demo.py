@@ -1,7 +1,9 @@
-"""The demo organisation: one login per role plus an administrator, all sharing one password.
+"""The demo organisation: one login per role (two risk officers, so change control can be shown) plus an
+administrator, all sharing one password; and the organisation's governance: three use cases with their
+policies, requirements, RACI, thresholds and retraining cadences.
 
-Later issues add the organisation's use cases, datasets and models here. Everything is created only if
-missing, so running the seed twice changes nothing.
+Everything is created through the services, by the demo people, so the demo's audit ledger is real.
+Everything is created only if missing, so running the seed twice changes nothing.
 """
 
 from dataclasses import dataclass
@@ -30,6 +32,7 @@ DEMO_LOGINS: tuple[DemoLogin, ...] = (
     DemoLogin("security", "Sergei", "Kuznetsov", Role.SECURITY_REVIEWER),
     DemoLogin("compliance", "Chloe", "Pereira", Role.COMPLIANCE_REVIEWER),
     DemoLogin("risk", "Rafael", "Iskander", Role.RISK_OFFICER),
+    DemoLogin("risk2", "Rosa", "Lindqvist", Role.RISK_OFFICER),
     DemoLogin("product", "Priya", "Okafor", Role.PRODUCT_OWNER),
     DemoLogin("cab", "Carl", "Abernathy", Role.CHANGE_ADVISORY_BOARD),
     DemoLogin("auditor", "Aud", "Itor", Role.AUDITOR),

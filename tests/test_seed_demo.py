@@ -38,13 +38,13 @@ def test_creates_one_staff_login_per_role_and_an_administrator() -> None:
 
     for role in Role:
         holders = User.objects.filter(groups__name=role.value)
-        assert holders.count() == 1, role
-        assert holders.get().is_staff
-        assert not holders.get().is_superuser
+        # Two risk officers, so that change control (one proposes, another approves) can be demonstrated.
+        assert holders.count() == (2 if role == Role.RISK_OFFICER else 1), role
+        assert all(holder.is_staff and not holder.is_superuser for holder in holders)
     admin = User.objects.get(username="admin")
     assert admin.is_superuser
     assert not admin.groups.exists()
-    assert User.objects.count() == len(DEMO_LOGINS) == len(Role) + 1
+    assert User.objects.count() == len(DEMO_LOGINS) == len(Role) + 2
 
 
 def test_every_demo_login_authenticates_with_the_shared_password() -> None:
@@ -113,3 +113,35 @@ def test_rejects_a_blank_password() -> None:
     with pytest.raises(CommandError, match="cannot be empty"):
         seed(password="   ")
     assert not User.objects.exists()
+
+
+def test_seeds_the_demo_organisation_through_the_services() -> None:
+    from governance.choices import LedgerAction, RequirementsState, RevisionState
+    from governance.models import LedgerEntry, RaciMatrix, RequirementsDocument, RetrainingCadence, UseCase
+    from governance.verification import verify_chain
+
+    seed()
+
+    assert set(UseCase.objects.values_list("slug", flat=True)) == {
+        "support-assistant",
+        "wealth-chatbot",
+        "clinical-notes",
+    }
+    assert RaciMatrix.objects.filter(state=RevisionState.EFFECTIVE).count() == 3
+    states = dict(RequirementsDocument.objects.values_list("use_case__slug", "state"))
+    assert states["support-assistant"] == RequirementsState.APPROVED
+    assert states["clinical-notes"] == RequirementsState.IN_REVIEW
+    assert RetrainingCadence.objects.get(due_since__isnull=False).use_case.slug == "support-assistant"
+    assert LedgerEntry.objects.filter(action=LedgerAction.SIGN).exists()
+    assert verify_chain().ok
+
+
+def test_a_second_run_adds_nothing_to_the_organisation_or_the_ledger() -> None:
+    from governance.models import LedgerEntry
+
+    seed()
+    entries = LedgerEntry.objects.count()
+
+    seed()
+
+    assert LedgerEntry.objects.count() == entries

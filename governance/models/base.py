@@ -68,6 +68,18 @@ class GovernedModel(models.Model):
     class Meta:
         abstract = True
 
+    def full_clean(self, exclude: Any = None, validate_unique: bool = True, validate_constraints: bool = True) -> None:
+        """Validate everything but protected state-machine fields, which only transitions may set (cleaning
+        would assign them)."""
+        from django_fsm import FSMFieldMixin
+
+        fsm_fields = {f.name for f in self._meta.concrete_fields if isinstance(f, FSMFieldMixin)}
+        super().full_clean(
+            exclude=set(exclude or ()) | fsm_fields,
+            validate_unique=validate_unique,
+            validate_constraints=validate_constraints,
+        )
+
     def ledger_label(self) -> str:
         """How this record is named in the ledger and in evidence packs."""
         return str(self)[:300]

@@ -1,3 +1,6 @@
+from importlib import import_module
+
+from django.apps import apps
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -5,7 +8,10 @@ from governance.demo import DEFAULT_DEMO_PASSWORD, DEMO_LOGINS, seed_demo_logins
 
 
 class Command(BaseCommand):
-    help = "Create the demo organisation (one login per role and an administrator). Idempotent."
+    help = (
+        "Create the demo organisation: one login per role, an administrator, and each app's demo data "
+        "(use cases, policies, requirements, RACI, thresholds ...). Idempotent."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -28,6 +34,15 @@ class Command(BaseCommand):
         if not password.strip():
             raise CommandError("The demo password cannot be empty.")
         created = seed_demo_logins(password=password)
+        # Each app that has demo data seeds it, in layer order, through its own services.
+        for app_config in apps.get_app_configs():
+            try:
+                module = import_module(f"{app_config.name}.demo_organisation")
+            except ModuleNotFoundError as missing:
+                if missing.name != f"{app_config.name}.demo_organisation":
+                    raise
+                continue
+            module.seed(password=password)
         self.stdout.write(f"Demo logins: {len(created)} created, {len(DEMO_LOGINS) - len(created)} already present.")
         self.stdout.write(f"Password for new demo logins: {password}")
         for login in DEMO_LOGINS:
