@@ -100,3 +100,24 @@ def page(browser: object) -> Iterator[object]:
     page.set_default_timeout(15_000)
     yield page
     context.close()
+
+
+@pytest.fixture
+def demo_organisation(demo_users: dict[str, object]) -> dict[str, object]:
+    """The demo logins and the demo organisation's governance (use cases, RACI, thresholds, requirements)."""
+    from governance.catalogue import load_controls
+    from governance.demo_organisation import seed
+
+    load_controls()  # migration data, which a transactional test's flush removed
+
+    seed(password=DEFAULT_DEMO_PASSWORD)
+    return demo_users
+
+
+def sign_in(page: object, base_url: str, username: str) -> None:
+    """Sign in to the admin through its login form, as a person does."""
+    page.goto(f"{base_url}/admin/login/?next=/admin/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", DEFAULT_DEMO_PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_selector("#waiting-heading")

@@ -25,7 +25,7 @@ def raci_grid_errors(grid: Grid) -> dict[str, str]:
             errors["__all__"] = f"Unknown stage, function or letter: {stage!r}, {role!r}, {letter!r}."
     for stage in LifecycleStage:
         letters = {role: grid.get((stage.value, role)) for role in Role.values}
-        accountable = [Role(role).label for role, letter in letters.items() if letter == RaciLetter.ACCOUNTABLE]
+        accountable = [str(Role(role).label) for role, letter in letters.items() if letter == RaciLetter.ACCOUNTABLE]
         responsible = [role for role, letter in letters.items() if letter == RaciLetter.RESPONSIBLE]
         problems = []
         if len(accountable) != 1:
