@@ -9,6 +9,11 @@ import django
 BENCHMARKS = ("bench.admin_pages", "bench.ledger")
 
 
+def format_value(value: float) -> str:
+    """Rates with one decimal; small figures (ratios) with four significant digits."""
+    return f"{value:.1f}" if abs(value) >= 100 else f"{value:.4g}"
+
+
 def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
     django.setup()

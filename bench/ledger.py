@@ -12,7 +12,7 @@ import datetime
 import hashlib
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -87,9 +87,7 @@ def _payload(action: str, sequence: int) -> dict[str, Any]:
             "after": {"status": following, "row_count": sequence * 7 + 12, "license": "cc-by-4.0"},
         }
     if action == LedgerAction.CREATE:
-        return {
-            "after": {"status": "draft", "row_count": sequence * 3, "license": "apache-2.0", "owner_id": 17}
-        }
+        return {"after": {"status": "draft", "row_count": sequence * 3, "license": "apache-2.0", "owner_id": 17}}
     if action == LedgerAction.TRANSITION:
         return {"transition": "advance", "source": status, "target": following}
     if action == LedgerAction.SIGN:
@@ -158,12 +156,14 @@ def append_rate() -> float:
         return APPENDS / (time.perf_counter() - started)
 
 
-def _load(rows: list[tuple]) -> None:
+def _load(rows: Iterable[tuple]) -> None:
+    """Insert ``rows`` (values in ``COLUMNS`` order) in one transaction, as they are produced."""
     table = connection.ops.quote_name(LedgerEntry._meta.db_table)
     names = ", ".join(connection.ops.quote_name(name) for name in COLUMNS)
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # psycopg's own cursor (under Django's wrapper) for COPY; bytes go to bytea, datetimes stay aware.
+            # Rows stream to the server while the next ones are built, so its indexing overlaps our hashing.
             with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
@@ -176,46 +176,61 @@ def _load(rows: list[tuple]) -> None:
             )
 
 
-def grow_ledger(total: int) -> tuple[bytes, list[bytes], bytes]:
-    """Extend the ledger to ``total`` entries. Returns the hash the first new entry links to, the canonical
-    bytes of the first ``SHA256_SAMPLE`` new entries and the entry hash the sample's chain ends with."""
-    tail = (
-        LedgerEntry.objects.order_by("-sequence").values_list("sequence", "entry_hash", "recorded_at").first()
-    )
+class ChainBuilder:
+    """Builds ledger rows continuing the chain from a given tail, keeping a sample of the canonical bytes."""
+
+    def __init__(self, prev_hash: bytes, recorded_at: datetime.datetime):
+        self.prev_hash = prev_hash
+        self.recorded_at = recorded_at
+        self.sample_start_hash = self.sample_end_hash = prev_hash
+        self.sample: list[bytes] = []
+
+    def rows(self, first: int, stop: int) -> Iterator[tuple]:
+        step = datetime.timedelta(milliseconds=40)
+        for sequence in range(first, stop):
+            self.recorded_at += step
+            document, columns = _entry(sequence, self.recorded_at)
+            canonical = canonical_bytes(document)
+            prev_hash, entry_hash = self.prev_hash, chain_hash(self.prev_hash, canonical)
+            self.prev_hash = entry_hash
+            if len(self.sample) < SHA256_SAMPLE:
+                self.sample.append(canonical)
+                self.sample_end_hash = entry_hash
+            yield (*columns, canonical, prev_hash, entry_hash)
+
+
+def grow_ledger(total: int) -> ChainBuilder:
+    """Extend the ledger to ``total`` entries, in transactions of ``BATCH`` rows."""
+    tail = LedgerEntry.objects.order_by("-sequence").values_list("sequence", "entry_hash", "recorded_at").first()
     last_sequence, prev_hash, recorded_at = (
         (tail[0], bytes(tail[1]), tail[2]) if tail else (0, GENESIS_HASH, datetime.datetime.now(datetime.UTC))
     )
     if last_sequence > total:
         raise RuntimeError(f"the ledger already holds {last_sequence} entries, more than {total}")
-    start_hash = sample_end_hash = prev_hash
-    sample: list[bytes] = []
-    step = datetime.timedelta(milliseconds=40)
+    builder = ChainBuilder(prev_hash, recorded_at)
     for first in range(last_sequence + 1, total + 1, BATCH):
-        rows = []
-        for sequence in range(first, min(first + BATCH, total + 1)):
-            recorded_at += step
-            document, columns = _entry(sequence, recorded_at)
-            canonical = canonical_bytes(document)
-            entry_hash = chain_hash(prev_hash, canonical)
-            rows.append((*columns, canonical, prev_hash, entry_hash))
-            if len(sample) < SHA256_SAMPLE:
-                sample.append(canonical)
-                sample_end_hash = entry_hash
-            prev_hash = entry_hash
-        _load(rows)
-    return start_hash, sample, sample_end_hash
+        _load(builder.rows(first, min(first + BATCH, total + 1)))
+    if connection.vendor == "postgresql":
+        # As a long-lived table is: vacuumed, hint bits set, statistics current; and no autovacuum of the
+        # fresh rows competing with the timed verification.
+        with connection.cursor() as cursor:
+            cursor.execute(f"VACUUM (ANALYZE) {connection.ops.quote_name(LedgerEntry._meta.db_table)}")
+    return builder
 
 
-def sha256_chain_rate(start_hash: bytes, sample: list[bytes], end_hash: bytes) -> float:
+def sha256_chain_rate(builder: ChainBuilder) -> float:
+    """Entries per second of the bare ``sha256(prev + canonical)`` chain over the sample (best of 3)."""
     sha256 = hashlib.sha256
-    started = time.perf_counter()
-    prev = start_hash
-    for canonical in sample:
-        prev = sha256(prev + canonical).digest()
-    elapsed = time.perf_counter() - started
-    if prev != end_hash:
-        raise RuntimeError("the SHA-256 chain over the sample does not end where the ledger's does")
-    return len(sample) / elapsed
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        prev = builder.sample_start_hash
+        for canonical in builder.sample:
+            prev = sha256(prev + canonical).digest()
+        best = min(best, time.perf_counter() - started)
+        if prev != builder.sample_end_hash:
+            raise RuntimeError("the SHA-256 chain over the sample does not end where the ledger's does")
+    return len(builder.sample) / best
 
 
 @contextmanager
@@ -246,20 +261,19 @@ def run() -> Iterator[tuple[str, float, str]]:
     yield "ledger_append_per_s", append_rate(), "entries/s"
 
     total = VERIFY_ENTRIES if connection.vendor == "postgresql" else VERIFY_ENTRIES_SQLITE
-    start_hash, sample, sample_end_hash = grow_ledger(total)
+    builder = grow_ledger(total)
     with isolated_checkpoints():
         started = time.perf_counter()
         report = verify_chain()
         elapsed = time.perf_counter() - started
     if not report.ok or report.entries_checked != total:
         raise RuntimeError(
-            f"verify_chain: ok={report.ok}, {report.entries_checked} of {total} entries checked: "
-            f"{report.message}"
+            f"verify_chain: ok={report.ok}, {report.entries_checked} of {total} entries checked: {report.message}"
         )
     verify_rate = report.entries_checked / elapsed
     yield "ledger_verify_entries", float(total), "entries"
     yield "ledger_verify_entries_per_s", verify_rate, "entries/s"
 
-    sha_rate = sha256_chain_rate(start_hash, sample, sample_end_hash)
+    sha_rate = sha256_chain_rate(builder)
     yield "ledger_sha256_chain_per_s", sha_rate, "entries/s"
     yield "ledger_verify_ratio_to_sha256", verify_rate / sha_rate, "ratio"

@@ -27,14 +27,13 @@ def _pending_revisions(user: AbstractBaseUser) -> Iterator[WorkItem]:
 
 
 def _requirements_to_sign(user: AbstractBaseUser) -> Iterator[WorkItem]:
-    from governance.services.requirements import required_capacities
+    from governance.services.requirements import open_capacities
     from governance.signatures import signatures_for
 
     in_review = RequirementsDocument.objects.filter(state=RequirementsState.IN_REVIEW).exclude(submitted_by=user)
     for document in in_review.exclude(created_by=user).select_related("use_case"):
-        signed = {signature.meaning for signature, valid in signatures_for(document) if valid}
         signers = {signature.signer_id for signature, valid in signatures_for(document) if valid}
-        if user.pk not in signers and set(required_capacities(document, user)) - signed:
+        if user.pk not in signers and open_capacities(document, user):
             url = reverse("admin:governance_requirementsdocument_sign", args=[document.pk])
             yield WorkItem(label=str(document), url=url)
 

@@ -11,30 +11,30 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+import orjson
+from django.db import connection, transaction
 from django.utils import timezone
 
 from governance import merkle, signing_keys
 from governance.canonical import to_jsonable
 from governance.checkpoints import checkpoint_storage, parse_file
+from governance.ledger import DOCUMENT_FIELDS
 from governance.models.ledger import GENESIS_HASH, LedgerCheckpoint, LedgerEntry, LedgerVerification
 
 logger = logging.getLogger(__name__)
 
-_COLUMNS = (
-    "sequence",
-    "prev_hash",
-    "entry_hash",
-    "canonical",
-    "recorded_at",
-    "actor_id",
-    "actor_name",
-    "action",
-    "object_type",
-    "object_id",
-    "object_label",
-    "request_id",
-)
-CHUNK = 10_000
+#: Rows are read as (sequence, prev_hash, entry_hash, canonical, *columns), where the columns are, in order,
+#: the fields of the hashed document that the table repeats for filtering (``DOCUMENT_FIELDS``).
+CHUNK = 20_000
+
+_PG_QUERY = """
+    SELECT sequence, prev_hash, entry_hash, canonical,
+           sequence,
+           to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+           actor_id, actor_name, action, object_type, object_id, object_label, request_id
+      FROM governance_ledgerentry
+  ORDER BY sequence
+"""
 
 
 class LedgerBroken(Exception):
@@ -63,29 +63,32 @@ class VerificationReport:
     notes: list[str] = field(default_factory=list)
 
 
+def _postgresql_rows() -> Iterator[tuple]:
+    """A server-side cursor in binary format: bytea arrives as bytes and the time as the document's own ISO
+    text (formatted by PostgreSQL), so no value is converted in Python."""
+    with transaction.atomic():
+        connection.ensure_connection()
+        with connection.connection.cursor(name="ledger_verification", binary=True) as cursor:
+            cursor.itersize = CHUNK
+            cursor.execute(_PG_QUERY)
+            yield from cursor
+
+
+def _generic_rows() -> Iterator[tuple]:
+    fields = ("sequence", "prev_hash", "entry_hash", "canonical", *DOCUMENT_FIELDS)
+    for row in LedgerEntry.objects.order_by("sequence").values_list(*fields).iterator(chunk_size=CHUNK):
+        yield (row[0], bytes(row[1]), bytes(row[2]), bytes(row[3]), row[4], to_jsonable(row[5]), *row[6:])
+
+
 def _rows() -> Iterator[tuple]:
-    queryset = LedgerEntry.objects.order_by("sequence").values_list(*_COLUMNS)
-    return queryset.iterator(chunk_size=CHUNK)
+    return _postgresql_rows() if connection.vendor == "postgresql" else _generic_rows()
 
 
-def _columns_disagree(row: tuple, document: dict) -> str | None:
-    (sequence, _prev, _hash, _canonical, recorded_at, actor_id, actor_name, action) = row[:8]
-    object_type, object_id, object_label, request_id = row[8:]
-    columns = {
-        "sequence": sequence,
-        "recorded_at": to_jsonable(recorded_at),
-        "actor_id": actor_id,
-        "actor_name": actor_name,
-        "action": action,
-        "object_type": object_type,
-        "object_id": object_id,
-        "object_label": object_label,
-        "request_id": request_id,
-    }
-    for name, value in columns.items():
+def _column_problem(columns: tuple, document: dict) -> str:
+    for name, value in zip(DOCUMENT_FIELDS, columns, strict=True):
         if document.get(name) != value:
             return f"column {name} ({value!r}) differs from the hashed entry ({document.get(name)!r})"
-    return None
+    return "columns differ from the hashed entry"
 
 
 def _checkpoint_claims(report: VerificationReport) -> list[CheckpointClaim]:
@@ -134,31 +137,39 @@ def verify_chain() -> VerificationReport:
 
 
 def _verify_entries(report: VerificationReport, claims: list[CheckpointClaim]) -> None:
+    """The hot loop: written for speed (local names, one tuple comparison per entry), measured by
+    ``make bench`` as ``ledger_verify_entries_per_s``."""
     sha256 = hashlib.sha256
+    loads = orjson.loads
+    fields = DOCUMENT_FIELDS
     expected_prev = GENESIS_HASH
     expected_sequence = 1
     frontier = merkle.Frontier()
     pending = iter(claims)
     claim = next(pending, None)
-    for row in _rows():
-        sequence, prev_hash, entry_hash, canonical = row[0], bytes(row[1]), bytes(row[2]), bytes(row[3])
-        if sequence != expected_sequence:
-            raise LedgerBroken(expected_sequence, f"missing: the next entry found is #{sequence}")
-        if prev_hash != expected_prev:
-            raise LedgerBroken(sequence, "prev_hash does not link to the previous entry's hash")
-        if sha256(prev_hash + canonical).digest() != entry_hash:
-            raise LedgerBroken(sequence, "entry_hash does not match the entry's contents (edited)")
-        problem = _columns_disagree(row, json.loads(canonical))
-        if problem:
-            raise LedgerBroken(sequence, problem)
-        frontier.append(entry_hash)
-        while claim is not None and claim.tree_size == sequence:
-            if frontier.root() != claim.root_hash:
-                raise LedgerBroken(sequence, f"the first {sequence} entries do not match the {claim.source}")
-            claim = next(pending, None)
-        expected_prev = entry_hash
-        expected_sequence += 1
-        report.entries_checked += 1
+    try:
+        for row in _rows():
+            sequence, prev_hash, entry_hash, canonical = row[0], row[1], row[2], row[3]
+            if sequence != expected_sequence:
+                raise LedgerBroken(expected_sequence, f"missing: the next entry found is #{sequence}")
+            if prev_hash != expected_prev:
+                raise LedgerBroken(sequence, "prev_hash does not link to the previous entry's hash")
+            if sha256(prev_hash + canonical).digest() != entry_hash:
+                raise LedgerBroken(sequence, "entry_hash does not match the entry's contents (edited)")
+            document = loads(canonical)
+            columns = row[4:]
+            if tuple(document.get(name) for name in fields) != columns:
+                raise LedgerBroken(sequence, _column_problem(columns, document))
+            if claim is not None:  # past the last checkpoint the tree no longer needs building
+                frontier.append(entry_hash)
+                while claim is not None and claim.tree_size == sequence:
+                    if frontier.root() != claim.root_hash:
+                        raise LedgerBroken(sequence, f"the first {sequence} entries do not match the {claim.source}")
+                    claim = next(pending, None)
+            expected_prev = entry_hash
+            expected_sequence += 1
+    finally:
+        report.entries_checked = expected_sequence - 1
     if claim is not None:
         raise LedgerBroken(
             expected_sequence,

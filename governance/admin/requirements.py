@@ -19,7 +19,7 @@ from governance.models import BehaviorConstraint, RequirementsDocument
 from governance.services.requirements import (
     constraint_remove,
     constraint_save,
-    required_capacities,
+    open_capacities,
     requirements_create,
     requirements_return_to_draft,
     requirements_sign,
@@ -125,7 +125,7 @@ class RequirementsDocumentAdmin(RoleGatedAdmin, GovernedAdmin):
         self, request: HttpRequest, context: dict, *args: Any, obj: Any = None, **kwargs: Any
     ) -> Any:
         if obj is not None:
-            context["signing_capacities"] = required_capacities(obj, request.user)
+            context["signing_capacities"] = open_capacities(obj, request.user)
         return super().render_change_form(request, context, *args, obj=obj, **kwargs)
 
     def _change_url(self, document: RequirementsDocument) -> str:
@@ -145,7 +145,7 @@ class RequirementsDocumentAdmin(RoleGatedAdmin, GovernedAdmin):
 
     def sign_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         document = get_object_or_404(RequirementsDocument, pk=pk)
-        capacities = required_capacities(document, request.user)
+        capacities = open_capacities(document, request.user)
         back = self._change_url(document)
         return signing_view(
             request,

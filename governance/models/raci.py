@@ -23,7 +23,7 @@ class RaciMatrix(ChangeControlledRevision):
     class Meta:
         verbose_name = _("RACI matrix")
         verbose_name_plural = _("RACI matrices")
-        ordering = ["use_case", "-revision"]
+        ordering = ["use_case_id", "-revision"]  # by id: no join, so rows can be locked FOR UPDATE
         constraints = [
             models.UniqueConstraint(fields=["use_case", "revision"], name="raci_revision_unique"),
             models.UniqueConstraint(
@@ -61,7 +61,7 @@ class RaciAssignment(models.Model):
 
     class Meta:
         verbose_name = _("RACI assignment")
-        ordering = ["matrix", "stage", "role"]
+        ordering = ["matrix_id", "stage", "role"]
         constraints = [
             models.UniqueConstraint(fields=["matrix", "stage", "role"], name="raci_cell_unique"),
             # Exactly one Accountable per stage: "at most one" here, "at least one" in the service.

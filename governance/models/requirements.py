@@ -48,7 +48,7 @@ class RequirementsDocument(ConcurrentTransitionMixin, GovernedModel):
 
     class Meta:
         verbose_name = _("requirements document")
-        ordering = ["use_case", "-version"]
+        ordering = ["use_case_id", "-version"]  # by id: no join, so rows can be locked FOR UPDATE
         constraints = [
             models.UniqueConstraint(fields=["use_case", "version"], name="requirements_version_unique"),
             models.UniqueConstraint(
@@ -117,7 +117,7 @@ class BehaviorConstraint(GovernedModel):
 
     class Meta:
         verbose_name = _("behaviour constraint")
-        ordering = ["document", "position", "pk"]
+        ordering = ["document_id", "position", "pk"]
 
     def __str__(self) -> str:
         return f"[{self.get_kind_display()}] {self.statement[:80]}"

@@ -34,7 +34,7 @@ class RetrainingCadence(GovernedModel):
 
     class Meta:
         verbose_name = _("retraining cadence")
-        ordering = ["use_case"]
+        ordering = ["use_case_id"]
 
     def __str__(self) -> str:
         return f"{self.use_case}: {self.get_schedule_display()}"

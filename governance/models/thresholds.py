@@ -29,7 +29,7 @@ class ThresholdPolicy(ChangeControlledRevision):
     class Meta:
         verbose_name = _("threshold policy")
         verbose_name_plural = _("threshold policies")
-        ordering = ["use_case", "-revision"]
+        ordering = ["use_case_id", "-revision"]  # by id: no join, so rows can be locked FOR UPDATE
         constraints = [
             models.UniqueConstraint(
                 fields=["use_case", "revision"],
@@ -93,7 +93,7 @@ class ThresholdRule(models.Model):
 
     class Meta:
         verbose_name = _("threshold rule")
-        ordering = ["policy", "dimension"]
+        ordering = ["policy_id", "dimension"]
         constraints = [
             models.UniqueConstraint(fields=["policy", "dimension"], name="threshold_rule_unique"),
             models.CheckConstraint(

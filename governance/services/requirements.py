@@ -151,6 +151,13 @@ def required_capacities(document: RequirementsDocument, user: AbstractBaseUser) 
     return capacities
 
 
+def open_capacities(document: RequirementsDocument, user: AbstractBaseUser) -> list[str]:
+    """The capacities this user may still sign in: theirs, less those already covered by a valid signature.
+    The first is what the signing page shows and what ``requirements_sign`` records."""
+    given = {signature.meaning for signature, holds in signatures_for(document) if holds}
+    return [meaning for meaning in required_capacities(document, user) if meaning not in given]
+
+
 def requirements_sign(
     *, document: RequirementsDocument, actor: AbstractBaseUser, password: str, username: str | None = None
 ) -> RequirementsDocument:
@@ -190,8 +197,8 @@ def requirements_sign(
             )
         given = {signature.meaning for signature in valid}
         needed = [accountable_meaning(accountable), COMPLIANCE_MEANING]
-        open_capacities = [meaning for meaning in required_capacities(locked, actor) if meaning not in given]
-        if not open_capacities:
+        capacities = open_capacities(locked, actor)
+        if not capacities:
             raise ActionDenied(
                 f"This document needs the signatures of the {accountable.label} (Accountable for Requirements) "
                 "and of Compliance; you cannot give a signature it still needs.",
@@ -199,8 +206,8 @@ def requirements_sign(
                 attempted=attempted,
                 obj=locked,
             )
-        signature_sign(record=locked, signer=actor, password=password, username=username, meaning=open_capacities[0])
-        if set(needed) <= given | {open_capacities[0]}:
+        signature_sign(record=locked, signer=actor, password=password, username=username, meaning=capacities[0])
+        if set(needed) <= given | {capacities[0]}:
             for previous in RequirementsDocument.objects.select_for_update().filter(
                 use_case=locked.use_case, state=RequirementsState.APPROVED
             ):
