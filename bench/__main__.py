@@ -25,7 +25,7 @@ def main() -> int:
     try:
         for module_name in BENCHMARKS:
             for name, value, unit in importlib.import_module(module_name).run():
-                print(f"{name} {value:.1f} {unit}", flush=True)
+                print(f"{name} {format_value(value)} {unit}", flush=True)
     finally:
         connection.creation.destroy_test_db(test_db, verbosity=0)
         teardown_test_environment()
