@@ -157,6 +157,7 @@ class RequirementsDocumentAdmin(RoleGatedAdmin, GovernedAdmin):
             success_url=back,
             success_message=f"You signed {document}.",
             cancel_url=back,
+            summary_template="admin/governance/requirements_summary.html",
         )
 
     def return_view(self, request: HttpRequest, pk: int) -> HttpResponse:

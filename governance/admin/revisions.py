@@ -60,6 +60,7 @@ class RevisionAdmin(ReadOnlyAuditAdmin, GovernedAdmin):
             success_url=back,
             success_message=f"Revision {revision.revision} approved and in effect.",
             cancel_url=back,
+            summary_template="admin/governance/revision_summary.html",
         )
 
     def reject_view(self, request: HttpRequest, pk: int) -> HttpResponse:

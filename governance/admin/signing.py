@@ -29,9 +29,13 @@ def signing_view(
     success_url: str,
     success_message: str,
     cancel_url: str,
+    summary_template: str = "",
 ) -> HttpResponse:
     """GET shows the signing page; POST re-authenticates and performs. A refusal (wrong password, wrong
-    role, wrong state) is shown on the page, with the form kept, and has already been recorded."""
+    role, wrong state) is shown on the page, with the form kept, and has already been recorded.
+
+    ``summary_template`` renders what is being signed (with ``original`` in its context), so the signer
+    reads the content their signature is bound to on the page where they sign."""
     form = SignatureForm(request.POST or None, request=request, meaning=meaning)
     status = 200
     if request.method == "POST":
@@ -57,5 +61,6 @@ def signing_view(
         "record_digest": record_digest(record),
         "signatures": signatures_for(record),
         "cancel_url": cancel_url,
+        "summary_template": summary_template,
     }
     return TemplateResponse(request, "admin/governance/sign.html", context, status=status)

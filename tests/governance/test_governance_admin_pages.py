@@ -527,3 +527,22 @@ def test_the_raci_grid_page_has_a_bounded_query_count(
         response = client.get(url)
 
     assert response.status_code == 200
+
+
+def test_the_signing_page_shows_the_content_being_signed(client, user_in_role) -> None:
+    from django.urls import reverse
+
+    from governance.demo import DEFAULT_DEMO_PASSWORD, seed_demo_logins
+    from governance.demo_organisation import seed
+    from governance.models import RequirementsDocument
+
+    seed_demo_logins(password=DEFAULT_DEMO_PASSWORD)
+    seed(password=DEFAULT_DEMO_PASSWORD)
+    document = RequirementsDocument.objects.get(use_case__slug="clinical-notes")
+    client.force_login(document.use_case.owner)
+
+    page = client.get(reverse("admin:governance_requirementsdocument_sign", args=[document.pk])).content.decode()
+
+    assert 'id="signing-summary"' in page
+    assert "Never state a diagnosis that is not in the notes." in page
+    assert "PHI-02" in page
