@@ -94,7 +94,17 @@ class LedgerEntryAdmin(ReadOnlyAuditAdmin):
 
     @admin.display(description=_("entry hash"))
     def short_hash(self, entry: LedgerEntry) -> str:
-        return entry.entry_hash_hex[:12]
+        return format_html("<code>{}</code>", entry.entry_hash_hex[:12])
+
+    @admin.display(description=_("when (UTC)"), ordering="sequence")
+    def when(self, entry: LedgerEntry) -> str:
+        return entry.recorded_at.strftime("%Y-%m-%d %H:%M:%S")
+
+    @admin.display(description=_("object"))
+    def object_summary(self, entry: LedgerEntry) -> str:
+        return format_html(
+            '{}<br><span class="quiet">{} {}</span>', entry.object_label, entry.object_type, entry.object_id
+        )
 
     @admin.display(description=_("payload"))
     def payload_pretty(self, entry: LedgerEntry) -> str:
