@@ -58,15 +58,7 @@ class ObjectTypeFilter(admin.SimpleListFilter):
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(ReadOnlyAuditAdmin):
-    list_display = (
-        "sequence",
-        "recorded_at",
-        "actor_name",
-        "action",
-        "object_type",
-        "object_label",
-        "short_hash",
-    )
+    list_display = ("sequence", "when", "actor_name", "action", "object_summary", "short_hash")
     # "actor" lists people from the user table; RelatedOnlyFieldListFilter would scan the ledger for DISTINCT actors.
     list_filter = ("action", ObjectTypeFilter, "actor", "recorded_at")
     search_fields = ("object_id",)
