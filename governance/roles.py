@@ -64,16 +64,45 @@ _REQUIREMENTS_DRAFTING = {
     "governance.behaviorconstraint": ("view", "add", "change", "delete"),
 }
 
+#: Dataset lineage as everyone involved reads it (reviewers, risk, auditors).
+_LINEAGE_READ = {
+    "lineage.sourcesystem": _VIEW,
+    "lineage.dataset": _VIEW,
+    "lineage.datasetversion": _VIEW,
+    "lineage.lineagerecord": _VIEW,
+    "lineage.lineagesource": _VIEW,
+    "lineage.transformationstep": _VIEW,
+    "lineage.lineageedge": _VIEW,
+    "lineage.lineagetemplate": _VIEW,
+}
+
+#: Registering data and its lineage (data stewards and ML engineers).
+_LINEAGE_AUTHORING = {
+    "lineage.datasetversion": _EDIT,
+    "lineage.lineagerecord": _EDIT,
+    "lineage.lineagesource": ("view", "add", "change", "delete"),
+    "lineage.transformationstep": ("view", "add", "change", "delete"),
+    "lineage.lineageedge": ("view", "add", "delete"),
+}
+
 #: role -> {"app_label.model": actions}; an action is a permission codename prefix (view, add, change, ...).
 #: ``approve`` permissions are approval authority: services check them through role groups only.
 ROLE_PERMISSIONS: Mapping[Role, Mapping[str, tuple[str, ...]]] = {
-    Role.ML_ENGINEER: {**_GOVERNANCE_READ, **_REQUIREMENTS_DRAFTING},
-    Role.DATA_STEWARD: {**_GOVERNANCE_READ},
-    Role.LEGAL_REVIEWER: {**_GOVERNANCE_READ},
-    Role.SECURITY_REVIEWER: {**_GOVERNANCE_READ},
+    Role.ML_ENGINEER: {**_GOVERNANCE_READ, **_REQUIREMENTS_DRAFTING, **_LINEAGE_READ, **_LINEAGE_AUTHORING},
+    Role.DATA_STEWARD: {
+        **_GOVERNANCE_READ,
+        **_LINEAGE_READ,
+        **_LINEAGE_AUTHORING,
+        "lineage.sourcesystem": _EDIT,
+        "lineage.dataset": _EDIT,
+        "lineage.lineagetemplate": _EDIT,
+    },
+    Role.LEGAL_REVIEWER: {**_GOVERNANCE_READ, **_LINEAGE_READ},
+    Role.SECURITY_REVIEWER: {**_GOVERNANCE_READ, **_LINEAGE_READ},
     Role.COMPLIANCE_REVIEWER: {
         "auth.group": _VIEW,
         **_GOVERNANCE_READ,
+        **_LINEAGE_READ,
         **_AUDIT_TRAIL,
         "governance.accessevent": _VIEW,
         "governance.policy": _EDIT,
@@ -84,14 +113,15 @@ ROLE_PERMISSIONS: Mapping[Role, Mapping[str, tuple[str, ...]]] = {
     Role.RISK_OFFICER: {
         "auth.group": _VIEW,
         **_GOVERNANCE_READ,
+        **_LINEAGE_READ,
         **_AUDIT_TRAIL,
         "governance.racimatrix": ("view", "add", "approve"),
         "governance.thresholdpolicy": ("view", "add", "approve"),
         "governance.retrainingcadence": _EDIT,
         "governance.breakglassoverride": ("view", "approve"),
     },
-    Role.PRODUCT_OWNER: {**_GOVERNANCE_READ, **_REQUIREMENTS_DRAFTING, "governance.usecase": _EDIT},
-    Role.CHANGE_ADVISORY_BOARD: {**_GOVERNANCE_READ},
+    Role.PRODUCT_OWNER: {**_GOVERNANCE_READ, **_REQUIREMENTS_DRAFTING, "governance.usecase": _EDIT, **_LINEAGE_READ},
+    Role.CHANGE_ADVISORY_BOARD: {**_GOVERNANCE_READ, **_LINEAGE_READ},
     # Auditors read everything: who holds which role, what was done, who signed, who looked at the evidence.
     Role.AUDITOR: {
         "auth.user": _VIEW,
@@ -99,6 +129,7 @@ ROLE_PERMISSIONS: Mapping[Role, Mapping[str, tuple[str, ...]]] = {
         "auth.permission": _VIEW,
         "admin.logentry": _VIEW,
         **_GOVERNANCE_READ,
+        **_LINEAGE_READ,
         **_AUDIT_TRAIL,
         "governance.accessevent": _VIEW,
     },

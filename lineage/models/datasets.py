@@ -1,0 +1,126 @@
+import re
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+
+from governance.models import GovernedModel
+from lineage.choices import DatasetVersionState
+
+SHA256_HEX = RegexValidator(re.compile(r"^[0-9a-f]{64}$"), _("A SHA-256 digest: 64 lowercase hexadecimal digits."))
+
+
+class Dataset(GovernedModel):
+    """A named body of training data (``support-chats``), of which immutable versions are approved."""
+
+    slug = models.SlugField(_("slug"), max_length=80, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    steward = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("data steward"), on_delete=models.PROTECT, related_name="+"
+    )
+    use_case = models.ForeignKey(
+        "governance.UseCase",
+        verbose_name=_("use case"),
+        on_delete=models.PROTECT,
+        related_name="datasets",
+        null=True,
+        blank=True,
+    )
+
+    class Meta:
+        verbose_name = _("dataset")
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class DatasetVersion(ConcurrentTransitionMixin, GovernedModel):
+    """One immutable version of a dataset (``support-chats@3``): its content digest, size and provenance.
+
+    Editable only as a draft; submitted, it goes through Legal, Security and Compliance review, each an
+    electronic signature, before any training run may use it.
+    """
+
+    dataset = models.ForeignKey(Dataset, verbose_name=_("dataset"), on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField(_("version"))
+    content_digest = models.CharField(_("content digest (SHA-256)"), max_length=64, validators=[SHA256_HEX])
+    row_count = models.PositiveBigIntegerField(_("rows"))
+    size_bytes = models.PositiveBigIntegerField(_("size (bytes)"))
+    storage_uri = models.CharField(_("storage URI"), max_length=1000)
+    sampling_method = models.CharField(_("sampling method"), max_length=300, blank=True)
+    filters = models.TextField(_("filters"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at (UTC)"), default=timezone.now)
+    state = FSMField(
+        _("state"),
+        max_length=30,
+        choices=DatasetVersionState.choices,
+        default=DatasetVersionState.DRAFT,
+        protected=True,
+    )
+    #: Counts the times the version went back to draft for changes; signatures bind to the content, not to it.
+    revision = models.PositiveIntegerField(_("revision"), default=1)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("submitted by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    submitted_at = models.DateTimeField(_("submitted at (UTC)"), null=True, blank=True)
+
+    digest_exclude = ("revision", "submitted_by", "submitted_at")
+
+    class Meta:
+        verbose_name = _("dataset version")
+        ordering = ["dataset_id", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["dataset", "number"], name="dataset_version_unique"),
+            models.CheckConstraint(condition=models.Q(number__gte=1), name="dataset_version_positive"),
+        ]
+        indexes = [models.Index(fields=["state"], name="dataset_version_state_idx")]
+
+    def __str__(self) -> str:
+        return self.identifier
+
+    @property
+    def identifier(self) -> str:
+        """The human-readable, never-reused ID: ``support-chats@3``."""
+        return f"{self.dataset.slug}@{self.number}"
+
+    @transition(field=state, source=DatasetVersionState.DRAFT, target=DatasetVersionState.LEGAL_REVIEW)
+    def submit(self) -> None:
+        """Frozen: from here on the version's content and lineage cannot change."""
+
+    def digest_related(self) -> dict:
+        record = getattr(self, "lineage", None)
+        return {
+            "lineage": record.digest_content() if record is not None else None,
+            "parents": sorted(self.parent_edges.values_list("parent_id", flat=True)),
+        }
+
+
+class LineageEdge(models.Model):
+    """``child`` was derived from ``parent``. The edges form a DAG; cycles are refused by the service."""
+
+    parent = models.ForeignKey(DatasetVersion, on_delete=models.PROTECT, related_name="child_edges")
+    child = models.ForeignKey(DatasetVersion, on_delete=models.PROTECT, related_name="parent_edges")
+
+    class Meta:
+        verbose_name = _("lineage edge")
+        constraints = [
+            models.UniqueConstraint(fields=["parent", "child"], name="lineage_edge_unique"),
+            models.CheckConstraint(condition=~models.Q(parent=models.F("child")), name="lineage_edge_not_self"),
+        ]
+        indexes = [models.Index(fields=["child", "parent"], name="lineage_edge_child_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.parent_id} -> {self.child_id}"

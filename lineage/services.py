@@ -1,0 +1,338 @@
+"""Services of the lineage app: registering sources, datasets, versions and their lineage, and submitting a
+version for review. Every function checks role permission and state and leaves its ledger entries."""
+
+import datetime
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from governance import ledger
+from governance.audit_context import acting_as
+from governance.authz import require
+from governance.canonical import canonical_bytes
+from governance.choices import LedgerAction
+from governance.ledger import ActionDenied, denials_recorded
+from governance.models import Policy, UseCase
+from lineage.choices import (
+    Article9Condition,
+    DataCategory,
+    DatasetVersionState,
+    LegalBasis,
+    PrivacyControl,
+    Sensitivity,
+    TransformationKind,
+)
+from lineage.graph import upstream_version_ids
+from lineage.models import (
+    Dataset,
+    DatasetVersion,
+    LineageEdge,
+    LineageRecord,
+    LineageSource,
+    LineageTemplate,
+    SourceSystem,
+    TransformationStep,
+)
+
+#: Transformation parameters are configuration, not data: bounded in size and nesting.
+MAX_PARAMETER_BYTES = 16 * 1024
+MAX_PARAMETER_DEPTH = 8
+RECORD_FIELDS = (
+    "sensitivity",
+    "data_categories",
+    "consent_scope",
+    "retention_days",
+    "retention_basis",
+    "privacy_controls",
+    "dpia_reference",
+    "notes",
+)
+
+
+def _choices(values: Any, allowed: list[str], field: str) -> list[str]:
+    if not isinstance(values, list | tuple):
+        raise ValidationError({field: "Give a list."})
+    unknown = sorted({str(value) for value in values} - set(allowed))
+    if unknown:
+        raise ValidationError({field: f"Unknown values: {', '.join(unknown)}."})
+    return sorted({str(value) for value in values})
+
+
+def source_system_create(
+    *,
+    actor: AbstractBaseUser,
+    name: str,
+    kind: str,
+    owner: AbstractBaseUser,
+    default_retention_days: int,
+    data_categories: list[str] = (),
+    description: str = "",
+) -> SourceSystem:
+    with denials_recorded(), transaction.atomic(), acting_as(actor):
+        require(actor, "lineage.add_sourcesystem", attempted="source_system_create")
+        source = SourceSystem(
+            name=name,
+            kind=kind,
+            owner=owner,
+            default_retention_days=default_retention_days,
+            data_categories=_choices(list(data_categories), DataCategory.values, "data_categories"),
+            description=description,
+        )
+        source.full_clean()
+        source.save()
+        return source
+
+
+def dataset_create(
+    *,
+    actor: AbstractBaseUser,
+    slug: str,
+    name: str,
+    steward: AbstractBaseUser,
+    use_case: UseCase | None = None,
+    description: str = "",
+) -> Dataset:
+    with denials_recorded(), transaction.atomic(), acting_as(actor):
+        require(actor, "lineage.add_dataset", attempted="dataset_create")
+        dataset = Dataset(slug=slug, name=name, steward=steward, use_case=use_case, description=description)
+        dataset.full_clean()
+        dataset.save()
+        return dataset
+
+
+def dataset_version_create(
+    *,
+    dataset: Dataset,
+    actor: AbstractBaseUser,
+    content_digest: str,
+    row_count: int,
+    size_bytes: int,
+    storage_uri: str,
+    sampling_method: str = "",
+    filters: str = "",
+    template: LineageTemplate | None = None,
+    **lineage: Any,
+) -> DatasetVersion:
+    """A new draft version with its lineage record, pre-filled from ``template`` and then from ``lineage``."""
+    unknown = set(lineage) - set(RECORD_FIELDS)
+    if unknown:
+        raise ValidationError(f"Unknown lineage fields: {', '.join(sorted(unknown))}.")
+    defaults = dict(template.defaults) if template is not None else {}
+    values = {**{k: v for k, v in defaults.items() if k in RECORD_FIELDS}, **lineage}
+    sampling_method = sampling_method or defaults.get("sampling_method", "")
+    filters = filters or defaults.get("filters", "")
+    with denials_recorded(), transaction.atomic(), acting_as(actor):
+        locked = Dataset.objects.select_for_update().get(pk=dataset.pk)
+        require(actor, "lineage.add_datasetversion", attempted="dataset_version_create", obj=locked)
+        latest = locked.versions.order_by("-number").values_list("number", flat=True).first() or 0
+        version = DatasetVersion(
+            dataset=locked,
+            number=latest + 1,
+            content_digest=content_digest,
+            row_count=row_count,
+            size_bytes=size_bytes,
+            storage_uri=storage_uri,
+            sampling_method=sampling_method,
+            filters=filters,
+            created_by=actor,
+        )
+        version.full_clean()
+        version.save()
+        record = LineageRecord(version=version, sensitivity=values.pop("sensitivity", Sensitivity.INTERNAL))
+        _apply_record_values(record, values)
+        record.full_clean()
+        record.save()
+        return version
+
+
+def _apply_record_values(record: LineageRecord, values: dict[str, Any]) -> None:
+    for name, value in values.items():
+        if name == "data_categories":
+            value = _choices(value, DataCategory.values, name)
+        elif name == "privacy_controls":
+            value = _choices(value, PrivacyControl.values, name)
+        setattr(record, name, value)
+
+
+def _locked_draft(version: DatasetVersion, actor: AbstractBaseUser, attempted: str) -> DatasetVersion:
+    locked = DatasetVersion.objects.select_for_update().select_related("dataset").get(pk=version.pk)
+    require(actor, "lineage.change_datasetversion", attempted=attempted, obj=locked)
+    if locked.state != DatasetVersionState.DRAFT:
+        raise ActionDenied(
+            f"{locked} is {locked.get_state_display().lower()}; only a draft can change. "
+            "A submitted version is immutable: create a new version instead.",
+            actor=actor,
+            attempted=attempted,
+            obj=locked,
+        )
+    return locked
+
+
+def lineage_record_update(
+    *, version: DatasetVersion, actor: AbstractBaseUser, policies: list[Policy] | None = None, **values: Any
+) -> LineageRecord:
+    unknown = set(values) - set(RECORD_FIELDS)
+    if unknown:
+        raise ValidationError(f"Unknown lineage fields: {', '.join(sorted(unknown))}.")
+    with denials_recorded(), transaction.atomic(), acting_as(actor):
+        _locked_draft(version, actor, "lineage_record_update")
+        record = LineageRecord.objects.select_for_update().get(version=version)
+        _apply_record_values(record, values)
+        record.full_clean()
+        record.save()
+        if policies is not None:
+            record.policies.set(policies)
+        return record
+
+
+def lineage_source_add(
+    *,
+    version: DatasetVersion,
+    actor: AbstractBaseUser,
+    source_system: SourceSystem,
+    legal_basis: str,
+    special_category: bool = False,
+    article9_condition: str = Article9Condition.NONE,
+    period_start: datetime.date | None = None,
+    period_end: datetime.date | None = None,
+    extract: str = "",
+) -> LineageSource:
+    with denials_recorded(), transaction.atomic(), acting_as(actor):
+        locked = _locked_draft(version, actor, "lineage_source_add")
+        if source_system.status != "active":
+            raise ValidationError(
+                {"source_system": f"{source_system} is decommissioned; no new data may come from it."}
+            )
+        source = LineageSource(
+            record=locked.lineage,
+            source_system=source_system,
+            legal_basis=legal_basis,
+            special_category=special_category,
+            article9_condition=article9_condition,
+            period_start=period_start,
+            period_end=period_end,
+            extract=extract,
+        )
+        source.full_clean()
+        source.save()
+        return source
+
+
+def clean_parameters(parameters: Any) -> dict[str, Any]:
+    """Transformation parameters: a JSON object, at most 16 KiB canonical and 8 levels deep."""
+    if not isinstance(parameters, dict):
+        raise ValidationError({"parameters": "Parameters must be a JSON object (name: value)."})
+
+    def depth(value: Any, level: int = 1) -> int:
+        if level > MAX_PARAMETER_DEPTH:
+            return level
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        return max((depth(child, level + 1) for child in children), default=level)
+
+    if depth(parameters) > MAX_PARAMETER_DEPTH:
+        raise ValidationError({"parameters": f"Parameters are nested deeper than {MAX_PARAMETER_DEPTH} levels."})
+    try:
+        size = len(canonical_bytes(parameters))
+    except (TypeError, ValueError) as error:
+        raise ValidationError({"parameters": f"Parameters are not plain JSON: {error}"}) from None
+    if size > MAX_PARAMETER_BYTES:
+        raise ValidationError(
+            {
+                "parameters": f"Parameters take {size} bytes; the limit is {MAX_PARAMETER_BYTES}. Store large "
+                "configuration as a file and reference its digest."
+            }
+        )
+    return parameters
+
+
+def transformation_step_add(
+    *,
+    version: DatasetVersion,
+    actor: AbstractBaseUser,
+    kind: str,
+    tool: str,
+    code_version: str,
+    parameters: dict[str, Any] | None = None,
+    input_digest: str = "",
+    output_digest: str = "",
+) -> TransformationStep:
+    if kind not in TransformationKind.values:
+        raise ValidationError({"kind": f"Unknown transformation kind {kind!r}."})
+    parameters = clean_parameters(parameters or {})
+    with denials_recorded(), transaction.atomic(), acting_as(actor):
+        locked = _locked_draft(version, actor, "transformation_step_add")
+        record = locked.lineage
+        position = (record.steps.order_by("-position").values_list("position", flat=True).first() or 0) + 1
+        step = TransformationStep(
+            record=record,
+            position=position,
+            kind=kind,
+            tool=tool,
+            code_version=code_version,
+            parameters=parameters,
+            input_digest=input_digest,
+            output_digest=output_digest,
+        )
+        step.full_clean()
+        step.save()
+        return step
+
+
+def lineage_edge_add(*, child: DatasetVersion, parent: DatasetVersion, actor: AbstractBaseUser) -> LineageEdge:
+    """Record that ``child`` derives from ``parent``; refused if it would close a cycle."""
+    with denials_recorded(), transaction.atomic(), acting_as(actor):
+        locked = _locked_draft(child, actor, "lineage_edge_add")
+        if parent.pk == locked.pk or locked.pk in upstream_version_ids([parent.pk]):
+            raise ValidationError(
+                f"{locked} cannot derive from {parent}: {parent} already derives from {locked}, "
+                "and lineage must not go round in a circle."
+            )
+        edge, created = LineageEdge.objects.get_or_create(parent=parent, child=locked)
+        if created:
+            ledger.append(
+                action=LedgerAction.UPDATE,
+                obj=locked,
+                payload={"derived_from": {"before": None, "after": parent.identifier}},
+            )
+        return edge
+
+
+def submission_problems(version: DatasetVersion) -> list[str]:
+    """What stops the version from going to review, each said so that the author knows what to fix."""
+    record = version.lineage
+    sources = list(record.sources.select_related("source_system"))
+    problems = []
+    if not sources and not version.parent_edges.exists():
+        problems.append("Name at least one source system or parent dataset version.")
+    for source in sources:
+        if source.legal_basis == LegalBasis.CONSENT and not record.consent_scope.strip():
+            problems.append(f"{source.source_system}: consent is the legal basis, so state the consent scope.")
+        if source.special_category:
+            if not source.article9_condition:
+                problems.append(f"{source.source_system}: special-category data needs an Art. 9 condition.")
+            if not record.dpia_reference.strip():
+                problems.append(f"{source.source_system}: special-category data needs a DPIA reference.")
+        if source.source_system.status != "active":
+            problems.append(f"{source.source_system} is decommissioned.")
+    if record.sensitivity == Sensitivity.RESTRICTED and not record.privacy_controls:
+        problems.append("Restricted data needs the privacy controls applied (redaction, pseudonymisation, ...).")
+    if record.retention_days is None:
+        problems.append("Set the retention period.")
+    return problems
+
+
+def dataset_version_submit(*, version: DatasetVersion, actor: AbstractBaseUser) -> DatasetVersion:
+    """Freeze the draft and send it to Legal review."""
+    with denials_recorded(), transaction.atomic(), acting_as(actor):
+        locked = _locked_draft(version, actor, "dataset_version_submit")
+        problems = submission_problems(locked)
+        if problems:
+            raise ValidationError(problems)
+        locked.submit()
+        locked.submitted_by = actor
+        locked.submitted_at = timezone.now()
+        locked.save()
+        return locked
