@@ -130,3 +130,12 @@ def test_api_schema_is_served_to_signed_in_users_only(client: Client, user_in_ro
 
     assert response.status_code == 200
     assert b"LLM Governance Portal API" in response.content
+
+
+def test_the_index_lists_the_product_apps_in_lifecycle_order_before_administration(client: Client, admin_user) -> None:
+    client.force_login(admin_user)
+
+    apps = [app["app_label"] for app in client.get(reverse("admin:index")).context["app_list"]]
+
+    assert apps[:2] == ["governance", "lineage"]
+    assert apps.index("lineage") < apps.index("auth")
