@@ -6,7 +6,7 @@ import sys
 
 import django
 
-BENCHMARKS = ("bench.admin_pages", "bench.ledger")
+BENCHMARKS = ("bench.admin_pages", "bench.ledger", "bench.lineage")
 
 
 def format_value(value: float) -> str:

@@ -13,6 +13,8 @@ from django.db import connection
 from lineage.models import LineageEdge, LineageSource
 
 _EDGES = LineageEdge._meta.db_table
+#: Arbitrary, fixed key of the PostgreSQL advisory lock that serialises changes to the lineage graph.
+LINEAGE_LOCK_KEY = 0x4C494E45  # "LINE"
 
 
 def _closure(start_ids: Iterable[int], *, downstream: bool) -> set[int]:
@@ -34,13 +36,23 @@ def _closure(start_ids: Iterable[int], *, downstream: bool) -> set[int]:
         return {row[0] for row in cursor.fetchall()}
 
 
+def lock_graph() -> None:
+    """Serialise changes to the graph until the transaction ends, so that two edges added at once cannot
+    together close a cycle that neither check saw (SQLite already runs one writer at a time)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LINEAGE_LOCK_KEY])
+
+
 def downstream_version_ids(version_ids: Iterable[int]) -> set[int]:
-    """Every dataset version derived, directly or not, from any of ``version_ids`` (excluding them)."""
+    """Every dataset version derived, directly or not, from any of ``version_ids``. A start version is in the
+    result only if it derives from another start version."""
     return _closure(version_ids, downstream=True)
 
 
 def upstream_version_ids(version_ids: Iterable[int]) -> set[int]:
-    """Every dataset version that any of ``version_ids`` was derived from, directly or not."""
+    """Every dataset version that any of ``version_ids`` was derived from, directly or not (a start version
+    only if another start version derives from it)."""
     return _closure(version_ids, downstream=False)
 
 

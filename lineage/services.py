@@ -25,7 +25,7 @@ from lineage.choices import (
     Sensitivity,
     TransformationKind,
 )
-from lineage.graph import upstream_version_ids
+from lineage.graph import lock_graph, upstream_version_ids
 from lineage.models import (
     Dataset,
     DatasetVersion,
@@ -202,6 +202,7 @@ def lineage_source_add(
 ) -> LineageSource:
     with denials_recorded(), transaction.atomic(), acting_as(actor):
         locked = _locked_draft(version, actor, "lineage_source_add")
+        source_system = SourceSystem.objects.get(pk=source_system.pk)  # its status now, not when it was read
         if source_system.status != "active":
             raise ValidationError(
                 {"source_system": f"{source_system} is decommissioned; no new data may come from it."}
@@ -226,11 +227,15 @@ def clean_parameters(parameters: Any) -> dict[str, Any]:
     if not isinstance(parameters, dict):
         raise ValidationError({"parameters": "Parameters must be a JSON object (name: value)."})
 
-    def depth(value: Any, level: int = 1) -> int:
-        if level > MAX_PARAMETER_DEPTH:
-            return level
-        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
-        return max((depth(child, level + 1) for child in children), default=level)
+    def depth(value: Any) -> int:
+        """Levels of objects and lists; a plain value adds none."""
+        if isinstance(value, dict):
+            children = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            return 0
+        return 1 + max((depth(child) for child in children), default=0)
 
     if depth(parameters) > MAX_PARAMETER_DEPTH:
         raise ValidationError({"parameters": f"Parameters are nested deeper than {MAX_PARAMETER_DEPTH} levels."})
@@ -261,7 +266,7 @@ def transformation_step_add(
 ) -> TransformationStep:
     if kind not in TransformationKind.values:
         raise ValidationError({"kind": f"Unknown transformation kind {kind!r}."})
-    parameters = clean_parameters(parameters or {})
+    parameters = clean_parameters({} if parameters is None else parameters)
     with denials_recorded(), transaction.atomic(), acting_as(actor):
         locked = _locked_draft(version, actor, "transformation_step_add")
         record = locked.lineage
@@ -284,6 +289,7 @@ def transformation_step_add(
 def lineage_edge_add(*, child: DatasetVersion, parent: DatasetVersion, actor: AbstractBaseUser) -> LineageEdge:
     """Record that ``child`` derives from ``parent``; refused if it would close a cycle."""
     with denials_recorded(), transaction.atomic(), acting_as(actor):
+        lock_graph()  # first, before any row lock: taken later it could deadlock with the parent's row
         locked = _locked_draft(child, actor, "lineage_edge_add")
         if parent.pk == locked.pk or locked.pk in upstream_version_ids([parent.pk]):
             raise ValidationError(
