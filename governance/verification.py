@@ -9,16 +9,14 @@ import contextlib
 import hashlib
 import json
 import logging
-import multiprocessing
 import operator
 import queue
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 import orjson
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from governance import merkle, signing_keys
@@ -32,8 +30,6 @@ logger = logging.getLogger(__name__)
 #: Rows are read as (sequence, prev_hash, entry_hash, canonical, *columns), where the columns are, in order,
 #: the fields of the hashed document that the table repeats for filtering (``DOCUMENT_FIELDS``).
 CHUNK = 20_000
-#: From this many entries on, PostgreSQL ledgers are verified in two processes (one per half).
-PARALLEL_FROM = 200_000
 
 _PG_QUERY = """
     SELECT sequence, prev_hash, entry_hash, canonical,
@@ -157,20 +153,13 @@ def _checkpoint_claims(report: VerificationReport) -> list[CheckpointClaim]:
     return sorted(claims, key=lambda claim: claim.tree_size)
 
 
-def verify_chain(*, parallel_from: int = PARALLEL_FROM) -> VerificationReport:
-    """Verify the whole ledger. On PostgreSQL a ledger of ``parallel_from`` entries or more is verified as two
-    halves in two processes (see ``_split``); the outcome is the same as one pass."""
+def verify_chain() -> VerificationReport:
     report = VerificationReport(ok=True, entries_checked=0, checkpoints_checked=0)
     try:
         claims = _checkpoint_claims(report)
         tail = LedgerEntry.objects.order_by("-sequence").values_list("sequence", flat=True).first() or 0
-        # Daemonic processes (Celery's prefork children) may not start processes: they verify in one pass.
-        parallel = connection.vendor == "postgresql" and not multiprocessing.current_process().daemon
-        if parallel and tail >= max(parallel_from, 2):
-            results = _verify_halves(tail, claims)
-        else:
-            results = [_verify_range(1, tail, GENESIS_HASH, {claim.tree_size for claim in claims})]
-        _judge(report, results, claims, tail)
+        result = _verify_range(1, tail, GENESIS_HASH, {claim.tree_size for claim in claims})
+        _judge(report, result, claims, tail)
     except LedgerBroken as broken:
         report.ok = False
         report.first_broken_sequence = broken.sequence
@@ -180,22 +169,20 @@ def verify_chain(*, parallel_from: int = PARALLEL_FROM) -> VerificationReport:
 
 @dataclass
 class RangeResult:
-    """What one pass over entries ``first..last`` found. ``roots`` maps a tree size to the Merkle root of this
-    range's entries up to that size (the whole prefix when the range starts at 1)."""
+    """What one pass over entries ``first..last`` found. ``roots`` maps a checkpoint's tree size to the Merkle
+    root of the entries up to that size; ``broken`` is the first broken entry and what is wrong with it."""
 
     first: int
     last: int
     checked: int = 0
-    first_prev: bytes | None = None
-    last_hash: bytes | None = None
     roots: dict[int, bytes] = field(default_factory=dict)
     broken: tuple[int, str] | None = None
 
 
-def _verify_range(first: int, last: int, expected_prev: bytes | None, root_sizes: set[int]) -> RangeResult:
+def _verify_range(first: int, last: int, expected_prev: bytes, root_sizes: set[int]) -> RangeResult:
     """The hot loop: written for speed (local names, one tuple comparison per entry), measured by
-    ``make bench`` as ``ledger_verify_entries_per_s``. ``expected_prev`` None: the range's first link is
-    checked by the caller against the previous range."""
+    ``make bench`` as ``ledger_verify_entries_per_s``. ``expected_prev`` is the hash entry ``first`` must
+    link to."""
     sha256 = hashlib.sha256
     loads = orjson.loads
     document_columns = operator.itemgetter(*DOCUMENT_FIELDS)
@@ -209,8 +196,6 @@ def _verify_range(first: int, last: int, expected_prev: bytes | None, root_sizes
             sequence, prev_hash, entry_hash, canonical = row[0], row[1], row[2], row[3]
             if sequence != expected_sequence:
                 raise LedgerBroken(expected_sequence, f"missing: the next entry found is #{sequence}")
-            if expected_prev is None:
-                result.first_prev = expected_prev = prev_hash
             if prev_hash != expected_prev:
                 raise LedgerBroken(sequence, "prev_hash does not link to the previous entry's hash")
             if sha256(prev_hash + canonical).digest() != entry_hash:
@@ -234,61 +219,14 @@ def _verify_range(first: int, last: int, expected_prev: bytes | None, root_sizes
     except LedgerBroken as broken:
         result.broken = (broken.sequence, broken.problem)
     result.checked = expected_sequence - first
-    result.last_hash = expected_prev
     return result
 
 
-def _split(tail: int) -> int:
-    """The largest power of two below ``tail``. For every tree size n with split < n <= tail, RFC 9162 splits
-    the tree exactly there, so MTH(n) = node_hash(MTH(first half), MTH(entries split+1..n))."""
-    return 1 << (tail - 1).bit_length() - 1
-
-
-def _verify_half(first: int, last: int, expected_prev: bytes | None, root_sizes: set[int], pipe: Any) -> None:
-    connections.close_all()  # never share the parent's connection across the fork
-    try:
-        pipe.send(_verify_range(first, last, expected_prev, root_sizes | {last}))
-    finally:
-        connections.close_all()
-        pipe.close()
-
-
-def _verify_halves(tail: int, claims: list[CheckpointClaim]) -> list[RangeResult]:
-    """Two processes, each with its own connection, verify entries 1..split and split+1..tail at once."""
-    split = _split(tail)
-    sizes = {claim.tree_size for claim in claims}
-    context = multiprocessing.get_context("fork")
-    connections.close_all()
-    plan = [(1, split, GENESIS_HASH), (split + 1, tail, None)]
-    workers = []
-    for first, last, expected_prev in plan:
-        receiver, sender = context.Pipe(duplex=False)
-        process = context.Process(target=_verify_half, args=(first, last, expected_prev, sizes, sender), daemon=True)
-        process.start()
-        sender.close()
-        workers.append((process, receiver))
-    results = []
-    for process, receiver in workers:
-        try:
-            results.append(receiver.recv())
-        except EOFError:
-            raise RuntimeError("A ledger verification process died; nothing was concluded. Run it again.") from None
-        finally:
-            process.join()
-    left, right = results
-    if left.broken is None and right.first_prev != left.last_hash:
-        right.broken = (split + 1, "prev_hash does not link to the previous entry's hash")
-    # The right half's roots are of its own subtree: combine them with the left half's root of the full split.
-    left_root = left.roots.get(split)
-    right.roots = {size: merkle.node_hash(left_root, root) for size, root in right.roots.items()} if left_root else {}
-    return results
-
-
-def _judge(report: VerificationReport, results: list[RangeResult], claims: list[CheckpointClaim], tail: int) -> None:
+def _judge(report: VerificationReport, result: RangeResult, claims: list[CheckpointClaim], tail: int) -> None:
     """The first problem by sequence number, whether an entry's or a checkpoint's."""
-    report.entries_checked = sum(result.checked for result in results)
-    findings = [result.broken for result in results if result.broken is not None]
-    roots = {size: root for result in results for size, root in result.roots.items()}
+    report.entries_checked = result.checked
+    findings = [result.broken] if result.broken is not None else []
+    roots = result.roots
     for claim in claims:
         if claim.tree_size > tail:
             findings.append(
