@@ -95,6 +95,7 @@ ROLE_PERMISSIONS: Mapping[Role, Mapping[str, tuple[str, ...]]] = {
         **_LINEAGE_AUTHORING,
         "lineage.sourcesystem": _EDIT,
         "lineage.dataset": _EDIT,
+        "lineage.datasetversion": ("view", "add", "change", "assign_reviewers"),
         "lineage.lineagetemplate": _EDIT,
     },
     Role.LEGAL_REVIEWER: {**_GOVERNANCE_READ, **_LINEAGE_READ},

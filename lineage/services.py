@@ -36,6 +36,7 @@ from lineage.models import (
     SourceSystem,
     TransformationStep,
 )
+from lineage.reviews import assign_next_reviewer
 
 #: Transformation parameters are configuration, not data: bounded in size and nesting.
 MAX_PARAMETER_BYTES = 16 * 1024
@@ -341,4 +342,5 @@ def dataset_version_submit(*, version: DatasetVersion, actor: AbstractBaseUser) 
         locked.submitted_by = actor
         locked.submitted_at = timezone.now()
         locked.save()
+        assign_next_reviewer(locked)  # the Legal stage's reviewer, round-robin; a steward may reassign
         return locked

@@ -1,12 +1,13 @@
 """Lineage models: where training data comes from, what was done to it, and who approved it."""
 
-from lineage.models.datasets import Dataset, DatasetVersion, LineageEdge
+from lineage.models.datasets import Dataset, DatasetVersion, DatasetVersionReviewer, LineageEdge
 from lineage.models.records import LineageRecord, LineageSource, LineageTemplate, TransformationStep
 from lineage.models.sources import SourceSystem
 
 __all__ = [
     "Dataset",
     "DatasetVersion",
+    "DatasetVersionReviewer",
     "LineageEdge",
     "LineageRecord",
     "LineageSource",

@@ -6,9 +6,16 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+from guardian.models import UserObjectPermissionBase
 
 from governance.models import GovernedModel
 from lineage.choices import DatasetVersionState
+
+REVIEW_STATES = [
+    DatasetVersionState.LEGAL_REVIEW,
+    DatasetVersionState.SECURITY_REVIEW,
+    DatasetVersionState.COMPLIANCE_REVIEW,
+]
 
 SHA256_HEX = RegexValidator(re.compile(r"^[0-9a-f]{64}$"), _("A SHA-256 digest: 64 lowercase hexadecimal digits."))
 
@@ -87,6 +94,13 @@ class DatasetVersion(ConcurrentTransitionMixin, GovernedModel):
             models.CheckConstraint(condition=models.Q(number__gte=1), name="dataset_version_positive"),
         ]
         indexes = [models.Index(fields=["state"], name="dataset_version_state_idx")]
+        permissions = [
+            # Held per version (django-guardian), by the one reviewer assigned to that stage of that version.
+            ("review_legal_datasetversion", _("Can review this dataset version at the Legal stage")),
+            ("review_security_datasetversion", _("Can review this dataset version at the Security stage")),
+            ("review_compliance_datasetversion", _("Can review this dataset version at the Compliance stage")),
+            ("assign_reviewers_datasetversion", _("Can assign reviewers to dataset versions")),
+        ]
 
     def __str__(self) -> str:
         return self.identifier
@@ -99,6 +113,38 @@ class DatasetVersion(ConcurrentTransitionMixin, GovernedModel):
     @transition(field=state, source=DatasetVersionState.DRAFT, target=DatasetVersionState.LEGAL_REVIEW)
     def submit(self) -> None:
         """Frozen: from here on the version's content and lineage cannot change."""
+
+    @transition(field=state, source=DatasetVersionState.LEGAL_REVIEW, target=DatasetVersionState.SECURITY_REVIEW)
+    def approve_legal(self) -> None:
+        """Legal signed: legal basis, consent and retention hold."""
+
+    @transition(field=state, source=DatasetVersionState.SECURITY_REVIEW, target=DatasetVersionState.COMPLIANCE_REVIEW)
+    def approve_security(self) -> None:
+        """Security signed: sensitivity, access and PII handling hold."""
+
+    @transition(field=state, source=DatasetVersionState.COMPLIANCE_REVIEW, target=DatasetVersionState.APPROVED)
+    def approve_compliance(self) -> None:
+        """Compliance signed: the version may be used for training."""
+
+    @transition(field=state, source=REVIEW_STATES, target=DatasetVersionState.DRAFT)
+    def request_changes(self) -> None:
+        """Back to its authors as a new revision; the review starts again at Legal."""
+
+    @transition(field=state, source=REVIEW_STATES, target=DatasetVersionState.REJECTED)
+    def reject(self) -> None:
+        """Refused for good."""
+
+    @transition(field=state, source=DatasetVersionState.APPROVED, target=DatasetVersionState.REVOKED)
+    def revoke(self) -> None:
+        """No longer usable for training (erasure request, source decommissioned, legal change)."""
+
+    @transition(
+        field=state,
+        source=[DatasetVersionState.APPROVED, DatasetVersionState.REVOKED],
+        target=DatasetVersionState.RETIRED,
+    )
+    def retire(self) -> None:
+        """Out of use; kept, like everything, for the record."""
 
     def digest_related(self) -> dict:
         record = getattr(self, "lineage", None)
@@ -124,3 +170,13 @@ class LineageEdge(models.Model):
 
     def __str__(self) -> str:
         return f"{self.parent_id} -> {self.child_id}"
+
+
+class DatasetVersionReviewer(UserObjectPermissionBase):
+    """Who is assigned to review which version at which stage: django-guardian's direct foreign-key object
+    permission table, which stays fast as versions grow (the generic table would join on text ids)."""
+
+    content_object = models.ForeignKey(DatasetVersion, on_delete=models.CASCADE, related_name="+")
+
+    class Meta(UserObjectPermissionBase.Meta):
+        verbose_name = _("assigned reviewer")

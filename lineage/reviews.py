@@ -1,0 +1,238 @@
+"""The dataset approval workflow: Legal, then Security, then Compliance, each an electronic signature by the
+reviewer assigned to that stage of that version. No training run may use a version this has not approved.
+
+Assignment is an object permission (django-guardian, direct foreign-key table): a data steward assigns a
+reviewer, or ``assign_next_reviewer`` picks one round-robin. Being in the stage's group is necessary and not
+sufficient; being an administrator is neither. Whoever created or submitted a version cannot review it, and
+nobody signs two stages of one version.
+"""
+
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser, Permission
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count, Q
+from guardian.shortcuts import assign_perm, remove_perm
+
+from governance import ledger
+from governance.audit_context import acting_as
+from governance.authz import require, roles_of
+from governance.choices import LedgerAction, Role
+from governance.ledger import ActionDenied, denials_recorded
+from governance.signatures import signature_sign, signatures_for
+from lineage.choices import DatasetVersionState
+from lineage.models import DatasetVersion, DatasetVersionReviewer
+
+
+@dataclass(frozen=True)
+class ReviewStage:
+    state: DatasetVersionState
+    role: Role
+    permission: str  # codename of the per-version object permission
+    meaning: str
+    approve: str  # name of the transition
+
+
+STAGES = (
+    ReviewStage(
+        DatasetVersionState.LEGAL_REVIEW,
+        Role.LEGAL_REVIEWER,
+        "review_legal_datasetversion",
+        "Approved as Legal reviewer",
+        "approve_legal",
+    ),
+    ReviewStage(
+        DatasetVersionState.SECURITY_REVIEW,
+        Role.SECURITY_REVIEWER,
+        "review_security_datasetversion",
+        "Approved as Security reviewer",
+        "approve_security",
+    ),
+    ReviewStage(
+        DatasetVersionState.COMPLIANCE_REVIEW,
+        Role.COMPLIANCE_REVIEWER,
+        "review_compliance_datasetversion",
+        "Approved as Compliance reviewer",
+        "approve_compliance",
+    ),
+)
+STAGE_BY_STATE = {stage.state.value: stage for stage in STAGES}
+
+
+def stage_of(version: DatasetVersion) -> ReviewStage | None:
+    return STAGE_BY_STATE.get(version.state)
+
+
+def assigned_reviewers(version: DatasetVersion, stage: ReviewStage) -> list[AbstractBaseUser]:
+    ids = DatasetVersionReviewer.objects.filter(content_object=version, permission__codename=stage.permission)
+    return list(get_user_model().objects.filter(pk__in=ids.values("user_id")))
+
+
+def is_assigned(user: AbstractBaseUser, version: DatasetVersion, stage: ReviewStage) -> bool:
+    """Explicitly, not through guardian's checker, which says yes to every superuser."""
+    return DatasetVersionReviewer.objects.filter(
+        content_object=version, user=user, permission__codename=stage.permission
+    ).exists()
+
+
+def _signers_of_this_revision(version: DatasetVersion) -> dict[int, str]:
+    """Signer id -> stage meaning, for the stage signatures that still hold on this exact content."""
+    meanings = {stage.meaning for stage in STAGES}
+    return {s.signer_id: s.meaning for s, valid in signatures_for(version) if valid and s.meaning in meanings}
+
+
+def _why_not_eligible(user: AbstractBaseUser, version: DatasetVersion, stage: ReviewStage) -> str | None:
+    if not user.is_active:
+        return "The account is inactive."
+    if stage.role.value not in roles_of(user):
+        return f"Only a {stage.role.label} may review at the {version.get_state_display()} stage."
+    if user.pk in (version.created_by_id, version.submitted_by_id):
+        return "Whoever created or submitted a version cannot review it."
+    signed = _signers_of_this_revision(version).get(user.pk)
+    if signed and signed != stage.meaning:
+        return f"You already signed this version ({signed}); another person must review this stage."
+    return None
+
+
+def _assign(version: DatasetVersion, stage: ReviewStage, reviewer: AbstractBaseUser, actor_name: str = "") -> None:
+    for previous in assigned_reviewers(version, stage):
+        remove_perm(f"lineage.{stage.permission}", previous, version)
+    assign_perm(f"lineage.{stage.permission}", reviewer, version)
+    ledger.append(
+        action=LedgerAction.UPDATE,
+        obj=version,
+        actor_name=actor_name,
+        payload={"reviewer_assigned": {"stage": stage.state.value, "reviewer": reviewer.get_username()}},
+    )
+
+
+def dataset_version_assign_reviewer(
+    *, version: DatasetVersion, reviewer: AbstractBaseUser, actor: AbstractBaseUser
+) -> None:
+    """A data steward assigns the reviewer of the version's current stage."""
+    with denials_recorded(), transaction.atomic(), acting_as(actor):
+        locked = DatasetVersion.objects.select_for_update().get(pk=version.pk)
+        require(actor, "lineage.assign_reviewers_datasetversion", attempted="assign_reviewer", obj=locked)
+        stage = stage_of(locked)
+        if stage is None:
+            raise ActionDenied(
+                f"{locked} is {locked.get_state_display().lower()}, not awaiting review.",
+                actor=actor,
+                attempted="assign_reviewer",
+                obj=locked,
+            )
+        problem = _why_not_eligible(reviewer, locked, stage)
+        if problem:
+            raise ValidationError({"reviewer": f"{reviewer.get_username()} cannot review {locked}: {problem}"})
+        _assign(locked, stage, reviewer)
+
+
+def assign_next_reviewer(version: DatasetVersion) -> AbstractBaseUser | None:
+    """Round-robin: the eligible member of the stage's group with the fewest open assignments (then the
+    longest-standing account). None if nobody is eligible: the data steward must assign someone."""
+    stage = stage_of(version)
+    if stage is None:
+        return None
+    permission = Permission.objects.get(codename=stage.permission, content_type__app_label="lineage")
+    open_states = [s.state.value for s in STAGES]
+    candidates = (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name=stage.role.value)
+        .annotate(
+            open_reviews=Count(
+                "datasetversionreviewer",
+                filter=Q(
+                    datasetversionreviewer__permission=permission,
+                    datasetversionreviewer__content_object__state__in=open_states,
+                ),
+            )
+        )
+        .order_by("open_reviews", "date_joined", "pk")
+    )
+    for candidate in candidates:
+        if _why_not_eligible(candidate, version, stage) is None:
+            _assign(version, stage, candidate, actor_name="system:reviewer-rotation")
+            return candidate
+    return None
+
+
+def dataset_version_review_approve(
+    *, version: DatasetVersion, reviewer: AbstractBaseUser, password: str, username: str | None = None
+) -> DatasetVersion:
+    """The assigned reviewer signs the current stage; the version moves to the next stage (whose reviewer is
+    assigned round-robin) or, after Compliance, is approved for training."""
+    with denials_recorded(), transaction.atomic(), acting_as(reviewer):
+        locked = DatasetVersion.objects.select_for_update().select_related("dataset").get(pk=version.pk)
+        attempted = "dataset_version_review_approve"
+        stage = stage_of(locked)
+        if stage is None:
+            raise ActionDenied(
+                f"{locked} is {locked.get_state_display().lower()}, not awaiting review.",
+                actor=reviewer,
+                attempted=attempted,
+                obj=locked,
+            )
+        problem = _why_not_eligible(reviewer, locked, stage)
+        if problem is None and not is_assigned(reviewer, locked, stage):
+            problem = f"You are not the assigned {stage.role.label} for {locked}."
+        if problem:
+            raise ActionDenied(problem, actor=reviewer, attempted=attempted, obj=locked)
+        signature_sign(record=locked, signer=reviewer, password=password, username=username, meaning=stage.meaning)
+        getattr(locked, stage.approve)()
+        locked.save()
+        assign_next_reviewer(locked)
+        return locked
+
+
+def _decide_against(
+    version: DatasetVersion, reviewer: AbstractBaseUser, reason: str, transition: str, attempted: str
+) -> DatasetVersion:
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why, so the authors know what to change."})
+    with denials_recorded(), transaction.atomic(), acting_as(reviewer):
+        locked = DatasetVersion.objects.select_for_update().get(pk=version.pk)
+        stage = stage_of(locked)
+        if stage is None or not is_assigned(reviewer, locked, stage) or _why_not_eligible(reviewer, locked, stage):
+            raise ActionDenied(
+                "Only the reviewer assigned to the version's current stage can decide on it.",
+                actor=reviewer,
+                attempted=attempted,
+                obj=locked,
+            )
+        getattr(locked, transition)()
+        if transition == "request_changes":
+            locked.revision += 1
+            for every in STAGES:
+                for assigned in assigned_reviewers(locked, every):
+                    remove_perm(f"lineage.{every.permission}", assigned, locked)
+        locked._change_reason = reason.strip()[:100]
+        locked.save()
+        return locked
+
+
+def dataset_version_request_changes(
+    *, version: DatasetVersion, reviewer: AbstractBaseUser, reason: str
+) -> DatasetVersion:
+    """Back to draft as a new revision; once resubmitted, review starts again at Legal."""
+    return _decide_against(version, reviewer, reason, "request_changes", "dataset_version_request_changes")
+
+
+def dataset_version_reject(*, version: DatasetVersion, reviewer: AbstractBaseUser, reason: str) -> DatasetVersion:
+    return _decide_against(version, reviewer, reason, "reject", "dataset_version_reject")
+
+
+def approved_for_training(version: DatasetVersion) -> tuple[bool, list[str]]:
+    """Whether a training run may use the version, with every reason if not. A material change after approval
+    invalidates a stage signature, and so the approval."""
+    reasons = []
+    if version.state != DatasetVersionState.APPROVED:
+        reasons.append(f"{version} is {version.get_state_display().lower()}, not approved for training.")
+    signers = _signers_of_this_revision(version)
+    for stage in STAGES:
+        if stage.meaning not in signers.values():
+            reasons.append(f"{version} has no valid {stage.role.label} signature on its current content.")
+    if len(signers) < len(STAGES) and not reasons:
+        reasons.append(f"{version} needs three different signers.")
+    return (not reasons, reasons)
