@@ -176,7 +176,8 @@ class DatasetVersionReviewer(UserObjectPermissionBase):
     """Who is assigned to review which version at which stage: django-guardian's direct foreign-key object
     permission table, which stays fast as versions grow (the generic table would join on text ids)."""
 
-    content_object = models.ForeignKey(DatasetVersion, on_delete=models.CASCADE, related_name="+")
+    # A visible reverse relation: guardian finds direct object-permission tables through it.
+    content_object = models.ForeignKey(DatasetVersion, on_delete=models.CASCADE, related_name="reviewer_assignments")
 
     class Meta(UserObjectPermissionBase.Meta):
         verbose_name = _("assigned reviewer")
