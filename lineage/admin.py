@@ -1,14 +1,24 @@
 """Lineage in the admin: browsing sources, datasets and versions with their lineage records.
 
-Read-only for now: sources, datasets and versions are registered through the services (the pipeline API and
-the demo seed); the reviewers' pages and the forms that call the services come with the review workflow.
+Sources, datasets and versions are registered through the services (the pipeline API and the demo seed), so
+these pages only browse them; a version's page carries the review actions of its assigned reviewer.
 """
 
-from django.contrib import admin
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.translation import gettext_lazy as _
 
 from governance.admin import GovernedAdmin, ReadOnlyAuditAdmin
+from governance.admin.signing import signing_view
+from governance.ledger import ActionDenied
 from lineage.models import (
     Dataset,
     DatasetVersion,
@@ -17,6 +27,14 @@ from lineage.models import (
     LineageTemplate,
     SourceSystem,
     TransformationStep,
+)
+from lineage.reviews import (
+    approved_for_training,
+    dataset_version_reject,
+    dataset_version_request_changes,
+    dataset_version_review_approve,
+    is_assigned,
+    stage_of,
 )
 
 
@@ -63,8 +81,88 @@ class DatasetAdmin(LineageAdmin):
     search_fields = ("slug", "name")
 
 
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("Why?"), widget=forms.Textarea(attrs={"rows": 4}), max_length=2000)
+
+
 @admin.register(DatasetVersion)
 class DatasetVersionAdmin(LineageAdmin):
+    change_form_template = "admin/lineage/datasetversion_change_form.html"
+
+    def get_urls(self) -> list[URLPattern]:
+        name = "lineage_datasetversion"
+        return [
+            path("<int:pk>/approve/", self.admin_site.admin_view(self.approve_view), name=f"{name}_approve"),
+            path(
+                "<int:pk>/request-changes/",
+                self.admin_site.admin_view(self.request_changes_view),
+                name=f"{name}_request_changes",
+            ),
+            path("<int:pk>/reject/", self.admin_site.admin_view(self.reject_view), name=f"{name}_reject"),
+            *super().get_urls(),
+        ]
+
+    def render_change_form(
+        self, request: HttpRequest, context: dict, *args: Any, obj: Any = None, **kwargs: Any
+    ) -> Any:
+        if obj is not None:
+            stage = stage_of(obj)
+            context["review_stage"] = stage
+            context["may_review"] = stage is not None and is_assigned(request.user, obj, stage)
+            context["training_ok"], context["training_reasons"] = approved_for_training(obj)
+        return super().render_change_form(request, context, *args, obj=obj, **kwargs)
+
+    def _back(self, version: DatasetVersion) -> str:
+        return reverse("admin:lineage_datasetversion_change", args=[version.pk])
+
+    def approve_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        version = get_object_or_404(DatasetVersion.objects.select_related("dataset"), pk=pk)
+        stage = stage_of(version)
+        return signing_view(
+            request,
+            admin_site=self.admin_site,
+            record=version,
+            meaning=stage.meaning if stage else "Approve dataset version",
+            title=f"Review {version}",
+            perform=lambda credentials: dataset_version_review_approve(
+                version=version, reviewer=request.user, **credentials
+            ),
+            success_url=self._back(version),
+            success_message=f"You signed {version}.",
+            cancel_url=self._back(version),
+            summary_template="admin/lineage/version_summary.html",
+        )
+
+    def _reason_view(self, request: HttpRequest, pk: int, decide: Callable[..., Any], verb: str) -> HttpResponse:
+        version = get_object_or_404(DatasetVersion.objects.select_related("dataset"), pk=pk)
+        form = ReasonForm(request.POST or None)
+        status = 200
+        if request.method == "POST":
+            status = 400
+            if form.is_valid():
+                try:
+                    decide(version=version, reviewer=request.user, reason=form.cleaned_data["reason"])
+                except ActionDenied as denial:
+                    form.add_error(None, denial.reason)
+                    status = 403
+                else:
+                    messages.success(request, f"{version}: {verb}.")
+                    return HttpResponseRedirect(self._back(version))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": version,
+            "title": f"{verb.capitalize()}: {version}",
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/governance/return.html", context, status=status)
+
+    def request_changes_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        return self._reason_view(request, pk, dataset_version_request_changes, "changes requested")
+
+    def reject_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        return self._reason_view(request, pk, dataset_version_reject, "rejected")
+
     list_display = ("__str__", "state", "row_count", "created_by", "created_at", "submitted_at")
     list_filter = ("state", "dataset")
     list_select_related = ("dataset", "created_by")
