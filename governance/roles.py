@@ -74,6 +74,7 @@ _LINEAGE_READ = {
     "lineage.transformationstep": _VIEW,
     "lineage.lineageedge": _VIEW,
     "lineage.lineagetemplate": _VIEW,
+    "lineage.erasurerequest": _VIEW,
 }
 
 #: Registering data and its lineage (data stewards and ML engineers).
@@ -95,7 +96,8 @@ ROLE_PERMISSIONS: Mapping[Role, Mapping[str, tuple[str, ...]]] = {
         **_LINEAGE_AUTHORING,
         "lineage.sourcesystem": _EDIT,
         "lineage.dataset": _EDIT,
-        "lineage.datasetversion": ("view", "add", "change", "assign_reviewers"),
+        "lineage.datasetversion": ("view", "add", "change", "assign_reviewers", "revoke"),
+        "lineage.erasurerequest": _EDIT,
         "lineage.lineagetemplate": _EDIT,
     },
     Role.LEGAL_REVIEWER: {**_GOVERNANCE_READ, **_LINEAGE_READ},
@@ -109,6 +111,8 @@ ROLE_PERMISSIONS: Mapping[Role, Mapping[str, tuple[str, ...]]] = {
         "governance.policy": _EDIT,
         "governance.racimatrix": ("view", "approve"),
         "governance.thresholdpolicy": ("view", "approve"),
+        "lineage.datasetversion": ("view", "revoke"),
+        "lineage.erasurerequest": _EDIT,
     },
     # Risk officers own RACI, thresholds and cadences, and are the second person a break-glass override needs.
     Role.RISK_OFFICER: {

@@ -22,6 +22,7 @@ from governance.ledger import ActionDenied
 from lineage.models import (
     Dataset,
     DatasetVersion,
+    ErasureRequest,
     LineageRecord,
     LineageSource,
     LineageTemplate,
@@ -199,3 +200,11 @@ class LineageRecordAdmin(LineageAdmin):
 @admin.register(LineageTemplate)
 class LineageTemplateAdmin(LineageAdmin):
     list_display = ("name", "description")
+
+
+@admin.register(ErasureRequest)
+class ErasureRequestAdmin(LineageAdmin):
+    list_display = ("reference", "kind", "state", "requested_by", "processed_at")
+    list_filter = ("kind", "state")
+    list_select_related = ("requested_by",)
+    search_fields = ("reference",)

@@ -82,3 +82,14 @@ class DatasetVersionState(models.TextChoices):
     REJECTED = "rejected", _("Rejected")
     REVOKED = "revoked", _("Revoked")
     RETIRED = "retired", _("Retired")
+
+
+class ErasureKind(models.TextChoices):
+    DATA_SUBJECT = "data_subject", _("Data-subject erasure request (GDPR Art. 17)")
+    SOURCE_DECOMMISSIONING = "source_decommissioning", _("Source decommissioning")
+    RETENTION_CHANGE = "retention_change", _("Retention change")
+
+
+class ErasureState(models.TextChoices):
+    OPEN = "open", _("Open")
+    PROCESSED = "processed", _("Processed")

@@ -1,6 +1,7 @@
 """Lineage models: where training data comes from, what was done to it, and who approved it."""
 
 from lineage.models.datasets import Dataset, DatasetVersion, DatasetVersionReviewer, LineageEdge
+from lineage.models.erasure import ErasureRequest
 from lineage.models.records import LineageRecord, LineageSource, LineageTemplate, TransformationStep
 from lineage.models.sources import SourceSystem
 
@@ -8,6 +9,7 @@ __all__ = [
     "Dataset",
     "DatasetVersion",
     "DatasetVersionReviewer",
+    "ErasureRequest",
     "LineageEdge",
     "LineageRecord",
     "LineageSource",

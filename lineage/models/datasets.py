@@ -100,6 +100,7 @@ class DatasetVersion(ConcurrentTransitionMixin, GovernedModel):
             ("review_security_datasetversion", _("Can review this dataset version at the Security stage")),
             ("review_compliance_datasetversion", _("Can review this dataset version at the Compliance stage")),
             ("assign_reviewers_datasetversion", _("Can assign reviewers to dataset versions")),
+            ("revoke_datasetversion", _("Can revoke an approved dataset version")),
         ]
 
     def __str__(self) -> str:

@@ -1,0 +1,167 @@
+"""Taking data out of use: revoking and retiring approved versions, and processing erasure requests with an
+impact report (which versions held the data, which were derived from them, what was revoked or flagged)."""
+
+import datetime
+from collections.abc import Iterable
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from governance.audit_context import acting_as
+from governance.authz import require
+from governance.choices import RetrainingTrigger
+from governance.ledger import ActionDenied, denials_recorded
+from governance.services.retraining import retraining_trigger_event
+from lineage.choices import DatasetVersionState, ErasureKind, ErasureState, SourceStatus
+from lineage.graph import downstream_version_ids
+from lineage.models import DatasetVersion, ErasureRequest, LineageSource, SourceSystem
+
+#: States in which a version is out of use already: revoking it again changes nothing.
+OUT_OF_USE = {DatasetVersionState.REVOKED, DatasetVersionState.RETIRED, DatasetVersionState.REJECTED}
+
+
+def _revoke(version: DatasetVersion, reason: str) -> None:
+    version.revoke()
+    version._change_reason = reason[:100]
+    version.save()
+
+
+def dataset_version_revoke(*, version: DatasetVersion, actor: AbstractBaseUser, reason: str) -> DatasetVersion:
+    """Withdraw an approved version from training (erasure, decommissioned source, legal change)."""
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the version is revoked."})
+    with denials_recorded(), transaction.atomic(), acting_as(actor):
+        locked = DatasetVersion.objects.select_for_update().get(pk=version.pk)
+        require(actor, "lineage.revoke_datasetversion", attempted="dataset_version_revoke", obj=locked)
+        if locked.state != DatasetVersionState.APPROVED:
+            raise ActionDenied(
+                f"{locked} is {locked.get_state_display().lower()}; only an approved version can be revoked.",
+                actor=actor,
+                attempted="dataset_version_revoke",
+                obj=locked,
+            )
+        _revoke(locked, reason.strip())
+        return locked
+
+
+def dataset_version_retire(*, version: DatasetVersion, actor: AbstractBaseUser) -> DatasetVersion:
+    with denials_recorded(), transaction.atomic(), acting_as(actor):
+        locked = DatasetVersion.objects.select_for_update().get(pk=version.pk)
+        require(actor, "lineage.revoke_datasetversion", attempted="dataset_version_retire", obj=locked)
+        if locked.state not in (DatasetVersionState.APPROVED, DatasetVersionState.REVOKED):
+            raise ActionDenied(
+                f"{locked} is {locked.get_state_display().lower()}; only approved or revoked versions retire.",
+                actor=actor,
+                attempted="dataset_version_retire",
+                obj=locked,
+            )
+        locked.retire()
+        locked.save()
+        return locked
+
+
+def erasure_request_create(
+    *,
+    actor: AbstractBaseUser,
+    kind: str,
+    reference: str,
+    source_systems: Iterable[SourceSystem],
+    reason: str,
+    period_start: datetime.date | None = None,
+    period_end: datetime.date | None = None,
+) -> ErasureRequest:
+    sources = list(source_systems)
+    if kind not in ErasureKind.values:
+        raise ValidationError({"kind": f"Unknown kind {kind!r}."})
+    if not sources:
+        raise ValidationError({"source_systems": "Name the source systems that hold the data."})
+    if period_start and period_end and period_start > period_end:
+        raise ValidationError({"period_end": "The period ends before it starts."})
+    with denials_recorded(), transaction.atomic(), acting_as(actor):
+        require(actor, "lineage.add_erasurerequest", attempted="erasure_request_create")
+        request = ErasureRequest(
+            kind=kind,
+            reference=reference,
+            reason=reason,
+            period_start=period_start,
+            period_end=period_end,
+            requested_by=actor,
+        )
+        request.full_clean()
+        request.save()
+        request.source_systems.set(sources)
+        return request
+
+
+def affected_versions(request: ErasureRequest) -> tuple[set[int], set[int]]:
+    """(versions drawn directly from the request's sources in an overlapping period, versions derived from
+    them). A source period left open counts as overlapping: when in doubt, a version is affected."""
+    overlap = Q()
+    if request.period_end:
+        overlap &= Q(period_start__isnull=True) | Q(period_start__lte=request.period_end)
+    if request.period_start:
+        overlap &= Q(period_end__isnull=True) | Q(period_end__gte=request.period_start)
+    direct = set(
+        LineageSource.objects.filter(overlap, source_system__in=request.source_systems.all()).values_list(
+            "record__version_id", flat=True
+        )
+    )
+    return direct, downstream_version_ids(direct) - direct
+
+
+def erasure_request_process(*, request: ErasureRequest, actor: AbstractBaseUser) -> ErasureRequest:
+    """Revoke every approved affected version, flag the rest, raise the retraining trigger of every use case
+    concerned, decommission the sources if that is the request, and keep the impact report."""
+    with denials_recorded(), transaction.atomic(), acting_as(actor):
+        locked = ErasureRequest.objects.select_for_update().get(pk=request.pk)
+        require(actor, "lineage.change_erasurerequest", attempted="erasure_request_process", obj=locked)
+        if locked.state != ErasureState.OPEN:
+            raise ActionDenied(
+                "This request was processed already; its impact report stands.",
+                actor=actor,
+                attempted="erasure_request_process",
+                obj=locked,
+            )
+        direct, derived = affected_versions(locked)
+        versions = DatasetVersion.objects.select_for_update().filter(pk__in=direct | derived).select_related("dataset")
+        revoked, flagged, untouched = [], [], []
+        use_cases = set()
+        for version in versions.order_by("pk"):
+            if version.dataset.use_case_id:
+                use_cases.add(version.dataset.use_case)
+            if version.state == DatasetVersionState.APPROVED:
+                _revoke(version, f"{locked.get_kind_display()} {locked.reference}")
+                revoked.append(version.identifier)
+            elif version.state in OUT_OF_USE:
+                untouched.append(version.identifier)
+            else:
+                flagged.append(version.identifier)
+        if locked.kind == ErasureKind.SOURCE_DECOMMISSIONING:
+            for source in SourceSystem.objects.select_for_update().filter(pk__in=locked.source_systems.all()):
+                if source.status != SourceStatus.DECOMMISSIONED:
+                    source.status, source.decommissioned_at = SourceStatus.DECOMMISSIONED, timezone.now()
+                    source.save()
+        for use_case in sorted(use_cases, key=lambda case: case.pk):
+            retraining_trigger_event(
+                use_case=use_case, trigger=RetrainingTrigger.ERASURE_REQUEST, detail=f"{locked.reference}"
+            )
+        identifiers = dict(versions.values_list("pk", "dataset__slug"))
+        numbers = dict(versions.values_list("pk", "number"))
+
+        def names(ids: set[int]) -> list[str]:
+            return sorted(f"{identifiers[pk]}@{numbers[pk]}" for pk in ids if pk in identifiers)
+
+        locked.impact_report = {
+            "direct": names(direct),
+            "derived": names(derived),
+            "revoked": sorted(revoked),
+            "flagged_in_progress": sorted(flagged),
+            "already_out_of_use": sorted(untouched),
+            "use_cases": sorted(case.slug for case in use_cases),
+        }
+        locked.state, locked.processed_at = ErasureState.PROCESSED, timezone.now()
+        locked.save()
+        return locked
