@@ -145,3 +145,19 @@ def test_a_second_run_adds_nothing_to_the_organisation_or_the_ledger() -> None:
     seed()
 
     assert LedgerEntry.objects.count() == entries
+
+
+def test_seeds_dataset_versions_in_every_state_of_the_review_workflow() -> None:
+    from lineage.choices import DatasetVersionState
+    from lineage.models import DatasetVersion, LineageTemplate, SourceSystem
+    from lineage.reviews import approved_for_training
+
+    seed()
+
+    assert set(DatasetVersion.objects.values_list("state", flat=True)) == set(DatasetVersionState.values)
+    assert SourceSystem.objects.count() == 5
+    assert LineageTemplate.objects.filter(name="Support chats (playbook)").exists()
+    approved = DatasetVersion.objects.get(dataset__slug="support-chats", number=1)
+    assert approved_for_training(approved) == (True, [])
+    derived = DatasetVersion.objects.get(dataset__slug="support-chats", number=2)
+    assert derived.parent_edges.get().parent == approved
