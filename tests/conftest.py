@@ -121,3 +121,12 @@ def sign_in(page: object, base_url: str, username: str) -> None:
     page.fill("#id_password", DEFAULT_DEMO_PASSWORD)
     page.click("input[type=submit]")
     page.wait_for_selector("#waiting-heading")
+
+
+@pytest.fixture
+def demo_lineage(demo_organisation: dict[str, object]) -> dict[str, object]:
+    """The demo organisation with its source systems, datasets and versions in every review state."""
+    from lineage.demo_organisation import seed
+
+    seed(password=DEFAULT_DEMO_PASSWORD)
+    return demo_organisation
