@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from governance.admin import GovernedAdmin, ReadOnlyAuditAdmin
@@ -29,6 +30,7 @@ from lineage.models import (
     SourceSystem,
     TransformationStep,
 )
+from lineage.review_page import changes_since_previous, lineage_svg
 from lineage.reviews import (
     approved_for_training,
     dataset_version_reject,
@@ -37,6 +39,7 @@ from lineage.reviews import (
     is_assigned,
     stage_of,
 )
+from lineage.risk import assess
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -108,6 +111,9 @@ class DatasetVersionAdmin(LineageAdmin):
     ) -> Any:
         if obj is not None:
             stage = stage_of(obj)
+            context["risk"] = assess(obj.lineage) if hasattr(obj, "lineage") else None
+            context["previous_version"], context["changes"] = changes_since_previous(obj)
+            context["lineage_svg"] = mark_safe(lineage_svg(obj))  # noqa: S308 - built from escaped labels only
             context["review_stage"] = stage
             context["may_review"] = stage is not None and is_assigned(request.user, obj, stage)
             context["training_ok"], context["training_reasons"] = approved_for_training(obj)
