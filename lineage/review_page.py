@@ -8,7 +8,7 @@ from django.utils.html import escape
 from lineage.graph import upstream_version_ids
 from lineage.models import DatasetVersion, LineageEdge, LineageSource
 
-NODE_WIDTH, NODE_HEIGHT, COLUMN, ROW = 170, 34, 210, 50
+NODE_WIDTH, NODE_HEIGHT, COLUMN, ROW = 220, 34, 260, 50
 
 
 def changes_since_previous(version: DatasetVersion) -> tuple[DatasetVersion | None, list[tuple[str, Any, Any]]]:
@@ -21,12 +21,29 @@ def changes_since_previous(version: DatasetVersion) -> tuple[DatasetVersion | No
     )
     if previous is None or not hasattr(previous, "lineage"):
         return previous, []
-    before, after = previous.lineage.digest_content(), version.lineage.digest_content()
-    for name in ("content_digest", "row_count", "sampling_method", "filters"):
-        before[name], after[name] = getattr(previous, name), getattr(version, name)
+    before, after = _readable(previous), _readable(version)
     return previous, [
         (key, before.get(key), after.get(key)) for key in sorted(after) if before.get(key) != after.get(key)
     ]
+
+
+def _readable(version: DatasetVersion) -> dict[str, Any]:
+    """What reviewers sign off, in words a reviewer reads (names, not ids)."""
+    content = version.lineage.digest_content()
+    names = dict(
+        LineageSource.objects.filter(record=version.lineage).values_list("source_system_id", "source_system__name")
+    )
+    content["sources"] = [
+        f"{names.get(source_id, source_id)}: {basis}{', Art. 9 ' + condition if special else ''}, {start} to {end}"
+        for source_id, basis, special, condition, start, end in content["sources"]
+    ]
+    content["steps"] = [
+        f"{position}. {kind} ({tool} {code})" for position, kind, tool, code, *_rest in content["steps"]
+    ]
+    content["content_digest"] = version.content_digest[:16] + "..."
+    for name in ("row_count", "sampling_method", "filters"):
+        content[name] = getattr(version, name)
+    return content
 
 
 def lineage_svg(version: DatasetVersion) -> str:
@@ -78,7 +95,7 @@ def lineage_svg(version: DatasetVersion) -> str:
         parts.append(
             f'<g><rect x="{x}" y="{y}" width="{NODE_WIDTH}" height="{NODE_HEIGHT}" rx="4" fill="{fill}" '
             f'stroke="#417690"/><text x="{x + 6}" y="{y + 21}" font-size="11" font-family="sans-serif">'
-            f"{escape(label[:30])}</text></g>"
+            f"{escape(label[:36])}</text></g>"
         )
     parts.append("</svg>")
     return "".join(parts)
