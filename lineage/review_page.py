@@ -43,7 +43,10 @@ def _readable(version: DatasetVersion) -> dict[str, Any]:
     content["content_digest"] = version.content_digest[:16] + "..."
     for name in ("row_count", "sampling_method", "filters"):
         content[name] = getattr(version, name)
-    return content
+    return {
+        key: "; ".join(map(str, value)) or "none" if isinstance(value, list) else value
+        for key, value in content.items()
+    }
 
 
 def lineage_svg(version: DatasetVersion) -> str:

@@ -64,7 +64,7 @@ def test_changes_since_the_previous_version_name_each_field_that_moved(engineer,
 
     assert previous == first
     assert fields["retention_days"] == (365, 730)
-    assert fields["privacy_controls"] == ([], ["redaction"])
+    assert fields["privacy_controls"] == ("none", "redaction")
     assert "content_digest" in fields
     assert changes_since_previous(first) == (None, [])
 
