@@ -7,19 +7,15 @@ these pages only browse them; a version's page carries the review actions of its
 from collections.abc import Callable
 from typing import Any
 
-from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
-from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.safestring import mark_safe
-from django.utils.translation import gettext_lazy as _
 
 from governance.admin import GovernedAdmin, ReadOnlyAuditAdmin
-from governance.admin.signing import signing_view
-from governance.ledger import ActionDenied
+from governance.admin.signing import reason_view, signing_view
 from lineage.models import (
     Dataset,
     DatasetVersion,
@@ -85,12 +81,28 @@ class DatasetAdmin(LineageAdmin):
     search_fields = ("slug", "name")
 
 
-class ReasonForm(forms.Form):
-    reason = forms.CharField(label=_("Why?"), widget=forms.Textarea(attrs={"rows": 4}), max_length=2000)
-
-
 @admin.register(DatasetVersion)
 class DatasetVersionAdmin(LineageAdmin):
+    list_display = ("__str__", "state", "row_count", "created_by", "created_at", "submitted_at")
+    list_filter = ("state", "dataset")
+    list_select_related = ("dataset", "created_by")
+    search_fields = ("dataset__slug",)
+    readonly_fields = (
+        "dataset",
+        "number",
+        "state",
+        "revision",
+        "content_digest",
+        "row_count",
+        "size_bytes",
+        "storage_uri",
+        "sampling_method",
+        "filters",
+        "created_by",
+        "created_at",
+        "submitted_by",
+        "submitted_at",
+    )
     change_form_template = "admin/lineage/datasetversion_change_form.html"
 
     def get_urls(self) -> list[URLPattern]:
@@ -140,56 +152,24 @@ class DatasetVersionAdmin(LineageAdmin):
             summary_template="admin/lineage/version_summary.html",
         )
 
-    def _reason_view(self, request: HttpRequest, pk: int, decide: Callable[..., Any], verb: str) -> HttpResponse:
+    def _decide_against(self, request: HttpRequest, pk: int, decide: Callable[..., Any], verb: str) -> HttpResponse:
         version = get_object_or_404(DatasetVersion.objects.select_related("dataset"), pk=pk)
-        form = ReasonForm(request.POST or None)
-        status = 200
-        if request.method == "POST":
-            status = 400
-            if form.is_valid():
-                try:
-                    decide(version=version, reviewer=request.user, reason=form.cleaned_data["reason"])
-                except ActionDenied as denial:
-                    form.add_error(None, denial.reason)
-                    status = 403
-                else:
-                    messages.success(request, f"{version}: {verb}.")
-                    return HttpResponseRedirect(self._back(version))
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "original": version,
-            "title": f"{verb.capitalize()}: {version}",
-            "form": form,
-        }
-        return TemplateResponse(request, "admin/governance/return.html", context, status=status)
+        return reason_view(
+            request,
+            admin_site=self.admin_site,
+            record=version,
+            title=f"{verb.capitalize()}: {version}",
+            submit_label=verb.capitalize(),
+            perform=lambda reason: decide(version=version, reviewer=request.user, reason=reason),
+            success_url=self._back(version),
+            success_message=f"{version}: {verb}.",
+        )
 
     def request_changes_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        return self._reason_view(request, pk, dataset_version_request_changes, "changes requested")
+        return self._decide_against(request, pk, dataset_version_request_changes, "request changes")
 
     def reject_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        return self._reason_view(request, pk, dataset_version_reject, "rejected")
-
-    list_display = ("__str__", "state", "row_count", "created_by", "created_at", "submitted_at")
-    list_filter = ("state", "dataset")
-    list_select_related = ("dataset", "created_by")
-    search_fields = ("dataset__slug",)
-    readonly_fields = (
-        "dataset",
-        "number",
-        "state",
-        "revision",
-        "content_digest",
-        "row_count",
-        "size_bytes",
-        "storage_uri",
-        "sampling_method",
-        "filters",
-        "created_by",
-        "created_at",
-        "submitted_by",
-        "submitted_at",
-    )
+        return self._decide_against(request, pk, dataset_version_reject, "reject")
 
 
 @admin.register(LineageRecord)

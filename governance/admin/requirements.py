@@ -2,16 +2,14 @@
 
 from typing import Any
 
-from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
-from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
 from governance.admin.governed import GovernedAdmin, RoleGatedAdmin
-from governance.admin.signing import signing_view
+from governance.admin.signing import reason_view, signing_view
 from governance.authz import holds_approval_permission
 from governance.choices import RequirementsState
 from governance.ledger import ActionDenied
@@ -46,10 +44,6 @@ class ConstraintInline(admin.StackedInline):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return self._editable(request, obj)
-
-
-class ReasonForm(forms.Form):
-    reason = forms.CharField(label="What must change?", widget=forms.Textarea(attrs={"rows": 4}), max_length=2000)
 
 
 @admin.register(RequirementsDocument)
@@ -162,26 +156,13 @@ class RequirementsDocumentAdmin(RoleGatedAdmin, GovernedAdmin):
 
     def return_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         document = get_object_or_404(RequirementsDocument, pk=pk)
-        form = ReasonForm(request.POST or None)
-        status = 200
-        if request.method == "POST":
-            status = 400
-            if form.is_valid():
-                try:
-                    requirements_return_to_draft(
-                        document=document, actor=request.user, reason=form.cleaned_data["reason"]
-                    )
-                except ActionDenied as denial:
-                    form.add_error(None, denial.reason)
-                    status = 403
-                else:
-                    messages.success(request, f"Version {document.version} returned to its authors.")
-                    return HttpResponseRedirect(self._change_url(document))
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "original": document,
-            "title": f"Return {document} for changes",
-            "form": form,
-        }
-        return TemplateResponse(request, "admin/governance/return.html", context, status=status)
+        return reason_view(
+            request,
+            admin_site=self.admin_site,
+            record=document,
+            title=f"Return {document} for changes",
+            submit_label="Return for changes",
+            perform=lambda reason: requirements_return_to_draft(document=document, actor=request.user, reason=reason),
+            success_url=self._change_url(document),
+            success_message=f"Version {document.version} returned to its authors.",
+        )

@@ -1,23 +1,16 @@
 """RACI and threshold revisions: the list of revisions, and the approve / reject pages."""
 
-from django import forms
-from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
-from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
 from governance.admin.governed import GovernedAdmin, ReadOnlyAuditAdmin
-from governance.admin.signing import signing_view
-from governance.ledger import ActionDenied
+from governance.admin.signing import reason_view, signing_view
 from governance.models import RaciMatrix, ThresholdPolicy
 from governance.models.revisions import ChangeControlledRevision
 from governance.services.revisions import revision_approve, revision_reject
-
-
-class RejectForm(forms.Form):
-    note = forms.CharField(label="Why is it rejected?", widget=forms.Textarea(attrs={"rows": 4}), max_length=2000)
 
 
 class RevisionAdmin(ReadOnlyAuditAdmin, GovernedAdmin):
@@ -65,30 +58,16 @@ class RevisionAdmin(ReadOnlyAuditAdmin, GovernedAdmin):
 
     def reject_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         revision = get_object_or_404(self.model, pk=pk)
-        form = RejectForm(request.POST or None)
-        status = 200
-        if request.method == "POST" and form.is_valid():
-            try:
-                revision_reject(revision=revision, approver=request.user, note=form.cleaned_data["note"])
-            except ActionDenied as denial:
-                form.add_error(None, denial.reason)
-                status = 403
-            except ValidationError as error:
-                form.add_error(None, error.messages)
-                status = 400
-            else:
-                messages.success(request, f"Revision {revision.revision} rejected.")
-                return HttpResponseRedirect(self._after_decision_url(revision))
-        elif request.method == "POST":
-            status = 400
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "original": revision,
-            "title": f"Reject {revision}",
-            "form": form,
-        }
-        return TemplateResponse(request, "admin/governance/reject.html", context, status=status)
+        return reason_view(
+            request,
+            admin_site=self.admin_site,
+            record=revision,
+            title=f"Reject {revision}",
+            submit_label="Reject",
+            perform=lambda reason: revision_reject(revision=revision, approver=request.user, note=reason),
+            success_url=self._after_decision_url(revision),
+            success_message=f"Revision {revision.revision} rejected.",
+        )
 
 
 @admin.register(RaciMatrix)

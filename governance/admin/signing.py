@@ -1,13 +1,16 @@
-"""The reusable "sign to approve" admin page that every approval (dataset stages, requirements,
-promotion tickets) renders: the record, the meaning of the signature, and the re-authentication form."""
+"""The reusable decision pages every approval renders: "sign to approve" (the record, the meaning of the
+signature, the re-authentication form) and "decide against, and say why"."""
 
 from collections.abc import Callable
 
+from django import forms
 from django.contrib import messages
 from django.contrib.admin import AdminSite
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
 
 from governance.canonical import record_digest
 from governance.ledger import ActionDenied
@@ -64,3 +67,47 @@ def signing_view(
         "summary_template": summary_template,
     }
     return TemplateResponse(request, "admin/governance/sign.html", context, status=status)
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("Why?"), widget=forms.Textarea(attrs={"rows": 4}), max_length=2000)
+
+
+def reason_view(
+    request: HttpRequest,
+    *,
+    admin_site: AdminSite,
+    record: models.Model,
+    title: str,
+    submit_label: str,
+    perform: Callable[[str], object],
+    success_url: str,
+    success_message: str,
+) -> HttpResponse:
+    """The reusable "decide against, and say why" page (reject a revision, return requirements, request
+    changes on a dataset version). ``perform`` is called with the reason; a refusal or a service's
+    validation error is shown on the page with the reason kept."""
+    form = ReasonForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                perform(form.cleaned_data["reason"])
+            except ActionDenied as denial:
+                form.add_error(None, denial.reason)
+                status = 403
+            except ValidationError as error:
+                form.add_error(None, error.messages)
+            else:
+                messages.success(request, success_message)
+                return HttpResponseRedirect(success_url)
+    context = {
+        **admin_site.each_context(request),
+        "opts": record._meta,
+        "original": record,
+        "title": title,
+        "form": form,
+        "submit_label": submit_label,
+    }
+    return TemplateResponse(request, "admin/governance/reason.html", context, status=status)

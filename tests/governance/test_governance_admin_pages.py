@@ -332,12 +332,12 @@ def test_compliance_approves_thresholds_on_the_signing_page(client: Client, use_
 def test_rejecting_needs_a_note_and_the_proposer_cannot_reject(client: Client, risk, second_risk, pending_raci) -> None:
     url = reverse("admin:governance_racimatrix_reject", args=[pending_raci.pk])
 
-    assert signed_in(client, second_risk).post(url, {"note": ""}).status_code == 400
-    assert signed_in(client, risk).post(url, {"note": "Mine anyway."}).status_code == 403
+    assert signed_in(client, second_risk).post(url, {"reason": ""}).status_code == 400
+    assert signed_in(client, risk).post(url, {"reason": "Mine anyway."}).status_code == 403
     pending_raci.refresh_from_db()
     assert pending_raci.state == RevisionState.PENDING
 
-    response = signed_in(client, second_risk).post(url, {"note": "Deployment needs the CAB."})
+    response = signed_in(client, second_risk).post(url, {"reason": "Deployment needs the CAB."})
 
     assert response.status_code == 302
     pending_raci.refresh_from_db()
