@@ -6,7 +6,7 @@ import sys
 
 import django
 
-BENCHMARKS = ("bench.admin_pages", "bench.ledger", "bench.lineage")
+BENCHMARKS = ("bench.admin_pages", "bench.ledger", "bench.lineage", "bench.lineage_pages")
 
 
 def format_value(value: float) -> str:

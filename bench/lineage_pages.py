@@ -1,0 +1,77 @@
+"""Queries per page for the reviewer's landing queue and the dataset-version list, with 10 and with 100
+versions waiting: the figures must not grow with the number of rows."""
+
+from collections.abc import Iterator
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from governance.catalogue import load_controls
+from governance.choices import Role
+from governance.roles import grant_role_permissions
+from lineage.choices import LegalBasis
+from lineage.services import (
+    dataset_create,
+    dataset_version_create,
+    dataset_version_submit,
+    lineage_source_add,
+    source_system_create,
+)
+
+PASSWORD = "bench-password-not-secret"  # noqa: S105
+
+
+def _user(username: str, role: Role, superuser: bool = False):
+    user = get_user_model().objects.create_user(username=username, password=PASSWORD, is_staff=True)
+    user.is_superuser = superuser
+    user.save()
+    user.groups.add(Group.objects.get(name=role.value))
+    return user
+
+
+def _queries(client: Client, url: str) -> int:
+    connection.queries_log.clear()  # the log is bounded; setting up the data may have filled it
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200, response.status_code
+    return len(captured.captured_queries)
+
+
+def run() -> Iterator[tuple[str, float, str]]:
+    from django.apps import apps
+
+    grant_role_permissions(apps)
+    load_controls()
+    steward, engineer = _user("bench-steward", Role.DATA_STEWARD), _user("bench-engineer", Role.ML_ENGINEER)
+    legal = _user("bench-legal", Role.LEGAL_REVIEWER)
+    source = source_system_create(
+        actor=steward, name="Bench CRM", kind="CRM", owner=steward, default_retention_days=365
+    )
+    dataset = dataset_create(actor=steward, slug="bench-chats", name="Bench chats", steward=steward)
+    client = Client()
+    client.force_login(legal)
+    made = 0
+    for total in (10, 100):
+        while made < total:
+            version = dataset_version_create(
+                dataset=dataset,
+                actor=engineer,
+                content_digest=f"{made:064x}",
+                row_count=1,
+                size_bytes=1,
+                storage_uri="s3://bench/data.parquet",
+                retention_days=30,
+            )
+            lineage_source_add(version=version, actor=engineer, source_system=source, legal_basis=LegalBasis.CONTRACT)
+            dataset_version_submit(version=version, actor=engineer)
+            made += 1
+        yield f"reviewer_queue_queries_{total}_versions", _queries(client, reverse("admin:index")), "queries"
+        yield (
+            f"version_list_queries_{total}_versions",
+            _queries(client, reverse("admin:lineage_datasetversion_changelist")),
+            "queries",
+        )
