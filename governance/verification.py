@@ -65,7 +65,6 @@ class VerificationReport:
     checkpoints_checked: int
     first_broken_sequence: int | None = None
     message: str = ""
-    notes: list[str] = field(default_factory=list)
 
 
 def _postgresql_rows(first: int, last: int) -> Iterator[tuple]:

@@ -3,7 +3,7 @@
 from typing import Any
 
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
@@ -58,15 +58,6 @@ class RoleGatedAdmin(admin.ModelAdmin):
 
     def get_actions(self, request: HttpRequest) -> dict:
         return {}
-
-
-def service_errors_to_form(form: Any, error: ValidationError) -> None:
-    """Show a service's ValidationError on the admin form it came from."""
-    if hasattr(error, "error_dict"):
-        for field, messages in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, messages)
-    else:
-        form.add_error(None, error.messages)
 
 
 class GovernedAdmin(SimpleHistoryAdmin):
