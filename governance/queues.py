@@ -27,13 +27,12 @@ def _pending_revisions(user: AbstractBaseUser) -> Iterator[WorkItem]:
 
 
 def _requirements_to_sign(user: AbstractBaseUser) -> Iterator[WorkItem]:
-    from governance.services.requirements import open_capacities
-    from governance.signatures import signatures_for
+    from governance.services.requirements import open_capacities, valid_signatures
 
     in_review = RequirementsDocument.objects.filter(state=RequirementsState.IN_REVIEW).exclude(submitted_by=user)
     for document in in_review.exclude(created_by=user).select_related("use_case"):
-        signers = {signature.signer_id for signature, valid in signatures_for(document) if valid}
-        if user.pk not in signers and open_capacities(document, user):
+        valid = valid_signatures(document)
+        if user.pk not in {signature.signer_id for signature in valid} and open_capacities(document, user, valid):
             url = reverse("admin:governance_requirementsdocument_sign", args=[document.pk])
             yield WorkItem(label=str(document), url=url)
 

@@ -11,7 +11,7 @@ from governance.audit_context import acting_as
 from governance.authz import require, roles_of
 from governance.choices import LifecycleStage, RequirementsState, Role
 from governance.ledger import ActionDenied, denials_recorded
-from governance.models import BehaviorConstraint, Policy, RequirementsDocument, UseCase
+from governance.models import BehaviorConstraint, Policy, RequirementsDocument, Signature, UseCase
 from governance.services.raci import accountable_role
 from governance.signatures import signature_sign, signatures_for
 
@@ -151,10 +151,17 @@ def required_capacities(document: RequirementsDocument, user: AbstractBaseUser) 
     return capacities
 
 
-def open_capacities(document: RequirementsDocument, user: AbstractBaseUser) -> list[str]:
+def valid_signatures(document: RequirementsDocument) -> list[Signature]:
+    return [signature for signature, holds in signatures_for(document) if holds]
+
+
+def open_capacities(
+    document: RequirementsDocument, user: AbstractBaseUser, valid: list[Signature] | None = None
+) -> list[str]:
     """The capacities this user may still sign in: theirs, less those already covered by a valid signature.
-    The first is what the signing page shows and what ``requirements_sign`` records."""
-    given = {signature.meaning for signature, holds in signatures_for(document) if holds}
+    The first is what the signing page shows and what ``requirements_sign`` records. Callers that have read
+    the document's valid signatures already pass them as ``valid``."""
+    given = {signature.meaning for signature in (valid_signatures(document) if valid is None else valid)}
     return [meaning for meaning in required_capacities(document, user) if meaning not in given]
 
 
@@ -187,7 +194,7 @@ def requirements_sign(
                 attempted=attempted,
                 obj=locked,
             )
-        valid = [signature for signature, holds in signatures_for(locked) if holds]
+        valid = valid_signatures(locked)
         if any(signature.signer_id == actor.pk for signature in valid):
             raise ActionDenied(
                 "You have already signed this document; the other signature must come from someone else.",
@@ -197,7 +204,7 @@ def requirements_sign(
             )
         given = {signature.meaning for signature in valid}
         needed = [accountable_meaning(accountable), COMPLIANCE_MEANING]
-        capacities = open_capacities(locked, actor)
+        capacities = open_capacities(locked, actor, valid)
         if not capacities:
             raise ActionDenied(
                 f"This document needs the signatures of the {accountable.label} (Accountable for Requirements) "
