@@ -126,10 +126,17 @@ def erasure_request_process(*, request: ErasureRequest, actor: AbstractBaseUser)
                 obj=locked,
             )
         direct, derived = affected_versions(locked)
-        versions = DatasetVersion.objects.select_for_update().filter(pk__in=direct | derived).select_related("dataset")
+        versions = (
+            DatasetVersion.objects.select_for_update(of=("self",))  # the versions change; their datasets do not
+            .filter(pk__in=direct | derived)
+            .select_related("dataset__use_case")
+            .order_by("pk")
+        )
         revoked, flagged, untouched = [], [], []
         use_cases = set()
-        for version in versions.order_by("pk"):
+        identifiers: dict[int, str] = {}
+        for version in versions:
+            identifiers[version.pk] = version.identifier
             if version.dataset.use_case_id:
                 use_cases.add(version.dataset.use_case)
             if version.state == DatasetVersionState.APPROVED:
@@ -148,11 +155,9 @@ def erasure_request_process(*, request: ErasureRequest, actor: AbstractBaseUser)
             retraining_trigger_event(
                 use_case=use_case, trigger=RetrainingTrigger.ERASURE_REQUEST, detail=f"{locked.reference}"
             )
-        identifiers = dict(versions.values_list("pk", "dataset__slug"))
-        numbers = dict(versions.values_list("pk", "number"))
 
         def names(ids: set[int]) -> list[str]:
-            return sorted(f"{identifiers[pk]}@{numbers[pk]}" for pk in ids if pk in identifiers)
+            return sorted(identifiers[pk] for pk in ids)
 
         locked.impact_report = {
             "direct": names(direct),
