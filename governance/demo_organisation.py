@@ -60,11 +60,13 @@ DEMO_RACI: dict[LifecycleStage, dict[Role, str]] = {
         Role.COMPLIANCE_REVIEWER: C,
         Role.PRODUCT_OWNER: INF,
     },
+    # Production promotions need a signature from each Accountable and Responsible function of this stage.
     LifecycleStage.APPROVAL: {
         Role.CHANGE_ADVISORY_BOARD: A,
         Role.RISK_OFFICER: R,
+        Role.SECURITY_REVIEWER: R,
+        Role.PRODUCT_OWNER: R,
         Role.COMPLIANCE_REVIEWER: C,
-        Role.PRODUCT_OWNER: INF,
         Role.AUDITOR: INF,
     },
     LifecycleStage.DEPLOYMENT: {

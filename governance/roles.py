@@ -86,10 +86,58 @@ _LINEAGE_AUTHORING = {
     "lineage.lineageedge": ("view", "add", "delete"),
 }
 
+#: The model registry as everyone involved reads it.
+_REGISTRY_READ = {
+    f"registry.{model}": _VIEW
+    for model in (
+        "basemodel",
+        "trainingrun",
+        "trainingrundataset",
+        "modelversion",
+        "validationsuite",
+        "validationcase",
+        "validationrun",
+        "validationresult",
+        "gatedecision",
+        "changeticket",
+        "deployment",
+        "deploymentevent",
+        "incident",
+        "monitoringsummary",
+        "modelcard",
+    )
+}
+
+#: Registering runs, versions, validation and promotion requests (ML engineers, mostly from pipelines).
+_REGISTRY_AUTHORING = {
+    **_REGISTRY_READ,
+    "registry.basemodel": _EDIT,
+    "registry.trainingrun": _EDIT,
+    "registry.modelversion": _EDIT,
+    "registry.validationsuite": _EDIT,
+    "registry.validationcase": _EDIT,
+    "registry.validationrun": ("view", "add"),
+    "registry.gatedecision": ("view", "add"),
+    "registry.changeticket": _EDIT,
+    "registry.modelcard": ("view", "add"),
+    "registry.monitoringsummary": ("view", "add"),
+    "registry.incident": _EDIT,
+    "registry.deployment": ("view", "deploy_dev"),
+}
+
+#: Signing promotion tickets (each signer for the RACI functions they hold).
+_TICKET_SIGNING = {"registry.changeticket": ("view", "approve")}
+
 #: role -> {"app_label.model": actions}; an action is a permission codename prefix (view, add, change, ...).
 #: ``approve`` permissions are approval authority: services check them through role groups only.
 ROLE_PERMISSIONS: Mapping[Role, Mapping[str, tuple[str, ...]]] = {
-    Role.ML_ENGINEER: {**_GOVERNANCE_READ, **_REQUIREMENTS_DRAFTING, **_LINEAGE_READ, **_LINEAGE_AUTHORING},
+    Role.ML_ENGINEER: {
+        **_GOVERNANCE_READ,
+        **_REQUIREMENTS_DRAFTING,
+        **_LINEAGE_READ,
+        **_LINEAGE_AUTHORING,
+        **_REGISTRY_AUTHORING,
+    },
     Role.DATA_STEWARD: {
         **_GOVERNANCE_READ,
         **_LINEAGE_READ,
@@ -99,9 +147,17 @@ ROLE_PERMISSIONS: Mapping[Role, Mapping[str, tuple[str, ...]]] = {
         "lineage.datasetversion": ("view", "add", "change", "assign_reviewers", "revoke"),
         "lineage.erasurerequest": _EDIT,
         "lineage.lineagetemplate": _EDIT,
+        **_REGISTRY_READ,
     },
-    Role.LEGAL_REVIEWER: {**_GOVERNANCE_READ, **_LINEAGE_READ},
-    Role.SECURITY_REVIEWER: {**_GOVERNANCE_READ, **_LINEAGE_READ},
+    Role.LEGAL_REVIEWER: {**_GOVERNANCE_READ, **_LINEAGE_READ, **_REGISTRY_READ},
+    Role.SECURITY_REVIEWER: {
+        **_GOVERNANCE_READ,
+        **_LINEAGE_READ,
+        **_REGISTRY_READ,
+        **_TICKET_SIGNING,
+        "registry.deployment": ("view", "kill_switch"),
+        "registry.incident": _EDIT,
+    },
     Role.COMPLIANCE_REVIEWER: {
         "auth.group": _VIEW,
         **_GOVERNANCE_READ,
@@ -113,6 +169,7 @@ ROLE_PERMISSIONS: Mapping[Role, Mapping[str, tuple[str, ...]]] = {
         "governance.thresholdpolicy": ("view", "approve"),
         "lineage.datasetversion": ("view", "revoke"),
         "lineage.erasurerequest": _EDIT,
+        **_REGISTRY_READ,
     },
     # Risk officers own RACI, thresholds and cadences, and are the second person a break-glass override needs.
     Role.RISK_OFFICER: {
@@ -124,9 +181,22 @@ ROLE_PERMISSIONS: Mapping[Role, Mapping[str, tuple[str, ...]]] = {
         "governance.thresholdpolicy": ("view", "add", "approve"),
         "governance.retrainingcadence": _EDIT,
         "governance.breakglassoverride": ("view", "approve"),
+        **_REGISTRY_READ,
+        **_TICKET_SIGNING,
+        "registry.modelversion": ("view", "gate_review"),
+        "registry.deployment": ("view", "change", "rollback", "kill_switch"),
+        "registry.incident": ("view", "add", "change", "close"),
     },
-    Role.PRODUCT_OWNER: {**_GOVERNANCE_READ, **_REQUIREMENTS_DRAFTING, "governance.usecase": _EDIT, **_LINEAGE_READ},
-    Role.CHANGE_ADVISORY_BOARD: {**_GOVERNANCE_READ, **_LINEAGE_READ},
+    Role.PRODUCT_OWNER: {
+        **_GOVERNANCE_READ,
+        **_REQUIREMENTS_DRAFTING,
+        "governance.usecase": _EDIT,
+        **_LINEAGE_READ,
+        **_REGISTRY_READ,
+        **_TICKET_SIGNING,
+        "registry.modelcard": ("view", "add"),
+    },
+    Role.CHANGE_ADVISORY_BOARD: {**_GOVERNANCE_READ, **_LINEAGE_READ, **_REGISTRY_READ, **_TICKET_SIGNING},
     # Auditors read everything: who holds which role, what was done, who signed, who looked at the evidence.
     Role.AUDITOR: {
         "auth.user": _VIEW,
@@ -137,6 +207,7 @@ ROLE_PERMISSIONS: Mapping[Role, Mapping[str, tuple[str, ...]]] = {
         **_LINEAGE_READ,
         **_AUDIT_TRAIL,
         "governance.accessevent": _VIEW,
+        **_REGISTRY_READ,
     },
 }
 

@@ -1,0 +1,66 @@
+"""Reads across lineage and the registry: impact analysis and the models a dataset version reached.
+
+Each answer is a handful of queries whatever the size of the graph: the lineage closure is one recursive
+query, and runs, model versions and deployments are one query each.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db.models import Exists, OuterRef, QuerySet
+
+from lineage.choices import DatasetVersionState
+from lineage.graph import downstream_version_ids, versions_fed_by_sources
+from lineage.models import DatasetVersion, SourceSystem
+from registry.models import Deployment, ModelVersion, TrainingRun, TrainingRunDataset
+
+
+@dataclass
+class Impact:
+    """Everything downstream of a source system or a dataset version."""
+
+    dataset_versions: list[DatasetVersion] = field(default_factory=list)
+    training_runs: list[TrainingRun] = field(default_factory=list)
+    model_versions: list[ModelVersion] = field(default_factory=list)
+    live_deployments: list[Deployment] = field(default_factory=list)
+
+
+def impact_of_versions(version_ids: Iterable[int]) -> Impact:
+    """``version_ids`` and everything derived from them, and the runs, models and live deployments they reached."""
+    start = {int(pk) for pk in version_ids}
+    reached = start | downstream_version_ids(start)
+    if not reached:
+        return Impact()
+    runs = list(
+        TrainingRun.objects.filter(dataset_links__dataset_version_id__in=reached)
+        .distinct()
+        .select_related("use_case")
+        .order_by("started_at", "pk")
+    )
+    models = list(ModelVersion.objects.filter(training_run__in=[run.pk for run in runs]).order_by("name", "number"))
+    deployments = list(
+        Deployment.objects.filter(current_version__in=[model.pk for model in models])
+        .select_related("use_case", "current_version")
+        .order_by("use_case_id", "environment")
+    )
+    return Impact(
+        dataset_versions=list(
+            DatasetVersion.objects.filter(pk__in=reached).select_related("dataset").order_by("dataset__slug", "number")
+        ),
+        training_runs=runs,
+        model_versions=models,
+        live_deployments=deployments,
+    )
+
+
+def impact_of_source(source: SourceSystem) -> Impact:
+    return impact_of_versions(versions_fed_by_sources([source.pk]))
+
+
+def model_versions_on_unapproved_data() -> QuerySet[ModelVersion]:
+    """Model versions trained on any dataset version that is no longer approved (revoked, retired): the flag
+    the registry shows on models and deployments once their data loses its approval."""
+    unapproved = TrainingRunDataset.objects.filter(run=OuterRef("training_run")).exclude(
+        dataset_version__state=DatasetVersionState.APPROVED
+    )
+    return ModelVersion.objects.filter(Exists(unapproved))

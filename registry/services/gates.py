@@ -1,0 +1,167 @@
+"""Go/no-go gates: a validation run's pass rate per dimension against the threshold revision in effect.
+
+At or above a dimension's minimum pass rate is PASS; within its borderline band below is BORDERLINE, which
+needs a human reviewer's signed decision; lower is FAIL. The overall outcome is the worst dimension's. A
+dimension the thresholds set but the run did not test fails: an untested bar is not a cleared one.
+"""
+
+from decimal import Decimal
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count, Q
+
+from governance.audit_context import acting_as
+from governance.authz import holds_approval_permission, require
+from governance.choices import EvaluationDimension
+from governance.ledger import ActionDenied, denials_recorded
+from governance.models import ThresholdPolicy
+from governance.services.thresholds import effective_thresholds
+from governance.signatures import signature_sign
+from registry.choices import GateOutcome, HumanReviewDecision, ResultOutcome
+from registry.errors import GateBlocked
+from registry.models import GateDecision, ValidationResult, ValidationRun
+
+_SEVERITY = {GateOutcome.PASS: 0, GateOutcome.BORDERLINE: 1, GateOutcome.FAIL: 2}
+
+
+def dimension_counts(run: ValidationRun) -> dict[str, tuple[int, int]]:
+    """dimension -> (passed, total), counted by the database in one grouped query."""
+    rows = (
+        ValidationResult.objects.filter(run=run)
+        .values_list("case__dimension")
+        .annotate(total=Count("id"), passed=Count("id", filter=Q(outcome=ResultOutcome.PASS)))
+        .order_by()
+    )
+    return {dimension: (passed, total) for dimension, total, passed in rows}
+
+
+def judge(passed: int, total: int, min_pass_rate: Decimal, band: Decimal) -> GateOutcome:
+    """Compared in whole numbers (passed x 100 against rate x total), so rounding never flips a result."""
+    if total == 0:
+        return GateOutcome.FAIL
+    if passed * 100 >= min_pass_rate * total:
+        return GateOutcome.PASS
+    if band > 0 and passed * 100 >= (min_pass_rate - band) * total:
+        return GateOutcome.BORDERLINE
+    return GateOutcome.FAIL
+
+
+def gate_figures(run: ValidationRun, policy: ThresholdPolicy) -> tuple[dict[str, dict], GateOutcome]:
+    counts = dimension_counts(run)
+    figures: dict[str, dict] = {}
+    overall = GateOutcome.PASS
+    for rule in policy.rules.all():
+        passed, total = counts.get(rule.dimension, (0, 0))
+        outcome = judge(passed, total, rule.min_pass_rate, rule.borderline_band)
+        figures[rule.dimension] = {
+            "label": str(EvaluationDimension(rule.dimension).label),
+            "passed": passed,
+            "total": total,
+            "pass_rate": str((Decimal(passed * 100) / total).quantize(Decimal("0.01"))) if total else None,
+            "min_pass_rate": str(rule.min_pass_rate),
+            "borderline_band": str(rule.borderline_band),
+            "outcome": outcome.value,
+            "note": "" if total else "Not tested by this suite.",
+        }
+        if _SEVERITY[outcome] > _SEVERITY[overall]:
+            overall = outcome
+    for dimension, (passed, total) in counts.items():
+        if dimension not in figures:
+            figures[dimension] = {
+                "label": str(EvaluationDimension(dimension).label),
+                "passed": passed,
+                "total": total,
+                "pass_rate": str((Decimal(passed * 100) / total).quantize(Decimal("0.01"))),
+                "min_pass_rate": None,
+                "borderline_band": None,
+                "outcome": None,
+                "note": "No threshold is set for this dimension; reported, not gated.",
+            }
+    return figures, overall
+
+
+def gate_evaluate(*, validation_run: ValidationRun, actor: AbstractBaseUser) -> GateDecision:
+    """Decide the gate for a validation run against the use case's thresholds in effect now."""
+    attempted = "gate_evaluate"
+    with denials_recorded(), transaction.atomic(), acting_as(actor):
+        run = ValidationRun.objects.select_related("model_version__use_case", "suite").get(pk=validation_run.pk)
+        require(actor, "registry.add_gatedecision", attempted=attempted, obj=run.model_version)
+        policy = effective_thresholds(run.model_version.use_case)
+        if policy is None:
+            raise GateBlocked(
+                [f"No thresholds are in effect for {run.model_version.use_case}; a risk officer must set them."],
+                actor=actor,
+                attempted=attempted,
+                obj=run.model_version,
+            )
+        figures, outcome = gate_figures(run, policy)
+        decision = GateDecision(
+            model_version=run.model_version,
+            validation_run=run,
+            suite=run.suite,
+            threshold_policy=policy,
+            figures=figures,
+            outcome=outcome,
+        )
+        decision.save()
+        return decision
+
+
+HUMAN_REVIEW_MEANINGS = {
+    HumanReviewDecision.ACCEPTED: "Borderline gate accepted after human review",
+    HumanReviewDecision.REJECTED: "Borderline gate rejected after human review",
+}
+
+
+def gate_human_review(
+    *,
+    decision: GateDecision,
+    reviewer: AbstractBaseUser,
+    verdict: str,
+    note: str,
+    password: str,
+    username: str | None = None,
+) -> GateDecision:
+    """A risk officer decides a BORDERLINE gate with an electronic signature. Whoever registered the model
+    version or its training run may not."""
+    attempted = "gate_human_review"
+    if verdict not in HumanReviewDecision.values:
+        raise ValidationError({"verdict": "Accept or reject."})
+    if not note.strip():
+        raise ValidationError({"note": "Record what the review found."})
+    with denials_recorded(), transaction.atomic(), acting_as(reviewer):
+        locked = (
+            GateDecision.objects.select_for_update().select_related("model_version__training_run").get(pk=decision.pk)
+        )
+        if not holds_approval_permission(reviewer, "registry.gate_review_modelversion"):
+            raise ActionDenied(
+                "Only a Risk Officer may decide a borderline gate.", actor=reviewer, attempted=attempted, obj=locked
+            )
+        if locked.outcome != GateOutcome.BORDERLINE or locked.human_decision:
+            state = locked.get_human_decision_display() if locked.human_decision else locked.get_outcome_display()
+            raise ActionDenied(
+                f"This gate decision is {state}; only an undecided BORDERLINE gate goes to human review.",
+                actor=reviewer,
+                attempted=attempted,
+                obj=locked,
+            )
+        version = locked.model_version
+        if reviewer.pk in (version.registered_by_id, version.training_run.registered_by_id):
+            raise ActionDenied(
+                "Whoever registered the model version or its training run cannot review its gate.",
+                actor=reviewer,
+                attempted=attempted,
+                obj=locked,
+            )
+        signature_sign(
+            record=locked,
+            signer=reviewer,
+            password=password,
+            username=username,
+            meaning=HUMAN_REVIEW_MEANINGS[HumanReviewDecision(verdict)],
+        )
+        locked.human_decision, locked.human_reviewer, locked.human_review_note = verdict, reviewer, note.strip()
+        locked.save()
+        return locked

@@ -1,0 +1,350 @@
+"""Promotion through change tickets: dev -> test -> staging -> prod.
+
+Who must sign a ticket comes from the use case's RACI for the approval & promotion stage: the Accountable
+function for test and staging; every Accountable and Responsible function for prod. The requester never
+signs, and nobody signs for two functions on one ticket. ``promotion_problems`` is the one list of conditions
+an environment sets; submission, deployment and ``manage.py gate_check`` all ask it, and deployment asks it
+again at the moment of going live.
+"""
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from governance.audit_context import acting_as
+from governance.authz import holds_approval_permission, require, roles_of
+from governance.choices import LifecycleStage, RaciLetter, Role
+from governance.ledger import ActionDenied, denials_recorded
+from governance.models import BreakGlassOverride, UseCase
+from governance.services.raci import raci_roles
+from governance.services.thresholds import effective_thresholds
+from governance.signatures import signature_sign, signatures_for
+from registry.choices import (
+    ENVIRONMENT_ORDER,
+    ChangeRisk,
+    ChangeTicketState,
+    DeploymentEventKind,
+    Environment,
+    HumanReviewDecision,
+)
+from registry.errors import GateBlocked
+from registry.models import ChangeTicket, Deployment, DeploymentEvent, GateDecision, ModelVersion
+from registry.services.deployments import _override_for, locked_deployment, put_live
+from registry.services.training import training_data_problems
+
+OPEN_STATES = (ChangeTicketState.DRAFT, ChangeTicketState.SUBMITTED, ChangeTicketState.APPROVED)
+GATED_ENVIRONMENTS = (Environment.STAGING, Environment.PROD)
+
+
+def required_roles(use_case: UseCase, environment: str) -> list[str]:
+    """The functions that must sign a ticket into ``environment``, in the order of the role list."""
+    letters = (
+        [RaciLetter.ACCOUNTABLE]
+        if environment != Environment.PROD
+        else [RaciLetter.ACCOUNTABLE, RaciLetter.RESPONSIBLE]
+    )
+    wanted = {role for letter in letters for role in raci_roles(use_case, LifecycleStage.APPROVAL, letter)}
+    return [role.value for role in Role if role in wanted]
+
+
+def approval_meaning(environment: str, role: str) -> str:
+    return f"Approved promotion to {Environment(environment).label} as {role}"
+
+
+def valid_approvals(ticket: ChangeTicket) -> dict[str, AbstractBaseUser]:
+    """Required function -> the person whose signature for it still holds on the ticket's current content."""
+    meanings = {approval_meaning(ticket.environment, role): role for role in ticket.required_roles}
+    approvals = {}
+    for signature, valid in signatures_for(ticket):
+        role = meanings.get(signature.meaning)
+        if valid and role and role not in approvals:
+            approvals[role] = signature.signer
+    return approvals
+
+
+def latest_gate(model_version: ModelVersion) -> GateDecision | None:
+    return model_version.gate_decisions.select_related("threshold_policy").order_by("-decided_at", "-id").first()
+
+
+def _gate_problems(model_version: ModelVersion, gate: GateDecision | None) -> list[str]:
+    if gate is None:
+        return [f"{model_version} has no gate decision; run the validation suite and evaluate the gate."]
+    problems = []
+    if gate.outcome == "fail":
+        failing = [figures["label"] for figures in gate.figures.values() if figures.get("outcome") == "fail"]
+        problems.append(f"The gate of {model_version} is FAIL ({', '.join(failing)}).")
+    elif gate.outcome == "borderline":
+        if gate.human_decision != HumanReviewDecision.ACCEPTED:
+            problems.append(f"The gate of {model_version} is BORDERLINE and has no accepted, signed human review.")
+        elif not any(valid for _signature, valid in signatures_for(gate)):
+            problems.append(f"The human review of the gate of {model_version} no longer holds a valid signature.")
+    in_effect = effective_thresholds(model_version.use_case)
+    if in_effect is None or in_effect.pk != gate.threshold_policy_id:
+        problems.append(
+            f"The gate of {model_version} used threshold revision {gate.threshold_policy.revision}, which is no "
+            "longer in effect; evaluate the gate again."
+        )
+    return problems
+
+
+def _card_problems(model_version: ModelVersion) -> list[str]:
+    card = model_version.cards.order_by("-revision").first()
+    if card is None:
+        return [f"{model_version} has no model card."]
+    missing = card.missing_sections()
+    return [f"The model card of {model_version} is incomplete: {', '.join(missing)}."] if missing else []
+
+
+def _order_problems(model_version: ModelVersion, environment: str) -> list[str]:
+    previous = ENVIRONMENT_ORDER[ENVIRONMENT_ORDER.index(Environment(environment)) - 1]
+    reached = DeploymentEvent.objects.filter(
+        deployment__use_case_id=model_version.use_case_id,
+        deployment__environment=previous,
+        kind=DeploymentEventKind.DEPLOY,
+        model_version=model_version,
+    ).exists()
+    return [] if reached else [f"{model_version} has not been deployed to {previous.label} first."]
+
+
+def _ticket_problems(ticket: ChangeTicket | None, environment: str) -> list[str]:
+    if ticket is None:
+        return [f"There is no approved change ticket for {Environment(environment).label}."]
+    if ticket.state != ChangeTicketState.APPROVED:
+        return [f"{ticket.identifier} is {ticket.get_state_display().lower()}, not approved."]
+    approvals = valid_approvals(ticket)
+    problems = [
+        f"{ticket.identifier} lacks a valid signature of the {role}."
+        for role in ticket.required_roles
+        if role not in approvals
+    ]
+    if any(signer.pk == ticket.requested_by_id for signer in approvals.values()):
+        problems.append(f"{ticket.identifier} was signed by its own requester.")
+    return problems
+
+
+def promotion_problems(
+    model_version: ModelVersion, environment: str, *, ticket: ChangeTicket | None = None, check_ticket: bool = True
+) -> list[str]:
+    """Every reason ``model_version`` may not go live in ``environment`` now (empty: it may)."""
+    if environment not in Environment.values:
+        return [f"Unknown environment {environment!r}."]
+    problems = training_data_problems(
+        model_version.training_run.dataset_versions.select_related("dataset").order_by("pk")
+    )
+    if environment != Environment.DEV:
+        problems += _order_problems(model_version, environment)
+    if environment in GATED_ENVIRONMENTS:
+        gate = latest_gate(model_version)
+        problems += _gate_problems(model_version, gate)
+        if ticket is not None and gate is not None and ticket.gate_decision_id != gate.pk:
+            problems.append(
+                f"The gate of {model_version} was evaluated again after {ticket.identifier} was raised; the approvers "
+                "signed another decision, so raise a new ticket."
+            )
+    if environment == Environment.PROD:
+        problems += _card_problems(model_version)
+    if environment != Environment.DEV and check_ticket:
+        problems += _ticket_problems(ticket, environment)
+    deployment = Deployment.objects.filter(use_case_id=model_version.use_case_id, environment=environment).first()
+    if deployment is not None and deployment.kill_switch_engaged:
+        problems.append(f"The kill switch of {deployment} is engaged; release it before deploying.")
+    return problems
+
+
+def change_ticket_create(
+    *,
+    model_version: ModelVersion,
+    environment: str,
+    actor: AbstractBaseUser,
+    risk_level: str,
+    risk_assessment: str,
+    rollback_plan: str,
+    external_reference: str = "",
+) -> ChangeTicket:
+    """A draft request to promote ``model_version`` into ``environment``, with its latest gate decision."""
+    errors = {}
+    if environment not in Environment.values or environment == Environment.DEV:
+        errors["environment"] = "Promote into test, staging or prod (development needs no ticket)."
+    if risk_level not in ChangeRisk.values:
+        errors["risk_level"] = "Choose the change risk."
+    if not risk_assessment.strip():
+        errors["risk_assessment"] = "Assess the risk of the change."
+    if not rollback_plan.strip():
+        errors["rollback_plan"] = "Say how the change is rolled back."
+    if errors:
+        raise ValidationError(errors)
+    with denials_recorded(), transaction.atomic(), acting_as(actor):
+        locked = ModelVersion.objects.select_for_update().get(pk=model_version.pk)
+        require(actor, "registry.add_changeticket", attempted="change_ticket_create", obj=locked)
+        open_ticket = ChangeTicket.objects.filter(
+            model_version=locked, environment=environment, state__in=OPEN_STATES
+        ).first()
+        if open_ticket is not None:
+            raise ValidationError(
+                {"environment": f"{open_ticket.identifier} already requests this promotion; finish or cancel it first."}
+            )
+        ticket = ChangeTicket(
+            model_version=locked,
+            environment=environment,
+            external_reference=external_reference.strip(),
+            risk_level=risk_level,
+            risk_assessment=risk_assessment.strip(),
+            rollback_plan=rollback_plan.strip(),
+            gate_decision=latest_gate(locked),
+            requested_by=actor,
+        )
+        ticket.full_clean()
+        ticket.save()
+        return ticket
+
+
+def _locked_ticket(ticket: ChangeTicket) -> ChangeTicket:
+    return ChangeTicket.objects.select_for_update().select_related("model_version").get(pk=ticket.pk)
+
+
+def change_ticket_submit(*, ticket: ChangeTicket, actor: AbstractBaseUser) -> ChangeTicket:
+    """The requester sends the ticket for signatures; refused, with every reason, while the version could not
+    go live anyway (so approvers never sign a promotion that is bound to fail)."""
+    attempted = "change_ticket_submit"
+    with denials_recorded(), transaction.atomic(), acting_as(actor):
+        locked = _locked_ticket(ticket)
+        if actor.pk != locked.requested_by_id:
+            raise ActionDenied(
+                "Only the requester submits a change ticket.", actor=actor, attempted=attempted, obj=locked
+            )
+        if locked.state != ChangeTicketState.DRAFT:
+            raise ActionDenied(
+                f"{locked.identifier} is {locked.get_state_display().lower()}, not a draft.",
+                actor=actor,
+                attempted=attempted,
+                obj=locked,
+            )
+        roles = required_roles(locked.model_version.use_case, locked.environment)
+        problems = promotion_problems(locked.model_version, locked.environment, ticket=locked, check_ticket=False)
+        if not roles:
+            problems.append(
+                "The use case has no effective RACI naming who approves promotions; a risk officer must set one."
+            )
+        if problems:
+            raise GateBlocked(problems, actor=actor, attempted=attempted, obj=locked)
+        locked.required_roles = roles
+        locked.submitted_at = timezone.now()
+        locked.submit()
+        locked.save()
+        return locked
+
+
+def _signing_role(ticket: ChangeTicket, approver: AbstractBaseUser) -> str | None:
+    signed = valid_approvals(ticket)
+    held = roles_of(approver)
+    return next((role for role in ticket.required_roles if role in held and role not in signed), None)
+
+
+def change_ticket_approve(
+    *, ticket: ChangeTicket, approver: AbstractBaseUser, password: str, username: str | None = None
+) -> ChangeTicket:
+    """One required approver signs for their function; with the last signature the ticket is approved."""
+    attempted = "change_ticket_approve"
+    with denials_recorded(), transaction.atomic(), acting_as(approver):
+        locked = _locked_ticket(ticket)
+        problem = None
+        if locked.state != ChangeTicketState.SUBMITTED:
+            problem = f"{locked.identifier} is {locked.get_state_display().lower()}, not awaiting approval."
+        elif approver.pk == locked.requested_by_id:
+            problem = "The requester of a change ticket cannot approve it."
+        elif not holds_approval_permission(approver, "registry.approve_changeticket"):
+            problem = "Your roles do not allow signing change tickets."
+        elif any(signer.pk == approver.pk for signer in valid_approvals(locked).values()):
+            problem = "You already signed this ticket; each required function needs a different person."
+        role = _signing_role(locked, approver) if problem is None else None
+        if problem is None and role is None:
+            problem = f"{locked.identifier} needs no further signature from your functions."
+        if problem:
+            raise ActionDenied(problem, actor=approver, attempted=attempted, obj=locked)
+        signature_sign(
+            record=locked,
+            signer=approver,
+            password=password,
+            username=username,
+            meaning=approval_meaning(locked.environment, role),
+        )
+        if set(locked.required_roles) <= set(valid_approvals(locked)):
+            locked.approve()
+            locked.decided_at = timezone.now()
+            locked.save()
+        return locked
+
+
+def change_ticket_reject(*, ticket: ChangeTicket, approver: AbstractBaseUser, reason: str) -> ChangeTicket:
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why, so the requester knows what to change."})
+    attempted = "change_ticket_reject"
+    with denials_recorded(), transaction.atomic(), acting_as(approver):
+        locked = _locked_ticket(ticket)
+        if (
+            locked.state != ChangeTicketState.SUBMITTED
+            or approver.pk == locked.requested_by_id
+            or not holds_approval_permission(approver, "registry.approve_changeticket")
+            or not set(locked.required_roles) & roles_of(approver)
+        ):
+            raise ActionDenied(
+                "Only a required approver (not the requester) can reject a ticket awaiting approval.",
+                actor=approver,
+                attempted=attempted,
+                obj=locked,
+            )
+        locked.reject()
+        locked.closing_note = reason.strip()
+        locked.decided_at = timezone.now()
+        locked.save()
+        return locked
+
+
+def change_ticket_cancel(*, ticket: ChangeTicket, actor: AbstractBaseUser, reason: str) -> ChangeTicket:
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the change is withdrawn."})
+    attempted = "change_ticket_cancel"
+    with denials_recorded(), transaction.atomic(), acting_as(actor):
+        locked = _locked_ticket(ticket)
+        if actor.pk != locked.requested_by_id:
+            raise ActionDenied(
+                "Only the requester cancels a change ticket.", actor=actor, attempted=attempted, obj=locked
+            )
+        if locked.state not in OPEN_STATES:
+            raise ActionDenied(
+                f"{locked.identifier} is {locked.get_state_display().lower()}.",
+                actor=actor,
+                attempted=attempted,
+                obj=locked,
+            )
+        locked.cancel()
+        locked.closing_note = reason.strip()
+        locked.save()
+        return locked
+
+
+def change_ticket_deploy(
+    *, ticket: ChangeTicket, actor: AbstractBaseUser, override: BreakGlassOverride | None = None
+) -> ChangeTicket:
+    """Put the ticket's version live, after checking every condition of the environment once more, now.
+
+    A break-glass override of the gate "promotion" for this ticket lets an emergency change through despite
+    the problems; the deployment event carries it, so every evidence pack flags it.
+    """
+    attempted = "change_ticket_deploy"
+    with denials_recorded(), transaction.atomic(), acting_as(actor):
+        locked = _locked_ticket(ticket)
+        require(actor, "registry.change_changeticket", attempted=attempted, obj=locked)
+        deployment = locked_deployment(locked.model_version.use_case_id, locked.environment)
+        problems = promotion_problems(locked.model_version, locked.environment, ticket=locked)
+        used_override = None
+        if problems:
+            if locked.state != ChangeTicketState.APPROVED or not _override_for(override, locked, "promotion"):
+                raise GateBlocked(problems, actor=actor, attempted=attempted, obj=locked)
+            used_override = override
+        put_live(deployment, locked.model_version, actor=actor, ticket=locked, override=used_override)
+        locked.deploy()
+        locked.deployed_at = timezone.now()
+        locked.save()
+        return locked
