@@ -128,7 +128,9 @@ def deployment_rollback(
     if not reason.strip():
         raise ValidationError({"reason": "Say why you roll back."})
     with denials_recorded(), transaction.atomic(), acting_as(actor):
-        locked = Deployment.objects.select_for_update().select_related("current_version").get(pk=deployment.pk)
+        locked = (
+            Deployment.objects.select_for_update(of=("self",)).select_related("current_version").get(pk=deployment.pk)
+        )
         require(actor, "registry.rollback_deployment", attempted=attempted, obj=locked)
         target = locked.previous_stable_version
         if target is None or locked.current_version is None:

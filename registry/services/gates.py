@@ -133,7 +133,9 @@ def gate_human_review(
         raise ValidationError({"note": "Record what the review found."})
     with denials_recorded(), transaction.atomic(), acting_as(reviewer):
         locked = (
-            GateDecision.objects.select_for_update().select_related("model_version__training_run").get(pk=decision.pk)
+            GateDecision.objects.select_for_update(of=("self",))
+            .select_related("model_version__training_run")
+            .get(pk=decision.pk)
         )
         if not holds_approval_permission(reviewer, "registry.gate_review_modelversion"):
             raise ActionDenied(

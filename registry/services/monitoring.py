@@ -56,7 +56,9 @@ def monitoring_summary_record(
     if errors:
         raise ValidationError(errors)
     with denials_recorded(), transaction.atomic(), acting_as(actor):
-        locked = Deployment.objects.select_for_update().select_related("current_version").get(pk=deployment.pk)
+        locked = (
+            Deployment.objects.select_for_update(of=("self",)).select_related("current_version").get(pk=deployment.pk)
+        )
         require(actor, "registry.add_monitoringsummary", attempted="monitoring_summary_record", obj=locked)
         if locked.current_version is None:
             raise ValidationError({"deployment": f"Nothing is deployed in {locked}."})

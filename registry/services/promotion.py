@@ -200,7 +200,7 @@ def change_ticket_create(
 
 
 def _locked_ticket(ticket: ChangeTicket) -> ChangeTicket:
-    return ChangeTicket.objects.select_for_update().select_related("model_version").get(pk=ticket.pk)
+    return ChangeTicket.objects.select_for_update(of=("self",)).select_related("model_version").get(pk=ticket.pk)
 
 
 def change_ticket_submit(*, ticket: ChangeTicket, actor: AbstractBaseUser) -> ChangeTicket:
@@ -235,8 +235,12 @@ def change_ticket_submit(*, ticket: ChangeTicket, actor: AbstractBaseUser) -> Ch
         return locked
 
 
-def _signing_role(ticket: ChangeTicket, approver: AbstractBaseUser) -> str | None:
-    signed = valid_approvals(ticket)
+def signing_role(
+    ticket: ChangeTicket, approver: AbstractBaseUser, *, signed: dict[str, AbstractBaseUser] | None = None
+) -> str | None:
+    """The required function ``approver`` would sign for next (None: none of theirs is still open). ``signed``:
+    ``valid_approvals(ticket)`` when the caller has it already."""
+    signed = valid_approvals(ticket) if signed is None else signed
     held = roles_of(approver)
     return next((role for role in ticket.required_roles if role in held and role not in signed), None)
 
@@ -257,7 +261,7 @@ def change_ticket_approve(
             problem = "Your roles do not allow signing change tickets."
         elif any(signer.pk == approver.pk for signer in valid_approvals(locked).values()):
             problem = "You already signed this ticket; each required function needs a different person."
-        role = _signing_role(locked, approver) if problem is None else None
+        role = signing_role(locked, approver) if problem is None else None
         if problem is None and role is None:
             problem = f"{locked.identifier} needs no further signature from your functions."
         if problem:

@@ -222,7 +222,7 @@ def model_version_register(
     """
     attempted = "model_version_register"
     with denials_recorded(), transaction.atomic(), acting_as(actor):
-        locked = TrainingRun.objects.select_for_update().select_related("use_case").get(pk=run.pk)
+        locked = TrainingRun.objects.select_for_update(of=("self",)).select_related("use_case").get(pk=run.pk)
         require(actor, "registry.add_modelversion", attempted=attempted, obj=locked)
         use_case = UseCase.objects.select_for_update().get(pk=locked.use_case_id)  # serialises numbering
         if locked.status != TrainingRunStatus.COMPLETED:

@@ -1,0 +1,38 @@
+"""The registry's demo data: the lifecycle a visitor should be able to walk through in the admin."""
+
+import pytest
+from django.core.management import call_command
+
+from governance.demo import DEFAULT_DEMO_PASSWORD
+from registry import demo_organisation
+from registry.choices import ChangeTicketState, DeploymentEventKind, Environment, IncidentState
+from registry.models import ChangeTicket, Deployment, GateDecision, Incident, ModelCard, ModelVersion
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def seeded(demo_lineage):
+    demo_organisation.seed(password=DEFAULT_DEMO_PASSWORD)
+    return demo_lineage
+
+
+def test_the_demo_holds_tickets_in_every_state_and_a_rollback_linked_to_a_closed_incident(seeded):
+    assert set(ChangeTicket.objects.values_list("state", flat=True)) == set(ChangeTicketState.values)
+    prod = Deployment.objects.get(use_case__slug="support-assistant", environment=Environment.PROD)
+    assert prod.current_version.identifier == "support-assistant:1"
+    rollback = prod.events.get(kind=DeploymentEventKind.ROLLBACK)
+    assert rollback.replaced_version.identifier == "support-assistant:2"
+    assert rollback.incident.state == IncidentState.CLOSED
+    assert rollback.incident.root_cause_training_run == rollback.replaced_version.training_run
+    assert Incident.objects.filter(state=IncidentState.DRAFT, source="monitoring_alert").exists()
+    assert GateDecision.objects.filter(outcome="borderline", human_decision="accepted").exists()
+    assert all(not card.missing_sections() for card in ModelCard.objects.all())
+    assert ModelVersion.objects.filter(name="wealth-advisor").exists()
+
+
+def test_seeding_twice_changes_nothing_and_the_ledger_holds(seeded):
+    counts = {model: model.objects.count() for model in (ModelVersion, ChangeTicket, Incident, ModelCard)}
+    demo_organisation.seed(password=DEFAULT_DEMO_PASSWORD)
+    assert {model: model.objects.count() for model in counts} == counts
+    call_command("verify_ledger")  # raises CommandError if the chain is broken
