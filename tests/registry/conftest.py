@@ -155,6 +155,8 @@ class World:
         """Through every environment up to ``environment``, as far as the conditions allow."""
         deployment_deploy_dev(model_version=model_version, actor=self["mleng"])
         ticket = None
+        if environment == Environment.DEV:
+            return ticket
         for env in (Environment.TEST, Environment.STAGING, Environment.PROD):
             if env == Environment.STAGING and not model_version.gate_decisions.exists():
                 self.gate(model_version)
