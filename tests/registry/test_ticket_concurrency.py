@@ -1,0 +1,75 @@
+"""Two people acting on one change ticket at once (PostgreSQL, real concurrent sessions)."""
+
+import threading
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import connection
+
+from governance.choices import LedgerAction, Role
+from governance.demo import DEFAULT_DEMO_PASSWORD
+from governance.ledger import ActionDenied
+from registry.choices import ChangeTicketState, Environment
+from registry.models import ChangeTicket
+from registry.services.promotion import change_ticket_approve, valid_approvals
+from tests.registry.conftest import ledger_of
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def _race(*actions) -> list[str]:
+    start = threading.Barrier(len(actions))
+    outcomes: list[str] = []
+
+    def run(action) -> None:
+        try:
+            start.wait(timeout=30)
+            action()
+            outcomes.append("signed")
+        except ActionDenied:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(action,)) for action in actions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=90)
+    return sorted(outcomes)
+
+
+@pytest.fixture
+def test_ticket(world) -> ChangeTicket:
+    model = world.model()
+    world.promote(model, Environment.DEV)
+    return world.ticket(model, Environment.TEST)  # needs one signature: the Change Advisory Board's
+
+
+def test_two_board_members_signing_at_once_sign_once(test_ticket):
+    second = get_user_model().objects.create_user(username="cab2", password=DEFAULT_DEMO_PASSWORD, is_staff=True)
+    second.groups.add(Group.objects.get(name=Role.CHANGE_ADVISORY_BOARD.value))
+    first = get_user_model().objects.get(username="cab")
+
+    outcomes = _race(
+        lambda: change_ticket_approve(ticket=test_ticket, approver=first, password=DEFAULT_DEMO_PASSWORD),
+        lambda: change_ticket_approve(ticket=test_ticket, approver=second, password=DEFAULT_DEMO_PASSWORD),
+    )
+
+    assert outcomes == ["refused", "signed"]
+    ticket = ChangeTicket.objects.get(pk=test_ticket.pk)
+    assert ticket.state == ChangeTicketState.APPROVED
+    assert len(valid_approvals(ticket)) == 1
+    assert sum(entry.action == LedgerAction.SIGN for entry in ledger_of(ticket)) == 1
+
+
+def test_the_same_approver_double_clicking_signs_once(test_ticket):
+    cab = get_user_model().objects.get(username="cab")
+    outcomes = _race(
+        *[lambda: change_ticket_approve(ticket=test_ticket, approver=cab, password=DEFAULT_DEMO_PASSWORD)] * 2
+    )
+    assert outcomes == ["refused", "signed"]
+    assert (
+        sum(entry.action == LedgerAction.SIGN for entry in ledger_of(ChangeTicket.objects.get(pk=test_ticket.pk))) == 1
+    )
