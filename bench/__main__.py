@@ -1,4 +1,8 @@
-"""Runs every benchmark module listed in ``BENCHMARKS`` inside one throw-away test database."""
+"""Runs the benchmark modules listed in ``BENCHMARKS`` inside one throw-away test database.
+
+``python -m bench`` runs them all; ``python -m bench ledger lineage`` runs only the ones named (the module
+names without ``bench.``).
+"""
 
 import importlib
 import os
@@ -6,7 +10,7 @@ import sys
 
 import django
 
-BENCHMARKS = ("bench.admin_pages", "bench.ledger", "bench.lineage", "bench.lineage_pages")
+BENCHMARKS = ("bench.admin_pages", "bench.ledger", "bench.lineage", "bench.lineage_pages", "bench.registry")
 
 
 def format_value(value: float) -> str:
@@ -14,7 +18,20 @@ def format_value(value: float) -> str:
     return f"{value:.1f}" if abs(value) >= 100 else f"{value:.4g}"
 
 
-def main() -> int:
+def selected(names: list[str]) -> tuple[str, ...]:
+    """The modules ``names`` asks for (all of them when empty), in ``BENCHMARKS`` order."""
+    if not names:
+        return BENCHMARKS
+    wanted = {name.removeprefix("bench.") for name in names}
+    unknown = wanted - {module.removeprefix("bench.") for module in BENCHMARKS}
+    if unknown:
+        choices = ", ".join(module.removeprefix("bench.") for module in BENCHMARKS)
+        raise SystemExit(f"unknown benchmark(s): {', '.join(sorted(unknown))} (choose from {choices})")
+    return tuple(module for module in BENCHMARKS if module.removeprefix("bench.") in wanted)
+
+
+def main(argv: list[str] | None = None) -> int:
+    modules = selected(sys.argv[1:] if argv is None else argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
     django.setup()
     from django.db import connection
@@ -23,7 +40,7 @@ def main() -> int:
     setup_test_environment()
     test_db = connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
-        for module_name in BENCHMARKS:
+        for module_name in modules:
             for name, value, unit in importlib.import_module(module_name).run():
                 print(f"{name} {format_value(value)} {unit}", flush=True)
     finally:
