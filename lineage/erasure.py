@@ -151,10 +151,13 @@ def erasure_request_process(*, request: ErasureRequest, actor: AbstractBaseUser)
                 if source.status != SourceStatus.DECOMMISSIONED:
                     source.status, source.decommissioned_at = SourceStatus.DECOMMISSIONED, timezone.now()
                     source.save()
+        trigger = (
+            RetrainingTrigger.DATA_SOURCE_CHANGE
+            if locked.kind == ErasureKind.SOURCE_DECOMMISSIONING
+            else RetrainingTrigger.ERASURE_REQUEST
+        )
         for use_case in sorted(use_cases, key=lambda case: case.pk):
-            retraining_trigger_event(
-                use_case=use_case, trigger=RetrainingTrigger.ERASURE_REQUEST, detail=f"{locked.reference}"
-            )
+            retraining_trigger_event(use_case=use_case, trigger=trigger, detail=f"{locked.reference}")
 
         def names(ids: set[int]) -> list[str]:
             return sorted(identifiers[pk] for pk in ids)
