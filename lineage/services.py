@@ -2,6 +2,7 @@
 version for review. Every function checks role permission and state and leaves its ledger entries."""
 
 import datetime
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -115,9 +116,13 @@ def dataset_version_create(
     sampling_method: str = "",
     filters: str = "",
     template: LineageTemplate | None = None,
+    parents: Iterable[DatasetVersion] = (),
     **lineage: Any,
 ) -> DatasetVersion:
-    """A new draft version with its lineage record, pre-filled from ``template`` and then from ``lineage``."""
+    """A new draft version with its lineage record, pre-filled from ``template`` and then from ``lineage``.
+
+    ``parents`` are the versions it derives from, recorded in the same transaction: a version is never left
+    registered without the lineage its author gave it."""
     unknown = set(lineage) - set(RECORD_FIELDS)
     if unknown:
         raise ValidationError(f"Unknown lineage fields: {', '.join(sorted(unknown))}.")
@@ -125,7 +130,10 @@ def dataset_version_create(
     values = {**{k: v for k, v in defaults.items() if k in RECORD_FIELDS}, **lineage}
     sampling_method = sampling_method or defaults.get("sampling_method", "")
     filters = filters or defaults.get("filters", "")
+    parents = list(parents)
     with denials_recorded(), transaction.atomic(), acting_as(actor):
+        if parents:
+            lock_graph()  # before the dataset's row, in the order lineage_edge_add takes them
         locked = Dataset.objects.select_for_update().get(pk=dataset.pk)
         require(actor, "lineage.add_datasetversion", attempted="dataset_version_create", obj=locked)
         latest = locked.versions.order_by("-number").values_list("number", flat=True).first() or 0
@@ -146,6 +154,8 @@ def dataset_version_create(
         _apply_record_values(record, values)
         record.full_clean()
         record.save()
+        for parent in parents:
+            lineage_edge_add(child=version, parent=parent, actor=actor)
         return version
 
 

@@ -235,6 +235,37 @@ def test_an_unknown_lineage_field_is_refused(engineer, support_chats) -> None:
     assert not DatasetVersion.objects.exists()
 
 
+def test_a_version_is_registered_with_its_parents(engineer, support_chats, redacted_chats) -> None:
+    parents = [new_version(support_chats, engineer), new_version(support_chats, engineer)]
+
+    version = new_version(redacted_chats, engineer, parents=parents)
+
+    assert sorted(version.parent_edges.values_list("parent", flat=True)) == sorted(p.pk for p in parents)
+    derived = [e.payload["derived_from"]["after"] for e in ledger_of(version) if "derived_from" in e.payload]
+    assert derived == ["support-chats@1", "support-chats@2"]
+
+
+def test_a_version_whose_parents_cannot_be_recorded_is_not_registered_at_all(
+    engineer, support_chats, redacted_chats
+) -> None:
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+
+    parent = new_version(support_chats, engineer)
+    registrar = get_user_model().objects.create_user(username="registrar", is_staff=True)
+    registrar.user_permissions.add(
+        Permission.objects.get(content_type__app_label="lineage", codename="add_datasetversion")
+    )
+
+    with pytest.raises(ActionDenied, match="change datasetversion"):
+        new_version(redacted_chats, registrar, parents=[parent])
+
+    assert not DatasetVersion.objects.filter(dataset=redacted_chats).exists()
+    assert not LineageEdge.objects.exists()
+    denial = LedgerEntry.objects.filter(action=LedgerAction.DENIED).get()
+    assert (denial.actor, denial.payload["attempted"]) == (registrar, "lineage_edge_add")
+
+
 def test_the_record_of_a_draft_can_be_updated(engineer, support_chats) -> None:
     version = new_version(support_chats, engineer)
 

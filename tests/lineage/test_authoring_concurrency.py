@@ -1,0 +1,81 @@
+"""Two people pressing the same button at once on real concurrent PostgreSQL sessions: exactly one of them
+changes the record, the other is told why not, and the ledger holds one change."""
+
+import threading
+from collections.abc import Callable
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.urls import reverse
+
+from governance.choices import LedgerAction
+from lineage.choices import DatasetVersionState
+from lineage.models import Dataset, DatasetVersion
+from tests.lineage.conftest import ledger_of, sourced_version
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def at_once(*actions: Callable[[], object]) -> list[object]:
+    """Run the actions in threads released together; their results, in order."""
+    start = threading.Barrier(len(actions))
+    results: list[object] = [None] * len(actions)
+
+    def run(index: int, action: Callable[[], object]) -> None:
+        try:
+            start.wait(timeout=30)
+            results[index] = action()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=item) for item in enumerate(actions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+def signed_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_two_authors_submitting_the_same_draft_at_once_submit_it_once(
+    steward, engineer, legal, support_chats, crm
+) -> None:
+    version = sourced_version(support_chats, engineer, crm)
+    url = reverse("admin:lineage_datasetversion_submit", args=[version.pk])
+    clients = [signed_in(engineer), signed_in(steward)]
+
+    pages = at_once(*(lambda client=client: client.post(url, follow=True).content.decode() for client in clients))
+
+    submitted = [page for page in pages if f"Submitted {version} for Legal review" in page]
+    refused = [page for page in pages if "Support-chats@1 is legal review; only a draft can change." in page]
+    assert (len(submitted), len(refused)) == (1, 1)
+    version = DatasetVersion.objects.get(pk=version.pk)
+    assert version.state == DatasetVersionState.LEGAL_REVIEW
+    entries = ledger_of(version)
+    assert len([entry for entry in entries if entry.action == LedgerAction.TRANSITION]) == 1
+    [denial] = [entry for entry in entries if entry.action == LedgerAction.DENIED]
+    assert denial.payload["attempted"] == "dataset_version_submit"
+    assert denial.actor != version.submitted_by
+
+
+def test_two_stewards_registering_the_same_dataset_at_once_register_it_once(steward, user_in_role) -> None:
+    from governance.choices import Role
+
+    other = user_in_role(Role.DATA_STEWARD, username="steward-2")
+    url = reverse("admin:lineage_dataset_add")
+    form = {"slug": "support-chats", "name": "Support chats", "steward": steward.pk, "description": ""}
+    clients = [signed_in(steward), signed_in(other)]
+
+    responses = at_once(*(lambda client=client: client.post(url, form) for client in clients))
+
+    assert sorted(response.status_code for response in responses) in ([302, 400], [302, 409])
+    [refused] = [response for response in responses if response.status_code != 302]
+    assert refused.context["form"].errors
+    dataset = Dataset.objects.get()
+    assert len([entry for entry in ledger_of(dataset) if entry.action == LedgerAction.CREATE]) == 1
