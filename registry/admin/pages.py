@@ -1,0 +1,115 @@
+"""What every registry button shares: who may press it, the one-click (POST) action that calls a service and
+comes back with a message, and the small form page for actions that need more than a reason."""
+
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.db import models, transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+
+from governance.authz import holds_approval_permission
+from governance.ledger import ActionDenied, record_denial
+from registry.errors import GateBlocked
+
+
+def may(request: HttpRequest, permission: str) -> bool:
+    """Whether the person's role grants ``permission`` (being an administrator does not)."""
+    return holds_approval_permission(request.user, permission)
+
+
+def refuse(request: HttpRequest, *, attempted: str, obj: models.Model | None = None, reason: str = "") -> None:
+    """403 for someone the action is not for. A posted attempt is evidence, so it is recorded."""
+    if request.method == "POST":
+        with transaction.atomic():
+            record_denial(
+                actor=request.user, attempted=attempted, obj=obj, reason=reason or "Your roles do not allow this."
+            )
+    raise PermissionDenied
+
+
+def change_url(obj: models.Model) -> str:
+    return reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
+
+
+def denial_messages(denial: ActionDenied) -> list[str]:
+    """Every reason a refusal gives: a blocked gate lists each, anything else has one."""
+    return list(denial.reasons) if isinstance(denial, GateBlocked) else [denial.reason]
+
+
+def post_action(
+    request: HttpRequest, *, record: models.Model, perform: Callable[[], Any], success_message: str
+) -> HttpResponse:
+    """A one-click button: POST only; the service runs once and the record's page says what happened. A
+    refusal or an invalid state comes back as error messages, and nothing changed."""
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    try:
+        perform()
+    except ActionDenied as denial:
+        for problem in denial_messages(denial):
+            messages.error(request, problem)
+    except ValidationError as error:
+        for problem in error.messages:
+            messages.error(request, problem)
+    else:
+        messages.success(request, success_message)
+    return HttpResponseRedirect(change_url(record))
+
+
+def attach_service_errors(form: forms.Form, error: ValidationError) -> None:
+    """A service's errors keyed by a form field go beside that field; the rest above the form."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error.messages)
+        return
+    for key, problems in error.message_dict.items():
+        form.add_error(key if key in form.fields and key != NON_FIELD_ERRORS else None, problems)
+
+
+def form_page(
+    request: HttpRequest,
+    *,
+    model_admin: admin.ModelAdmin,
+    record: models.Model,
+    form: forms.Form,
+    title: str,
+    perform: Callable[[dict[str, Any]], Any],
+    success_message: str,
+    submit_label: str,
+    intro: str = "",
+) -> HttpResponse:
+    """GET shows ``form``; a valid POST calls ``perform(cleaned_data)`` (one service call) and goes back to the
+    record's page. Invalid input is a 400 and a refusal a 409, each with the form as typed and the reason on it."""
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                perform(form.cleaned_data)
+            except ActionDenied as denial:
+                for problem in denial_messages(denial):
+                    form.add_error(None, problem)
+                status = 409
+            except ValidationError as error:
+                attach_service_errors(form, error)
+            else:
+                messages.success(request, success_message)
+                return HttpResponseRedirect(change_url(record))
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "opts": model_admin.opts,
+        "original": record,
+        "title": title,
+        "form": form,
+        "adminform": helpers.AdminForm(form, [(None, {"fields": list(form.fields)})], {}, model_admin=model_admin),
+        "submit_label": submit_label,
+        "cancel_url": change_url(record),
+        "intro": intro,
+        "media": model_admin.media + form.media,
+    }
+    return TemplateResponse(request, "admin/registry/form_page.html", context, status=status)

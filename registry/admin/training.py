@@ -1,0 +1,142 @@
+"""Base models, training runs and model versions. The model version page is where a revoked dataset shows up
+on the models it reached: a banner names every dataset version of its training run that is no longer approved."""
+
+from typing import Any
+
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from governance.admin import ReadOnlyAuditAdmin
+from lineage.choices import DatasetVersionState
+from registry.admin.base import (
+    ReadOnlyInline,
+    RegistryAdmin,
+    UnapprovedDataFilter,
+    data_flag,
+    on_unapproved_data,
+    unapproved_links,
+)
+from registry.models import BaseModel, Deployment, ModelVersion, TrainingRun, TrainingRunDataset
+
+
+@admin.register(BaseModel)
+class BaseModelAdmin(RegistryAdmin):
+    list_display = ("__str__", "provider", "name", "version", "licence")
+    list_filter = ("provider",)
+    search_fields = ("provider", "name", "version")
+
+
+class TrainingDataInline(ReadOnlyInline):
+    model = TrainingRunDataset
+    fields = ("dataset_version", "state", "content_digest")
+    readonly_fields = fields
+    show_change_link = False
+    verbose_name_plural = _("dataset versions trained on")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("dataset_version__dataset")
+
+    @admin.display(description=_("state now"))
+    def state(self, link: TrainingRunDataset) -> str:
+        return link.dataset_version.get_state_display()
+
+
+@admin.register(TrainingRun)
+class TrainingRunAdmin(RegistryAdmin):
+    list_display = ("run_id", "use_case", "base_model", "status", "started_at", "finished_at", "registered_by")
+    list_filter = ("status", "use_case")
+    list_select_related = ("use_case", "base_model", "registered_by")
+    search_fields = ("run_id", "code_commit", "config_hash")
+    search_help_text = _("Run ID, code commit or configuration hash.")
+    inlines = [TrainingDataInline]
+
+
+@admin.register(TrainingRunDataset)
+class TrainingRunDatasetAdmin(ReadOnlyAuditAdmin):
+    """Which runs used which dataset versions (append-only; written with the run)."""
+
+    list_display = ("run", "dataset_version", "state", "content_digest")
+    list_filter = ("dataset_version__state",)
+    list_select_related = ("run", "dataset_version__dataset")
+    search_fields = ("run__run_id", "dataset_version__dataset__slug")
+
+    @admin.display(description=_("dataset version state now"))
+    def state(self, link: TrainingRunDataset) -> str:
+        return link.dataset_version.get_state_display()
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(RegistryAdmin):
+    list_display = ("__str__", "training_data", "use_case", "training_run", "registered_by", "registered_at")
+    list_filter = (UnapprovedDataFilter, "use_case", "name")
+    list_select_related = ("use_case", "training_run", "registered_by")
+    search_fields = ("name", "training_run__run_id")
+    fields = ("name", "number", "use_case", "weights_digest", "description", "registered_by", "registered_at")
+    change_form_template = "admin/registry/modelversion_change_form.html"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(data_unapproved=on_unapproved_data("pk"))
+            .prefetch_related(unapproved_links("training_run"))
+        )
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> tuple[QuerySet, bool]:
+        """``support-assistant:7`` finds that version exactly; anything else searches names and run IDs."""
+        name, _sep, number = search_term.strip().rpartition(":")
+        if name and number.isdigit():
+            return queryset.filter(name=name, number=int(number)), False
+        return super().get_search_results(request, queryset, search_term)
+
+    @admin.display(description=_("training data"), ordering="data_unapproved")
+    def training_data(self, version: ModelVersion) -> str:
+        return data_flag(version.data_unapproved, version.training_run)
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Any:
+        queryset = ModelVersion.objects.select_related(
+            "use_case", "registered_by", "training_run__base_model", "training_run__registered_by"
+        )
+        try:
+            return queryset.get(pk=int(object_id))
+        except (ModelVersion.DoesNotExist, ValidationError, ValueError):
+            return None
+
+    def render_change_form(
+        self, request: HttpRequest, context: dict, *args: Any, obj: Any = None, **kwargs: Any
+    ) -> Any:
+        if obj is not None:
+            context.update(model_version_context(obj))
+        return super().render_change_form(request, context, *args, obj=obj, **kwargs)
+
+
+def model_version_context(version: ModelVersion) -> dict[str, Any]:
+    """Everything the model version page lists, each kind of record in one query."""
+    links = list(
+        version.training_run.dataset_links.select_related("dataset_version__dataset").order_by(
+            "dataset_version__dataset__slug", "dataset_version__number"
+        )
+    )
+    deployments = list(
+        Deployment.objects.filter(Q(current_version=version) | Q(previous_stable_version=version))
+        .select_related("use_case")
+        .order_by("environment")
+    )
+    return {
+        "run": version.training_run,
+        "data_links": links,
+        "unapproved": [link for link in links if link.dataset_version.state != DatasetVersionState.APPROVED],
+        "validation_runs": list(version.validation_runs.select_related("suite").order_by("-finished_at", "-id")),
+        "gates": list(
+            version.gate_decisions.select_related("suite", "threshold_policy", "human_reviewer").order_by(
+                "-decided_at", "-id"
+            )
+        ),
+        "tickets": list(version.tickets.select_related("requested_by").order_by("-requested_at", "-id")),
+        "deployments": [(deployment, deployment.current_version_id == version.pk) for deployment in deployments],
+        "cards": list(version.cards.select_related("created_by").order_by("-revision")),
+        "incidents": list(version.incidents.order_by("-detected_at", "-id")[:20]),
+    }

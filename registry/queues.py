@@ -1,0 +1,109 @@
+"""The registry's work queues on people's landing pages (registered in ``RegistryConfig.ready``)."""
+
+from collections.abc import Iterator
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Exists, OuterRef
+from django.urls import reverse
+
+from governance.authz import holds_approval_permission, roles_of
+from governance.choices import Role
+from governance.roles import ROLE_PERMISSIONS
+from governance.worklist import WorkItem, WorkQueue, register_queue
+from registry.choices import ChangeTicketState, GateOutcome, IncidentState
+from registry.models import ChangeTicket, GateDecision, Incident
+from registry.services.promotion import valid_approvals
+
+SIGN = "registry.approve_changeticket"
+
+#: The roles whose group may sign change tickets (each signs for the RACI functions it holds).
+TICKET_SIGNERS = frozenset(
+    role for role, grants in ROLE_PERMISSIONS.items() if "approve" in grants.get("registry.changeticket", ())
+)
+INCIDENT_DESKS = frozenset({Role.RISK_OFFICER, Role.SECURITY_REVIEWER})
+UNFINISHED_INCIDENTS = (IncidentState.DRAFT, IncidentState.OPEN, IncidentState.CONTAINED, IncidentState.RESOLVED)
+
+
+def _tickets_to_sign(user: AbstractBaseUser) -> Iterator[WorkItem]:
+    """Submitted tickets needing a function the user holds, not yet signed for, that they did not request and
+    have not signed already."""
+    tickets = (
+        ChangeTicket.objects.filter(state=ChangeTicketState.SUBMITTED)
+        .exclude(requested_by=user)
+        .select_related("model_version")
+        .order_by("submitted_at", "pk")
+    )
+    held: set[str] | None = None
+    for ticket in tickets:
+        if held is None:  # asked only when something is waiting at all
+            held = roles_of(user) if holds_approval_permission(user, SIGN) else set()
+        if not held & set(ticket.required_roles):
+            continue
+        approvals = valid_approvals(ticket)
+        if any(signer.pk == user.pk for signer in approvals.values()):
+            continue
+        role = next((role for role in ticket.required_roles if role in held and role not in approvals), None)
+        if role is not None:
+            yield WorkItem(
+                label=f"{ticket} (sign as {role})",
+                url=reverse("admin:registry_changeticket_change", args=[ticket.pk]),
+                waiting_since=ticket.submitted_at,
+            )
+
+
+def _borderline_gates(user: AbstractBaseUser) -> Iterator[WorkItem]:
+    """Undecided BORDERLINE gates that are still their model version's latest, and that the user may review
+    (not on a model version or run they registered)."""
+    later = GateDecision.objects.filter(model_version=OuterRef("model_version"), decided_at__gt=OuterRef("decided_at"))
+    gates = (
+        GateDecision.objects.filter(outcome=GateOutcome.BORDERLINE, human_decision="")
+        .exclude(Exists(later))
+        .exclude(model_version__registered_by=user)
+        .exclude(model_version__training_run__registered_by=user)
+        .select_related("model_version")
+        .order_by("decided_at", "pk")
+    )
+    for gate in gates:
+        yield WorkItem(
+            label=str(gate),
+            url=reverse("admin:registry_gatedecision_change", args=[gate.pk]),
+            waiting_since=gate.decided_at,
+        )
+
+
+def _open_incidents(user: AbstractBaseUser) -> Iterator[WorkItem]:
+    """Every incident not yet closed or dismissed, the most severe first."""
+    incidents = Incident.objects.filter(state__in=UNFINISHED_INCIDENTS).order_by("severity", "detected_at", "pk")
+    for incident in incidents:
+        yield WorkItem(
+            label=f"{incident} ({incident.get_state_display()})",
+            url=reverse("admin:registry_incident_change", args=[incident.pk]),
+            waiting_since=incident.detected_at,
+        )
+
+
+def register() -> None:
+    register_queue(
+        WorkQueue(
+            key="registry.ticket_signatures",
+            title="Change tickets waiting for my signature",
+            roles=TICKET_SIGNERS,
+            items=_tickets_to_sign,
+        )
+    )
+    register_queue(
+        WorkQueue(
+            key="registry.borderline_gates",
+            title="Borderline gates awaiting human review",
+            roles=frozenset({Role.RISK_OFFICER}),
+            items=_borderline_gates,
+        )
+    )
+    register_queue(
+        WorkQueue(
+            key="registry.open_incidents",
+            title="Open incidents",
+            roles=INCIDENT_DESKS,
+            items=_open_incidents,
+        )
+    )
