@@ -14,9 +14,11 @@ from governance.admin import ReadOnlyAuditAdmin
 from governance.admin.signing import reason_view
 from lineage.choices import DatasetVersionState
 from registry.admin.base import RegistryAdmin, UnapprovedDataFilter, data_flag, on_unapproved_data, unapproved_links
-from registry.admin.pages import change_url, may, refuse
+from registry.admin.pages import RollbackBreakGlassForm, change_url, form_page, may, refuse
 from registry.models import Deployment, DeploymentEvent, MonitoringSummary
 from registry.services.deployments import deployment_kill_switch, deployment_rollback
+from registry.services.emergency import deployment_rollback_break_glass
+from registry.services.training import training_data_problems
 
 ROLLBACK = "registry.rollback_deployment"
 KILL_SWITCH = "registry.kill_switch_deployment"
@@ -79,6 +81,11 @@ class DeploymentAdmin(RegistryAdmin):
                 name="registry_deployment_rollback",
             ),
             path(
+                "<int:pk>/rollback-break-glass/",
+                self.admin_site.admin_view(self.rollback_break_glass_view),
+                name="registry_deployment_rollback_break_glass",
+            ),
+            path(
                 "<int:pk>/kill-switch/<str:action>/",
                 self.admin_site.admin_view(self.kill_switch_view),
                 name="registry_deployment_kill_switch",
@@ -107,6 +114,31 @@ class DeploymentAdmin(RegistryAdmin):
             perform=lambda reason: deployment_rollback(deployment=deployment, actor=request.user, reason=reason),
             success_url=change_url(deployment),
             success_message=f"Rolled back {deployment} to {target}; the incident is linked in the history below.",
+        )
+
+    def rollback_break_glass_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        deployment = get_object_or_404(Deployment.objects.select_related("previous_stable_version"), pk=pk)
+        if not may(request, ROLLBACK):
+            refuse(request, attempted="deployment_rollback_break_glass", obj=deployment)
+        target = deployment.previous_stable_version
+        return form_page(
+            request,
+            model_admin=self,
+            record=deployment,
+            form=RollbackBreakGlassForm(request.POST if request.method == "POST" else None),
+            title=f"Emergency rollback of {deployment} to {target} (break glass)",
+            intro="The previous stable version was trained on data that is no longer approved. Rolling back onto it "
+            "needs a Risk Officer other than you to sign the override now, with their password.",
+            perform=lambda data: deployment_rollback_break_glass(
+                deployment=deployment,
+                actor=request.user,
+                reason=data["reason"],
+                justification=data["justification"],
+                approver_username=data["approver"],
+                approver_password=data["approver_password"],
+            ),
+            success_message=f"Rolled back {deployment} to {target} under a break-glass override.",
+            submit_label="Roll back under break glass",
         )
 
     def kill_switch_view(self, request: HttpRequest, pk: int, action: str) -> HttpResponse:
@@ -142,12 +174,19 @@ def deployment_context(request: HttpRequest, deployment: Deployment) -> dict[str
     events = deployment.events.select_related(
         "model_version", "replaced_version", "change_ticket", "incident", "override", "actor"
     ).order_by("-happened_at", "-id")
+    may_rollback = bool(may(request, ROLLBACK) and current is not None and deployment.previous_stable_version_id)
+    rollback_blocked = may_rollback and bool(
+        training_data_problems(
+            deployment.previous_stable_version.training_run.dataset_versions.select_related("dataset").order_by("pk")
+        )
+    )
     summaries = deployment.monitoring.select_related("model_version", "incident").order_by("-period_end", "-id")
     return {
         "unapproved": unapproved,
         "events": list(events[:EVENTS_SHOWN]),
         "summaries": list(summaries[:SUMMARIES_SHOWN]),
-        "may_rollback": may(request, ROLLBACK) and current is not None and deployment.previous_stable_version_id,
+        "may_rollback": may_rollback and not rollback_blocked,
+        "may_rollback_break_glass": rollback_blocked,
         "may_kill_switch": may(request, KILL_SWITCH),
     }
 

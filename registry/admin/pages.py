@@ -113,3 +113,25 @@ def form_page(
         "media": model_admin.media + form.media,
     }
     return TemplateResponse(request, "admin/registry/form_page.html", context, status=status)
+
+
+class BreakGlassForm(forms.Form):
+    """An emergency override: why, and the second person (a Risk Officer) who signs it there and then."""
+
+    justification = forms.CharField(
+        label="Justification",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=4000,
+        help_text="Why this cannot wait for the conditions to hold (at least 30 characters). Every evidence pack "
+        "that covers this change shows it.",
+    )
+    approver = forms.CharField(label="Second person (Risk Officer) username", max_length=150)
+    approver_password = forms.CharField(
+        label="Second person's password", strip=False, widget=forms.PasswordInput, max_length=4096
+    )
+
+
+class RollbackBreakGlassForm(BreakGlassForm):
+    reason = forms.CharField(label="Why roll back", max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+
+    field_order = ["reason", "justification", "approver", "approver_password"]

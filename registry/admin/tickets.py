@@ -13,9 +13,10 @@ from django.utils.translation import gettext_lazy as _
 from governance.admin.signing import reason_view, signing_view
 from governance.authz import roles_of
 from registry.admin.base import RegistryAdmin
-from registry.admin.pages import change_url, may, post_action, refuse
+from registry.admin.pages import BreakGlassForm, change_url, form_page, may, post_action, refuse
 from registry.choices import ChangeTicketState
 from registry.models import ChangeTicket
+from registry.services.emergency import change_ticket_deploy_break_glass
 from registry.services.promotion import (
     OPEN_STATES,
     approval_meaning,
@@ -89,10 +90,11 @@ class ChangeTicketAdmin(RegistryAdmin):
             ("submit", self.submit_view),
             ("cancel", self.cancel_view),
             ("deploy", self.deploy_view),
+            ("deploy-break-glass", self.deploy_break_glass_view),
         ]
         return [
             *(
-                path(f"<int:pk>/{route}/", self.admin_site.admin_view(view), name=f"{name}_{route}")
+                path(f"<int:pk>/{route}/", self.admin_site.admin_view(view), name=f"{name}_{route.replace('-', '_')}")
                 for route, view in views
             ),
             *super().get_urls(),
@@ -102,7 +104,7 @@ class ChangeTicketAdmin(RegistryAdmin):
         self, request: HttpRequest, context: dict, *args: Any, obj: Any = None, **kwargs: Any
     ) -> Any:
         if obj is not None:
-            context.update(ticket_context(request, obj))
+            context.update(with_break_glass(ticket_context(request, obj)))
         return super().render_change_form(request, context, *args, obj=obj, **kwargs)
 
     def _ticket(self, pk: int) -> ChangeTicket:
@@ -179,6 +181,30 @@ class ChangeTicketAdmin(RegistryAdmin):
             success_message=f"{ticket.model_version} is live in {ticket.get_environment_display()}.",
         )
 
+    def deploy_break_glass_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        ticket = self._ticket(pk)
+        if not may(request, DEPLOY):
+            refuse(request, attempted="change_ticket_deploy_break_glass", obj=ticket)
+        return form_page(
+            request,
+            model_admin=self,
+            record=ticket,
+            form=BreakGlassForm(request.POST if request.method == "POST" else None),
+            title=f"Emergency deployment of {ticket.identifier} (break glass)",
+            intro="Deploys although the conditions listed on the ticket do not all hold. A Risk Officer other than "
+            "you signs the override now, with their password.",
+            perform=lambda data: change_ticket_deploy_break_glass(
+                ticket=ticket,
+                actor=request.user,
+                justification=data["justification"],
+                approver_username=data["approver"],
+                approver_password=data["approver_password"],
+            ),
+            success_message=f"{ticket.model_version} is live in {ticket.get_environment_display()} under a "
+            "break-glass override.",
+            submit_label="Deploy under break glass",
+        )
+
 
 def ticket_context(request: HttpRequest, ticket: ChangeTicket) -> dict[str, Any]:
     """Who must sign and who has, what stands in the way, and which buttons this person gets."""
@@ -209,3 +235,8 @@ def ticket_context(request: HttpRequest, ticket: ChangeTicket) -> dict[str, Any]
         "may_cancel": requester and ticket.state in OPEN_STATES,
         "may_deploy": ticket.state == ChangeTicketState.APPROVED and may(request, DEPLOY),
     }
+
+
+def with_break_glass(context: dict[str, Any]) -> dict[str, Any]:
+    """An approved ticket that cannot deploy offers the emergency route to whoever may deploy."""
+    return {**context, "may_break_glass": bool(context["may_deploy"] and context["problems"])}
