@@ -3,10 +3,13 @@ on the models it reached: a banner names every dataset version of its training r
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import URLPattern, path
 from django.utils.translation import gettext_lazy as _
 
 from governance.admin import ReadOnlyAuditAdmin
@@ -19,7 +22,12 @@ from registry.admin.base import (
     on_unapproved_data,
     unapproved_links,
 )
-from registry.models import BaseModel, Deployment, ModelVersion, TrainingRun, TrainingRunDataset
+from registry.admin.pages import form_page, may, refuse
+from registry.models import BaseModel, Deployment, ModelCard, ModelVersion, TrainingRun, TrainingRunDataset
+from registry.services.cards import model_card_revise
+
+WRITE_CARD = "registry.add_modelcard"
+MAX_SECTION_CHARS = 10_000
 
 
 @admin.register(BaseModel)
@@ -110,7 +118,64 @@ class ModelVersionAdmin(RegistryAdmin):
     ) -> Any:
         if obj is not None:
             context.update(model_version_context(obj))
+            context["may_write_card"] = may(request, WRITE_CARD)
         return super().render_change_form(request, context, *args, obj=obj, **kwargs)
+
+    def get_urls(self) -> list[URLPattern]:
+        return [
+            path(
+                "<int:pk>/card/",
+                self.admin_site.admin_view(self.card_view),
+                name="registry_modelversion_card",
+            ),
+            *super().get_urls(),
+        ]
+
+    def card_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """A new revision of the card: the written sections, pre-filled from the latest revision; the generated
+        sections are computed from the records when it is saved."""
+        version = get_object_or_404(ModelVersion, pk=pk)
+        if not may(request, WRITE_CARD):
+            refuse(request, attempted="model_card_revise", obj=version)
+        latest = version.cards.order_by("-revision").first()
+        initial = {name: getattr(latest, name) for name in ModelCard.WRITTEN_SECTIONS} if latest else {}
+        return form_page(
+            request,
+            model_admin=self,
+            record=version,
+            form=ModelCardForm(request.POST if request.method == "POST" else None, initial=initial),
+            title=f"Model card of {version}",
+            intro="Saving makes a new revision; earlier revisions stay as they were. Model details, training data, "
+            "evaluation and deployments are filled in from the records.",
+            perform=lambda data: model_card_revise(model_version=version, actor=request.user, **data),
+            success_message=f"New model card revision of {version} saved.",
+            submit_label="Save a new revision",
+        )
+
+
+class ModelCardForm(forms.Form):
+    """The sections people write; a card is complete when none is empty."""
+
+    intended_use = forms.CharField(label=_("Intended use"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    out_of_scope_use = forms.CharField(
+        label=_("Out-of-scope use"), widget=forms.Textarea(attrs={"rows": 3}), required=False
+    )
+    known_risks = forms.CharField(
+        label=_("Known risks and mitigations"), widget=forms.Textarea(attrs={"rows": 4}), required=False
+    )
+    escalation_paths = forms.CharField(
+        label=_("Escalation paths"), widget=forms.Textarea(attrs={"rows": 3}), required=False
+    )
+    regulatory_considerations = forms.CharField(
+        label=_("Regulatory considerations"), widget=forms.Textarea(attrs={"rows": 3}), required=False
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        for name, value in list(cleaned.items()):
+            if len(value) > MAX_SECTION_CHARS:
+                self.add_error(name, f"Keep a section under {MAX_SECTION_CHARS} characters.")
+        return cleaned
 
 
 def model_version_context(version: ModelVersion) -> dict[str, Any]:
