@@ -128,6 +128,9 @@ _REGISTRY_AUTHORING = {
 #: Signing promotion tickets (each signer for the RACI functions they hold).
 _TICKET_SIGNING = {"registry.changeticket": ("view", "approve")}
 
+#: Evidence packs: who may see them and download their PDFs (a read; every download is recorded in the ledger).
+_EVIDENCE_DOWNLOAD = {"evidence.evidencepack": ("view", "view_pdf")}
+
 #: role -> {"app_label.model": actions}; an action is a permission codename prefix (view, add, change, ...).
 #: ``approve`` permissions are approval authority: services check them through role groups only.
 ROLE_PERMISSIONS: Mapping[Role, Mapping[str, tuple[str, ...]]] = {
@@ -170,6 +173,7 @@ ROLE_PERMISSIONS: Mapping[Role, Mapping[str, tuple[str, ...]]] = {
         "lineage.datasetversion": ("view", "revoke"),
         "lineage.erasurerequest": _EDIT,
         **_REGISTRY_READ,
+        **_EVIDENCE_DOWNLOAD,
     },
     # Risk officers own RACI, thresholds and cadences, and are the second person a break-glass override needs.
     Role.RISK_OFFICER: {
@@ -186,6 +190,7 @@ ROLE_PERMISSIONS: Mapping[Role, Mapping[str, tuple[str, ...]]] = {
         "registry.modelversion": ("view", "gate_review"),
         "registry.deployment": ("view", "change", "rollback", "kill_switch"),
         "registry.incident": ("view", "add", "change", "close"),
+        **_EVIDENCE_DOWNLOAD,
     },
     Role.PRODUCT_OWNER: {
         **_GOVERNANCE_READ,
@@ -208,6 +213,7 @@ ROLE_PERMISSIONS: Mapping[Role, Mapping[str, tuple[str, ...]]] = {
         **_AUDIT_TRAIL,
         "governance.accessevent": _VIEW,
         **_REGISTRY_READ,
+        **_EVIDENCE_DOWNLOAD,
     },
 }
 

@@ -1,0 +1,255 @@
+"""Rendering one evidence pack: the summary pages as PDF/A-3b, the full evidence as embedded files.
+
+The pages summarise (bounded tables); the attachments carry every detail, so the page count does not grow
+with the size of the ledger. Everything is read once by ``evidence.collect``; the ledger slice is bound to a
+signed checkpoint, and ``manifest.json`` lists the SHA-256 of every other embedded file.
+"""
+
+import base64
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+from weasyprint import HTML, Attachment
+
+from evidence.collect import CONTROL_MAP, SECTIONS, PackData, collect, latest_checkpoint, ledger_slice
+from evidence.exports import bom_bytes, ledger_jsonl, provenance_bytes, validation_csv
+from evidence.fetcher import StaticOnlyFetcher
+from governance import checkpoints, signing_keys
+from governance.canonical import to_jsonable
+from governance.choices import LifecycleStage, Role
+from governance.models import LedgerCheckpoint, UseCase
+from registry.models import GateDecision, ModelVersion
+
+MANIFEST_KIND = "llm-governance-portal/evidence-pack/v1"
+MANIFEST = "manifest.json"
+LEDGER = "ledger.jsonl"
+PROVENANCE = "provenance.json"
+BOM = "bom.cdx.json"
+RESULTS = "validation-results.csv"
+ATTACHMENT_DESCRIPTIONS = {
+    MANIFEST: "SHA-256 of every embedded file, scope, time and ledger checkpoint",
+    LEDGER: "The audit ledger slice for the scope, with hashes and Merkle inclusion proofs",
+    PROVENANCE: "W3C PROV-JSON provenance of datasets, training, evaluation and approvals",
+    BOM: "CycloneDX 1.6 ML-BOM",
+    RESULTS: "Every validation result",
+}
+#: The bounded tables of the pages; the embedded files hold the rest.
+PAGE_ROWS = 25
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class BuiltPack:
+    pdf: bytes
+    sha256: str
+    page_count: int
+    checkpoint: LedgerCheckpoint
+    manifest: dict[str, Any]
+
+
+def _static_base_url() -> str:
+    roots = list(getattr(settings, "STATICFILES_DIRS", []))
+    return Path(roots[0]).resolve().as_uri() + "/" if roots else ""
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def ensure_checkpoint() -> LedgerCheckpoint:
+    """A signed checkpoint covering the ledger as it stands now (made if anything was appended since)."""
+    checkpoints.ledger_checkpoint_create()
+    checkpoint = latest_checkpoint()
+    if checkpoint is None:
+        raise RuntimeError("The ledger is empty: there is nothing to build evidence from.")
+    return checkpoint
+
+
+def dimension_chart(model_versions: list[ModelVersion]) -> SafeString | None:
+    """Inline SVG: per evaluation dimension, the pass rate of each version (of the same model name) at its latest
+    gate. Numbers are computed here; every label is escaped."""
+    names = {mv.name for mv in model_versions}
+    use_cases = {mv.use_case_id for mv in model_versions}
+    gates = GateDecision.objects.filter(model_version__name__in=names, model_version__use_case__in=use_cases)
+    latest: dict[ModelVersion, GateDecision] = {}
+    for gate in gates.select_related("model_version").order_by("decided_at", "id"):
+        latest[gate.model_version] = gate
+    if not latest:
+        return None
+    versions = sorted(latest, key=lambda mv: (mv.name, mv.number))
+    dimensions = sorted({d for gate in latest.values() for d in gate.figures})
+    width, row, label_w, bar_max = 520, 14, 150, 330
+    bars = []
+    y = 4
+    for dimension in dimensions:
+        label = next((g.figures[dimension].get("label") for g in latest.values() if dimension in g.figures), dimension)
+        bars.append(format_html('<text x="0" y="{}" font-size="8">{}</text>', y + 9, label))
+        for mv in versions:
+            figure = latest[mv].figures.get(dimension) or {}
+            rate = float(figure.get("pass_rate") or 0)
+            bars.append(
+                format_html(
+                    '<rect x="{}" y="{}" width="{}" height="{}" fill="#4a78a8"/>'
+                    '<text x="{}" y="{}" font-size="7">{} {}%</text>',
+                    label_w,
+                    y + 1,
+                    f"{bar_max * rate / 100:.1f}",
+                    row - 4,
+                    label_w + bar_max + 4,
+                    y + 9,
+                    mv.identifier,
+                    f"{rate:.2f}",
+                )
+            )
+            y += row
+        y += 4
+    return format_html(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" viewBox="0 0 {} {}">{}</svg>',
+        width,
+        y,
+        width,
+        y,
+        format_html_join("", "{}", ((bar,) for bar in bars)),
+    )
+
+
+def _raci_rows(data: PackData) -> list[tuple[str, str, list[str]]]:
+    grid = data.raci.grid() if data.raci else {}
+    return [
+        (stage, str(label), [grid.get((stage, role), "") for role in Role.values])
+        for stage, label in LifecycleStage.choices
+    ]
+
+
+def _policy_controls(data: PackData) -> list[tuple[Any, list[str]]]:
+    mapping: dict[Any, set[str]] = {}
+    for constraint in data.constraints:
+        for policy in constraint.policies.all():
+            for control in policy.controls.all():
+                mapping.setdefault(control, set()).add(policy.code)
+    return sorted(((c, sorted(p)) for c, p in mapping.items()), key=lambda item: str(item[0]))
+
+
+def attachments_for(
+    data: PackData, checkpoint: LedgerCheckpoint, *, generated_at: datetime, pack_number: object
+) -> tuple[dict[str, bytes], list[Any]]:
+    """The embedded files (manifest last, over the others) and the ledger slice they were made from."""
+    entries = ledger_slice(data.ledger_refs, up_to=checkpoint.tree_size)
+    leaves = checkpoints.entry_hashes(checkpoint.tree_size)
+    files = {
+        LEDGER: ledger_jsonl(entries, leaves=leaves),
+        PROVENANCE: provenance_bytes(data),
+        BOM: bom_bytes(data),
+        RESULTS: validation_csv(data),
+    }
+    manifest = {
+        "kind": MANIFEST_KIND,
+        "pack": pack_number,
+        "generated_at": generated_at,
+        "scope": {
+            "kind": "model_version" if data.subject is not None else "use_case",
+            "use_case": data.use_case.slug,
+            "model_version": data.subject.identifier if data.subject is not None else None,
+        },
+        "checkpoint": {
+            "statement": json.loads(bytes(checkpoint.statement)),
+            "signature": base64.b64encode(bytes(checkpoint.signature)).decode(),
+            "public_key": base64.b64encode(signing_keys.public_key_bytes()).decode(),
+            "tree_size": checkpoint.tree_size,
+            "root_hash": checkpoint.root_hash_hex,
+        },
+        "ledger_slice": {
+            "entries": len(entries),
+            "first_sequence": entries[0].sequence if entries else None,
+            "last_sequence": entries[-1].sequence if entries else None,
+        },
+        "files": {name: {"sha256": _sha(body), "size": len(body)} for name, body in sorted(files.items())},
+    }
+    files[MANIFEST] = json.dumps(to_jsonable(manifest), indent=2, sort_keys=True).encode()
+    return files, entries
+
+
+def render_pdf(html: str, files: dict[str, bytes], *, generated_at: datetime) -> tuple[bytes, int]:
+    """PDF/A-3b with ``files`` embedded; returns the bytes and the page count. Nothing is fetched but ``data:``
+    URLs and the project's static files."""
+    fetcher = StaticOnlyFetcher()
+    document = HTML(string=html, base_url=_static_base_url(), url_fetcher=fetcher).render()
+    naive = generated_at.astimezone(UTC).replace(tzinfo=None)
+    attachments = [
+        Attachment(
+            string=body,
+            name=name,
+            description=ATTACHMENT_DESCRIPTIONS.get(name),
+            url_fetcher=fetcher,
+            relationship="Data" if name != MANIFEST else "Supplement",
+            created=naive,
+            modified=naive,
+        )
+        for name, body in files.items()
+    ]
+    pdf = document.write_pdf(pdf_variant="pdf/a-3b", attachments=attachments)
+    return pdf, len(document.pages)
+
+
+def build_pack(
+    *,
+    use_case: UseCase,
+    model_version: ModelVersion | None = None,
+    pack_number: object = None,
+    progress: Progress | None = None,
+) -> BuiltPack:
+    """Read, summarise and render; no database writes but the checkpoint (if the ledger grew since the last)."""
+    report = progress or (lambda _percent: None)
+    checkpoint = ensure_checkpoint()
+    report(10)
+    data = collect(use_case=use_case, model_version=model_version)
+    report(30)
+    generated_at = timezone.now()
+    files, entries = attachments_for(data, checkpoint, generated_at=generated_at, pack_number=pack_number)
+    report(50)
+    manifest = json.loads(files[MANIFEST])
+    actions = Counter(entry.action for entry in entries)
+    context = {
+        "pack_number": pack_number if pack_number is not None else "",
+        "scope_label": data.subject.identifier if data.subject is not None else f"use case {use_case.slug}",
+        "generated_at": generated_at,
+        "data": data,
+        "sections": SECTIONS,
+        "roles": Role.values,
+        "raci_rows": _raci_rows(data),
+        "gates": [(signed, [f for _d, f in sorted(signed.record.figures.items())]) for signed in data.gates],
+        "chart": dimension_chart(data.model_versions),
+        "events": data.deployment_events[:PAGE_ROWS],
+        "incidents": data.incidents[:PAGE_ROWS],
+        "monitoring": data.monitoring[:PAGE_ROWS],
+        "control_map": [
+            (framework, requirement, [(a, dict(SECTIONS)[a]) for a in anchors])
+            for framework, requirement, anchors in CONTROL_MAP
+        ],
+        "policy_controls": _policy_controls(data),
+        "ledger_count": len(entries),
+        "ledger_first": entries[0].sequence if entries else None,
+        "ledger_last": entries[-1].sequence if entries else None,
+        "ledger_actors": len({entry.actor_name for entry in entries}),
+        "ledger_actions": sorted(actions.items()),
+        "checkpoint": checkpoint,
+        "checkpoint_signature": manifest["checkpoint"]["signature"],
+        "files": sorted(manifest["files"].items()),
+    }
+    html = render_to_string("evidence/pack.html", context)
+    report(60)
+    pdf, pages = render_pdf(html, files, generated_at=generated_at)
+    report(95)
+    return BuiltPack(pdf=pdf, sha256=_sha(pdf), page_count=pages, checkpoint=checkpoint, manifest=manifest)

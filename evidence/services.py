@@ -1,0 +1,210 @@
+"""Requesting, rendering and downloading evidence packs.
+
+A pack is requested once per idempotency key; rendering is idempotent (a retried or requeued task finds the
+pack ready, or renders the same pack again), so a worker killed mid-render still leaves exactly one pack.
+"""
+
+import hashlib
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+
+from evidence.builder import build_pack
+from evidence.choices import PackScope, PackStatus
+from evidence.collect import PackData, collect, ledger_slice
+from evidence.exports import bom_bytes, ledger_jsonl, provenance_bytes
+from evidence.models import EvidencePack
+from governance import ledger
+from governance.access import access_record
+from governance.authz import holds_approval_permission
+from governance.choices import AccessKind, LedgerAction
+from governance.ledger import ActionDenied, denials_recorded
+from governance.models import LedgerEntry, UseCase
+from registry.models import ModelVersion
+
+DOWNLOAD_PERMISSION = "evidence.view_pdf_evidencepack"
+
+
+def evidence_pack_request(
+    *,
+    actor: AbstractBaseUser | None,
+    model_version: ModelVersion | None = None,
+    use_case: UseCase | None = None,
+    idempotency_key: str = "",
+    enqueue: bool = True,
+) -> EvidencePack:
+    """Queue a pack for a model version or for a whole use case. The same key returns the same pack."""
+    if (model_version is None) == (use_case is None):
+        raise ValueError("An evidence pack covers either one model version or one use case.")
+    key = idempotency_key or uuid.uuid4().hex
+    with transaction.atomic():
+        existing = EvidencePack.objects.filter(idempotency_key=key).first()
+        if existing is not None:
+            return existing
+        pack = EvidencePack.objects.create(
+            scope=PackScope.MODEL_VERSION if model_version is not None else PackScope.USE_CASE,
+            model_version=model_version,
+            use_case=model_version.use_case if model_version is not None else use_case,
+            requested_by=actor,
+            idempotency_key=key,
+        )
+        ledger.append(
+            action=LedgerAction.CREATE,
+            obj=pack,
+            actor=actor,
+            actor_name="" if actor is not None else "system:command",
+            payload={"scope": pack.scope, "subject": pack.scope_label, "idempotency_key": key},
+        )
+        if enqueue:
+            from evidence.tasks import render_evidence_pack
+
+            transaction.on_commit(lambda: render_evidence_pack.delay(pack.pk))
+        return pack
+
+
+def _set_progress(pack_id: int, percent: int) -> None:
+    EvidencePack.objects.filter(pk=pack_id, status=PackStatus.RENDERING).update(progress=percent)
+
+
+def evidence_pack_render(*, pack_id: int) -> EvidencePack:
+    """Render a queued pack (or one left rendering by a worker that died). A ready or failed pack is returned
+    unchanged, so running this twice never makes a second pack or a second file."""
+    with transaction.atomic():
+        pack = EvidencePack.objects.select_for_update().get(pk=pack_id)
+        if pack.status in (PackStatus.READY, PackStatus.FAILED):
+            return pack
+        pack.status = PackStatus.RENDERING
+        pack.started_at = timezone.now()
+        pack.progress = 5
+        pack.save(update_fields=["status", "started_at", "progress"])
+    try:
+        built = build_pack(
+            use_case=pack.use_case,
+            model_version=pack.model_version,
+            pack_number=pack.pk,
+            progress=lambda percent: _set_progress(pack.pk, percent),
+        )
+    except Exception as error:
+        _fail(pack.pk, f"{type(error).__name__}: {error}")
+        raise
+    with transaction.atomic():
+        pack = EvidencePack.objects.select_for_update().get(pk=pack_id)
+        if pack.status == PackStatus.READY:  # another worker finished first
+            return pack
+        pack.file.save(f"evidence-pack-{pack.pk}-{built.sha256[:12]}.pdf", ContentFile(built.pdf), save=False)
+        pack.sha256 = built.sha256
+        pack.page_count = built.page_count
+        pack.checkpoint = built.checkpoint
+        pack.checkpoint_tree_size = built.checkpoint.tree_size
+        pack.checkpoint_root = built.checkpoint.root_hash_hex
+        pack.checkpoint_signature = built.manifest["checkpoint"]["signature"]
+        pack.status = PackStatus.READY
+        pack.progress = 100
+        pack.finished_at = timezone.now()
+        pack.save()
+        ledger.append(
+            action=LedgerAction.UPDATE,
+            obj=pack,
+            actor_name="system:evidence",
+            payload={
+                "status": PackStatus.READY,
+                "sha256": built.sha256,
+                "page_count": built.page_count,
+                "checkpoint_tree_size": built.checkpoint.tree_size,
+                "checkpoint_root": built.checkpoint.root_hash_hex,
+            },
+        )
+        return pack
+
+
+def _fail(pack_id: int, reason: str) -> None:
+    with transaction.atomic():
+        pack = EvidencePack.objects.select_for_update().get(pk=pack_id)
+        if pack.status == PackStatus.READY:
+            return
+        pack.status = PackStatus.FAILED
+        pack.failure_reason = reason[:2000]
+        pack.finished_at = timezone.now()
+        pack.save(update_fields=["status", "failure_reason", "finished_at"])
+        ledger.append(
+            action=LedgerAction.UPDATE,
+            obj=pack,
+            actor_name="system:evidence",
+            payload={"status": PackStatus.FAILED, "reason": pack.failure_reason},
+        )
+
+
+def may_download(user: AbstractBaseUser) -> bool:
+    """Auditors, Risk Officers and Compliance Reviewers, through their role; being an administrator is not enough."""
+    return holds_approval_permission(user, DOWNLOAD_PERMISSION)
+
+
+def evidence_pack_download(*, pack: EvidencePack, user: AbstractBaseUser) -> bytes:
+    """The pack's bytes for ``user``, the download recorded in the ledger; a refusal is recorded too."""
+    with denials_recorded(), transaction.atomic():
+        if not may_download(user):
+            raise ActionDenied(
+                "Only Auditors, Risk Officers and Compliance Reviewers may download evidence packs.",
+                actor=user,
+                attempted="download evidence pack",
+                obj=pack,
+            )
+        if pack.status != PackStatus.READY:
+            raise ActionDenied("The pack is not ready.", actor=user, attempted="download evidence pack", obj=pack)
+        with pack.file.open("rb") as handle:
+            body = handle.read()
+        access_record(
+            user=user,
+            kind=AccessKind.DOWNLOAD,
+            obj=pack,
+            detail={"sha256": pack.sha256, "format": "pdf"},
+        )
+        return body
+
+
+@dataclass(frozen=True)
+class Export:
+    label: str
+    content_type: str
+    extension: str
+    make: Callable[[PackData], bytes]
+
+
+def _current_ledger_slice(data: PackData) -> bytes:
+    tail = LedgerEntry.objects.order_by("-sequence").values_list("sequence", flat=True).first() or 0
+    return ledger_jsonl(ledger_slice(data.ledger_refs, up_to=tail))
+
+
+#: The standalone exports of a model version (the same files a pack embeds, as of now).
+EXPORTS: dict[str, Export] = {
+    "cyclonedx": Export("CycloneDX 1.6 ML-BOM (JSON)", "application/vnd.cyclonedx+json", "cdx.json", bom_bytes),
+    "prov": Export("W3C PROV-JSON", "application/json", "prov.json", provenance_bytes),
+    "ledger": Export("Audit ledger slice (JSON Lines)", "application/x-ndjson", "jsonl", _current_ledger_slice),
+}
+
+
+def model_version_export(*, model_version: ModelVersion, kind: str, user: AbstractBaseUser) -> bytes:
+    """One standalone export of ``model_version``'s evidence, for the roles that may take evidence away; the
+    export is recorded in the ledger (and a refusal too)."""
+    export = EXPORTS[kind]
+    with denials_recorded(), transaction.atomic():
+        if not may_download(user):
+            raise ActionDenied(
+                "Only Auditors, Risk Officers and Compliance Reviewers may export evidence.",
+                actor=user,
+                attempted=f"export {kind}",
+                obj=model_version,
+            )
+        body = export.make(collect(use_case=model_version.use_case, model_version=model_version))
+        access_record(
+            user=user,
+            kind=AccessKind.EXPORT,
+            obj=model_version,
+            detail={"format": kind, "sha256": hashlib.sha256(body).hexdigest()},
+        )
+        return body

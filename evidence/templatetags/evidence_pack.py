@@ -1,0 +1,16 @@
+"""Filters of the evidence pack template."""
+
+import json
+from typing import Any
+
+from django import template
+
+from governance.canonical import to_jsonable
+
+register = template.Library()
+
+
+@register.filter
+def as_json(value: Any) -> str:
+    """Compact, sorted JSON, escaped by the template like any other text."""
+    return json.dumps(to_jsonable(value), sort_keys=True, ensure_ascii=False)
