@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class EvidenceConfig(AppConfig):
     name = "evidence"
     verbose_name = _("Evidence")
+
+    def ready(self) -> None:
+        from registry.admin.training import register_model_version_link
+
+        register_model_version_link(
+            _("Evidence packs"), "admin:evidence_evidencepack_model_version", "evidence.view_evidencepack"
+        )

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
-from django.urls import URLPattern, path
+from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext_lazy as _
 
 from governance.admin import ReadOnlyAuditAdmin
@@ -27,6 +27,18 @@ from registry.models import BaseModel, Deployment, ModelCard, ModelVersion, Trai
 from registry.services.cards import model_card_revise
 
 WRITE_CARD = "registry.add_modelcard"
+
+#: Pages of apps further right (which registry may not import) that belong on a model version's page:
+#: (label, admin URL name taking the version's pk, permission needed to see the link).
+MODEL_VERSION_LINKS: list[tuple[str, str, str]] = []
+
+
+def register_model_version_link(label: str, url_name: str, permission: str) -> None:
+    """Called from a later app's ``ready()``, e.g. evidence's "Evidence packs" page of the version."""
+    if (label, url_name, permission) not in MODEL_VERSION_LINKS:
+        MODEL_VERSION_LINKS.append((label, url_name, permission))
+
+
 MAX_SECTION_CHARS = 10_000
 
 
@@ -119,6 +131,11 @@ class ModelVersionAdmin(RegistryAdmin):
         if obj is not None:
             context.update(model_version_context(obj))
             context["may_write_card"] = may(request, WRITE_CARD)
+            context["extra_links"] = [
+                (label, reverse(url_name, args=[obj.pk]))
+                for label, url_name, permission in MODEL_VERSION_LINKS
+                if may(request, permission)
+            ]
         return super().render_change_form(request, context, *args, obj=obj, **kwargs)
 
     def get_urls(self) -> list[URLPattern]:
