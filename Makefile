@@ -39,6 +39,7 @@ test: lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: $(INSTALLED)
+	$(PY) manage.py create_ledger_key --output var/ledger-signing-key.pem
 	$(PY) -m bench
 
 clean:

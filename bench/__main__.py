@@ -10,7 +10,14 @@ import sys
 
 import django
 
-BENCHMARKS = ("bench.admin_pages", "bench.ledger", "bench.lineage", "bench.lineage_pages", "bench.registry")
+BENCHMARKS = (
+    "bench.admin_pages",
+    "bench.ledger",
+    "bench.lineage",
+    "bench.lineage_pages",
+    "bench.registry",
+    "bench.evidence",
+)
 
 
 def format_value(value: float) -> str:
