@@ -94,3 +94,18 @@ def test_embedded_bom_is_valid_cyclonedx_and_provenance_loads_as_w3c_prov(pack_p
     assert "support-assistant:1" in labels
     assert "support-chats@1" in labels
     assert document.get_records()
+
+
+def test_a_signature_invalidated_by_a_later_change_shows_as_invalidated(promoted, tmp_path) -> None:
+    """Tampering around the services (a direct save, as a database administrator could) changes the signed
+    digest: the pack must say so rather than show the approvals as they were."""
+    ticket = promoted.tickets.get(environment="prod")
+    ticket.risk_assessment = "Rewritten after the approvals."
+    ticket.save()
+    output = tmp_path / "pack.pdf"
+    call_command("build_evidence_pack", "--model-version", promoted.identifier, "--output", str(output))
+    flattened = " ".join(text(output.read_bytes()).split())
+    approvals = [signature for signature, _valid in signatures_for(ticket)]
+    assert approvals
+    for signature in approvals:
+        assert f"meaning: {signature.meaning} INVALIDATED: the record changed after signing" in flattened
