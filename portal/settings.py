@@ -11,6 +11,7 @@ Variables (see README, "Configuration"):
   CSRF_TRUSTED_ORIGINS   comma-separated origins when served behind a proxy on another scheme or port
   SECURE_HSTS_SECONDS, SECURE_HSTS_PRELOAD, SECURE_SSL_REDIRECT   production transport security
   LOG_LEVEL              INFO by default
+  API_MAX_REQUEST_BYTES  largest pipeline API request body (default 16 MiB); larger requests get 413
 """
 
 from pathlib import Path
@@ -182,13 +183,23 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 30 * 60)
 
 # --- API ------------------------------------------------------------------------------------------------
+# Pipelines authenticate with a token (``Authorization: Bearer``; the pipeline endpoints accept nothing else);
+# signed-in people, and tokens, may read the schema and docs.
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "governance.api.authentication.PipelineTokenAuthentication",
+    ],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "governance.api.exceptions.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
 }
+#: The largest API request body (bytes): above it, 413. Room for a validation run of about 100,000 results.
+API_MAX_REQUEST_BYTES = env_int("API_MAX_REQUEST_BYTES", 16 * 1024 * 1024)
 SPECTACULAR_SETTINGS = {
     "TITLE": "LLM Governance Portal API",
     "DESCRIPTION": "Pipeline API: lineage, training runs, model versions, gates and evidence.",

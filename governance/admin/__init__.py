@@ -13,6 +13,7 @@ from governance.admin.governed import GovernedAdmin, ReadOnlyAuditAdmin, RoleGat
 from governance.admin.requirements import RequirementsDocumentAdmin
 from governance.admin.retraining import RetrainingCadenceAdmin
 from governance.admin.revisions import RaciMatrixAdmin, ThresholdPolicyAdmin
+from governance.admin.tokens import PipelineTokenAdmin
 from governance.admin.usecases import UseCaseAdmin
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "LedgerCheckpointAdmin",
     "LedgerEntryAdmin",
     "LedgerVerificationAdmin",
+    "PipelineTokenAdmin",
     "PolicyAdmin",
     "RaciMatrixAdmin",
     "ReadOnlyAuditAdmin",

@@ -10,6 +10,7 @@ from governance.models.requirements import BehaviorConstraint, RequirementsDocum
 from governance.models.retraining import RetrainingCadence
 from governance.models.signatures import Signature
 from governance.models.thresholds import ThresholdPolicy, ThresholdRule
+from governance.models.tokens import IdempotentRequest, PipelineToken, PipelineTokenScope
 from governance.models.usecases import UseCase
 
 __all__ = [
@@ -21,9 +22,12 @@ __all__ = [
     "GovernedModel",
     "GovernedQuerySet",
     "GovernedWriteRefused",
+    "IdempotentRequest",
     "LedgerCheckpoint",
     "LedgerEntry",
     "LedgerVerification",
+    "PipelineToken",
+    "PipelineTokenScope",
     "Policy",
     "RaciAssignment",
     "RaciMatrix",

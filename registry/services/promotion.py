@@ -152,6 +152,19 @@ def promotion_problems(
     return problems
 
 
+def promotion_check(model_version: ModelVersion, environment: str) -> tuple[list[str], ChangeTicket | None]:
+    """The CI/CD gate (``manage.py gate_check`` and the API ask it): every reason the version may not go live in
+    the environment now, judged with its latest approved ticket there, and that ticket."""
+    ticket = (
+        ChangeTicket.objects.filter(
+            model_version=model_version, environment=environment, state=ChangeTicketState.APPROVED
+        )
+        .order_by("-requested_at", "-pk")
+        .first()
+    )
+    return promotion_problems(model_version, environment, ticket=ticket), ticket
+
+
 def change_ticket_create(
     *,
     model_version: ModelVersion,

@@ -1,9 +1,9 @@
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from registry.choices import ChangeTicketState, Environment
+from registry.choices import Environment
 from registry.lookups import model_version_by_identifier
-from registry.models import ChangeTicket, ModelVersion
-from registry.services.promotion import promotion_problems
+from registry.models import ModelVersion
+from registry.services.promotion import promotion_check
 
 
 class Command(BaseCommand):
@@ -21,14 +21,7 @@ class Command(BaseCommand):
             version = model_version_by_identifier(model_version)
         except ModelVersion.DoesNotExist:
             raise CommandError(f"No model version {model_version!r}.", returncode=1) from None
-        ticket = (
-            ChangeTicket.objects.filter(
-                model_version=version, environment=environment, state=ChangeTicketState.APPROVED
-            )
-            .order_by("-requested_at", "-pk")
-            .first()
-        )
-        problems = promotion_problems(version, environment, ticket=ticket)
+        problems, ticket = promotion_check(version, environment)
         if problems:
             reasons = "\n".join(f"- {problem}" for problem in problems)
             raise CommandError(f"BLOCKED: {version} may not go live in {environment}:\n{reasons}", returncode=1)

@@ -1,0 +1,63 @@
+"""How refusals and bad input look to a pipeline: one JSON shape, the status that says what to do.
+
+- ``GateBlocked`` (a gate refused): 409 ``{"detail": ..., "reasons": [...]}``; fix every reason, then retry.
+- ``ActionDenied`` (who is asking, or the record's state): 403 ``{"detail": ...}``.
+- a Django or DRF ``ValidationError``: 400 ``{"detail": ..., "errors": {field: [messages]}}``.
+- a body above the limit: 413.
+"""
+
+from typing import Any
+
+from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+from governance.ledger import ActionDenied
+
+INVALID = "The request is invalid; see the messages of each field."
+
+
+class RequestTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "request_too_large"
+
+
+def _as_field_errors(detail: Any) -> dict[str, list[str]]:
+    if isinstance(detail, dict):
+        return {
+            str(field): [str(message) for message in (messages if isinstance(messages, list) else [messages])]
+            for field, messages in detail.items()
+        }
+    messages = detail if isinstance(detail, list) else [detail]
+    return {"non_field_errors": [str(message) for message in messages]}
+
+
+def django_validation_errors(error: DjangoValidationError) -> dict[str, list[str]]:
+    if hasattr(error, "error_dict"):
+        return {
+            ("non_field_errors" if field == "__all__" else field): messages
+            for field, messages in error.message_dict.items()
+        }
+    return {"non_field_errors": list(error.messages)}
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    reasons = getattr(exc, "reasons", None)
+    if isinstance(exc, ActionDenied) and reasons is not None:
+        return Response({"detail": exc.reason, "reasons": list(reasons)}, status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, ActionDenied):
+        return Response({"detail": exc.reason}, status=status.HTTP_403_FORBIDDEN)
+    if isinstance(exc, DjangoValidationError):
+        return Response(
+            {"detail": INVALID, "errors": django_validation_errors(exc)}, status=status.HTTP_400_BAD_REQUEST
+        )
+    if isinstance(exc, exceptions.ValidationError):
+        return Response({"detail": INVALID, "errors": _as_field_errors(exc.detail)}, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, RequestDataTooBig):
+        return Response({"detail": RequestTooLarge.default_detail}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    if isinstance(exc, ObjectDoesNotExist):
+        return Response({"detail": "Not found."}, status=status.HTTP_404_NOT_FOUND)
+    return exception_handler(exc, context)

@@ -1,0 +1,133 @@
+"""The base of every pipeline endpoint: token and scope, the use-case check, the body limit, and
+``Idempotency-Key`` on POST.
+
+A POST with an ``Idempotency-Key`` runs in one transaction with its key: a retry with the same key and the same
+body gets the first (successful) response again and creates nothing; the same key with another body is refused
+(422). A refused or failed call keeps no key, so the pipeline may retry it once it has fixed the cause.
+"""
+
+import hashlib
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from rest_framework import status
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from governance.api.authentication import PipelineTokenAuthentication
+from governance.api.exceptions import RequestTooLarge
+from governance.api.permissions import HasTokenScope
+from governance.ledger import ActionDenied, record_denial
+from governance.models import IdempotentRequest, PipelineToken
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+MAX_IDEMPOTENCY_KEY = 200
+
+
+class PipelineAPIView(APIView):
+    """Subclasses set ``required_scope`` and implement ``get``; POST endpoints use ``PipelineCreateAPIView``."""
+
+    authentication_classes = [PipelineTokenAuthentication]
+    permission_classes = [HasTokenScope]
+    required_scope: str = ""
+
+    @property
+    def token(self) -> PipelineToken:
+        return self.request.auth
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > settings.API_MAX_REQUEST_BYTES:
+            raise RequestTooLarge(
+                f"The request body has {length} bytes; the limit is {settings.API_MAX_REQUEST_BYTES}. "
+                "Send fewer records per request."
+            )
+
+    def check_use_case(self, use_case_id: int | None, *, attempted: str, obj: object = None) -> None:
+        """403 unless the token reaches the use case (recorded in the ledger as a refused action)."""
+        if use_case_id is not None and use_case_id in self.token.use_case_ids:
+            return
+        reason = "This token is not issued for the use case of this record."
+        record_denial(actor=self.request.user, attempted=attempted, obj=obj, reason=reason)
+        raise PermissionDenied(reason)
+
+
+class PipelineCreateAPIView(PipelineAPIView):
+    """A POST endpoint: subclasses implement ``create``; ``post`` adds the ``Idempotency-Key`` handling."""
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        raise NotImplementedError
+
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
+        if not key:
+            return self.create(request, *args, **kwargs)
+        if len(key) > MAX_IDEMPOTENCY_KEY:
+            return Response(
+                {"detail": f"The {IDEMPOTENCY_HEADER} may have at most {MAX_IDEMPOTENCY_KEY} characters."},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        body = json.dumps(request.data, sort_keys=True, separators=(",", ":"), default=str)
+        request_hash = hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
+        with transaction.atomic():
+            # A concurrent retry with the same key waits here, on the unique key, until this one commits.
+            record, created = IdempotentRequest.objects.get_or_create(
+                token=self.token,
+                key=key,
+                defaults={"request_hash": request_hash, "status_code": 0, "response_body": ""},
+            )
+            if not created:
+                if record.request_hash != request_hash:
+                    return Response(
+                        {
+                            "detail": f"This {IDEMPOTENCY_HEADER} was used for another request; "
+                            "use a new key for a new request."
+                        },
+                        status=status.HTTP_422_UNPROCESSABLE_ENTITY,
+                    )
+                return Response(
+                    json.loads(record.response_body),
+                    status=record.status_code,
+                    headers={"Idempotent-Replayed": "true"},
+                )
+            try:
+                response = self.create(request, *args, **kwargs)
+            except Exception as exc:  # the API's error response, or raised again (and rolled back)
+                response = self.handle_exception(exc)
+            if status.is_success(response.status_code):
+                record.status_code = response.status_code
+                record.response_body = JSONRenderer().render(response.data).decode()
+                record.save(update_fields=["status_code", "response_body"])
+            else:
+                record.delete()
+        return response
+
+
+@contextmanager
+def all_or_nothing(*, about: object = None) -> Iterator[None]:
+    """For an endpoint that calls several services: all of them commit, or none.
+
+    A refusal inside rolls back its own ledger entry with the rest; a refusal is evidence, so it is recorded
+    again once the work is undone, naming its record if that still exists, else ``about`` (the record the
+    request was about, e.g. the model version whose ticket was refused).
+    """
+    try:
+        with transaction.atomic():
+            yield
+    except ActionDenied as denial:
+        obj = denial.obj
+        if obj is not None and not type(obj)._default_manager.filter(pk=obj.pk).exists():
+            obj = about
+        record_denial(actor=denial.actor, attempted=denial.attempted, obj=obj, reason=denial.reason)
+        raise
