@@ -242,7 +242,7 @@ def _ticket(model, environment, people, password, *, submit=True, sign=True) -> 
         environment=environment,
         actor=people["mleng"],
         risk_level=ChangeRisk.HIGH if environment == Environment.PROD else ChangeRisk.MEDIUM,
-        risk_assessment=f"{model} replaces the current adapter; same base model; gate evaluated on the billing suite.",
+        risk_assessment=f"{model} replaces the current adapter on the same base model.",
         rollback_plan="One-click rollback to the previous stable version from the deployment page.",
         external_reference=f"MLOPS-{100 + model.number * 10 + [*Environment].index(environment)}",
     )
