@@ -1,13 +1,16 @@
 """``verify_ledger`` and checkpoints: tampering, even by someone who can drop the triggers, is caught."""
 
+import datetime
 import json
 
 import pytest
+import rfc8785
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
-from governance import append_only, ledger, signing_keys
+from governance import append_only, audit_context, ledger, signing_keys, verification
 from governance.checkpoints import checkpoint_storage, ledger_checkpoint_create
 from governance.choices import LedgerAction
 from governance.models import LedgerCheckpoint, LedgerEntry, LedgerVerification
@@ -234,3 +237,242 @@ def test_beat_schedules_checkpoints_and_verification() -> None:
 
     tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert {"governance.tasks.make_ledger_checkpoint", "governance.tasks.verify_ledger_chain"} <= tasks
+
+
+# --- Every column, and the way PostgreSQL checks them (rendered beside the payload, or set aside) ----------
+
+
+def append(label: str, **fields: object) -> LedgerEntry:
+    return ledger.append(action=LedgerAction.EXPORT, object_label=label, payload={"label": label}, **fields)
+
+
+def forge_last_entry(canonical: bytes) -> int:
+    """Rewrite the last entry's hashed bytes and recompute its hash, as someone able to recompute it would:
+    its hash and link hold, so only the check of the bytes themselves can find it."""
+    last = LedgerEntry.objects.order_by("-sequence").first()
+    tamper(
+        "UPDATE {t} SET canonical = %s, entry_hash = %s WHERE sequence = %s",
+        [canonical, ledger.chain_hash(bytes(last.prev_hash), canonical), last.sequence],
+    )
+    return last.sequence
+
+
+def _recorded_at_a_second_later() -> list:
+    later = LedgerEntry.objects.get(sequence=3).recorded_at + datetime.timedelta(seconds=1)
+    return [connection.ops.adapt_datetimefield_value(later)]
+
+
+def _another_user() -> list:
+    return [get_user_model().objects.create_user(username="mallory").pk]
+
+
+#: column -> (SET clause, its parameters, what the finding says)
+SINGLE_COLUMN_TAMPERING = {
+    "sequence": ("sequence = 100", list, "missing"),
+    "recorded_at": ("recorded_at = %s", _recorded_at_a_second_later, "recorded_at"),
+    "actor_id": ("actor_id = %s", _another_user, "actor_id"),
+    "actor_name": ("actor_name = 'somebody else'", list, "actor_name"),
+    "action": ("action = 'view'", list, "action"),
+    "object_type": ("object_type = 'lineage.dataset'", list, "object_type"),
+    "object_id": ("object_id = '42'", list, "object_id"),
+    "object_label": ("object_label = 'entry 20'", list, "object_label"),
+    "request_id": ("request_id = 'req-forged-0001'", list, "request_id"),
+    "canonical": ("canonical = %s", lambda: [b"{}"], "does not match the entry's contents"),
+    "prev_hash": ("prev_hash = %s", lambda: [b"\x02" * 32], "prev_hash does not link"),
+    "entry_hash": ("entry_hash = %s", lambda: [b"\x03" * 32], "does not match the entry's contents"),
+}
+
+
+@pytest.mark.parametrize("column", SINGLE_COLUMN_TAMPERING)
+def test_tampering_with_any_single_column_is_caught_at_its_sequence_number(column: str) -> None:
+    fill(5)
+    assignment, parameters, finding = SINGLE_COLUMN_TAMPERING[column]
+
+    tamper(f"UPDATE {{t}} SET {assignment} WHERE sequence = 3", parameters())  # noqa: S608 (fixed statements)
+
+    sequence, message = broken_at()
+    assert sequence == 3
+    assert finding in message
+
+
+#: Column values JCS writes escaped in the hashed bytes: quote, backslash, control characters.
+ESCAPED = ('say "hi"', "back\\slash", "two\nlines", "tab\there", "bell\x07")
+#: Values written as they are: non-ASCII text, an apostrophe.
+UNESCAPED = ("ünïcödé ✓ 数据", "it's")
+
+
+def test_columns_holding_characters_that_jcs_escapes_verify() -> None:
+    fill(2)
+    for label in (*ESCAPED, *UNESCAPED):
+        append(label, actor_name=f"service:{label}")
+
+    assert f"{2 + len(ESCAPED) + len(UNESCAPED)} entries" in verify()
+
+
+@pytest.mark.parametrize(
+    ("label", "forged"),
+    [
+        ('say "hi"', 'say \\"hi\\"'),
+        ("back\\slash", "back\\\\slash"),
+        ("two\nlines", "two\\nlines"),
+        ("bell\x07", "bell\\u0007"),
+    ],
+)
+def test_a_column_forged_to_the_escaped_text_of_its_value_is_caught(label: str, forged: str) -> None:
+    """The forged value is, byte for byte, what the hashed bytes hold between the quotes: a check that
+    compared the column's text with them unescaped would take it for the real one."""
+    fill(2)
+    append(label)
+    fill(2)
+
+    tamper("UPDATE {t} SET object_label = %s WHERE sequence = 3", [forged])
+
+    sequence, message = broken_at()
+    assert sequence == 3
+    assert "object_label" in message
+
+
+def test_hashed_bytes_that_are_not_json_are_a_finding() -> None:
+    fill(3)
+
+    sequence = forge_last_entry(b'{"action":"export",')
+
+    found, message = broken_at()
+    assert found == sequence
+    assert "the hashed entry is not valid JSON" in message
+
+
+def test_hashed_bytes_holding_a_raw_control_character_are_a_finding() -> None:
+    """The column holds the character as it is and so do the forged hashed bytes, unescaped: they are not
+    JSON, whatever the column says."""
+    fill(2)
+    ledger.append(action=LedgerAction.EXPORT, object_label="bell\x07", actor_name="t")
+    canonical = bytes(LedgerEntry.objects.get(sequence=3).canonical)
+    forged = canonical.replace(b"bell\\u0007", b"bell\x07")
+    assert forged != canonical
+
+    sequence = forge_last_entry(forged)
+
+    found, message = broken_at()
+    assert found == sequence
+    assert "the hashed entry is not valid JSON" in message
+
+
+def test_a_payload_that_smuggles_in_a_second_member_is_caught() -> None:
+    fill(3)
+    canonical = bytes(LedgerEntry.objects.get(sequence=3).canonical)
+    smuggled = canonical.replace(b'"payload":{"n":2}', b'"payload":{"n":2},"object_label":"forged"')
+    assert smuggled != canonical
+
+    sequence = forge_last_entry(smuggled)
+
+    found, message = broken_at()
+    assert found == sequence
+    assert "object_label" in message
+
+
+def test_an_entry_whose_columns_need_a_closer_look_is_named_before_a_later_break() -> None:
+    fill(1)
+    append('say "hi"')  # 2: set aside on PostgreSQL, its columns compared after the stream
+    fill(3)
+    tamper("UPDATE {t} SET object_label = 'say hi' WHERE sequence = 2")
+    tamper("UPDATE {t} SET canonical = %s WHERE sequence = 4", [b"{}"])
+
+    sequence, message = broken_at()
+    assert sequence == 2
+    assert "object_label" in message
+    assert LedgerVerification.objects.get().entries_checked == 1
+
+
+@pytest.fixture
+def set_aside(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The sequence numbers of the entries the rendered comparison sets aside."""
+    seen: list[int] = []
+    check = verification._check_set_aside
+
+    def recording(entries: list[tuple[int, bytes]]) -> None:
+        seen.extend(sequence for sequence, _canonical in entries)
+        check(entries)
+
+    monkeypatch.setattr(verification, "_check_set_aside", recording)
+    return seen
+
+
+@pytest.mark.postgres
+def test_the_rendered_columns_are_the_hashed_bytes_around_the_payload(author) -> None:
+    token = audit_context._current.set(audit_context.AuditContext(request_id="req-12345678"))
+    try:
+        with audit_context.acting_as(author):
+            append("by a person")
+        append("by a service", actor_name="service:pipeline")
+        for label in UNESCAPED:
+            append(label, actor_name="t")
+    finally:
+        audit_context._current.reset(token)
+
+    with verification._rendered_rows(1, 10) as rows:
+        rendered = list(rows)
+
+    assert [row[0] for row in rendered] == [1, 2, 3, 4]
+    for _sequence, _prev, _hash, canonical, head, tail in rendered:
+        payload = rfc8785.dumps(json.loads(canonical)["payload"])
+        assert head + payload + tail == canonical
+
+
+@pytest.mark.postgres
+def test_ordinary_entries_are_confirmed_without_being_set_aside(author, set_aside: list[int]) -> None:
+    fill(3)
+    with audit_context.acting_as(author):
+        append("by a person")
+    for label in UNESCAPED:
+        append(label)
+    ledger_checkpoint_create()  # entry 7, about the first 6
+
+    assert "7 entries and 2 checkpoints verified" in verify()
+    assert set_aside == []
+
+
+@pytest.mark.postgres
+def test_entries_whose_columns_jcs_escapes_are_set_aside_and_then_confirmed(set_aside: list[int]) -> None:
+    fill(1)
+    for label in (*ESCAPED, *UNESCAPED):
+        append(label)
+
+    assert f"{1 + len(ESCAPED) + len(UNESCAPED)} entries" in verify()
+    assert set_aside == list(range(2, 2 + len(ESCAPED)))
+
+
+@pytest.mark.postgres
+def test_set_aside_entries_beyond_a_batch_are_checked_and_the_stream_resumes(
+    monkeypatch: pytest.MonkeyPatch, set_aside: list[int]
+) -> None:
+    monkeypatch.setattr(verification, "SET_ASIDE", 2)
+    for number in range(7):
+        append(f'quoted "{number}"')
+    fill(2)
+    ledger_checkpoint_create()  # a Merkle root built across the interrupted streams
+
+    assert "10 entries and 2 checkpoints verified" in verify()
+    assert set_aside == list(range(1, 8))
+
+    tamper("UPDATE {t} SET object_label = 'quoted 5' WHERE sequence = 6")
+    sequence, message = broken_at()
+    assert sequence == 6
+    assert "object_label" in message
+
+
+@pytest.mark.postgres
+def test_without_chunked_streaming_a_server_side_cursor_reads_the_ledger(monkeypatch: pytest.MonkeyPatch) -> None:
+    import psycopg
+
+    monkeypatch.setattr(psycopg.capabilities, "has_stream_chunked", lambda *args, **kwargs: False)
+    monkeypatch.setattr(verification, "CHUNK", 2)
+    fill(5)
+    append('say "hi"')
+
+    assert "6 entries" in verify()
+
+    tamper("UPDATE {t} SET actor_name = 'somebody else' WHERE sequence = 4")
+    sequence, message = broken_at()
+    assert sequence == 4
+    assert "actor_name" in message
