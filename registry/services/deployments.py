@@ -15,7 +15,14 @@ from governance.authz import require
 from governance.choices import LedgerAction
 from governance.ledger import ActionDenied, denials_recorded
 from governance.models import BreakGlassOverride
-from registry.choices import Containment, DeploymentEventKind, Environment, IncidentSeverity, IncidentSource
+from registry.choices import (
+    Containment,
+    DeploymentEventKind,
+    Environment,
+    IncidentSeverity,
+    IncidentSource,
+    IncidentState,
+)
 from registry.errors import GateBlocked
 from registry.models import ChangeTicket, Deployment, DeploymentEvent, Incident, ModelVersion
 from registry.services.incidents import _new_incident, record_containment
@@ -99,6 +106,10 @@ def _incident_for(
         locked = Incident.objects.select_for_update().get(pk=incident.pk)
         if locked.use_case_id != deployment.use_case_id:
             raise ValidationError({"incident": f"{locked.identifier} is about another use case."})
+        if locked.state in (IncidentState.RESOLVED, IncidentState.CLOSED, IncidentState.DISMISSED):
+            raise ValidationError(
+                {"incident": f"{locked.identifier} is {locked.get_state_display().lower()}; link an open incident."}
+            )
         return locked
     return _new_incident(
         use_case_id=deployment.use_case_id,

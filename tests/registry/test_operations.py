@@ -72,6 +72,30 @@ def test_rollback_links_the_incident_it_is_given(world):
     assert Incident.objects.count() == 1
 
 
+def test_a_rollback_is_not_linked_to_an_incident_already_closed(world):
+    _first, second, prod = two_versions_in_prod(world)
+    incident = incident_open(
+        use_case=world.use_case,
+        actor=world["risk"],
+        title="Old complaint",
+        description="Handled last week.",
+        severity=IncidentSeverity.SEV4,
+        source="complaint",
+    )
+    close(world, incident)
+    with pytest.raises(ValidationError, match="link an open incident"):
+        deployment_rollback(deployment=prod, actor=world["risk"], reason="Complaints", incident=incident)
+    prod.refresh_from_db()
+    assert prod.current_version == second
+
+
+def close(world, incident):
+    incident_resolve(
+        incident=incident, actor=world["risk"], root_cause_kind="other", root_cause_summary="A misunderstanding."
+    )
+    incident_close(incident=incident, actor=world["risk"])
+
+
 @pytest.mark.parametrize("username", ["mleng", "cab", "auditor", "admin"])
 def test_only_a_risk_officer_rolls_back(world, username):
     _first, second, prod = two_versions_in_prod(world)
