@@ -22,6 +22,23 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             pytest.skip(reason)
 
 
+def _remove_checkpoint_files() -> None:
+    from governance.checkpoints import checkpoint_storage
+
+    storage = checkpoint_storage()
+    for name in storage.listdir("")[1] if storage.exists("") else []:
+        storage.delete(name)
+
+
+@pytest.fixture(autouse=True)
+def _empty_checkpoint_storage() -> Iterator[None]:
+    """Every test's database starts with an empty ledger, so the signed checkpoint files, which live outside the
+    database and outlive its rollback, must start (and end) empty too: a stale one would claim a longer ledger."""
+    _remove_checkpoint_files()
+    yield
+    _remove_checkpoint_files()
+
+
 @pytest.fixture(autouse=True)
 def _tasks_run_in_process(request: pytest.FixtureRequest) -> Iterator[None]:
     """Unit tests run Celery tasks in-process; tests marked ``redis`` talk to a real broker and worker."""

@@ -2,7 +2,6 @@
 
 import pytest
 
-from governance.checkpoints import checkpoint_storage
 from registry.choices import Environment
 from tests.registry.conftest import World, world  # noqa: F401  (the fixture, reused)
 
@@ -10,14 +9,6 @@ from tests.registry.conftest import World, world  # noqa: F401  (the fixture, re
 @pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path) -> None:
     settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture(autouse=True)
-def _empty_checkpoint_storage() -> None:
-    """Each test's database starts empty, so its checkpoints must too (the files outside it outlive a rollback)."""
-    storage = checkpoint_storage()
-    for name in storage.listdir("")[1] if storage.exists("") else []:
-        storage.delete(name)
 
 
 @pytest.fixture

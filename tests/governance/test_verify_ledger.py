@@ -18,13 +18,6 @@ from governance.models import LedgerCheckpoint, LedgerEntry, LedgerVerification
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _empty_checkpoint_storage() -> None:
-    storage = checkpoint_storage()
-    for name in storage.listdir("")[1] if storage.exists("") else []:
-        storage.delete(name)
-
-
 def fill(count: int) -> None:
     for number in range(count):
         ledger.append(action=LedgerAction.EXPORT, object_label=f"entry {number}", payload={"n": number}, actor_name="t")
