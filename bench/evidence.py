@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 from django.db import models, transaction
 from django.utils import timezone
 
-from bench.registry import seed_demo
+from bench.registry import column_values, seed_demo
 from evidence import builder
 from governance import audit_context
 from governance.canonical import canonical_bytes, model_label, to_jsonable
@@ -30,10 +30,6 @@ LEDGER_IN_SCOPE = 10_000
 LEDGER_LARGE = 100_000
 
 
-def _fields(instance: models.Model) -> dict:
-    return {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields if not f.primary_key}
-
-
 @transaction.atomic
 def more_training_data(model: ModelVersion) -> None:
     """Copies of the model's approved dataset version linked to its run, up to ``DATASET_VERSIONS``. Written
@@ -45,13 +41,13 @@ def more_training_data(model: ModelVersion) -> None:
     top = DatasetVersion.objects.filter(dataset_id=original.dataset_id).aggregate(models.Max("number"))["number__max"]
     for offset in range(1, DATASET_VERSIONS):
         [copy] = models.QuerySet(model=DatasetVersion).bulk_create(
-            [DatasetVersion(**{**_fields(original), "number": top + offset})]
+            [DatasetVersion(**{**column_values(original), "number": top + offset})]
         )
         [copied_record] = models.QuerySet(model=LineageRecord).bulk_create(
-            [LineageRecord(**{**_fields(record), "version_id": copy.pk})]
+            [LineageRecord(**{**column_values(record), "version_id": copy.pk})]
         )
         models.QuerySet(model=LineageSource).bulk_create(
-            [LineageSource(**{**_fields(source), "record_id": copied_record.pk}) for source in sources]
+            [LineageSource(**{**column_values(source), "record_id": copied_record.pk}) for source in sources]
         )
         TrainingRunDataset.objects.create(
             run=model.training_run, dataset_version=copy, content_digest=copy.content_digest

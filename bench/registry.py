@@ -97,18 +97,18 @@ def scale_demo_graph() -> None:
     model_versions = list(ModelVersion.objects.filter(use_case=use_case).order_by("number"))
     deployments = list(Deployment.objects.filter(use_case=use_case))
     for copy in range(1, COPIES + 1):
-        [case] = _copy(UseCase, [UseCase(**{**_fields(use_case), "slug": f"{use_case.slug}-{copy}"})])
+        [case] = _copy(UseCase, [UseCase(**{**column_values(use_case), "slug": f"{use_case.slug}-{copy}"})])
         [new_dataset] = _copy(
-            Dataset, [Dataset(**{**_fields(dataset), "slug": f"{dataset.slug}-{copy}", "use_case_id": case.pk})]
+            Dataset, [Dataset(**{**column_values(dataset), "slug": f"{dataset.slug}-{copy}", "use_case_id": case.pk})]
         )
         new_versions = _copy(
-            DatasetVersion, [DatasetVersion(**{**_fields(v), "dataset_id": new_dataset.pk}) for v in versions]
+            DatasetVersion, [DatasetVersion(**{**column_values(v), "dataset_id": new_dataset.pk}) for v in versions]
         )
         version_map = {old.pk: new.pk for old, new in zip(versions, new_versions, strict=True)}
         new_records = _copy(
             LineageRecord,
             [
-                LineageRecord(**{**_fields(records[v.pk]), "version_id": version_map[v.pk]})
+                LineageRecord(**{**column_values(records[v.pk]), "version_id": version_map[v.pk]})
                 for v in versions
                 if v.pk in records
             ],
@@ -116,13 +116,16 @@ def scale_demo_graph() -> None:
         record_map = {
             records[v.pk].pk: r.pk for v, r in zip([v for v in versions if v.pk in records], new_records, strict=True)
         }
-        _copy(LineageSource, [LineageSource(**{**_fields(s), "record_id": record_map[s.record_id]}) for s in sources])
+        _copy(
+            LineageSource,
+            [LineageSource(**{**column_values(s), "record_id": record_map[s.record_id]}) for s in sources],
+        )
         LineageEdge.objects.bulk_create(
             LineageEdge(parent_id=version_map[e.parent_id], child_id=version_map[e.child_id]) for e in edges
         )
         new_runs = _copy(
             TrainingRun,
-            [TrainingRun(**{**_fields(r), "run_id": f"{r.run_id}-{copy}", "use_case_id": case.pk}) for r in runs],
+            [TrainingRun(**{**column_values(r), "run_id": f"{r.run_id}-{copy}", "use_case_id": case.pk}) for r in runs],
         )
         run_map = {old.pk: new.pk for old, new in zip(runs, new_runs, strict=True)}
         TrainingRunDataset.objects.bulk_create(
@@ -138,7 +141,7 @@ def scale_demo_graph() -> None:
             [
                 ModelVersion(
                     **{
-                        **_fields(m),
+                        **column_values(m),
                         "name": f"{m.name}-{copy}",
                         "use_case_id": case.pk,
                         "training_run_id": run_map[m.training_run_id],
@@ -153,7 +156,7 @@ def scale_demo_graph() -> None:
             [
                 Deployment(
                     **{
-                        **_fields(d),
+                        **column_values(d),
                         "use_case_id": case.pk,
                         "current_version_id": model_map.get(d.current_version_id),
                         "previous_stable_version_id": model_map.get(d.previous_stable_version_id),
@@ -164,7 +167,7 @@ def scale_demo_graph() -> None:
         )
 
 
-def _fields(instance: models.Model) -> dict:
+def column_values(instance: models.Model) -> dict:
     """The concrete column values of ``instance`` except its primary key."""
     return {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields if not f.primary_key}
 

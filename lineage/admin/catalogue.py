@@ -10,7 +10,8 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
 from governance.admin import GovernedAdmin, ReadOnlyAuditAdmin
-from lineage.admin.pages import form_page, may, refuse
+from governance.admin.actions import may, refuse
+from lineage.admin.pages import form_page
 from lineage.forms import DatasetForm, SourceSystemForm
 from lineage.models import Dataset, LineageRecord, LineageSource, LineageTemplate, SourceSystem, TransformationStep
 from lineage.services import dataset_create, source_system_create

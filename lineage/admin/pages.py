@@ -7,38 +7,13 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
-from django.db import IntegrityError, models, transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, models
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 
-from governance.authz import holds_approval_permission
-from governance.ledger import ActionDenied, record_denial
-
-
-def may(request: HttpRequest, permission: str) -> bool:
-    """Whether the person's role grants ``permission`` (being an administrator does not)."""
-    return holds_approval_permission(request.user, permission)
-
-
-def refuse(request: HttpRequest, *, attempted: str, obj: models.Model | None = None) -> None:
-    """403 for someone whose role does not allow the action. A posted attempt is evidence, so it is recorded."""
-    if request.method == "POST":
-        with transaction.atomic():
-            record_denial(actor=request.user, attempted=attempted, obj=obj, reason="Your roles do not allow this.")
-    raise PermissionDenied
-
-
-def attach_service_errors(form: forms.Form, error: ValidationError, field: str | None = None) -> None:
-    """A service's errors keyed by a form field go beside that field; the rest to ``field``, or above the form."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(field, error.messages)
-        return
-    for key, problems in error.message_dict.items():
-        if key in form.fields:
-            form.add_error(key, problems)
-        else:
-            form.add_error(None if key == NON_FIELD_ERRORS else field, problems)
+from governance.admin.actions import attach_service_errors
+from governance.ledger import ActionDenied
 
 
 def form_page(

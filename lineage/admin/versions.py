@@ -12,10 +12,11 @@ from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 from django.utils.safestring import mark_safe
 
+from governance.admin.actions import may, refuse
 from governance.admin.signing import reason_view, signing_view
 from lineage.admin.authoring import DraftAuthoringMixin, authoring_context
 from lineage.admin.catalogue import LineageAdmin
-from lineage.admin.pages import form_page, may, refuse
+from lineage.admin.pages import form_page
 from lineage.forms import DatasetVersionForm
 from lineage.models import DatasetVersion, LineageEdge, LineageSource
 from lineage.review_page import changes_since_previous, lineage_svg

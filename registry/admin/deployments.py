@@ -11,14 +11,15 @@ from django.urls import URLPattern, path
 from django.utils.translation import gettext_lazy as _
 
 from governance.admin import ReadOnlyAuditAdmin
+from governance.admin.actions import may, refuse
 from governance.admin.signing import reason_view
 from lineage.choices import DatasetVersionState
 from registry.admin.base import RegistryAdmin, UnapprovedDataFilter, data_flag, on_unapproved_data, unapproved_links
-from registry.admin.pages import RollbackBreakGlassForm, change_url, form_page, may, refuse
+from registry.admin.pages import RollbackBreakGlassForm, change_url, form_page
 from registry.models import Deployment, DeploymentEvent, MonitoringSummary
 from registry.services.deployments import deployment_kill_switch, deployment_rollback
 from registry.services.emergency import deployment_rollback_break_glass
-from registry.services.training import training_data_problems
+from registry.services.training import model_data_problems
 
 ROLLBACK = "registry.rollback_deployment"
 KILL_SWITCH = "registry.kill_switch_deployment"
@@ -175,11 +176,7 @@ def deployment_context(request: HttpRequest, deployment: Deployment) -> dict[str
         "model_version", "replaced_version", "change_ticket", "incident", "override", "actor"
     ).order_by("-happened_at", "-id")
     may_rollback = bool(may(request, ROLLBACK) and current is not None and deployment.previous_stable_version_id)
-    rollback_blocked = may_rollback and bool(
-        training_data_problems(
-            deployment.previous_stable_version.training_run.dataset_versions.select_related("dataset").order_by("pk")
-        )
-    )
+    rollback_blocked = may_rollback and bool(model_data_problems(deployment.previous_stable_version))
     summaries = deployment.monitoring.select_related("model_version", "incident").order_by("-period_end", "-id")
     return {
         "unapproved": unapproved,

@@ -11,10 +11,11 @@ from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path
 from django.utils.translation import gettext_lazy as _
 
+from governance.admin.actions import may, refuse
 from governance.admin.signing import reason_view
 from lineage.models import DatasetVersion
 from registry.admin.base import RegistryAdmin
-from registry.admin.pages import change_url, form_page, may, post_action, refuse
+from registry.admin.pages import change_url, form_page, post_action
 from registry.choices import IncidentState, RootCauseKind
 from registry.lookups import dataset_version_by_identifier
 from registry.models import Incident, ModelCard, TrainingRun

@@ -7,30 +7,15 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
-from django.db import models, transaction
+from django.core.exceptions import ValidationError
+from django.db import models
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from governance.authz import holds_approval_permission
-from governance.ledger import ActionDenied, record_denial
+from governance.admin.actions import attach_service_errors
+from governance.ledger import ActionDenied
 from registry.errors import GateBlocked
-
-
-def may(request: HttpRequest, permission: str) -> bool:
-    """Whether the person's role grants ``permission`` (being an administrator does not)."""
-    return holds_approval_permission(request.user, permission)
-
-
-def refuse(request: HttpRequest, *, attempted: str, obj: models.Model | None = None, reason: str = "") -> None:
-    """403 for someone the action is not for. A posted attempt is evidence, so it is recorded."""
-    if request.method == "POST":
-        with transaction.atomic():
-            record_denial(
-                actor=request.user, attempted=attempted, obj=obj, reason=reason or "Your roles do not allow this."
-            )
-    raise PermissionDenied
 
 
 def change_url(obj: models.Model) -> str:
@@ -60,15 +45,6 @@ def post_action(
     else:
         messages.success(request, success_message)
     return HttpResponseRedirect(change_url(record))
-
-
-def attach_service_errors(form: forms.Form, error: ValidationError) -> None:
-    """A service's errors keyed by a form field go beside that field; the rest above the form."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error.messages)
-        return
-    for key, problems in error.message_dict.items():
-        form.add_error(key if key in form.fields and key != NON_FIELD_ERRORS else None, problems)
 
 
 def form_page(

@@ -10,10 +10,11 @@ from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path
 from django.utils.translation import gettext_lazy as _
 
+from governance.admin.actions import may, refuse
 from governance.admin.signing import reason_view, signing_view
 from governance.authz import roles_of
 from registry.admin.base import RegistryAdmin
-from registry.admin.pages import BreakGlassForm, change_url, form_page, may, post_action, refuse
+from registry.admin.pages import BreakGlassForm, change_url, form_page, post_action
 from registry.choices import ChangeTicketState
 from registry.models import ChangeTicket
 from registry.services.emergency import change_ticket_deploy_break_glass

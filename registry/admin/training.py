@@ -13,6 +13,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext_lazy as _
 
 from governance.admin import ReadOnlyAuditAdmin
+from governance.admin.actions import may, refuse
 from lineage.choices import DatasetVersionState
 from registry.admin.base import (
     ReadOnlyInline,
@@ -22,7 +23,7 @@ from registry.admin.base import (
     on_unapproved_data,
     unapproved_links,
 )
-from registry.admin.pages import form_page, may, refuse
+from registry.admin.pages import form_page
 from registry.models import BaseModel, Deployment, ModelCard, ModelVersion, TrainingRun, TrainingRunDataset
 from registry.services.cards import model_card_revise
 

@@ -13,12 +13,13 @@ from django.urls import URLPattern, path
 from django.utils.translation import gettext_lazy as _
 
 from governance.admin import ReadOnlyAuditAdmin
+from governance.admin.actions import attach_service_errors, may, refuse
 from governance.canonical import record_digest
 from governance.ledger import ActionDenied
 from governance.signatures import SignatureForm, signatures_for
 from registry.admin.base import ReadOnlyInline, RegistryAdmin
 from registry.admin.matrix import evaluation_matrix, gate_rows
-from registry.admin.pages import attach_service_errors, change_url, may, refuse
+from registry.admin.pages import change_url
 from registry.choices import GateOutcome, HumanReviewDecision
 from registry.models import GateDecision, ValidationCase, ValidationResult, ValidationRun, ValidationSuite
 from registry.services.gates import HUMAN_REVIEW_MEANINGS, gate_human_review

@@ -26,7 +26,7 @@ from registry.choices import (
 from registry.errors import GateBlocked
 from registry.models import ChangeTicket, Deployment, DeploymentEvent, Incident, ModelVersion
 from registry.services.incidents import _new_incident, record_containment
-from registry.services.training import training_data_problems
+from registry.services.training import model_data_problems
 
 
 def record_event(
@@ -91,9 +91,7 @@ def deployment_deploy_dev(*, model_version: ModelVersion, actor: AbstractBaseUse
     with denials_recorded(), transaction.atomic(), acting_as(actor):
         require(actor, "registry.deploy_dev_deployment", attempted=attempted, obj=model_version)
         deployment = locked_deployment(model_version.use_case_id, Environment.DEV)
-        problems = training_data_problems(
-            model_version.training_run.dataset_versions.select_related("dataset").order_by("pk")
-        )
+        problems = model_data_problems(model_version)
         if problems:
             raise GateBlocked(problems, actor=actor, attempted=attempted, obj=model_version)
         return put_live(deployment, model_version, actor=actor, reason="development deploy")
@@ -151,7 +149,7 @@ def deployment_rollback(
                 attempted=attempted,
                 obj=locked,
             )
-        problems = training_data_problems(target.training_run.dataset_versions.select_related("dataset").order_by("pk"))
+        problems = model_data_problems(target)
         if problems and not _override_for(override, locked, "rollback"):
             raise GateBlocked(
                 [f"Rolling back to {target} needs a break-glass override:", *problems],

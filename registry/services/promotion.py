@@ -31,7 +31,7 @@ from registry.choices import (
 from registry.errors import GateBlocked
 from registry.models import ChangeTicket, Deployment, DeploymentEvent, GateDecision, ModelVersion
 from registry.services.deployments import _override_for, locked_deployment, put_live
-from registry.services.training import training_data_problems
+from registry.services.training import model_data_problems
 
 OPEN_STATES = (ChangeTicketState.DRAFT, ChangeTicketState.SUBMITTED, ChangeTicketState.APPROVED)
 GATED_ENVIRONMENTS = (Environment.STAGING, Environment.PROD)
@@ -129,9 +129,7 @@ def promotion_problems(
     """Every reason ``model_version`` may not go live in ``environment`` now (empty: it may)."""
     if environment not in Environment.values:
         return [f"Unknown environment {environment!r}."]
-    problems = training_data_problems(
-        model_version.training_run.dataset_versions.select_related("dataset").order_by("pk")
-    )
+    problems = model_data_problems(model_version)
     if environment != Environment.DEV:
         problems += _order_problems(model_version, environment)
     if environment in GATED_ENVIRONMENTS:

@@ -70,6 +70,11 @@ def training_data_problems(versions: Iterable[DatasetVersion]) -> list[str]:
     return problems
 
 
+def model_data_problems(model_version: ModelVersion) -> list[str]:
+    """Why the data a model version was trained on may no longer be used (empty: all still approved)."""
+    return training_data_problems(model_version.training_run.dataset_versions.select_related("dataset").order_by("pk"))
+
+
 def _locked_versions(dataset_version_ids: Iterable[int]) -> list[DatasetVersion]:
     """The versions, locked so that a revocation cannot slip in between the check and the registration."""
     ids = sorted({int(pk) for pk in dataset_version_ids})
