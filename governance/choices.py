@@ -30,6 +30,11 @@ class LedgerAction(models.TextChoices):
     VIEW = "view", _("View")
     DENIED = "denied", _("Denied")
     CHECKPOINT = "checkpoint", _("Checkpoint")
+    LOGIN_FAILED = "login_failed", _("Failed sign-in")
+    LOCKOUT = "lockout", _("Account locked out")
+    UNLOCK = "unlock", _("Lockout lifted")
+    MFA_ENROLMENT = "mfa_enrolment", _("Second factor enrolled or removed")
+    UPLOAD = "upload", _("Document uploaded")
 
 
 class AccessKind(models.TextChoices):
