@@ -10,13 +10,12 @@ measures the same graph.
 
 import hashlib
 import random
-import statistics
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from django.contrib.auth import get_user_model
 from django.db import connection, models, transaction
 
+from bench.timing import median_ms
 from lineage.graph import downstream_version_ids, upstream_version_ids
 from lineage.models import Dataset, DatasetVersion, LineageEdge
 
@@ -113,18 +112,6 @@ def build_graph() -> list[int]:
     return pks
 
 
-def median_ms(closure: Callable[[], set[int]]) -> tuple[float, set[int]]:
-    """Median wall time of ``closure()`` in milliseconds over ``RUNS`` runs (after ``WARMUP``), and its result."""
-    for _ in range(WARMUP):
-        result = closure()
-    timings = []
-    for _ in range(RUNS):
-        started = time.perf_counter()
-        result = closure()
-        timings.append(time.perf_counter() - started)
-    return statistics.median(timings) * 1_000, result
-
-
 def run() -> Iterator[tuple[str, float, str]]:
     pks = build_graph()
     edges = LineageEdge.objects.filter(parent_id__in=pks).count()
@@ -132,14 +119,14 @@ def run() -> Iterator[tuple[str, float, str]]:
         raise RuntimeError(f"the benchmark graph holds {edges} edges, not {EDGES}")
 
     root = pks[_version_index(0, 0)]
-    downstream_ms, downstream = median_ms(lambda: downstream_version_ids([root]))
+    downstream_ms, downstream = median_ms(lambda: downstream_version_ids([root]), warmup=WARMUP, runs=RUNS)
     if not downstream or root in downstream or not downstream <= set(pks):
         raise RuntimeError(f"downstream closure of {root}: {len(downstream)} versions, not a proper subset")
     yield "lineage_closure_ms", downstream_ms, "ms"
     yield "lineage_closure_nodes", float(len(downstream)), "versions"
 
     leaf = pks[_version_index(LAYERS - 1, WIDTH - 1)]
-    upstream_ms, upstream = median_ms(lambda: upstream_version_ids([leaf]))
+    upstream_ms, upstream = median_ms(lambda: upstream_version_ids([leaf]), warmup=WARMUP, runs=RUNS)
     if not upstream or leaf in upstream or not upstream <= set(pks):
         raise RuntimeError(f"upstream closure of {leaf}: {len(upstream)} versions, not a proper subset")
     yield "lineage_upstream_closure_ms", upstream_ms, "ms"

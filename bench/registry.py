@@ -5,14 +5,13 @@
 assistant's data, runs, model versions and deployments copied 99 times, all fed by the same source.
 """
 
-import statistics
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from django.contrib.auth import get_user_model
 from django.db import models, transaction
 from django.utils import timezone
 
+from bench.timing import median_ms
 from governance.demo import DEFAULT_DEMO_PASSWORD
 from governance.models import UseCase
 from lineage.models import Dataset, DatasetVersion, LineageEdge, LineageRecord, LineageSource, SourceSystem
@@ -39,17 +38,6 @@ def seed_demo() -> None:
         import_module(f"{app}.demo_organisation").seed(password=DEFAULT_DEMO_PASSWORD)
 
 
-def median_ms(action: Callable[[], object]) -> float:
-    for _ in range(WARMUP):
-        action()
-    timings = []
-    for _ in range(RUNS):
-        started = time.perf_counter()
-        action()
-        timings.append(time.perf_counter() - started)
-    return statistics.median(timings) * 1_000
-
-
 def gate_eval_ms() -> float:
     engineer = get_user_model().objects.get(username="mleng")
     model = ModelVersion.objects.get(name="support-assistant", number=3)
@@ -74,7 +62,7 @@ def gate_eval_ms() -> float:
     )
     if run.result_count != RESULTS:
         raise RuntimeError(f"the benchmark run holds {run.result_count} results, not {RESULTS}")
-    return median_ms(lambda: gate_evaluate(validation_run=run, actor=engineer))
+    return median_ms(lambda: gate_evaluate(validation_run=run, actor=engineer), warmup=WARMUP, runs=RUNS)[0]
 
 
 def _copy(model: type[models.Model], rows: list[models.Model]) -> list[models.Model]:
@@ -182,5 +170,5 @@ def run() -> Iterator[tuple[str, float, str]]:
         raise RuntimeError(
             f"impact analysis reached {len(impact.model_versions)} model versions, not {3 * (COPIES + 1)}"
         )
-    yield "impact_analysis_ms", median_ms(lambda: impact_of_source(source)), "ms"
+    yield "impact_analysis_ms", median_ms(lambda: impact_of_source(source), warmup=WARMUP, runs=RUNS)[0], "ms"
     yield "impact_analysis_model_versions", float(len(impact.model_versions)), "versions"
