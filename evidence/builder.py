@@ -22,7 +22,16 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from weasyprint import HTML, Attachment
 
-from evidence.collect import CONTROL_MAP, SECTIONS, PackData, collect, latest_checkpoint, ledger_slice
+from evidence.collect import (
+    CONTROL_MAP,
+    SECTIONS,
+    LedgerSlice,
+    PackData,
+    checkpoint_leaves,
+    collect,
+    latest_checkpoint,
+    ledger_slice,
+)
 from evidence.exports import bom_bytes, ledger_jsonl, provenance_bytes, validation_csv
 from evidence.fetcher import StaticOnlyFetcher
 from governance import checkpoints, signing_keys
@@ -144,10 +153,10 @@ def _policy_controls(data: PackData) -> list[tuple[Any, list[str]]]:
 
 def attachments_for(
     data: PackData, checkpoint: LedgerCheckpoint, *, generated_at: datetime, pack_number: object
-) -> tuple[dict[str, bytes], list[Any]]:
+) -> tuple[dict[str, bytes], LedgerSlice]:
     """The embedded files (manifest last, over the others) and the ledger slice they were made from."""
     entries = ledger_slice(data.ledger_refs, up_to=checkpoint.tree_size)
-    leaves = checkpoints.entry_hashes(checkpoint.tree_size)
+    leaves = checkpoint_leaves(checkpoint.tree_size)
     files = {
         LEDGER: ledger_jsonl(entries, leaves=leaves),
         PROVENANCE: provenance_bytes(data),
@@ -172,8 +181,8 @@ def attachments_for(
         },
         "ledger_slice": {
             "entries": len(entries),
-            "first_sequence": entries[0].sequence if entries else None,
-            "last_sequence": entries[-1].sequence if entries else None,
+            "first_sequence": entries.first_sequence,
+            "last_sequence": entries.last_sequence,
         },
         "files": {name: {"sha256": _sha(body), "size": len(body)} for name, body in sorted(files.items())},
     }
@@ -220,7 +229,7 @@ def build_pack(
     files, entries = attachments_for(data, checkpoint, generated_at=generated_at, pack_number=pack_number)
     report(50)
     manifest = json.loads(files[MANIFEST])
-    actions = Counter(entry.action for entry in entries)
+    actions = Counter(entries.actions)
     context = {
         "pack_number": pack_number if pack_number is not None else "",
         "scope_label": data.subject.identifier if data.subject is not None else f"use case {use_case.slug}",
@@ -240,9 +249,9 @@ def build_pack(
         ],
         "policy_controls": _policy_controls(data),
         "ledger_count": len(entries),
-        "ledger_first": entries[0].sequence if entries else None,
-        "ledger_last": entries[-1].sequence if entries else None,
-        "ledger_actors": len({entry.actor_name for entry in entries}),
+        "ledger_first": entries.first_sequence,
+        "ledger_last": entries.last_sequence,
+        "ledger_actors": len(set(entries.actor_names)),
         "ledger_actions": sorted(actions.items()),
         "checkpoint": checkpoint,
         "checkpoint_signature": manifest["checkpoint"]["signature"],

@@ -1,25 +1,35 @@
 """Reading everything a pack covers, once, into plain data the template and the attachments are made from."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import models
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import EmptyResultSet
+from django.db import connection, models
 
-from governance.canonical import model_label
-from governance.models import LedgerCheckpoint, LedgerEntry, RequirementsDocument, UseCase
-from governance.overrides import overrides_for
-from governance.signatures import signatures_for
-from lineage.models import DatasetVersion
+from governance.canonical import model_label, record_digest
+from governance.models import (
+    BreakGlassOverride,
+    Control,
+    LedgerCheckpoint,
+    LedgerEntry,
+    RequirementsDocument,
+    Signature,
+    UseCase,
+)
+from lineage.models import DatasetVersion, LineageSource
 from registry.models import (
     ChangeTicket,
     Deployment,
+    DeploymentEvent,
     GateDecision,
     Incident,
     ModelCard,
     ModelVersion,
     MonitoringSummary,
     TrainingRun,
+    TrainingRunDataset,
     ValidationRun,
 )
 
@@ -103,48 +113,131 @@ def _refs(objects: Iterable[models.Model]) -> set[tuple[str, str]]:
     return {(model_label(obj), str(obj.pk)) for obj in objects}
 
 
+def _by_record(records: Sequence[models.Model]) -> models.Q:
+    """Rows of a generic-relation table (signatures, overrides) that point at any of ``records``: one condition
+    per content type, so the rows of a whole pack come in one query instead of one query per record."""
+    ids: dict[int, set[str]] = {}
+    for record in records:
+        ids.setdefault(ContentType.objects.get_for_model(record).pk, set()).add(str(record.pk))
+    query = models.Q(pk__in=[])
+    for content_type_id, object_ids in ids.items():
+        query |= models.Q(content_type_id=content_type_id, object_id__in=sorted(object_ids))
+    return query
+
+
+def _grouped(rows: Iterable[Any]) -> dict[tuple[int, str], list[Any]]:
+    """Rows of a generic-relation table by the record they point at, each list in the query's order."""
+    groups: dict[tuple[int, str], list[Any]] = {}
+    for row in rows:
+        groups.setdefault((row.content_type_id, row.object_id), []).append(row)
+    return groups
+
+
+def record_key(record: models.Model) -> tuple[int, str]:
+    """(content type id, object id): how signatures and overrides point at a record."""
+    return ContentType.objects.get_for_model(record).pk, str(record.pk)
+
+
+def overrides_of(records: Sequence[models.Model]) -> list[BreakGlassOverride]:
+    """``governance.overrides.overrides_for`` of every record, in the records' order, in one query."""
+    found = _grouped(
+        BreakGlassOverride.objects.filter(_by_record(records)).select_related(
+            "requested_by", "approved_by", "approval_signature"
+        )
+    )
+    return [override for record in records for override in found.get(record_key(record), [])]
+
+
+def signatures_of(records: Sequence[models.Model]) -> dict[tuple[int, str], list[tuple[Signature, bool]]]:
+    """``governance.signatures.signatures_for`` of every record (newest first, each with whether it still holds),
+    by ``record_key``, in one query. A record's digest is computed only if it has signatures: it is what they
+    are checked against, and for some records computing it takes queries of its own."""
+    found = _grouped(Signature.objects.filter(_by_record(records)).select_related("signer"))
+    result = {}
+    for record in records:
+        signatures = found.get(record_key(record), [])
+        current = record_digest(record) if signatures else None
+        result[record_key(record)] = [(signature, signature.record_digest == current) for signature in signatures]
+    return result
+
+
 def collect(*, use_case: UseCase, model_version: ModelVersion | None = None) -> PackData:
-    """Everything about ``model_version`` (or, without it, about every model version of ``use_case``)."""
+    """Everything about ``model_version`` (or, without it, about every model version of ``use_case``).
+
+    Related rows the pages and the attachments show are fetched here with the records (``select_related``,
+    ``prefetch_related``), so rendering makes no queries of its own: a pack costs a fixed number of queries,
+    whatever the number of dataset versions, runs and signatures in scope.
+    """
     if model_version is not None:
         versions = [model_version]
     else:
-        versions = list(ModelVersion.objects.filter(use_case=use_case).select_related("training_run"))
+        versions = list(ModelVersion.objects.filter(use_case=use_case).select_related("training_run", "registered_by"))
     version_ids = [v.pk for v in versions]
     runs = list(
-        TrainingRun.objects.filter(model_version__in=version_ids).select_related("base_model").order_by("started_at")
+        TrainingRun.objects.filter(model_version__in=version_ids)
+        .select_related("base_model", "registered_by")
+        .prefetch_related(
+            models.Prefetch(
+                "dataset_links",
+                queryset=TrainingRunDataset.objects.select_related("dataset_version__dataset"),
+            ),
+            models.Prefetch("dataset_versions", queryset=DatasetVersion.objects.select_related("dataset")),
+        )
+        .order_by("started_at")
     )
     dataset_versions = list(
         DatasetVersion.objects.filter(training_runs__in=runs)
         .distinct()
         .select_related("dataset", "lineage")
+        .prefetch_related(
+            models.Prefetch("lineage__sources", queryset=LineageSource.objects.select_related("source_system")),
+            "lineage__steps",
+        )
         .order_by("dataset__slug", "number")
     )
+    approved = RequirementsDocument.objects.filter(use_case=use_case, state="approved").select_related("use_case")
     requirements = (
-        RequirementsDocument.objects.filter(use_case=use_case, state="approved").first()
-        or RequirementsDocument.objects.filter(use_case=use_case).order_by("-version").first()
+        approved.first()
+        or RequirementsDocument.objects.filter(use_case=use_case)
+        .select_related("use_case")
+        .order_by("-version")
+        .first()
     )
     constraints = (
-        list(requirements.constraints.prefetch_related("policies__controls__framework")) if requirements else []
+        list(
+            requirements.constraints.prefetch_related(
+                models.Prefetch("policies__controls", queryset=Control.objects.select_related("framework"))
+            )
+        )
+        if requirements
+        else []
     )
     raci = use_case.raci_revisions.filter(state="effective").prefetch_related("assignments").first()
-    thresholds = use_case.threshold_revisions.filter(state="effective").prefetch_related("rules").first()
+    thresholds = use_case.threshold_revisions.filter(state="effective").first()
     validation_runs = list(
         ValidationRun.objects.filter(model_version__in=version_ids).select_related("suite", "model_version")
     )
     gates = list(
         GateDecision.objects.filter(model_version__in=version_ids).select_related(
-            "model_version", "threshold_policy", "human_reviewer"
+            "model_version", "threshold_policy", "human_reviewer", "suite"
         )
     )
     cards = list(ModelCard.objects.filter(model_version__in=version_ids).select_related("model_version"))
     tickets = list(
         ChangeTicket.objects.filter(model_version__in=version_ids).select_related("model_version", "requested_by")
     )
-    deployments = list(Deployment.objects.filter(use_case=use_case).select_related("current_version"))
+    deployments = list(
+        Deployment.objects.filter(use_case=use_case).select_related("current_version", "previous_stable_version")
+    )
+    events_of: dict[int, list[Any]] = {}
+    for event in DeploymentEvent.objects.filter(deployment__in=deployments).select_related(
+        "model_version", "replaced_version", "actor"
+    ):
+        events_of.setdefault(event.deployment_id, []).append(event)
     events = [
         event
         for deployment in deployments
-        for event in deployment.events.select_related("model_version", "replaced_version", "actor")
+        for event in events_of.get(deployment.pk, [])
         if model_version is None or model_version.pk in (event.model_version_id, event.replaced_version_id)
     ]
     incidents = list(
@@ -176,42 +269,120 @@ def collect(*, use_case: UseCase, model_version: ModelVersion | None = None) -> 
         governed.append(thresholds)
     for record in lineage_records:
         governed += [*record.sources.all(), *record.steps.all()]
-    overrides = [o for record in governed for o in overrides_for(record)]
+    signed = [
+        *([requirements] if requirements else []),
+        *([raci] if raci else []),
+        *dataset_versions,
+        *gates,
+        *tickets,
+    ]
+    signatures = signatures_of(signed)
     return PackData(
         use_case=use_case,
         model_versions=versions,
         subject=model_version,
-        requirements=Signed(requirements, signatures_for(requirements)) if requirements else None,
+        requirements=Signed(requirements, signatures[record_key(requirements)]) if requirements else None,
         constraints=constraints,
         raci=raci,
-        raci_signatures=signatures_for(raci) if raci else [],
+        raci_signatures=signatures[record_key(raci)] if raci else [],
         thresholds=thresholds,
-        datasets=[Signed(dv, signatures_for(dv)) for dv in dataset_versions],
+        datasets=[Signed(dv, signatures[record_key(dv)]) for dv in dataset_versions],
         runs=runs,
         validation_runs=validation_runs,
-        gates=[Signed(g, signatures_for(g)) for g in gates],
+        gates=[Signed(g, signatures[record_key(g)]) for g in gates],
         cards=cards,
-        tickets=[Signed(t, signatures_for(t)) for t in tickets],
+        tickets=[Signed(t, signatures[record_key(t)]) for t in tickets],
         deployments=deployments,
         deployment_events=events,
         incidents=incidents,
         monitoring=monitoring,
-        overrides=overrides,
+        overrides=overrides_of(governed),
         ledger_refs=_refs(governed),
     )
 
 
-def ledger_slice(refs: set[tuple[str, str]], *, up_to: int) -> list[LedgerEntry]:
+def stream_rows(queryset: models.QuerySet) -> Iterator[tuple]:
+    """The rows of a ``values_list`` query one at a time, straight off the database cursor.
+
+    Evaluating a queryset builds every row at once; for the tens of thousands of ledger rows a pack reads, those
+    short-lived tuples are enough to set off full runs of Python's cyclic garbage collector, which walk every
+    object of the process. Read one at a time, a row is gone before the next arrives. Values come as the
+    driver returns them (no field converters run), so this serves only columns that need none.
+    """
+    try:
+        sql, params = queryset.query.sql_with_params()
+    except EmptyResultSet:  # a condition no row can meet (``pk__in=[]``): nothing to ask the database
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        yield from cursor
+
+
+@dataclass
+class LedgerSlice:
+    """The ledger entries about a pack's scope, in sequence order, column by column: only the columns the pack
+    uses, and as lists of plain values (no object per entry), since there may be a hundred thousand entries."""
+
+    sequences: list[int] = field(default_factory=list)
+    actions: list[str] = field(default_factory=list)
+    actor_names: list[str] = field(default_factory=list)
+    canonicals: list[bytes] = field(default_factory=list)
+    prev_hashes: list[bytes] = field(default_factory=list)
+    entry_hashes: list[bytes] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.sequences)
+
+    @property
+    def first_sequence(self) -> int | None:
+        return self.sequences[0] if self.sequences else None
+
+    @property
+    def last_sequence(self) -> int | None:
+        return self.sequences[-1] if self.sequences else None
+
+    def in_sequence_order(self) -> "LedgerSlice":
+        if all(a < b for a, b in zip(self.sequences, self.sequences[1:], strict=False)):
+            return self
+        order = sorted(range(len(self.sequences)), key=self.sequences.__getitem__)
+        columns = (self.sequences, self.actions, self.actor_names, self.canonicals, self.prev_hashes, self.entry_hashes)
+        return LedgerSlice(*([column[i] for i in order] for column in columns))
+
+
+def ledger_slice(refs: set[tuple[str, str]], *, up_to: int) -> LedgerSlice:
     """The ledger entries about the scope's records, up to the checkpoint's tree size, in sequence order."""
     by_type: dict[str, list[str]] = {}
     for object_type, object_id in refs:
         by_type.setdefault(object_type, []).append(object_id)
+    if not by_type:
+        return LedgerSlice()
     query = models.Q()
     for object_type, ids in by_type.items():
-        query |= models.Q(object_type=object_type, object_id__in=ids)
-    if not by_type:
-        return []
-    return list(LedgerEntry.objects.filter(query, sequence__lte=up_to).order_by("sequence"))
+        query |= models.Q(object_type=object_type, object_id__in=sorted(ids))
+    # Put in order here rather than by PostgreSQL: the rows come off the table nearly in sequence order already,
+    # while PostgreSQL would sort the whole rows (canonical bytes included), on disk once they outgrow its sort
+    # memory.
+    rows = (
+        LedgerEntry.objects.filter(query, sequence__lte=up_to)
+        .order_by()
+        .values_list("sequence", "action", "actor_name", "canonical", "prev_hash", "entry_hash")
+    )
+    found = LedgerSlice()
+    for sequence, action, actor_name, canonical, prev_hash, entry_hash in stream_rows(rows):
+        found.sequences.append(sequence)
+        found.actions.append(action)
+        found.actor_names.append(actor_name)
+        found.canonicals.append(bytes(canonical))
+        found.prev_hashes.append(bytes(prev_hash))
+        found.entry_hashes.append(bytes(entry_hash))
+    return found.in_sequence_order()
+
+
+def checkpoint_leaves(tree_size: int) -> list[bytes]:
+    """The leaves of the checkpoint of ``tree_size`` entries: their entry hashes, in sequence order (as
+    ``governance.checkpoints.entry_hashes`` reads them, but streamed; see ``stream_rows``)."""
+    rows = LedgerEntry.objects.filter(sequence__lte=tree_size).order_by("sequence").values_list("entry_hash")
+    return [bytes(entry_hash) for (entry_hash,) in stream_rows(rows)]
 
 
 def latest_checkpoint() -> LedgerCheckpoint | None:

@@ -3,20 +3,20 @@
 Embedded in every pack (PDF/A-3 attachments) and offered on their own from a model version's admin page.
 """
 
+import bisect
 import csv
 import io
 import json
 import re
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from django.utils import timezone
 
-from evidence.collect import PackData
+from evidence.collect import LedgerSlice, PackData, stream_rows
 from governance import merkle
 from governance.canonical import to_jsonable
-from governance.models import LedgerEntry
 from registry.models import ValidationResult
 
 PREFIX = "portal"
@@ -35,82 +35,138 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+def _split(size: int) -> int:
+    """The largest power of two below ``size`` (> 1): where RFC 9162 splits a tree."""
+    return 1 << ((size - 1).bit_length() - 1)
+
+
+class _Tree:
+    """The RFC 9162 tree over a checkpoint's leaves, for proving many of them at once.
+
+    The tree of n leaves is a row of perfect subtrees, one per one-bit of n, biggest first (the RFC splits off
+    the largest power of two below the size, again and again). Each is kept as its levels, lists of node
+    hashes from its leaves up to its root, so every leaf and node is hashed once (about 2n hashes) and a
+    sibling is a list look-up. A leaf's audit path is the siblings in its subtree, then the root of everything
+    right of that subtree (if anything is), then the roots of the subtrees left of it, nearest first.
+    """
+
+    def __init__(self, leaves: Sequence[bytes]) -> None:
+        self.size = len(leaves)
+        #: (first leaf, levels) of each perfect subtree, left to right.
+        self.parts: list[tuple[int, list[list[bytes]]]] = []
+        start = 0
+        while start < self.size:
+            remaining = self.size - start
+            width = remaining if remaining & (remaining - 1) == 0 else _split(remaining)
+            level = [merkle.leaf_hash(data) for data in leaves[start : start + width]]
+            levels = [level]
+            while len(level) > 1:
+                level = [merkle.node_hash(level[i], level[i + 1]) for i in range(0, len(level), 2)]
+                levels.append(level)
+            self.parts.append((start, levels))
+            start += width
+        roots = [levels[-1][0] for _start, levels in self.parts]
+        #: Per subtree, the path above its root, nearest first.
+        self.above: list[list[bytes]] = []
+        right: bytes | None = None
+        for number in reversed(range(len(roots))):
+            self.above.append(([right] if right is not None else []) + roots[:number][::-1])
+            right = roots[number] if right is None else merkle.node_hash(roots[number], right)
+        self.above.reverse()
+
+    def _parts_with(self, indices: Iterable[int]) -> Iterator[tuple[int, list[list[bytes]], list[bytes], list[int]]]:
+        """Each subtree holding any of ``indices``: its first leaf, levels, path above and those indices."""
+        wanted = sorted(set(indices))
+        if wanted and not 0 <= wanted[0] <= wanted[-1] < self.size:
+            raise ValueError(f"leaf index out of range for a tree of {self.size} leaves")
+        for (start, levels), above in zip(self.parts, self.above, strict=True):
+            lo = bisect.bisect_left(wanted, start)
+            hi = bisect.bisect_left(wanted, start + len(levels[0]))
+            if lo < hi:
+                yield start, levels, above, wanted[lo:hi]
+
+    def proofs(self, indices: Iterable[int]) -> dict[int, list[bytes]]:
+        return {
+            index: [levels[j][((index - start) >> j) ^ 1] for j in range(len(levels) - 1)] + above
+            for start, levels, above, inside in self._parts_with(indices)
+            for index in inside
+        }
+
+    def proofs_json(self, indices: Iterable[int]) -> dict[int, bytes]:
+        """``proofs`` as JSON arrays of hex strings, written as ``json.dumps`` writes them.
+
+        Built from the top down: leaves under the same node share the end of their path (a path runs from the
+        leaf up), so each node's part of it is hex-encoded and written once and shared by the leaves below,
+        rather than k log n hashes encoded and serialised one by one.
+        """
+        proofs: dict[int, bytes] = {}
+        for start, levels, above, inside in self._parts_with(indices):
+            offsets = [index - start for index in inside]
+            # Per node on a wanted leaf's path: the rest of the path from there up, as b', "hex", "hex"'.
+            upper = {0: b"".join(b', "' + node.hex().encode() + b'"' for node in above)}
+            for j in reversed(range(len(levels) - 1)):
+                level = levels[j]
+                upper = {
+                    x: b', "' + level[x ^ 1].hex().encode() + b'"' + upper[x >> 1]
+                    for x in sorted({offset >> j for offset in offsets})
+                }
+            for offset in offsets:
+                proofs[start + offset] = b"[" + upper[offset][2:] + b"]"
+        return proofs
+
+
 def inclusion_proofs(leaves: Sequence[bytes], indices: Iterable[int]) -> dict[int, list[bytes]]:
-    """RFC 9162 inclusion proofs (audit paths) of many leaves of one tree, sharing the work: every leaf is hashed
-    once and every subtree root is computed once and remembered, so a slice of k entries in a ledger of n costs
-    about 2n hashes plus k log n look-ups, not k times n."""
-    leaf_hashes = [merkle.leaf_hash(data) for data in leaves]
-    cache: dict[tuple[int, int], bytes] = {}
-
-    def subtree_root(start: int, end: int) -> bytes:
-        if end - start == 1:
-            return leaf_hashes[start]
-        key = (start, end)
-        if key not in cache:
-            k = 1 << ((end - start - 1).bit_length() - 1)  # the largest power of two below the size
-            cache[key] = merkle.node_hash(subtree_root(start, start + k), subtree_root(start + k, end))
-        return cache[key]
-
-    proofs = {}
-    for index in indices:
-        siblings: list[bytes] = []
-        start, end = 0, len(leaves)
-        while end - start > 1:
-            k = 1 << ((end - start - 1).bit_length() - 1)
-            if index < start + k:
-                siblings.append(subtree_root(start + k, end))
-                end = start + k
-            else:
-                siblings.append(subtree_root(start, start + k))
-                start += k
-        proofs[index] = siblings[::-1]
-    return proofs
+    """RFC 9162 inclusion proofs (audit paths) of many leaves of one tree, sharing the work (see ``_Tree``)."""
+    return _Tree(leaves).proofs(indices)
 
 
-def ledger_jsonl(entries: Sequence[LedgerEntry], *, leaves: Sequence[bytes] | None = None) -> bytes:
+def inclusion_proofs_json(leaves: Sequence[bytes], indices: Iterable[int]) -> dict[int, bytes]:
+    """``inclusion_proofs`` as the JSON arrays the ledger slice's lines carry."""
+    return _Tree(leaves).proofs_json(indices)
+
+
+def ledger_jsonl(entries: LedgerSlice, *, leaves: Sequence[bytes] | None = None) -> bytes:
     """One line per entry: its hashed document and hashes, and, given the checkpoint's leaves, the RFC 9162
-    inclusion proof of the entry in that checkpoint."""
-    out = io.BytesIO()
-    proofs = inclusion_proofs(leaves, [entry.sequence - 1 for entry in entries]) if leaves is not None else {}
-    for entry in entries:
-        line = (
-            b'{"entry":'
-            + bytes(entry.canonical)
-            + f',"entry_hash":"{entry.entry_hash_hex}","prev_hash":"{entry.prev_hash_hex}"'.encode()
+    inclusion proof of the entry in that checkpoint. The stored canonical bytes are the entry's JCS document,
+    so they are written as they are, never parsed and serialised again."""
+    indices = [sequence - 1 for sequence in entries.sequences]
+    proofs = inclusion_proofs_json(leaves, indices) if leaves is not None else {}
+    parts: list[bytes] = []
+    columns = zip(entries.sequences, entries.canonicals, entries.entry_hashes, entries.prev_hashes, strict=True)
+    for sequence, canonical, entry_hash, prev_hash in columns:
+        parts += (
+            b'{"entry":',
+            canonical,
+            b',"entry_hash":"',
+            entry_hash.hex().encode(),
+            b'","prev_hash":"',
+            prev_hash.hex().encode(),
         )
         if leaves is not None:
-            proof = proofs[entry.sequence - 1]
-            line += b',"inclusion_proof":' + json.dumps([node.hex() for node in proof]).encode()
-        out.write(line + b"}\n")
-    return out.getvalue()
+            parts += (b'","inclusion_proof":', proofs[sequence - 1], b"}\n")
+        else:
+            parts.append(b'"}\n')
+    return b"".join(parts)
 
 
 def validation_csv(data: PackData) -> bytes:
+    """Every validation result of the scope's runs, with each run's model version and suite taken from the runs
+    already collected. Streamed (see ``stream_rows``): there may be tens of thousands."""
+    runs = {run.pk: (run.model_version.identifier, str(run.suite)) for run in data.validation_runs}
+    rows = (
+        ValidationResult.objects.filter(run__in=list(runs))
+        .order_by("run_id", "case__key", "attempt")
+        .values_list("run_id", "case__key", "case__dimension", "case__category", "attempt", "outcome", "score", "note")
+    )
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(
         ["model_version", "suite", "run_id", "case", "dimension", "category", "attempt", "outcome", "score", "note"]
     )
-    results = (
-        ValidationResult.objects.filter(run__in=data.validation_runs)
-        .select_related("run__model_version", "run__suite", "case")
-        .order_by("run_id", "case__key", "attempt")
+    writer.writerows(
+        (*runs[run_id], run_id, key, dimension, category, attempt, outcome, "" if score is None else str(score), note)
+        for run_id, key, dimension, category, attempt, outcome, score, note in stream_rows(rows)
     )
-    for result in results.iterator(chunk_size=2000):
-        writer.writerow(
-            [
-                result.run.model_version.identifier,
-                str(result.run.suite),
-                result.run_id,
-                result.case.key,
-                result.case.dimension,
-                result.case.category,
-                result.attempt,
-                result.outcome,
-                "" if result.score is None else str(result.score),
-                result.note,
-            ]
-        )
     return out.getvalue().encode()
 
 
@@ -159,7 +215,7 @@ def provenance(data: PackData) -> dict[str, Any]:
             pipeline = _qname("pipeline", step.tool)
             agent[pipeline] = {"prov:type": "prov:SoftwareAgent", "prov:label": step.tool}
             relate("wasAssociatedWith", activity=act, agent=pipeline)
-        for source in record.sources.select_related("source_system") if record else []:
+        for source in record.sources.all() if record else []:
             src = _qname("source", source.source_system.name)
             entity[src] = {"prov:type": "portal:SourceSystem", "prov:label": source.source_system.name}
             relate("wasDerivedFrom", generatedEntity=dv_id, usedEntity=src)
@@ -249,8 +305,7 @@ def bom(data: PackData, *, serial: uuid.UUID | None = None) -> dict[str, Any]:
         if record is not None:
             properties += [_property("sensitivity", record.sensitivity)]
             properties += [
-                _property("legalBasis", f"{s.source_system.name}: {s.legal_basis}")
-                for s in record.sources.select_related("source_system")
+                _property("legalBasis", f"{s.source_system.name}: {s.legal_basis}") for s in record.sources.all()
             ]
             if record.retention_days is not None:
                 properties.append(_property("retentionDays", record.retention_days))
@@ -281,11 +336,12 @@ def bom(data: PackData, *, serial: uuid.UUID | None = None) -> dict[str, Any]:
     cards = {}
     for card in data.cards:
         cards.setdefault(card.model_version_id, card)
+    runs = {run.pk: run for run in data.runs}
     gates = {}
     for signed in data.gates:
         gates.setdefault(signed.record.model_version_id, signed.record)
     for mv in data.model_versions:
-        run = mv.training_run
+        run = runs.get(mv.training_run_id, mv.training_run)  # the collected run: its datasets are fetched
         card = cards.get(mv.pk)
         gate = gates.get(mv.pk)
         model_card: dict[str, Any] = {

@@ -1,0 +1,62 @@
+"""Building a pack reads the database a fixed number of times, however many records and ledger entries it covers:
+related rows are fetched with their records, never one query per record while rendering."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from evidence import builder
+from evidence.collect import ledger_slice
+from governance.canonical import model_label
+from governance.models import LedgerEntry
+from tests.evidence.helpers import attachments
+
+pytestmark = pytest.mark.django_db
+
+#: The queries of a pack over a checkpointed ledger: the records and their related rows, the signatures and
+#: overrides of all of them at once, the digests signatures are checked against, the ledger slice and the leaves.
+MAX_QUERIES = 45
+
+
+def _queries_of_a_pack(**scope) -> int:
+    builder.build_pack(**scope)  # checkpoints the ledger as it stands: what is counted next is the pack's own
+    with CaptureQueriesContext(connection) as captured:
+        builder.build_pack(**scope)
+    return len(captured)
+
+
+def test_a_pack_takes_a_bounded_number_of_queries_however_many_records_it_covers(world, promoted) -> None:
+    one_version = _queries_of_a_pack(use_case=promoted.use_case, model_version=promoted)
+    assert one_version <= MAX_QUERIES
+    second = world.model()
+    world.gate(second)
+    world.gate(second)
+    world.card(second)
+    both_versions = _queries_of_a_pack(use_case=promoted.use_case)
+    assert both_versions <= MAX_QUERIES
+
+
+def test_the_ledger_slice_is_in_sequence_order_with_its_columns_kept_together(promoted) -> None:
+    refs = {(model_label(promoted), str(promoted.pk)), (model_label(promoted.use_case), str(promoted.use_case.pk))}
+    tail = LedgerEntry.objects.order_by("-sequence").values_list("sequence", flat=True).first()
+    entries = ledger_slice(refs, up_to=tail)
+    expected = LedgerEntry.objects.filter(
+        object_type__in=[t for t, _ in refs], object_id__in=[i for _, i in refs], sequence__lte=tail
+    ).order_by("sequence")
+    expected = [e for e in expected if (e.object_type, e.object_id) in refs]
+    assert entries.sequences == [e.sequence for e in expected]
+    assert entries.actions == [e.action for e in expected]
+    assert entries.actor_names == [e.actor_name for e in expected]
+    assert entries.canonicals == [bytes(e.canonical) for e in expected]
+    assert entries.prev_hashes == [bytes(e.prev_hash) for e in expected]
+    assert entries.entry_hashes == [bytes(e.entry_hash) for e in expected]
+    assert (entries.first_sequence, entries.last_sequence) == (expected[0].sequence, expected[-1].sequence)
+    assert len(ledger_slice(set(), up_to=tail)) == 0
+
+
+def test_the_ledger_lines_carry_each_entrys_stored_bytes_unchanged(promoted) -> None:
+    pdf = builder.build_pack(use_case=promoted.use_case, model_version=promoted).pdf
+    for line in attachments(pdf)["ledger.jsonl"].splitlines():
+        prefix, rest = line.split(b',"entry_hash":"', 1)
+        stored = LedgerEntry.objects.get(entry_hash=bytes.fromhex(rest[:64].decode()))
+        assert prefix == b'{"entry":' + bytes(stored.canonical)
