@@ -6,15 +6,25 @@ Everything is created through the services, by the demo people, so the demo's au
 Everything is created only if missing, so running the seed twice changes nothing.
 """
 
+import hashlib
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from governance.choices import Role
+from governance import ledger
+from governance.choices import LedgerAction, Role
 
 DEFAULT_DEMO_PASSWORD = "governance-demo-2026"  # noqa: S105 - printed to the console by design
+
+#: DEMO ONLY. The demo logins' authenticator secrets are derived from their usernames and this published phrase,
+#: so that anyone trying the demo can pass the second factor (``manage.py demo_code USER`` prints the code).
+#: A secret anyone can compute protects nothing: these devices are named so in the admin, and seed_demo refuses
+#: to run in production mode.
+DEMO_AUTHENTICATOR_PHRASE = "llm-governance-portal demo authenticator (published, never for production)"
+DEMO_AUTHENTICATOR_NAME = "Demo authenticator (published secret: demo only)"
 
 
 @dataclass(frozen=True)
@@ -64,3 +74,29 @@ def seed_demo_logins(*, password: str) -> list[str]:
                 user.groups.add(Group.objects.get(name=login.role.value))
             created.append(login.username)
     return created
+
+
+def demo_authenticator_key(username: str) -> str:
+    """The published demo secret of ``username`` (hex, 20 bytes, as django-otp stores it)."""
+    return hashlib.sha256(f"{DEMO_AUTHENTICATOR_PHRASE}:{username}".encode()).hexdigest()[:40]
+
+
+@transaction.atomic
+def seed_demo_authenticators() -> list[str]:
+    """Give each demo login that has no authenticator the demo one with its published secret; returns the
+    usernames enrolled. A login with an authenticator of its own (or the demo one already) is left alone."""
+    enrolled = []
+    for user in get_user_model().objects.filter(username__in=[login.username for login in DEMO_LOGINS]):
+        if TOTPDevice.objects.filter(user=user).exists():
+            continue
+        TOTPDevice.objects.create(
+            user=user, name=DEMO_AUTHENTICATOR_NAME, key=demo_authenticator_key(user.username), confirmed=True
+        )
+        ledger.append(
+            action=LedgerAction.MFA_ENROLMENT,
+            obj=user,
+            actor=user,
+            payload={"event": "enrolled", "device": DEMO_AUTHENTICATOR_NAME},
+        )
+        enrolled.append(user.username)
+    return enrolled

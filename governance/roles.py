@@ -131,6 +131,19 @@ _TICKET_SIGNING = {"registry.changeticket": ("view", "approve")}
 #: Evidence packs: who may see them and download their PDFs (a read; every download is recorded in the ledger).
 _EVIDENCE_DOWNLOAD = {"evidence.evidencepack": ("view", "view_pdf")}
 
+#: Webhooks send governance data out of the portal: Security Reviewers manage the subscriptions and may send a
+#: delivery again; Auditors read the subscriptions and the delivery log.
+_WEBHOOKS_MANAGE = {
+    "webhooks.webhooksubscription": _EDIT,
+    "webhooks.webhookdelivery": ("view", "redeliver"),
+}
+_WEBHOOKS_READ = {"webhooks.webhooksubscription": _VIEW, "webhooks.webhookdelivery": _VIEW}
+
+#: Uploaded documents: everyone sees which exist; a role attaches to the records it owns and downloads those
+#: (``governance.services.documents``); oversight roles download every document. Each download is recorded.
+_DOCUMENTS_LISTED = {"governance.document": _VIEW}
+_DOCUMENTS_DOWNLOAD = {"governance.document": ("view", "view_file")}
+
 #: role -> {"app_label.model": actions}; an action is a permission codename prefix (view, add, change, ...).
 #: ``approve`` permissions are approval authority: services check them through role groups only.
 ROLE_PERMISSIONS: Mapping[Role, Mapping[str, tuple[str, ...]]] = {
@@ -140,6 +153,7 @@ ROLE_PERMISSIONS: Mapping[Role, Mapping[str, tuple[str, ...]]] = {
         **_LINEAGE_READ,
         **_LINEAGE_AUTHORING,
         **_REGISTRY_AUTHORING,
+        "governance.document": ("view", "attach_incident"),
     },
     Role.DATA_STEWARD: {
         **_GOVERNANCE_READ,
@@ -151,15 +165,23 @@ ROLE_PERMISSIONS: Mapping[Role, Mapping[str, tuple[str, ...]]] = {
         "lineage.erasurerequest": _EDIT,
         "lineage.lineagetemplate": _EDIT,
         **_REGISTRY_READ,
+        "governance.document": ("view", "attach_dataset"),
     },
-    Role.LEGAL_REVIEWER: {**_GOVERNANCE_READ, **_LINEAGE_READ, **_REGISTRY_READ},
+    Role.LEGAL_REVIEWER: {
+        **_GOVERNANCE_READ,
+        **_LINEAGE_READ,
+        **_REGISTRY_READ,
+        "governance.document": ("view", "attach_dataset"),
+    },
     Role.SECURITY_REVIEWER: {
         **_GOVERNANCE_READ,
         **_LINEAGE_READ,
         **_REGISTRY_READ,
         **_TICKET_SIGNING,
         "registry.deployment": ("view", "kill_switch"),
+        **_WEBHOOKS_MANAGE,
         "registry.incident": _EDIT,
+        "governance.document": ("view", "attach_dataset", "attach_incident"),
     },
     Role.COMPLIANCE_REVIEWER: {
         "auth.group": _VIEW,
@@ -174,6 +196,7 @@ ROLE_PERMISSIONS: Mapping[Role, Mapping[str, tuple[str, ...]]] = {
         "lineage.erasurerequest": _EDIT,
         **_REGISTRY_READ,
         **_EVIDENCE_DOWNLOAD,
+        "governance.document": ("view", "view_file", "attach_usecase"),
     },
     # Risk officers own RACI, thresholds and cadences, and are the second person a break-glass override needs.
     Role.RISK_OFFICER: {
@@ -191,6 +214,7 @@ ROLE_PERMISSIONS: Mapping[Role, Mapping[str, tuple[str, ...]]] = {
         "registry.deployment": ("view", "change", "rollback", "kill_switch"),
         "registry.incident": ("view", "add", "change", "close"),
         **_EVIDENCE_DOWNLOAD,
+        "governance.document": ("view", "view_file", "attach_incident"),
     },
     Role.PRODUCT_OWNER: {
         **_GOVERNANCE_READ,
@@ -200,8 +224,15 @@ ROLE_PERMISSIONS: Mapping[Role, Mapping[str, tuple[str, ...]]] = {
         **_REGISTRY_READ,
         **_TICKET_SIGNING,
         "registry.modelcard": ("view", "add"),
+        "governance.document": ("view", "attach_usecase"),
     },
-    Role.CHANGE_ADVISORY_BOARD: {**_GOVERNANCE_READ, **_LINEAGE_READ, **_REGISTRY_READ, **_TICKET_SIGNING},
+    Role.CHANGE_ADVISORY_BOARD: {
+        **_GOVERNANCE_READ,
+        **_LINEAGE_READ,
+        **_REGISTRY_READ,
+        **_TICKET_SIGNING,
+        **_DOCUMENTS_LISTED,
+    },
     # Auditors read everything: who holds which role, what was done, who signed, who looked at the evidence.
     Role.AUDITOR: {
         "auth.user": _VIEW,
@@ -213,7 +244,9 @@ ROLE_PERMISSIONS: Mapping[Role, Mapping[str, tuple[str, ...]]] = {
         **_AUDIT_TRAIL,
         "governance.accessevent": _VIEW,
         **_REGISTRY_READ,
+        **_WEBHOOKS_READ,
         **_EVIDENCE_DOWNLOAD,
+        **_DOCUMENTS_DOWNLOAD,
     },
 }
 

@@ -6,7 +6,6 @@ UTC time and meaning (§11.50) and is bound to the SHA-256 digest of the exact r
 """
 
 from django import forms
-from django.contrib.auth import authenticate
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
@@ -19,16 +18,20 @@ from governance.canonical import record_digest, to_jsonable
 from governance.choices import LedgerAction
 from governance.ledger import ActionDenied, denials_recorded
 from governance.models.signatures import Signature
+from governance.second_factor import session_is_verified
 
 #: Session key set after the first successful signing of a session.
 SIGNING_SESSION_KEY = "governance.esign_session_started"
 
 
 def signer_authenticates(*, signer: AbstractBaseUser, password: str, username: str | None = None) -> bool:
-    """The signer proves again who they are: their own password, and their username if asked."""
+    """The signer proves again who they are: their own password, and their username if asked.
+
+    The password is checked against the signer's own account (not through the sign-in backends, whose
+    lockout counting belongs to signing in); a wrong one is refused and recorded by ``signature_sign``."""
     if username is not None and username != signer.get_username():
         return False
-    return authenticate(username=signer.get_username(), password=password) == signer
+    return signer.check_password(password)
 
 
 def signature_sign(
@@ -107,7 +110,8 @@ def signatures_for(record: models.Model) -> list[tuple[Signature, bool]]:
 
 
 class SignatureForm(forms.Form):
-    """Re-authentication for one signing. Asks for the username on the session's first signing."""
+    """Re-authentication for one signing. Asks for the username on the session's first signing, and refuses
+    a session that has not passed the second factor."""
 
     username = forms.CharField(label=_("Username"), max_length=150, required=False)
     password = forms.CharField(label=_("Password"), strip=False, widget=forms.PasswordInput, max_length=4096)
@@ -121,6 +125,15 @@ class SignatureForm(forms.Form):
             self.fields["username"].required = True
         else:
             del self.fields["username"]
+
+    def clean(self) -> dict:
+        """A signature is given only in a session that passed the second factor."""
+        if not session_is_verified(self.request):
+            raise forms.ValidationError(
+                _("Signing needs a session verified with your second factor: sign out and sign in again."),
+                code="second_factor_required",
+            )
+        return super().clean()
 
     def credentials(self) -> dict[str, str | None]:
         """What an approval service passes on to ``signature_sign`` (after ``is_valid()``)."""

@@ -25,6 +25,7 @@ from governance.audit_context import acting_as, describe_actor
 from governance.choices import LedgerAction, Role
 from governance.ledger import ActionDenied, denials_recorded
 from governance.models import PipelineToken, PipelineTokenScope, UseCase
+from governance.models.tokens import validate_rate
 
 TOKEN_PREFIX = "pt_"  # noqa: S105 - a marker, not a secret
 SERVICE_ACCOUNT_PREFIX = "svc-"
@@ -89,10 +90,12 @@ def pipeline_token_create(
     use_cases: Iterable[UseCase],
     scopes: Iterable[str] | None = None,
     expires_in_days: int = DEFAULT_EXPIRY_DAYS,
+    rate_limit: str = "",
     actor: AbstractBaseUser | None = None,
     actor_name: str = "",
 ) -> IssuedToken:
-    """Issue a token for the service account, limited to ``use_cases`` and ``scopes`` (all scopes if None).
+    """Issue a token for the service account, limited to ``use_cases`` and ``scopes`` (all scopes if None), and
+    to ``rate_limit`` requests (e.g. ``600/min``; empty: the portal's ``API_TOKEN_RATE``).
 
     ``actor`` is the administrator issuing it (the admin) or None with ``actor_name`` (the management command,
     run by whoever operates the server).
@@ -106,6 +109,10 @@ def pipeline_token_create(
         errors["expires_in_days"] = f"A token expires after 1 to {MAX_EXPIRY_DAYS} days."
     if not name.strip():
         errors["name"] = "Say what the token is for."
+    try:
+        validate_rate(rate_limit.strip())
+    except ValidationError as error:
+        errors["rate_limit"] = error.messages
     if errors:
         raise ValidationError(errors)
     with denials_recorded(), transaction.atomic(), acting_as(actor, actor_name=actor_name):
@@ -126,6 +133,7 @@ def pipeline_token_create(
             created_at=now,
             created_by=describe_actor(actor, actor_name)[:200],
             expires_at=now + datetime.timedelta(days=expires_in_days),
+            rate_limit=rate_limit.strip(),
         )
         token.full_clean()
         token.save()
@@ -138,6 +146,7 @@ def pipeline_token_create(
                 "use_cases": sorted(use_case.slug for use_case in use_cases),
                 "scopes": scopes,
                 "expires_at": token.expires_at,
+                "rate_limit": token.effective_rate,
             },
         )
         return IssuedToken(token=token, secret=secret)

@@ -11,10 +11,12 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from governance.api.parsers import MAX_SAFE_INTEGER
 from governance.api.views import PipelineCreateAPIView, all_or_nothing
 from governance.models import PipelineTokenScope
 from lineage.choices import Article9Condition
 from lineage.models import Dataset, DatasetVersion, SourceSystem
+from lineage.openlineage.api import OpenLineageIntake
 from lineage.services import RECORD_FIELDS, dataset_version_create, dataset_version_submit, lineage_source_add
 
 
@@ -42,8 +44,8 @@ class LineageSourceIn(serializers.Serializer):
 class DatasetVersionIn(serializers.Serializer):
     dataset = serializers.SlugField(max_length=80)
     content_digest = serializers.CharField(max_length=100)
-    row_count = serializers.IntegerField(min_value=0)
-    size_bytes = serializers.IntegerField(min_value=0)
+    row_count = serializers.IntegerField(min_value=0, max_value=MAX_SAFE_INTEGER)
+    size_bytes = serializers.IntegerField(min_value=0, max_value=MAX_SAFE_INTEGER)
     storage_uri = serializers.CharField(max_length=1000)
     sampling_method = serializers.CharField(required=False, default="", allow_blank=True)
     filters = serializers.CharField(required=False, default="", allow_blank=True)
@@ -131,4 +133,5 @@ class DatasetVersionSubmit(PipelineCreateAPIView):
 urlpatterns = [
     path("dataset-versions", DatasetVersionCreate.as_view(), name="api-dataset-versions"),
     path("dataset-versions/<str:identifier>/submit", DatasetVersionSubmit.as_view(), name="api-dataset-version-submit"),
+    path("lineage", OpenLineageIntake.as_view(), name="api-openlineage"),
 ]

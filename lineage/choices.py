@@ -93,3 +93,14 @@ class ErasureKind(models.TextChoices):
 class ErasureState(models.TextChoices):
     OPEN = "open", _("Open")
     PROCESSED = "processed", _("Processed")
+
+
+class OpenLineageEventType(models.TextChoices):
+    """The ``eventType`` of an OpenLineage RunEvent: where the reported run stands (OTHER adds facets only)."""
+
+    START = "START", _("Started")
+    RUNNING = "RUNNING", _("Running")
+    COMPLETE = "COMPLETE", _("Completed")
+    FAIL = "FAIL", _("Failed")
+    ABORT = "ABORT", _("Aborted")
+    OTHER = "OTHER", _("Other (facets only)")

@@ -1,9 +1,14 @@
 """The admin site is the product's home: its index is each person's landing page."""
 
+from collections.abc import Callable
+
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponse
+from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext_lazy as _
 
+from governance.second_factor import session_is_verified
 from governance.selectors import ledger_integrity_alert
 from governance.worklist import desks_for
 
@@ -17,6 +22,55 @@ class PortalAdminSite(admin.AdminSite):
     index_title = _("Home")
     site_url = None  # the portal has no public site beside the admin
     index_template = "admin/portal_index.html"
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        """Staff whose session passed the second factor: a password alone never opens the admin."""
+        return super().has_permission(request) and session_is_verified(request)
+
+    def login(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        """The admin's login page, whose password step leads to the second factor (Django's ``login``, with
+        ``PasswordStepView`` in place of ``LoginView``)."""
+        from django.contrib.admin.forms import AdminAuthenticationForm
+
+        from governance.admin.second_factor import PasswordStepView
+
+        if request.method == "GET" and self.has_permission(request):
+            return HttpResponseRedirect(reverse("admin:index", current_app=self.name))
+        context = {
+            **self.each_context(request),
+            "title": _("Log in"),
+            "subtitle": None,
+            "app_path": request.get_full_path(),
+            "username": request.user.get_username(),
+        }
+        if REDIRECT_FIELD_NAME not in request.GET and REDIRECT_FIELD_NAME not in request.POST:
+            context[REDIRECT_FIELD_NAME] = reverse("admin:index", current_app=self.name)
+        context.update(extra_context or {})
+        request.current_app = self.name
+        return PasswordStepView.as_view(
+            extra_context=context,
+            authentication_form=self.login_form or AdminAuthenticationForm,
+            template_name=self.login_template or "admin/login.html",
+            admin_site=self,
+        )(request)
+
+    def get_urls(self) -> list[URLPattern]:
+        from governance.admin import second_factor
+
+        def before_sign_in(view: Callable[..., HttpResponse]) -> Callable[[HttpRequest], HttpResponse]:
+            """The second-factor steps come before ``has_permission`` holds, so not through ``admin_view``."""
+            return lambda request: view(request, admin_site=self)
+
+        return [
+            path("second-factor/", before_sign_in(second_factor.verify_view), name="second_factor"),
+            path("second-factor/enrol/", before_sign_in(second_factor.enrol_view), name="second_factor_enrol"),
+            path(
+                "second-factor/backup-codes/",
+                self.admin_view(lambda request: second_factor.backup_codes_view(request, admin_site=self)),
+                name="second_factor_backup_codes",
+            ),
+            *super().get_urls(),
+        ]
 
     def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[dict]:
         app_list = super().get_app_list(request, app_label)

@@ -10,13 +10,27 @@ Variables (see README, "Configuration"):
   LEDGER_SIGNING_KEY     Ed25519 key for ledger checkpoints
   CSRF_TRUSTED_ORIGINS   comma-separated origins when served behind a proxy on another scheme or port
   SECURE_HSTS_SECONDS, SECURE_HSTS_PRELOAD, SECURE_SSL_REDIRECT   production transport security
+  SESSION_IDLE_TIMEOUT_S, SESSION_ABSOLUTE_TIMEOUT_S   a signed-in session ends after 30 min idle, 12 h in all
+  AXES_FAILURE_LIMIT, AXES_COOLOFF_MINUTES   failed sign-ins that lock a username out from one address (5), and
+                         for how long (15 minutes)
+  TRUSTED_PROXY_COUNT    reverse proxies in front that append to X-Forwarded-For (default 0: the header is ignored)
+  OTP_TOTP_ISSUER, OTP_THROTTLE_FACTOR, SECOND_FACTOR_PENDING_SECONDS   the second factor: the name authenticator
+                         apps show, seconds of delay after a wrong code (doubling), time allowed to enter a code
   LOG_LEVEL              INFO by default
+  DOCUMENT_STORAGE_DIR   where uploaded documents are kept (default var/documents); DOCUMENT_MAX_BYTES their limit
+  OIDC_RP_CLIENT_ID      set to offer single sign-on (OpenID Connect); see README, "Single sign-on"
   API_MAX_REQUEST_BYTES  largest pipeline API request body (default 16 MiB); larger requests get 413
+  API_TOKEN_RATE         requests a pipeline token may make unless it has its own rate (default 600/min)
+  CACHE_URL              e.g. redis://127.0.0.1:6379/1: the cache shared by every process (API rate counters);
+                         unset = an in-process cache, right only for a single-process pilot
 """
 
+import re
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 
 from portal.env import env_bool, env_int, env_list, env_str
@@ -50,23 +64,38 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from our own static files: nothing loads from a CDN
+    "csp",
     "guardian",
     "simple_history",
+    "django_otp",  # the second factor: TOTP authenticators and one-time backup codes
+    "portal.apps.SecondFactorConfig",  # django_otp.plugins.otp_totp
+    "django_otp.plugins.otp_static",
+    "portal.apps.SignInLockoutConfig",  # axes: sign-in throttling and lockout
     # The product, in the order of its layers: each app may import only from those above it.
     "governance",
     "lineage",
     "registry",
     "evidence",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content Security Policy on every response, static files included (WhiteNoise answers those below).
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): whether this session passed the second factor (TOTP or a backup code).
+    "django_otp.middleware.OTPMiddleware",
+    # Turns a sign-in refused for too many failures into the lockout page (HTTP 429).
+    "axes.middleware.AxesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Ends sessions idle too long, older than the absolute limit, or of a deactivated person.
+    "governance.sessions.SessionLifetimeMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Stamps every ledger entry with the request id and the signed-in user (simple-history reads it too).
     "governance.audit_context.AuditContextMiddleware",
@@ -113,6 +142,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Authentication -------------------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out username and address before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -125,6 +156,72 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+
+# --- Second factor and sign-in throttling ---------------------------------------------------------------
+# Every person signs in with a password and then a TOTP code (or a one-time backup code); the admin and every
+# signing form require a verified second factor. Pipeline tokens are unaffected.
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "LLM Governance Portal")
+#: Seconds between a wrong code and the next try, doubling with each further failure (1, 2, 4, 8 ...).
+OTP_TOTP_THROTTLE_FACTOR = env_int("OTP_THROTTLE_FACTOR", 1)
+OTP_STATIC_THROTTLE_FACTOR = env_int("OTP_THROTTLE_FACTOR", 1)
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+#: How long the password step stays valid while the second factor is asked for.
+SECOND_FACTOR_PENDING_SECONDS = env_int("SECOND_FACTOR_PENDING_SECONDS", 300)
+# Failed sign-ins (wrong password or wrong second-factor code) lock out a username from one address.
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "governance.admin.second_factor.locked_out_response"
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "code"]  # never kept in the attempt records
+AXES_ENABLE_ADMIN = False  # the portal's own lockout admin lifts a lockout through a service and the ledger
+#: The number of reverse proxies in front of the portal, each appending the address it was connected from to
+#: X-Forwarded-For. 0: the portal is reached directly and X-Forwarded-For is ignored (a client could forge it).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+AXES_CLIENT_IP_CALLABLE = "governance.sign_in.client_address"
+# A signed-in session ends after 30 minutes without activity and 12 hours after sign-in, whatever happens in
+# between (governance.sessions enforces both; the cookie's own age is only the outer bound).
+SESSION_IDLE_TIMEOUT_S = env_int("SESSION_IDLE_TIMEOUT_S", 30 * 60)
+SESSION_ABSOLUTE_TIMEOUT_S = env_int("SESSION_ABSOLUTE_TIMEOUT_S", 12 * 3600)
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT_S
+
+# --- Single sign-on (OpenID Connect), optional -----------------------------------------------------------
+# On when OIDC_RP_CLIENT_ID is set: the login page offers "Sign in with SSO" beside the password form, which
+# stays for break-glass administrators. The identity provider's groups claim sets a person's roles at each
+# sign-in (governance.oidc); a person none of whose groups maps to a role is refused.
+OIDC_RP_CLIENT_ID = env_str("OIDC_RP_CLIENT_ID")
+OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID)
+OIDC_RP_CLIENT_SECRET = env_str("OIDC_RP_CLIENT_SECRET")
+OIDC_OP_ISSUER = env_str("OIDC_OP_ISSUER")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env_str("OIDC_OP_AUTHORIZATION_ENDPOINT")
+OIDC_OP_TOKEN_ENDPOINT = env_str("OIDC_OP_TOKEN_ENDPOINT")
+OIDC_OP_USER_ENDPOINT = env_str("OIDC_OP_USER_ENDPOINT")
+OIDC_OP_JWKS_ENDPOINT = env_str("OIDC_OP_JWKS_ENDPOINT")
+OIDC_RP_SIGN_ALGO = env_str("OIDC_RP_SIGN_ALGO", "RS256")
+OIDC_RP_SCOPES = env_str("OIDC_RP_SCOPES", "openid email profile")
+OIDC_USE_PKCE = True
+OIDC_TIMEOUT = env_int("OIDC_TIMEOUT_S", 10)
+#: The claim that names a person for good (``sub`` by default; ``preferred_username`` if the IdP never reuses it).
+OIDC_USERNAME_CLAIM = env_str("OIDC_USERNAME_CLAIM", "sub")
+OIDC_GROUPS_CLAIM = env_str("OIDC_GROUPS_CLAIM", "groups")
+#: JSON object, IdP group -> role name (or list of role names); unset: groups named exactly like a role map to it.
+OIDC_GROUP_MAP = env_str("OIDC_GROUP_MAP")
+if OIDC_ENABLED:
+    _missing = [
+        name
+        for name in (
+            "OIDC_RP_CLIENT_SECRET",
+            "OIDC_OP_ISSUER",
+            "OIDC_OP_AUTHORIZATION_ENDPOINT",
+            "OIDC_OP_TOKEN_ENDPOINT",
+            "OIDC_OP_USER_ENDPOINT",
+            "OIDC_OP_JWKS_ENDPOINT",
+        )
+        if not globals()[name]
+    ]
+    if _missing:
+        raise ImproperlyConfigured(f"OIDC_RP_CLIENT_ID is set, so single sign-on needs {', '.join(_missing)} too.")
+    AUTHENTICATION_BACKENDS = [*AUTHENTICATION_BACKENDS, "governance.oidc.PortalOIDCBackend"]
 
 # --- Internationalisation: time is UTC everywhere --------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -148,6 +245,16 @@ STORAGES = {
         # or object storage (any Django storage backend).
         "OPTIONS": {"location": env_str("LEDGER_CHECKPOINT_DIR") or str(VAR_DIR / "checkpoints")},
     },
+    # Uploaded documents (DPIAs, incident reports): outside STATIC_ROOT and MEDIA_ROOT, under random names, handed
+    # out only by the download view that checks roles and records the download. Any Django storage backend will do.
+    "documents": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {
+            "location": env_str("DOCUMENT_STORAGE_DIR") or str(VAR_DIR / "documents"),
+            "file_permissions_mode": 0o600,
+            "directory_permissions_mode": 0o700,
+        },
+    },
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -156,6 +263,15 @@ STORAGES = {
         )
     },
 }
+
+#: The largest uploaded document (bytes). Uploads stop being kept past it (governance.uploads), before the form
+#: even sees them; a proxy in front should refuse request bodies much larger than this.
+DOCUMENT_MAX_BYTES = env_int("DOCUMENT_MAX_BYTES", 20 * 1024 * 1024)
+FILE_UPLOAD_HANDLERS = [
+    "governance.uploads.DocumentSizeLimitUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # --- History and audit ----------------------------------------------------------------------------------
 # History rows are for the admin's diff view; the audit ledger is the evidence. Nobody reverts history.
@@ -182,6 +298,20 @@ CELERY_ENABLE_UTC = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 30 * 60)
 
+# --- Cache ----------------------------------------------------------------------------------------------
+# The API's rate counters live here, so every gunicorn worker must see the same cache: Redis in production
+# (a database of its own, not the broker's). Unset, each process counts for itself: fine for a pilot.
+CACHE_URL = env_str("CACHE_URL")
+if CACHE_URL and not CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured(f"CACHE_URL={CACHE_URL!r} is not a Redis URL (redis://host:6379/1).")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL, "KEY_PREFIX": "portal"}
+        if CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "portal"}
+    )
+}
+
 # --- API ------------------------------------------------------------------------------------------------
 # Pipelines authenticate with a token (``Authorization: Bearer``; the pipeline endpoints accept nothing else);
 # signed-in people, and tokens, may read the schema and docs.
@@ -189,17 +319,24 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
+        "governance.api.verified_session.VerifiedSessionAuthentication",  # signed-in people, second factor passed
         "governance.api.authentication.PipelineTokenAuthentication",
     ],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # DRF's JSON parser, refusing the NUL character PostgreSQL cannot store (400 instead of a server error).
+    "DEFAULT_PARSER_CLASSES": ["governance.api.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "governance.api.exceptions.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
+    # Per pipeline token, counted in the shared cache; people signed in to the admin are not throttled.
+    "DEFAULT_THROTTLE_CLASSES": ["governance.api.throttling.PipelineTokenRateThrottle"],
 }
 #: The largest API request body (bytes): above it, 413. Room for a validation run of about 100,000 results.
 API_MAX_REQUEST_BYTES = env_int("API_MAX_REQUEST_BYTES", 16 * 1024 * 1024)
+#: What a token may send unless it has a rate of its own (``PipelineToken.rate_limit``); above it, 429.
+API_TOKEN_RATE = env_str("API_TOKEN_RATE", "600/min")
+if not re.fullmatch(r"[1-9][0-9]{0,8}/(s|sec|second|m|min|minute|h|hour|d|day)", API_TOKEN_RATE):
+    raise ImproperlyConfigured(f"API_TOKEN_RATE={API_TOKEN_RATE!r} is not a rate; write e.g. 600/min or 10000/hour.")
 SPECTACULAR_SETTINGS = {
     "TITLE": "LLM Governance Portal API",
     "DESCRIPTION": "Pipeline API: lineage, training runs, model versions, gates and evidence.",
@@ -207,6 +344,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     # The schema describes a regulated system's interface: signed-in users and pipeline tokens only.
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # Swagger UI from the portal's own static files (drf-spectacular-sidecar), never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Product settings -----------------------------------------------------------------------------------
@@ -227,6 +368,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "governance.tasks.verify_ledger_chain",
         "schedule": env_int("LEDGER_VERIFY_INTERVAL_S", 24 * 3600),
     },
+    # Webhook deliveries whose Celery message was lost (broker down at commit) are sent again.
+    "webhooks-requeue-overdue": {"task": "webhooks.requeue_overdue", "schedule": 300},
 }
 
 # --- Transport security ---------------------------------------------------------------------------------
@@ -238,6 +381,22 @@ SESSION_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content Security Policy (django-csp): scripts and styles from the portal's own static files, or inline only
+# with the request's nonce; no plugins, no framing, no other origin.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", NONCE],
+        "style-src": ["'self'", NONCE],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=True)
     SESSION_COOKIE_SECURE = True

@@ -16,6 +16,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from governance.api.parsers import MAX_SAFE_INTEGER
 from governance.api.views import PipelineAPIView, PipelineCreateAPIView, all_or_nothing
 from governance.models import PipelineTokenScope, UseCase
 from lineage.models import DatasetVersion
@@ -229,6 +230,8 @@ RESULT_FIELDS: dict[str, tuple[type, ...]] = {
     "note": (str,),
 }
 MAX_RESULT_ERRORS = 50
+#: The largest attempt number the results table holds.
+MAX_ATTEMPT = 2**31 - 1
 
 
 def parse_results(raw: Any) -> list[ResultInput]:
@@ -249,6 +252,8 @@ def parse_results(raw: Any) -> list[ResultInput]:
                 value = item.get(name)
                 if name in item and (not isinstance(value, kinds) or isinstance(value, bool)):
                     problems.append(f"{name} has the wrong type")
+            if isinstance(item.get("attempt"), int) and item["attempt"] > MAX_ATTEMPT:
+                problems.append(f"attempt is above {MAX_ATTEMPT}")
             if problems:
                 errors.append(f"Result {index}: {'; '.join(problems)}.")
             else:
@@ -480,7 +485,7 @@ class MonitoringSummaryIn(serializers.Serializer):
     environment = serializers.ChoiceField(choices=Environment.choices)
     period_start = serializers.DateTimeField()
     period_end = serializers.DateTimeField()
-    volume = serializers.IntegerField(min_value=0)
+    volume = serializers.IntegerField(min_value=0, max_value=MAX_SAFE_INTEGER)
     policy_violation_rate = serializers.DecimalField(max_digits=5, decimal_places=2, min_value=0, max_value=100)
     refusal_rate = serializers.DecimalField(max_digits=5, decimal_places=2, min_value=0, max_value=100)
     escalation_rate = serializers.DecimalField(max_digits=5, decimal_places=2, min_value=0, max_value=100)

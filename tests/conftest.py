@@ -132,11 +132,19 @@ def demo_organisation(demo_users: dict[str, object]) -> dict[str, object]:
 
 
 def sign_in(page: object, base_url: str, username: str) -> None:
-    """Sign in to the admin through its login form, as a person does."""
+    """Sign in to the admin through its login form and the second-factor step, as a person does (typing the
+    code their authenticator app shows)."""
+    from django.contrib.auth import get_user_model
+
+    from tests.signing_in import second_factor_code
+
     page.goto(f"{base_url}/admin/login/?next=/admin/")
     page.fill("#id_username", username)
     page.fill("#id_password", DEFAULT_DEMO_PASSWORD)
+    code = second_factor_code(get_user_model().objects.get(username=username))
     page.click("input[type=submit]")
+    page.fill("#id_code", code)
+    page.click("#second-factor-form input[type=submit]")
     page.wait_for_selector("#waiting-heading")
 
 

@@ -20,4 +20,8 @@ STORAGES = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": tempfile.mkdtemp(prefix="ledger-checkpoints-")},
     },
+    "documents": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": tempfile.mkdtemp(prefix="documents-")},
+    },
 }

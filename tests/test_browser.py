@@ -1,8 +1,10 @@
 """User journey in a real browser: a demo user signs in to the admin and lands on their desk."""
 
 import pytest
+from django.contrib.auth import get_user_model
 
 from governance.demo import DEFAULT_DEMO_PASSWORD
+from tests.signing_in import second_factor_code
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -11,7 +13,10 @@ def sign_in(page: object, base_url: str, username: str) -> None:
     page.goto(f"{base_url}/admin/")
     page.fill("#id_username", username)
     page.fill("#id_password", DEFAULT_DEMO_PASSWORD)
+    code = second_factor_code(get_user_model().objects.get(username=username))
     page.click("input[type=submit]")
+    page.fill("#id_code", code)
+    page.click("#second-factor-form input[type=submit]")
 
 
 def test_legal_reviewer_signs_in_and_sees_their_landing_page(live_server, demo_users, page) -> None:

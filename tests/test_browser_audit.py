@@ -8,6 +8,7 @@ from governance import ledger
 from governance.choices import LedgerAction
 from governance.demo import DEFAULT_DEMO_PASSWORD
 from governance.models import LedgerEntry
+from tests.signing_in import second_factor_code
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -19,7 +20,10 @@ def test_auditor_filters_the_ledger_opens_an_entry_and_exports_the_slice(live_se
     page.goto(f"{live_server.url}/admin/")
     page.fill("#id_username", "auditor")
     page.fill("#id_password", DEFAULT_DEMO_PASSWORD)
+    code = second_factor_code(demo_users["auditor"])
     page.click("input[type=submit]")
+    page.fill("#id_code", code)
+    page.click("#second-factor-form input[type=submit]")
     page.get_by_role("link", name="Audit ledger", exact=True).click()
     page.wait_for_selector("#result_list")
     page.locator("#changelist-filter").get_by_role("link", name="Download", exact=True).click()

@@ -7,6 +7,7 @@ from django.urls import reverse
 from governance.choices import Role
 from governance.roles import ROLE_DUTIES
 from governance.worklist import WorkItem, WorkQueue, _registry, register_queue
+from tests.signing_in import login_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +34,7 @@ def test_login_page_carries_the_product_name(client: Client) -> None:
 
 @pytest.mark.parametrize("role", list(Role))
 def test_each_role_sees_its_own_desk_and_no_one_elses(client: Client, user_in_role, role: Role) -> None:
-    client.force_login(user_in_role(role))
+    login_verified(client, user_in_role(role))
 
     page = client.get(reverse("admin:index")).content.decode()
 
@@ -49,7 +50,7 @@ def test_a_user_with_two_roles_sees_both_desks(client: Client, user_in_role) -> 
 
     user = user_in_role(Role.RISK_OFFICER)
     user.groups.add(Group.objects.get(name=Role.CHANGE_ADVISORY_BOARD.value))
-    client.force_login(user)
+    login_verified(client, user)
 
     page = client.get(reverse("admin:index")).content.decode()
 
@@ -59,7 +60,7 @@ def test_a_user_with_two_roles_sees_both_desks(client: Client, user_in_role) -> 
 def test_administrator_without_a_role_is_told_that_administration_is_not_approval(
     client: Client, admin_user: object
 ) -> None:
-    client.force_login(admin_user)
+    login_verified(client, admin_user)
 
     page = client.get(reverse("admin:index")).content.decode()
 
@@ -75,9 +76,9 @@ def test_registered_queues_show_their_items_to_the_roles_they_concern(client: Cl
     )
     register_queue(queue)
     try:
-        client.force_login(user_in_role(Role.LEGAL_REVIEWER))
+        login_verified(client, user_in_role(Role.LEGAL_REVIEWER))
         legal_page = client.get(reverse("admin:index")).content.decode()
-        client.force_login(user_in_role(Role.SECURITY_REVIEWER))
+        login_verified(client, user_in_role(Role.SECURITY_REVIEWER))
         security_page = client.get(reverse("admin:index")).content.decode()
     finally:
         del _registry[queue.key]
@@ -103,11 +104,12 @@ def test_landing_page_query_count_does_not_depend_on_roles_held(
 
     user = user_in_role(Role.AUDITOR)
     user.groups.add(*Group.objects.all())
-    client.force_login(user)
+    login_verified(client, user)
 
-    # session, user, permissions, roles, the ledger-integrity alert, recent actions, and one or two per queue
-    # (each computed once, however many of the user's roles share it)
-    with django_assert_max_num_queries(16):
+    # session, user, the second-factor device, permissions, roles, whether they may lift lockouts, the
+    # ledger-integrity alert, recent actions, and one or two per queue (each computed once, however many of the
+    # user's roles share it)
+    with django_assert_max_num_queries(18):
         client.get(reverse("admin:index"))
 
 
@@ -125,7 +127,7 @@ def test_health_endpoint_refuses_writes(client: Client) -> None:
 def test_api_schema_is_served_to_signed_in_users_only(client: Client, user_in_role) -> None:
     assert client.get(reverse("api-schema")).status_code == 403
 
-    client.force_login(user_in_role(Role.ML_ENGINEER))
+    login_verified(client, user_in_role(Role.ML_ENGINEER))
     response = client.get(reverse("api-schema"))
 
     assert response.status_code == 200
@@ -133,7 +135,7 @@ def test_api_schema_is_served_to_signed_in_users_only(client: Client, user_in_ro
 
 
 def test_the_index_lists_the_product_apps_in_lifecycle_order_before_administration(client: Client, admin_user) -> None:
-    client.force_login(admin_user)
+    login_verified(client, admin_user)
 
     apps = [app["app_label"] for app in client.get(reverse("admin:index")).context["app_list"]]
 

@@ -6,9 +6,14 @@ import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import CommandError, call_command
 from django.forms.models import model_to_dict
+from django.test import Client, RequestFactory
+from django.urls import reverse
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from governance.choices import Role
-from governance.demo import DEFAULT_DEMO_PASSWORD, DEMO_LOGINS
+from governance.demo import DEFAULT_DEMO_PASSWORD, DEMO_AUTHENTICATOR_NAME, DEMO_LOGINS, seed_demo_logins
+from governance.models import LedgerEntry
+from governance.second_factor import secret_text
 
 pytestmark = pytest.mark.django_db
 
@@ -19,6 +24,17 @@ def seed(**options: object) -> str:
     out = StringIO()
     call_command("seed_demo", stdout=out, **options)
     return out.getvalue()
+
+
+def demo_code(username: str) -> str:
+    out = StringIO()
+    call_command("demo_code", username, stdout=out)
+    return out.getvalue().strip()
+
+
+def authenticates(username: str, password: str) -> bool:
+    """The password step of signing in (the sign-in backends want the request, for lockout counting)."""
+    return authenticate(RequestFactory().post("/admin/login/"), username=username, password=password) is not None
 
 
 def snapshot() -> list[dict]:
@@ -51,7 +67,7 @@ def test_every_demo_login_authenticates_with_the_shared_password() -> None:
     seed()
 
     for login in DEMO_LOGINS:
-        assert authenticate(username=login.username, password=DEFAULT_DEMO_PASSWORD) is not None
+        assert authenticates(login.username, DEFAULT_DEMO_PASSWORD)
 
 
 def test_prints_the_logins_and_the_password() -> None:
@@ -75,11 +91,50 @@ def test_prints_the_logins_and_the_password() -> None:
 def test_a_second_run_changes_nothing() -> None:
     seed()
     before = snapshot()
+    devices = list(TOTPDevice.objects.order_by("pk").values())
+    entries = LedgerEntry.objects.count()
 
     output = seed(password="a-different-password")
 
     assert snapshot() == before
+    assert list(TOTPDevice.objects.order_by("pk").values()) == devices
+    assert LedgerEntry.objects.count() == entries
     assert "0 created" in output
+
+
+def test_every_demo_login_passes_the_second_factor_with_its_published_demo_code() -> None:
+    output = seed()
+
+    assert "PUBLISHED (demo only)" in output
+    for login in DEMO_LOGINS:
+        device = TOTPDevice.objects.get(user__username=login.username)
+        assert device.name == DEMO_AUTHENTICATOR_NAME
+        assert f"  {login.username:<12} {secret_text(device)}" in output
+    client = Client()
+    client.post(reverse("admin:login"), {"username": "legal", "password": DEFAULT_DEMO_PASSWORD})
+    code = demo_code("legal")
+    assert client.post(reverse("admin:second_factor"), {"code": code}).status_code == 302
+    assert client.get("/admin/").status_code == 200
+
+
+def test_a_login_with_an_authenticator_of_its_own_keeps_it() -> None:
+    seed_demo_logins(password=DEFAULT_DEMO_PASSWORD)
+    own = TOTPDevice.objects.create(user=User.objects.get(username="risk"), name="Phone", confirmed=True)
+
+    output = seed()
+
+    assert list(TOTPDevice.objects.filter(user__username="risk")) == [own]
+    assert "  risk         (has an authenticator of its own)" in output
+    with pytest.raises(CommandError, match="no demo authenticator"):
+        demo_code("risk")
+
+
+def test_demo_codes_are_refused_in_production_mode(settings: object) -> None:
+    seed()
+    settings.DEBUG = False
+
+    with pytest.raises(CommandError, match="DEBUG is false"):
+        demo_code("legal")
 
 
 def test_a_second_run_leaves_a_changed_password_alone() -> None:
@@ -90,7 +145,7 @@ def test_a_second_run_leaves_a_changed_password_alone() -> None:
 
     seed()
 
-    assert authenticate(username="legal", password="legal-changed-it-on-purpose") is not None
+    assert authenticates("legal", "legal-changed-it-on-purpose")
 
 
 def test_refuses_in_production_mode(settings: object) -> None:

@@ -1,5 +1,6 @@
 """Configuration comes from the environment, and production mode refuses to start half-configured."""
 
+import json
 import os
 import subprocess
 import sys
@@ -137,3 +138,81 @@ def test_deploy_check_fails_without_a_usable_ledger_signing_key(key: str) -> Non
 
     assert result.returncode != 0
     assert "governance.E001" in result.stderr
+
+
+def _in_production(tmp_path: Path, code: str) -> str:
+    """Run ``code`` in a process configured for production (SQLite under ``tmp_path``); return its output."""
+    from governance.signing_keys import generate_private_key_pem
+
+    drop = {"DATABASE_URL", "DEBUG", "DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    result = subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        cwd=ROOT,
+        env={
+            **{key: value for key, value in os.environ.items() if key not in drop},
+            **PRODUCTION,
+            "ALLOWED_HOSTS": "testserver",
+            "LEDGER_SIGNING_KEY": generate_private_key_pem(),
+            "VAR_DIR": str(tmp_path),
+            "DJANGO_SETTINGS_MODULE": "portal.settings",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+TRANSPORT_SETTINGS = (
+    "SESSION_COOKIE_SECURE",
+    "CSRF_COOKIE_SECURE",
+    "SESSION_COOKIE_HTTPONLY",
+    "SECURE_HSTS_SECONDS",
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+    "SECURE_SSL_REDIRECT",
+    "SESSION_IDLE_TIMEOUT_S",
+    "SESSION_ABSOLUTE_TIMEOUT_S",
+    "SESSION_COOKIE_AGE",
+)
+
+
+def test_production_sends_hsts_and_the_content_security_policy_and_marks_cookies_secure(tmp_path: Path) -> None:
+    output = _in_production(
+        tmp_path,
+        "import json; from django.conf import settings; from django.test import Client; "
+        "response = Client().get('/healthz', secure=True); "
+        "print(json.dumps({'status': response.status_code, 'headers': dict(response.items()), "
+        f"'settings': {{name: getattr(settings, name) for name in {TRANSPORT_SETTINGS!r}}}}}))",
+    )
+    answer = json.loads(output.strip().splitlines()[-1])
+
+    headers = answer["headers"]
+    assert answer["status"] == 200
+    assert headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"
+    policy = headers["Content-Security-Policy"]
+    for directive in ("object-src 'none'", "frame-ancestors 'none'", "default-src 'self'", "base-uri 'none'"):
+        assert directive in policy
+    assert "unsafe-inline" not in policy
+    assert answer["settings"] == {
+        "SESSION_COOKIE_SECURE": True,
+        "CSRF_COOKIE_SECURE": True,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SECURE_HSTS_SECONDS": 31536000,
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS": True,
+        "SECURE_SSL_REDIRECT": True,
+        "SESSION_IDLE_TIMEOUT_S": 1800,
+        "SESSION_ABSOLUTE_TIMEOUT_S": 43200,
+        "SESSION_COOKIE_AGE": 43200,
+    }
+
+
+def test_production_redirects_plain_http_to_https_except_the_health_check(tmp_path: Path) -> None:
+    output = _in_production(
+        tmp_path,
+        "from django.test import Client; "
+        "print(Client().get('/admin/login/').status_code, Client().get('/healthz').status_code)",
+    )
+
+    assert output.split()[-2:] == ["301", "200"]

@@ -9,6 +9,7 @@ from governance.admin.audit import (
     SignatureAdmin,
 )
 from governance.admin.catalogue import ControlAdmin, ControlFrameworkAdmin, PolicyAdmin
+from governance.admin.documents import DocumentAdmin
 from governance.admin.governed import GovernedAdmin, ReadOnlyAuditAdmin, RoleGatedAdmin
 from governance.admin.requirements import RequirementsDocumentAdmin
 from governance.admin.retraining import RetrainingCadenceAdmin
@@ -20,6 +21,7 @@ __all__ = [
     "AccessEventAdmin",
     "ControlAdmin",
     "ControlFrameworkAdmin",
+    "DocumentAdmin",
     "GovernedAdmin",
     "LedgerCheckpointAdmin",
     "LedgerEntryAdmin",

@@ -4,8 +4,10 @@
 - ``ActionDenied`` (who is asking, or the record's state): 403 ``{"detail": ...}``.
 - a Django or DRF ``ValidationError``: 400 ``{"detail": ..., "errors": {field: [messages]}}``.
 - a body above the limit: 413.
+- a token above its request rate: 429 ``{"detail": ...}`` with ``Retry-After`` (seconds); nothing was done.
 """
 
+import math
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig
@@ -44,6 +46,16 @@ def django_validation_errors(error: DjangoValidationError) -> dict[str, list[str
     return {"non_field_errors": list(error.messages)}
 
 
+def _throttled(wait: float, token: object) -> Response:
+    seconds = max(1, math.ceil(wait))
+    rate = getattr(token, "effective_rate", "")
+    detail = (
+        f"This token has sent more than its rate{f' ({rate})' if rate else ''} allows; "
+        f"retry after {seconds} seconds. Nothing of this request was done."
+    )
+    return Response({"detail": detail}, status=status.HTTP_429_TOO_MANY_REQUESTS, headers={"Retry-After": str(seconds)})
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     reasons = getattr(exc, "reasons", None)
     if isinstance(exc, ActionDenied) and reasons is not None:
@@ -60,4 +72,6 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         return Response({"detail": RequestTooLarge.default_detail}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     if isinstance(exc, ObjectDoesNotExist):
         return Response({"detail": "Not found."}, status=status.HTTP_404_NOT_FOUND)
+    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+        return _throttled(exc.wait, getattr(context.get("request"), "auth", None))
     return exception_handler(exc, context)

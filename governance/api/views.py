@@ -1,5 +1,5 @@
-"""The base of every pipeline endpoint: token and scope, the use-case check, the body limit, and
-``Idempotency-Key`` on POST.
+"""The base of every pipeline endpoint: token, rate limit (``governance.api.throttling``, checked before the
+scope) and scope, the use-case check, the body limit, and ``Idempotency-Key`` on POST.
 
 A POST with an ``Idempotency-Key`` runs in one transaction with its key: a retry with the same key and the same
 body gets the first (successful) response again and creates nothing; the same key with another body is refused
@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from rest_framework import status
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -42,8 +42,23 @@ class PipelineAPIView(APIView):
     def token(self) -> PipelineToken:
         return self.request.auth
 
+    def check_permissions(self, request: Request) -> None:
+        # The rate comes first: a token over it gets 429 before anything is done or written, even the ledger
+        # entry of a refused scope (which would otherwise let a runaway pipeline fill the ledger).
+        self.check_throttles(request)
+        super().check_permissions(request)
+
+    def check_throttles(self, request: Request) -> None:
+        if getattr(self, "_throttles_checked", False):
+            return
+        self._throttles_checked = True
+        super().check_throttles(request)
+
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
+        if any("\x00" in str(value) for value in kwargs.values()):
+            # No identifier holds a NUL character, and PostgreSQL refuses to even compare one.
+            raise NotFound("No record has an identifier with a NUL character in it.")
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:

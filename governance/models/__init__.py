@@ -3,11 +3,13 @@
 from governance.models.access import AccessEvent
 from governance.models.base import GovernedModel, GovernedQuerySet, GovernedWriteRefused
 from governance.models.controls import Control, ControlFramework, Policy
+from governance.models.documents import Document, DocumentKind
 from governance.models.ledger import LedgerCheckpoint, LedgerEntry, LedgerVerification
 from governance.models.overrides import BreakGlassOverride
 from governance.models.raci import RaciAssignment, RaciMatrix
 from governance.models.requirements import BehaviorConstraint, RequirementsDocument
 from governance.models.retraining import RetrainingCadence
+from governance.models.sessions import UserSession
 from governance.models.signatures import Signature
 from governance.models.thresholds import ThresholdPolicy, ThresholdRule
 from governance.models.tokens import IdempotentRequest, PipelineToken, PipelineTokenScope
@@ -19,6 +21,8 @@ __all__ = [
     "BreakGlassOverride",
     "Control",
     "ControlFramework",
+    "Document",
+    "DocumentKind",
     "GovernedModel",
     "GovernedQuerySet",
     "GovernedWriteRefused",
@@ -37,4 +41,5 @@ __all__ = [
     "ThresholdPolicy",
     "ThresholdRule",
     "UseCase",
+    "UserSession",
 ]

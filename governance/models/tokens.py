@@ -6,12 +6,26 @@ that account for everything the pipeline does. It is limited to use cases and to
 Only a SHA-256 digest of the token is stored: the token itself is shown once, when it is created.
 """
 
+import re
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from governance.models.base import GovernedModel
+
+#: A request rate as the API's throttle reads it: a number of requests per second, minute, hour or day.
+RATE_PATTERN = re.compile(r"[1-9][0-9]{0,8}/(s|sec|second|m|min|minute|h|hour|d|day)")
+
+
+def validate_rate(value: str) -> None:
+    """``600/min``, ``10/s``, ``5000/hour``, ``100000/day``."""
+    if value and not RATE_PATTERN.fullmatch(value):
+        raise ValidationError(
+            _("Give a rate as requests per period, e.g. 600/min (periods: s, min, hour, day)."), code="invalid"
+        )
 
 
 class PipelineTokenScope(models.TextChoices):
@@ -49,6 +63,13 @@ class PipelineToken(GovernedModel):
     revoked_at = models.DateTimeField(_("revoked at (UTC)"), null=True, blank=True)
     revoked_by = models.CharField(_("revoked by"), max_length=200, blank=True)
     revocation_reason = models.CharField(_("revocation reason"), max_length=500, blank=True)
+    rate_limit = models.CharField(
+        _("rate limit"),
+        max_length=20,
+        blank=True,
+        validators=[validate_rate],
+        help_text=_("Requests this token may make, e.g. 600/min; empty: the portal's default (API_TOKEN_RATE)."),
+    )
 
     class Meta:
         verbose_name = _("pipeline token")
@@ -57,6 +78,11 @@ class PipelineToken(GovernedModel):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}...)"
+
+    @property
+    def effective_rate(self) -> str:
+        """The token's own rate, or the portal's default for tokens that have none."""
+        return self.rate_limit or settings.API_TOKEN_RATE
 
     def is_usable(self, now: object = None) -> bool:
         now = now or timezone.now()

@@ -2,6 +2,7 @@
 
 from lineage.models.datasets import Dataset, DatasetVersion, DatasetVersionReviewer, LineageEdge
 from lineage.models.erasure import ErasureRequest
+from lineage.models.openlineage import OpenLineageRun
 from lineage.models.records import LineageRecord, LineageSource, LineageTemplate, TransformationStep
 from lineage.models.sources import SourceSystem
 
@@ -14,6 +15,7 @@ __all__ = [
     "LineageRecord",
     "LineageSource",
     "LineageTemplate",
+    "OpenLineageRun",
     "SourceSystem",
     "TransformationStep",
 ]

@@ -147,12 +147,25 @@ class ModelVersion(GovernedModel):
         settings.AUTH_USER_MODEL, verbose_name=_("registered by"), on_delete=models.PROTECT, related_name="+"
     )
     registered_at = models.DateTimeField(_("registered at (UTC)"), default=timezone.now)
+    #: Where the version came from when it was imported from another registry (MLflow: ``models:/NAME/VERSION``);
+    #: unique, so that importing again finds it instead of registering it twice.
+    external_reference = models.CharField(
+        _("external registry reference"),
+        max_length=300,
+        blank=True,
+        help_text=_("The version in the registry it was imported from, e.g. models:/support-assistant/2 in MLflow."),
+    )
 
     class Meta:
         verbose_name = _("model version")
         ordering = ["name", "-number"]
         constraints = [
             models.UniqueConstraint(fields=["name", "number"], name="model_version_unique"),
+            models.UniqueConstraint(
+                fields=["external_reference"],
+                condition=~models.Q(external_reference=""),
+                name="model_version_external_reference_unique",
+            ),
             models.CheckConstraint(condition=models.Q(number__gte=1), name="model_version_positive"),
         ]
         permissions = [("gate_review_modelversion", _("Can sign the human review of a borderline gate"))]

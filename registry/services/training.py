@@ -219,11 +219,12 @@ def training_run_fail(*, run: TrainingRun, actor: AbstractBaseUser, reason: str)
 
 
 def model_version_register(
-    *, run: TrainingRun, actor: AbstractBaseUser, name: str, description: str = ""
+    *, run: TrainingRun, actor: AbstractBaseUser, name: str, description: str = "", external_reference: str = ""
 ) -> ModelVersion:
     """The model a completed run produced, as the next version of ``name`` (``support-assistant:8``).
 
     The run's data is checked again: a version revoked since the run was registered blocks the model too.
+    ``external_reference`` names the version in the registry it is imported from (``models:/NAME/VERSION``).
     """
     attempted = "model_version_register"
     with denials_recorded(), transaction.atomic(), acting_as(actor):
@@ -262,6 +263,7 @@ def model_version_register(
             training_run=locked,
             weights_digest=locked.output_weights_digest,
             description=description.strip(),
+            external_reference=external_reference.strip(),
             registered_by=actor,
         )
         version.full_clean()

@@ -3,6 +3,7 @@
 import pytest
 
 from governance.models import LedgerEntry, PipelineTokenScope
+from tests.signing_in import login_verified
 
 S = PipelineTokenScope
 
@@ -48,7 +49,7 @@ def test_without_a_token_every_endpoint_is_401(demo_organisation, client):
 
 @pytest.mark.django_db
 def test_a_signed_in_person_is_not_a_pipeline(demo_organisation, client):
-    client.force_login(demo_organisation["mleng"])
+    login_verified(client, demo_organisation["mleng"])
     assert client.get("/api/v1/deployments/support-assistant/dev").status_code == 401
 
 

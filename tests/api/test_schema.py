@@ -2,10 +2,12 @@
 
 import pytest
 
+from tests.signing_in import login_verified
+
 
 @pytest.mark.django_db
 def test_schema_lists_the_pipeline_endpoints_with_bearer_auth(demo_users, client):
-    client.force_login(demo_users["mleng"])
+    login_verified(client, demo_users["mleng"])
     response = client.get("/api/schema/", HTTP_ACCEPT="application/json")
     assert response.status_code == 200
     schema = response.json()

@@ -19,6 +19,7 @@ from governance.models import LedgerEntry, PipelineToken
 from governance.tokens import pipeline_token_revoke
 from registry.services.promotion import change_ticket_approve
 from tests.registry.conftest import ledger_of
+from tests.signing_in import login_verified
 
 DEPLOYMENT = "/api/v1/deployments/support-assistant/dev"
 
@@ -125,7 +126,7 @@ def test_a_person_cannot_revoke_a_token_without_the_permission(world, issue):
 @pytest.mark.django_db
 def test_administrator_revokes_tokens_in_the_admin(world, issue, client):
     pipeline = issue()
-    client.force_login(world["admin"])
+    login_verified(client, world["admin"])
     response = client.post(
         "/admin/governance/pipelinetoken/",
         {"action": "revoke", "_selected_action": [pipeline.token.pk]},
@@ -166,9 +167,9 @@ def test_create_pipeline_token_refuses_bad_input_and_issues_nothing(demo_organis
 def test_administrator_revokes_one_token_saying_why(world, issue, client):
     pipeline = issue()
     url = f"/admin/governance/pipelinetoken/{pipeline.token.pk}/revoke/"
-    client.force_login(world["mleng"])
+    login_verified(client, world["mleng"])
     assert client.get(url).status_code == 403, "an engineer is not a token administrator"
-    client.force_login(world["admin"])
+    login_verified(client, world["admin"])
     assert client.get(url).status_code == 200
     assert client.post(url, {"reason": ""}).status_code == 400
     response = client.post(url, {"reason": "The CI secret store was rotated."})

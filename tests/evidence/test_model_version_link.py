@@ -3,6 +3,8 @@
 import pytest
 from django.urls import reverse
 
+from tests.signing_in import login_verified
+
 pytestmark = pytest.mark.django_db
 
 
@@ -11,7 +13,7 @@ pytestmark = pytest.mark.django_db
 )
 def test_the_model_version_page_links_to_its_evidence(world, client, username, linked):
     model = world.model()
-    client.force_login(world[username])
+    login_verified(client, world[username])
     page = client.get(reverse("admin:registry_modelversion_change", args=[model.pk]))
     evidence = reverse("admin:evidence_evidencepack_model_version", args=[model.pk])
     assert (evidence in page.content.decode()) is linked

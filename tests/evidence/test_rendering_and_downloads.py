@@ -14,6 +14,7 @@ from evidence.tasks import render_evidence_pack
 from governance.choices import AccessKind, LedgerAction
 from governance.models import AccessEvent, LedgerEntry
 from tests.evidence.helpers import sha256
+from tests.signing_in import login_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -83,7 +84,7 @@ def test_only_auditors_risk_officers_and_compliance_reviewers_download_and_each_
     world, client, django_capture_on_commit_callbacks
 ) -> None:
     model_version = world.model()
-    client.force_login(world["auditor"])
+    login_verified(client, world["auditor"])
     page = reverse("admin:evidence_evidencepack_model_version", args=[model_version.pk])
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(page, {"idempotency_key": "button-1"})
@@ -101,7 +102,7 @@ def test_only_auditors_risk_officers_and_compliance_reviewers_download_and_each_
 
     download = reverse("admin:evidence_evidencepack_download", args=[pack.pk])
     for username in DOWNLOADERS:
-        client.force_login(world[username])
+        login_verified(client, world[username])
         response = client.get(download)
         assert response.status_code == 200, username
         assert sha256(response.content) == pack.sha256
@@ -111,7 +112,7 @@ def test_only_auditors_risk_officers_and_compliance_reviewers_download_and_each_
         assert entry.payload["access_event"] == event.pk
         assert entry.payload["sha256"] == pack.sha256
     for username in REFUSED:
-        client.force_login(world[username])
+        login_verified(client, world[username])
         assert client.get(download).status_code == 403, username
     assert LedgerEntry.objects.filter(action=LedgerAction.DOWNLOAD).count() == len(DOWNLOADERS)
     denials = LedgerEntry.objects.filter(action=LedgerAction.DENIED, object_type="evidence.evidencepack")
@@ -121,7 +122,7 @@ def test_only_auditors_risk_officers_and_compliance_reviewers_download_and_each_
 def test_standalone_exports_of_a_model_version_are_recorded(world, client) -> None:
     model_version = world.model()
     world.gate(model_version)
-    client.force_login(world["auditor"])
+    login_verified(client, world["auditor"])
     for kind in ("cyclonedx", "prov", "ledger"):
         url = reverse("admin:evidence_evidencepack_export", args=[model_version.pk, kind])
         response = client.get(url)
@@ -132,6 +133,6 @@ def test_standalone_exports_of_a_model_version_are_recorded(world, client) -> No
     lines = response.content.splitlines()
     assert lines
     assert all(json.loads(line)["entry"]["sequence"] for line in lines)
-    client.force_login(world["mleng"])
+    login_verified(client, world["mleng"])
     url = reverse("admin:evidence_evidencepack_export", args=[model_version.pk, "cyclonedx"])
     assert client.get(url).status_code == 403

@@ -14,6 +14,7 @@ from governance.signatures import SIGNING_SESSION_KEY, signature_sign
 from tests.governance.conftest import PASSWORD
 from tests.governed_app.models import Memo
 from tests.governed_app.services import memo_edit
+from tests.signing_in import login_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +25,7 @@ def auditor(user_in_role):
 
 
 def signed_in(client: Client, user) -> Client:
-    client.force_login(user)
+    login_verified(client, user)
     return client
 
 

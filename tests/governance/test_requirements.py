@@ -29,6 +29,7 @@ from governance.signatures import signatures_for
 from tests.governance.conftest import PASSWORD
 from tests.governance.test_raci import approved_raci, signatures_on, valid_grid
 from tests.governance.test_usecases import ledger_of, make_use_case
+from tests.signing_in import login_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -503,7 +504,7 @@ def test_the_signing_page_shows_the_capacity_that_will_be_recorded(
     requirements_sign(document=in_review, actor=product_owner, password=PASSWORD)
     dual = user_in_role(Role.PRODUCT_OWNER, username="dual-role")
     dual.groups.add(Group.objects.get(name=Role.COMPLIANCE_REVIEWER.value))
-    client.force_login(dual)
+    login_verified(client, dual)
     url = reverse("admin:governance_requirementsdocument_sign", args=[in_review.pk])
 
     page = client.get(url).content.decode()

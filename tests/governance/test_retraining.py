@@ -21,6 +21,7 @@ from governance.services.retraining import (
 )
 from governance.tasks import flag_due_retraining
 from tests.governance.test_usecases import ledger_of, make_use_case
+from tests.signing_in import login_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -243,13 +244,13 @@ def test_a_flagged_use_case_waits_on_the_risk_officers_landing_page(
     retraining_flag_due(now=now)
     cadence.refresh_from_db()
 
-    client.force_login(risk)
+    login_verified(client, risk)
     page = client.get(reverse("admin:index")).content.decode()
 
     assert "Use cases due for retraining" in page
     assert f"Billing assistant: {cadence.due_reason}" in page
     assert reverse("admin:governance_usecase_change", args=[use_case.pk]) in page
-    client.force_login(product_owner)
+    login_verified(client, product_owner)
     assert "Use cases due for retraining" not in client.get(reverse("admin:index")).content.decode()
 
 
@@ -257,7 +258,7 @@ def test_nothing_is_listed_for_retraining_before_anything_is_due(client: Client,
     retrained(use_case, risk, now - datetime.timedelta(days=10))
     retraining_flag_due(now=now)
 
-    client.force_login(risk)
+    login_verified(client, risk)
     page = client.get(reverse("admin:index")).content.decode()
 
     assert "Billing assistant:" not in page

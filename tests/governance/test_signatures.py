@@ -4,6 +4,8 @@ import pytest
 from django.contrib.sessions.backends.db import SessionStore
 from django.db import DatabaseError, transaction
 from django.test import RequestFactory
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.middleware import OTPMiddleware
 
 from governance.choices import LedgerAction
 from governance.ledger import ActionDenied
@@ -12,6 +14,7 @@ from governance.signatures import SIGNING_SESSION_KEY, SignatureForm, signature_
 from tests.governance.conftest import PASSWORD
 from tests.governed_app.models import Memo
 from tests.governed_app.services import memo_create, memo_edit, memo_publish
+from tests.signing_in import enrolled_authenticator
 
 pytestmark = pytest.mark.django_db
 
@@ -117,11 +120,26 @@ def test_publishing_without_permission_is_refused_and_recorded(memo: Memo, outsi
     assert (denial.action, denial.actor) == (LedgerAction.DENIED, outsider)
 
 
-def signing_request(user):
+def signing_request(user, *, second_factor: bool = True):
+    """A request of ``user``'s session, verified with their second factor unless told otherwise."""
     request = RequestFactory().post("/")
     request.user = user
     request.session = SessionStore()
+    if second_factor and user.is_authenticated:
+        request.session[DEVICE_ID_SESSION_KEY] = enrolled_authenticator(user).persistent_id
+    OTPMiddleware(lambda request: None)(request)
     return request
+
+
+def test_a_session_without_the_second_factor_cannot_sign(memo: Memo, author) -> None:
+    request = signing_request(author, second_factor=False)
+
+    form = SignatureForm({"username": "author", "password": PASSWORD}, request=request, meaning="Approved as author")
+
+    assert not form.is_valid()
+    assert form.has_error("__all__", code="second_factor_required")
+    assert not Signature.objects.exists()
+    assert SIGNING_SESSION_KEY not in request.session
 
 
 def test_the_first_signing_of_a_session_asks_for_username_and_password(memo: Memo, author) -> None:

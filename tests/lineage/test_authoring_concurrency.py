@@ -13,6 +13,7 @@ from governance.choices import LedgerAction
 from lineage.choices import DatasetVersionState
 from lineage.models import Dataset, DatasetVersion
 from tests.lineage.conftest import ledger_of, sourced_version
+from tests.signing_in import login_verified
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -39,7 +40,7 @@ def at_once(*actions: Callable[[], object]) -> list[object]:
 
 def signed_in(user) -> Client:
     client = Client()
-    client.force_login(user)
+    login_verified(client, user)
     return client
 
 

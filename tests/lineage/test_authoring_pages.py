@@ -16,6 +16,7 @@ from lineage.models import DatasetVersion, LineageEdge, LineageSource, Transform
 from lineage.reviews import STAGES, assigned_reviewers
 from lineage.services import MAX_PARAMETER_BYTES, dataset_version_submit, lineage_edge_add, lineage_source_add
 from tests.lineage.conftest import digest, ledger_of, new_version, register_source, sourced_version
+from tests.signing_in import login_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -74,7 +75,7 @@ def submitted(engineer, legal, support_chats, crm):
 def test_the_authors_see_the_editing_buttons_and_what_is_missing_before_submission(
     client: Client, engineer, draft
 ) -> None:
-    client.force_login(engineer)
+    login_verified(client, engineer)
 
     page = page_of(client, draft)
 
@@ -88,7 +89,7 @@ def test_other_roles_see_no_editing_button_and_are_refused_with_403(
     request, client: Client, user_in_role, draft, crm, role
 ) -> None:
     someone = request.getfixturevalue("admin_user") if role is None else user_in_role(role, username="someone")
-    client.force_login(someone)
+    login_verified(client, someone)
     posts = {
         "record": RECORD,
         "add_source": {"source_system": crm.pk, "legal_basis": LegalBasis.CONTRACT},
@@ -115,7 +116,7 @@ def test_other_roles_see_no_editing_button_and_are_refused_with_403(
 
 
 def test_an_author_edits_the_lineage_record(client: Client, engineer, draft) -> None:
-    client.force_login(engineer)
+    login_verified(client, engineer)
 
     form = client.get(url("record", draft))
     response = client.post(url("record", draft), RECORD)
@@ -144,7 +145,7 @@ def test_an_author_edits_the_lineage_record(client: Client, engineer, draft) -> 
 def test_a_malformed_lineage_record_is_a_form_error_and_nothing_is_saved(
     client: Client, engineer, draft, fields, field, message
 ) -> None:
-    client.force_login(engineer)
+    login_verified(client, engineer)
     entries = LedgerEntry.objects.count()
 
     response = client.post(url("record", draft), {**RECORD, **fields})
@@ -157,7 +158,7 @@ def test_a_malformed_lineage_record_is_a_form_error_and_nothing_is_saved(
 
 
 def test_an_author_adds_a_source(client: Client, engineer, draft, crm) -> None:
-    client.force_login(engineer)
+    login_verified(client, engineer)
 
     response = client.post(
         url("add_source", draft),
@@ -189,7 +190,7 @@ def test_an_author_adds_a_source(client: Client, engineer, draft, crm) -> None:
 def test_a_malformed_source_is_a_form_error_and_nothing_is_saved(
     client: Client, engineer, draft, crm, fields, field, message
 ) -> None:
-    client.force_login(engineer)
+    login_verified(client, engineer)
     entries = LedgerEntry.objects.count()
 
     response = client.post(
@@ -204,7 +205,7 @@ def test_a_malformed_source_is_a_form_error_and_nothing_is_saved(
 
 def test_a_source_named_twice_is_refused_on_the_form(client: Client, engineer, support_chats, crm) -> None:
     version = sourced_version(support_chats, engineer, crm)
-    client.force_login(engineer)
+    login_verified(client, engineer)
 
     response = client.post(url("add_source", version), {"source_system": crm.pk, "legal_basis": LegalBasis.CONSENT})
 
@@ -214,7 +215,7 @@ def test_a_source_named_twice_is_refused_on_the_form(client: Client, engineer, s
 
 
 def test_an_author_adds_a_transformation_step(client: Client, engineer, draft) -> None:
-    client.force_login(engineer)
+    login_verified(client, engineer)
 
     response = client.post(url("add_step", draft), step())
 
@@ -258,7 +259,7 @@ def nested(levels: int) -> str:
 def test_malformed_or_oversized_parameters_are_a_form_error_and_nothing_is_saved(
     client: Client, engineer, draft, parameters: str, message: str
 ) -> None:
-    client.force_login(engineer)
+    login_verified(client, engineer)
     entries = LedgerEntry.objects.count()
 
     response = client.post(url("add_step", draft), step(parameters=parameters))
@@ -272,7 +273,7 @@ def test_malformed_or_oversized_parameters_are_a_form_error_and_nothing_is_saved
 
 def test_an_author_adds_a_parent_version(client: Client, engineer, support_chats, redacted_chats, draft) -> None:
     child = new_version(redacted_chats, engineer)
-    client.force_login(engineer)
+    login_verified(client, engineer)
 
     response = client.post(url("add_parent", child), {"parent": draft.identifier})
 
@@ -287,7 +288,7 @@ def test_a_parent_that_would_close_a_cycle_is_refused_with_the_services_reason(
 ) -> None:
     child = new_version(redacted_chats, engineer)
     lineage_edge_add(child=child, parent=draft, actor=engineer)
-    client.force_login(engineer)
+    login_verified(client, engineer)
     entries = LedgerEntry.objects.count()
 
     response = client.post(url("add_parent", draft), {"parent": child.identifier})
@@ -313,7 +314,7 @@ def test_a_parent_that_would_close_a_cycle_is_refused_with_the_services_reason(
     ids=["unknown", "malformed", "unknown-among-several", "oversized", "itself"],
 )
 def test_a_malformed_parent_is_a_form_error(client: Client, engineer, draft, parent: str, message: str) -> None:
-    client.force_login(engineer)
+    login_verified(client, engineer)
 
     response = client.post(url("add_parent", draft), {"parent": parent})
 
@@ -332,7 +333,7 @@ def test_submitting_a_draft_with_problems_lists_every_one_and_changes_nothing(
     lineage_source_add(
         version=version, actor=engineer, source_system=crm, legal_basis=LegalBasis.CONSENT, special_category=True
     )
-    client.force_login(engineer)
+    login_verified(client, engineer)
     entries = LedgerEntry.objects.count()
 
     response = client.post(url("submit", version), follow=True)
@@ -355,7 +356,7 @@ def test_submitting_a_complete_draft_sends_it_to_legal_review(
     client: Client, engineer, legal, support_chats, crm
 ) -> None:
     version = sourced_version(support_chats, engineer, crm)
-    client.force_login(engineer)
+    login_verified(client, engineer)
 
     response = client.post(url("submit", version), follow=True)
 
@@ -369,7 +370,7 @@ def test_submitting_a_complete_draft_sends_it_to_legal_review(
 
 
 def test_submitting_is_a_post(client: Client, engineer, draft) -> None:
-    client.force_login(engineer)
+    login_verified(client, engineer)
 
     assert client.get(url("submit", draft)).status_code == 405
     assert fresh(draft).state == DatasetVersionState.DRAFT
@@ -380,7 +381,7 @@ def test_a_submitted_version_shows_no_editing_button_and_refuses_every_edit_sayi
 ) -> None:
     other = register_source(steward, "Zendesk")
     parent = new_version(redacted_chats, engineer)
-    client.force_login(engineer)
+    login_verified(client, engineer)
     before = (fresh(submitted).lineage.retention_days, LineageSource.objects.count())
     posts = {
         "record": {**RECORD, "retention_days": "30"},
@@ -428,7 +429,7 @@ def test_a_data_steward_assigns_a_reviewer_of_the_current_stage(
 ) -> None:
     other = user_in_role(Role.LEGAL_REVIEWER, username="legal-2")
     user_in_role(Role.SECURITY_REVIEWER, username="security")
-    client.force_login(steward)
+    login_verified(client, steward)
 
     page = page_of(client, submitted)
     form = client.get(url("assign_reviewer", submitted)).content.decode()
@@ -450,7 +451,7 @@ def test_a_reviewer_who_may_not_review_is_refused_on_the_form(
     author = user_in_role(Role.ML_ENGINEER, username="author")
     author.groups.add(Group.objects.get(name=Role.LEGAL_REVIEWER.value))  # in the stage's group, and the author
     version = dataset_version_submit(version=sourced_version(support_chats, author, crm), actor=author)
-    client.force_login(steward)
+    login_verified(client, steward)
     before = assigned_reviewers(version, STAGES[0])
 
     response = client.post(url("assign_reviewer", version), {"reviewer": author.pk})
@@ -463,7 +464,7 @@ def test_a_reviewer_who_may_not_review_is_refused_on_the_form(
 
 
 def test_an_ml_engineer_cannot_assign_reviewers(client: Client, engineer, legal, submitted) -> None:
-    client.force_login(engineer)
+    login_verified(client, engineer)
 
     page = page_of(client, submitted)
     response = client.post(url("assign_reviewer", submitted), {"reviewer": legal.pk})
@@ -473,7 +474,7 @@ def test_an_ml_engineer_cannot_assign_reviewers(client: Client, engineer, legal,
 
 
 def test_a_draft_has_no_reviewer_to_assign(client: Client, steward, legal, draft) -> None:
-    client.force_login(steward)
+    login_verified(client, steward)
 
     page = page_of(client, draft)
     response = client.post(url("assign_reviewer", draft), {"reviewer": legal.pk})
@@ -501,7 +502,7 @@ def test_the_version_page_and_its_forms_cost_a_bounded_number_of_queries(
             source_system=register_source(steward, source),
             legal_basis=LegalBasis.CONTRACT,
         )
-    client.force_login(engineer)
+    login_verified(client, engineer)
     assert LineageSource.objects.filter(record__version=version).count() == 4
 
     with django_assert_max_num_queries(24):  # the same for one parent and source as for four

@@ -8,6 +8,7 @@ from governance.choices import Role
 from lineage.choices import ErasureState
 from lineage.models import ErasureRequest
 from tests.lineage.conftest import register_source
+from tests.signing_in import login_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.django_db
 def test_compliance_files_a_request_and_processes_it_once(client: Client, user_in_role, steward) -> None:
     crm = register_source(steward, "CRM")
     dpo = user_in_role(Role.COMPLIANCE_REVIEWER, username="dpo")
-    client.force_login(dpo)
+    login_verified(client, dpo)
 
     filed = client.post(
         reverse("admin:lineage_erasurerequest_add"),
@@ -43,14 +44,14 @@ def test_compliance_files_a_request_and_processes_it_once(client: Client, user_i
 
 
 def test_an_ml_engineer_cannot_file_or_process_requests(client: Client, user_in_role, engineer) -> None:
-    client.force_login(engineer)
+    login_verified(client, engineer)
 
     assert client.get(reverse("admin:lineage_erasurerequest_add")).status_code == 403
 
 
 def test_a_request_with_a_backwards_period_is_refused_on_the_form(client: Client, user_in_role, steward) -> None:
     crm = register_source(steward, "CRM")
-    client.force_login(user_in_role(Role.COMPLIANCE_REVIEWER, username="dpo"))
+    login_verified(client, user_in_role(Role.COMPLIANCE_REVIEWER, username="dpo"))
 
     response = client.post(
         reverse("admin:lineage_erasurerequest_add"),

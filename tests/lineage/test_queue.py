@@ -8,6 +8,7 @@ from governance.choices import Role
 from lineage.reviews import assigned_reviewers, stage_of
 from lineage.services import dataset_version_submit
 from tests.lineage.conftest import sourced_version
+from tests.signing_in import login_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -21,9 +22,9 @@ def test_the_assigned_legal_reviewer_sees_the_version_and_another_does_not(
     [assignee] = assigned_reviewers(version, stage_of(version))
     not_assigned = other_legal if assignee == assigned_legal else assigned_legal
 
-    client.force_login(assignee)
+    login_verified(client, assignee)
     mine = client.get(reverse("admin:index")).content.decode()
-    client.force_login(not_assigned)
+    login_verified(client, not_assigned)
     theirs = client.get(reverse("admin:index")).content.decode()
 
     assert "Dataset versions waiting for my review" in mine
@@ -35,7 +36,7 @@ def test_the_queue_costs_the_same_queries_for_one_version_or_many(
     client: Client, user_in_role, engineer, crm, support_chats, django_assert_max_num_queries
 ) -> None:
     legal = user_in_role(Role.LEGAL_REVIEWER, username="only-legal")
-    client.force_login(legal)
+    login_verified(client, legal)
     dataset_version_submit(version=sourced_version(support_chats, engineer, crm), actor=engineer)
     with django_assert_max_num_queries(20) as one:
         client.get(reverse("admin:index"))

@@ -13,6 +13,7 @@ from lineage.review_page import changes_since_previous, lineage_svg
 from lineage.risk import assess
 from lineage.services import lineage_edge_add, lineage_record_update, lineage_source_add
 from tests.lineage.conftest import new_version, register_source
+from tests.signing_in import login_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -92,7 +93,7 @@ def test_the_lineage_picture_is_valid_svg_with_sources_and_parents_and_escaped_l
 def test_the_version_page_shows_risk_changes_and_graph(client: Client, engineer, support_chats, admin_user) -> None:
     new_version(support_chats, engineer)
     second = new_version(support_chats, engineer)
-    client.force_login(admin_user)
+    login_verified(client, admin_user)
 
     page = client.get(reverse("admin:lineage_datasetversion_change", args=[second.pk])).content.decode()
 

@@ -12,6 +12,7 @@ from lineage.reviews import assigned_reviewers, stage_of
 from lineage.services import dataset_version_submit
 from tests.governance.conftest import PASSWORD
 from tests.lineage.conftest import sourced_version
+from tests.signing_in import login_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +25,7 @@ def submitted(user_in_role, engineer, crm, support_chats) -> DatasetVersion:
 
 def test_the_assigned_reviewer_sees_the_actions_and_signs_after_reading_the_lineage(client: Client, submitted) -> None:
     [reviewer] = assigned_reviewers(submitted, stage_of(submitted))
-    client.force_login(reviewer)
+    login_verified(client, reviewer)
 
     change_page = client.get(reverse("admin:lineage_datasetversion_change", args=[submitted.pk])).content.decode()
     sign_page = client.get(reverse("admin:lineage_datasetversion_approve", args=[submitted.pk])).content.decode()
@@ -45,7 +46,7 @@ def test_the_assigned_reviewer_sees_the_actions_and_signs_after_reading_the_line
 def test_a_reviewer_who_is_not_assigned_sees_no_actions_and_is_refused(client: Client, user_in_role, submitted) -> None:
     stranger = user_in_role(Role.LEGAL_REVIEWER, username="not-assigned")  # joined after the assignment
     assert stranger not in assigned_reviewers(submitted, stage_of(submitted))
-    client.force_login(stranger)
+    login_verified(client, stranger)
 
     change_page = client.get(reverse("admin:lineage_datasetversion_change", args=[submitted.pk])).content.decode()
     response = client.post(
@@ -61,7 +62,7 @@ def test_a_reviewer_who_is_not_assigned_sees_no_actions_and_is_refused(client: C
 
 def test_requesting_changes_needs_a_reason_and_sends_the_version_back_to_draft(client: Client, submitted) -> None:
     [reviewer] = assigned_reviewers(submitted, stage_of(submitted))
-    client.force_login(reviewer)
+    login_verified(client, reviewer)
     url = reverse("admin:lineage_datasetversion_request_changes", args=[submitted.pk])
 
     empty = client.post(url, {"reason": ""})

@@ -16,6 +16,7 @@ from registry.models import ChangeTicket, Deployment
 from registry.services.emergency import change_ticket_deploy_break_glass, deployment_rollback_break_glass
 from tests.registry.conftest import PASSWORD, version
 from tests.registry.pages import prod_with_previous, staged
+from tests.signing_in import login_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -105,7 +106,7 @@ def test_the_ticket_page_offers_break_glass_to_the_deployer_and_deploys_through_
     ticket = blocked_prod_ticket(world)
     page = reverse("admin:registry_changeticket_change", args=[ticket.pk])
     url = reverse("admin:registry_changeticket_deploy_break_glass", args=[ticket.pk])
-    client.force_login(world["mleng"])
+    login_verified(client, world["mleng"])
     assert url in client.get(page).content.decode()
 
     refused = client.post(url, {"justification": JUSTIFICATION, "approver": "risk2", "approver_password": "wrong"})
@@ -118,7 +119,7 @@ def test_the_ticket_page_offers_break_glass_to_the_deployer_and_deploys_through_
     ticket.refresh_from_db()
     assert ticket.state == ChangeTicketState.DEPLOYED
 
-    client.force_login(world["legal"])
+    login_verified(client, world["legal"])
     assert client.post(url, {"justification": JUSTIFICATION}).status_code == 403
 
 
@@ -126,7 +127,7 @@ def test_the_deployment_page_offers_the_emergency_rollback_only_when_the_plain_o
     prod = prod_with_previous(world)
     page = reverse("admin:registry_deployment_change", args=[prod.pk])
     url = reverse("admin:registry_deployment_rollback_break_glass", args=[prod.pk])
-    client.force_login(world["risk"])
+    login_verified(client, world["risk"])
     assert url not in client.get(page).content.decode()
     dataset_version_revoke(version=version("support-chats@1"), actor=world["compliance"], reason="Erasure request")
     assert url in client.get(page).content.decode()

@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from governance.models import LedgerEntry
 from registry.models import ModelCard
+from tests.signing_in import login_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +21,7 @@ SECTIONS = {
 def test_a_product_owner_writes_the_card_and_a_second_save_is_a_new_revision(world, client):
     model = world.model()
     url = reverse("admin:registry_modelversion_card", args=[model.pk])
-    client.force_login(world["product"])
+    login_verified(client, world["product"])
     page = client.get(reverse("admin:registry_modelversion_change", args=[model.pk])).content.decode()
     assert url in page
 
@@ -39,7 +40,7 @@ def test_a_product_owner_writes_the_card_and_a_second_save_is_a_new_revision(wor
 
 def test_oversized_sections_are_refused_and_nothing_is_saved(world, client):
     model = world.model()
-    client.force_login(world["product"])
+    login_verified(client, world["product"])
     response = client.post(
         reverse("admin:registry_modelversion_card", args=[model.pk]), {**SECTIONS, "known_risks": "x" * 10_001}
     )
@@ -51,6 +52,6 @@ def test_oversized_sections_are_refused_and_nothing_is_saved(world, client):
 @pytest.mark.parametrize("username", ["legal", "auditor", "admin", "cab"])
 def test_only_product_owners_and_engineers_write_cards(world, client, username):
     model = world.model()
-    client.force_login(world[username])
+    login_verified(client, world[username])
     assert client.post(reverse("admin:registry_modelversion_card", args=[model.pk]), SECTIONS).status_code == 403
     assert not ModelCard.objects.exists()

@@ -2,9 +2,17 @@ from importlib import import_module
 
 from django.apps import apps
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from governance.demo import DEFAULT_DEMO_PASSWORD, DEMO_LOGINS, seed_demo_logins
+from governance.demo import (
+    DEFAULT_DEMO_PASSWORD,
+    DEMO_LOGINS,
+    demo_authenticator_key,
+    seed_demo_authenticators,
+    seed_demo_logins,
+)
+from governance.second_factor import authenticator_of, secret_text
 
 
 class Command(BaseCommand):
@@ -34,6 +42,7 @@ class Command(BaseCommand):
         if not password.strip():
             raise CommandError("The demo password cannot be empty.")
         created = seed_demo_logins(password=password)
+        seed_demo_authenticators()
         # Each app that has demo data seeds it, in layer order, through its own services.
         for app_config in apps.get_app_configs():
             try:
@@ -48,3 +57,14 @@ class Command(BaseCommand):
         for login in DEMO_LOGINS:
             role = login.role.label if login.role else "Administrator (no portal role)"
             self.stdout.write(f"  {login.username:<12} {role}")
+        self.stdout.write(
+            "Second factor: each demo login has a demo authenticator whose secret is PUBLISHED (demo only).\n"
+            "  The current code of a login:   python manage.py demo_code USERNAME\n"
+            "  Or add a login to an authenticator app with its key:"
+        )
+        for login in DEMO_LOGINS:
+            device = authenticator_of(get_user_model().objects.get(username=login.username))
+            if device is not None and device.key == demo_authenticator_key(login.username):
+                self.stdout.write(f"  {login.username:<12} {secret_text(device)}")
+            else:
+                self.stdout.write(f"  {login.username:<12} (has an authenticator of its own)")

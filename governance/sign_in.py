@@ -1,0 +1,143 @@
+"""Sign-in throttling (django-axes) as evidence: the client's address behind the proxy, failed sign-ins and
+lockouts in the audit ledger, and lifting a lockout through a service.
+
+Axes counts failures per username *and* address and refuses the username from that address once
+``AXES_FAILURE_LIMIT`` is reached, until ``AXES_COOLOFF_TIME`` has passed or a Security Reviewer (or an
+administrator) lifts the lockout. A wrong second-factor code counts as a failed sign-in too.
+"""
+
+import ipaddress
+import logging
+
+from axes.handlers.proxy import AxesProxyHandler
+from axes.helpers import get_failure_limit
+from axes.models import AccessAttempt
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.http import HttpRequest
+
+from governance import ledger
+from governance.authz import roles_of
+from governance.choices import LedgerAction, Role
+from governance.ledger import ActionDenied, denials_recorded
+
+logger = logging.getLogger(__name__)
+
+#: Longest username kept in a ledger entry: what someone typed is not trusted to be short.
+MAX_RECORDED_USERNAME = 150
+
+
+def _valid_address(value: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        return None
+
+
+def client_address(request: HttpRequest) -> str | None:
+    """The address the sign-in came from (``AXES_CLIENT_IP_CALLABLE``).
+
+    Behind ``TRUSTED_PROXY_COUNT`` proxies that each append the address they were connected from to
+    ``X-Forwarded-For``, the client is the entry that many places from the right: whatever a client writes
+    into the header itself stands to the left of it and is never believed. Without trusted proxies the header
+    is ignored, since anyone can send it."""
+    remote = _valid_address(request.META.get("REMOTE_ADDR", ""))
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies <= 0:
+        return remote
+    hops = [hop for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
+    if len(hops) < proxies:
+        return remote  # did not come through every proxy: only the connection's address is known
+    return _valid_address(hops[-proxies]) or remote
+
+
+def _user_named(username: str) -> AbstractBaseUser | None:
+    return get_user_model()._default_manager.filter(**{get_user_model().USERNAME_FIELD: username}).first()
+
+
+def _sign_in_object(username: str) -> dict[str, object]:
+    """The ledger's object for a sign-in: the account when it exists, else the name that was typed."""
+    user = _user_named(username) if username else None
+    if user is not None:
+        return {"obj": user}
+    return {"object_type": "auth.user", "object_label": username or "(no username)"}
+
+
+def record_failed_sign_in(sender: object, credentials: dict, request: HttpRequest | None = None, **kwargs: object):
+    """``user_login_failed`` receiver: a failed sign-in becomes a ledger entry (never the password: only the
+    username typed, the address and which step failed). Runs after axes has counted the failure."""
+    if request is None:
+        return  # not a sign-in (e.g. a programmatic check); nothing to attribute
+    username = str(credentials.get("username") or "")[:MAX_RECORDED_USERNAME]
+    ledger.append(
+        action=LedgerAction.LOGIN_FAILED,
+        actor_name="anonymous",
+        payload={
+            "username": username,
+            "ip_address": getattr(request, "axes_ip_address", None) or client_address(request),
+            "step": credentials.get("step", "password"),
+            "locked_out": bool(getattr(request, "axes_locked_out", False)),
+        },
+        **_sign_in_object(username),
+    )
+
+
+def record_lockout(sender: object, request: HttpRequest, username: str | None, ip_address: str | None, **kwargs):
+    """``axes.signals.user_locked_out`` receiver: the failure that imposed a lockout is recorded as a lockout.
+    (Axes also signals every refused attempt during a lockout; those are recorded as failed sign-ins.)"""
+    failures = getattr(request, "axes_failures_since_start", None)
+    limit = get_failure_limit(request, {"username": username})
+    if failures is not None and failures != limit:
+        return
+    username = str(username or "")[:MAX_RECORDED_USERNAME]
+    ledger.append(
+        action=LedgerAction.LOCKOUT,
+        actor_name="anonymous",
+        payload={
+            "username": username,
+            "ip_address": ip_address,
+            "failures": failures,
+            "cool_off_minutes": int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+            if settings.AXES_COOLOFF_TIME
+            else None,
+        },
+        **_sign_in_object(username),
+    )
+
+
+def may_lift_lockouts(user: AbstractBaseUser) -> bool:
+    """Security Reviewers and administrators lift lockouts (and reset a person's second factor)."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    cached = getattr(user, "_may_lift_lockouts", None)  # the admin asks once per model on every page
+    if cached is None:
+        cached = user.is_superuser or Role.SECURITY_REVIEWER.value in roles_of(user)
+        user._may_lift_lockouts = cached
+    return cached
+
+
+def lockout_lift(*, attempt: AccessAttempt, actor: AbstractBaseUser) -> None:
+    """Forget the failures of one username from one address, so that it may sign in again."""
+    with denials_recorded(), transaction.atomic():
+        if not may_lift_lockouts(actor):
+            raise ActionDenied(
+                "Only a Security Reviewer or an administrator may lift a lockout.",
+                actor=actor,
+                attempted="lift lockout",
+                obj=_user_named(attempt.username or ""),
+            )
+        failures = attempt.failures_since_start
+        removed = AxesProxyHandler.reset_attempts(username=attempt.username, ip_address=attempt.ip_address)
+        ledger.append(
+            action=LedgerAction.UNLOCK,
+            actor=actor,
+            payload={
+                "username": attempt.username,
+                "ip_address": attempt.ip_address,
+                "failures": failures,
+                "attempts_removed": removed,
+            },
+            **_sign_in_object(attempt.username or ""),
+        )

@@ -1,0 +1,326 @@
+"""Deliveries reach a real receiver on loopback, signed; failures are retried with backoff and then recorded;
+nothing is sent twice, for a rolled-back change, to a deactivated subscription or to a private address in
+production."""
+
+import datetime
+import threading
+import uuid
+
+import pytest
+from django.db import connections, transaction
+from django.utils import timezone
+
+from governance.choices import Role
+from governance.models import LedgerEntry, UseCase
+from registry.choices import IncidentSource
+from registry.services.incidents import incident_open
+from webhooks.choices import DeliveryStatus, WebhookEvent
+from webhooks.conf import backoff_seconds
+from webhooks.delivery import webhook_delivery_attempt
+from webhooks.models import WebhookDelivery
+from webhooks.services import webhook_subscription_update
+from webhooks.tasks import deliver_webhook, requeue_overdue_deliveries
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def use_case(demo_organisation) -> UseCase:
+    return UseCase.objects.get(slug="support-assistant")
+
+
+@pytest.fixture
+def open_incident(use_case, security):
+    def open_(**overrides):
+        values = {
+            "use_case": use_case,
+            "actor": security,
+            "title": "Assistant quoted a full card number",
+            "description": "A customer reported that the assistant repeated a card number back to them.",
+            "severity": "sev2",
+            "source": IncidentSource.COMPLAINT,
+            **overrides,
+        }
+        return incident_open(**values)
+
+    return open_
+
+
+def test_receiver_verifies_the_signature_and_reads_the_event(
+    receiver, subscribe, security, open_incident, django_capture_on_commit_callbacks
+) -> None:
+    subscribe(security)
+    with django_capture_on_commit_callbacks(execute=True):
+        incident = open_incident()
+
+    [request] = receiver.received
+    assert request.signature_ok
+    delivery = WebhookDelivery.objects.get()
+    entry = LedgerEntry.objects.get(object_type="registry.incident", object_id=str(incident.pk), action="create")
+    assert request.headers["X-Portal-Event"] == WebhookEvent.INCIDENT_OPENED == request.json["event"]
+    assert request.headers["X-Portal-Delivery"] == str(delivery.pk)
+    assert request.headers["X-Portal-Event-Id"] == str(delivery.event_id) == request.json["id"]
+    assert request.headers["Content-Type"] == "application/json"
+    assert request.json["use_case"] == "support-assistant"
+    assert request.json["object"] == {"type": "registry.incident", "id": str(incident.pk), "label": str(incident)}
+    assert request.json["data"]["severity"] == "sev2"
+    assert request.json["ledger"] == {"sequence": entry.sequence, "entry_hash": entry.entry_hash_hex}
+    assert request.json["actor"] == entry.actor_name
+    assert (delivery.status, delivery.attempt_count, delivery.response_status_code) == ("delivered", 1, 204)
+    assert delivery.delivered_at is not None
+
+
+def test_a_receiver_with_another_secret_sees_the_signature_fail(
+    receiver, subscribe, security, open_incident, django_capture_on_commit_callbacks, settings
+) -> None:
+    settings.WEBHOOK_MAX_ATTEMPTS = 1
+    subscribe(security)
+    receiver.secret = "whsec_not-the-one-the-portal-holds"
+    with django_capture_on_commit_callbacks(execute=True):
+        open_incident()
+
+    [request] = receiver.received
+    assert not request.signature_ok
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.response_status_code, delivery.last_error) == ("failed", 401, "HTTP 401")
+
+
+def test_a_receiver_failing_twice_gets_the_event_on_the_third_attempt(
+    receiver, subscribe, security, open_incident, django_capture_on_commit_callbacks
+) -> None:
+    subscribe(security)
+    receiver.statuses = [500, 503]
+    with django_capture_on_commit_callbacks(execute=True):
+        open_incident()
+
+    assert [request.signature_ok for request in receiver.received] == [True, True, True]
+    assert len({request.headers["X-Portal-Delivery"] for request in receiver.received}) == 1
+    assert len({request.body for request in receiver.received}) == 1  # the same bytes, signed afresh each time
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.attempt_count, delivery.response_status_code) == ("delivered", 3, 204)
+    assert delivery.last_error == ""
+
+
+def test_backoff_doubles_from_thirty_seconds_up_to_an_hour() -> None:
+    assert [backoff_seconds(attempt) for attempt in range(1, 9)] == [30, 60, 120, 240, 480, 960, 1920, 3600]
+
+
+def test_after_the_last_attempt_the_failure_is_recorded(
+    receiver, subscribe, security, open_incident, django_capture_on_commit_callbacks, settings
+) -> None:
+    settings.WEBHOOK_MAX_ATTEMPTS = 4
+    subscribe(security)
+    receiver.statuses = [500] * 10
+    with django_capture_on_commit_callbacks(execute=True):
+        open_incident()
+
+    assert len(receiver.received) == 4
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.attempt_count, delivery.last_error) == ("failed", 4, "HTTP 500")
+    assert delivery.next_attempt_at is None
+
+
+def test_a_redirect_is_not_followed(
+    receiver, subscribe, security, open_incident, django_capture_on_commit_callbacks, settings
+) -> None:
+    settings.WEBHOOK_MAX_ATTEMPTS = 1
+    subscribe(security)
+    receiver.statuses = [302]
+    with django_capture_on_commit_callbacks(execute=True):
+        open_incident()
+
+    assert len(receiver.received) == 1
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == "failed"
+    assert "redirects are not followed" in delivery.last_error
+
+
+def test_an_unreachable_receiver_is_retried_and_its_error_recorded(
+    subscribe, security, open_incident, django_capture_on_commit_callbacks, settings
+) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.WEBHOOK_MAX_ATTEMPTS = 2
+    subscription = subscribe(security)
+    webhook_subscription_update(
+        subscription=subscription,
+        actor=security,
+        name=subscription.name,
+        url=f"http://127.0.0.1:{port}/gone",
+        events=subscription.events,
+        use_case=None,
+        active=True,
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        open_incident()
+
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.attempt_count, delivery.response_status_code) == ("failed", 2, None)
+    assert "ConnectionError" in delivery.last_error
+
+
+def test_a_delivered_delivery_is_never_sent_again(
+    receiver, subscribe, security, open_incident, django_capture_on_commit_callbacks
+) -> None:
+    subscribe(security)
+    with django_capture_on_commit_callbacks(execute=True):
+        open_incident()
+    delivery = WebhookDelivery.objects.get()
+
+    # A message the broker hands out twice, and a stray later attempt.
+    assert deliver_webhook.delay(delivery.pk, 1).get()["status"] is None
+    assert deliver_webhook.delay(delivery.pk, 2).get()["status"] is None
+    assert requeue_overdue_deliveries.delay().get() == 0
+
+    assert len(receiver.received) == 1
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempt_count) == ("delivered", 1)
+
+
+def test_nothing_is_sent_for_a_rolled_back_transaction(
+    receiver, subscribe, security, open_incident, django_capture_on_commit_callbacks
+) -> None:
+    subscribe(security)
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        open_incident()
+        raise RuntimeError("the surrounding work failed")
+
+    assert callbacks == []
+    assert not WebhookDelivery.objects.exists()
+    assert receiver.received == []
+
+
+def test_a_lost_message_is_requeued_by_the_sweep(receiver, subscribe, security, open_incident) -> None:
+    subscribe(security)
+    open_incident()  # committed (as far as the test sees) but the hand-over to the broker never ran
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == DeliveryStatus.PENDING
+    assert requeue_overdue_deliveries.delay().get() == 0  # not overdue yet: its own message may still come
+
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now() - datetime.timedelta(hours=1))
+    assert requeue_overdue_deliveries.delay().get() == 1
+
+    assert len(receiver.received) == 1
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.DELIVERED
+
+
+def test_only_subscribed_events_of_the_chosen_use_case_are_sent(
+    receiver, subscribe, security, open_incident, django_capture_on_commit_callbacks
+) -> None:
+    other_use_case = UseCase.objects.exclude(slug="support-assistant").first()
+    subscribe(security, name="rollbacks-only", events=[WebhookEvent.ROLLBACK])
+    subscribe(security, name="other-use-case", use_case=other_use_case)
+    with django_capture_on_commit_callbacks(execute=True):
+        open_incident()
+
+    assert receiver.received == []
+    assert not WebhookDelivery.objects.exists()
+
+
+def test_a_deactivated_subscription_gets_nothing_more(
+    receiver, subscribe, security, open_incident, django_capture_on_commit_callbacks
+) -> None:
+    subscription = subscribe(security)
+    open_incident()  # pending, not yet handed over
+    webhook_subscription_update(
+        subscription=subscription,
+        actor=security,
+        name=subscription.name,
+        url=subscription.url,
+        events=subscription.events,
+        use_case=None,
+        active=False,
+    )
+    delivery = WebhookDelivery.objects.get()
+    deliver_webhook.delay(delivery.pk, 1).get()
+    with django_capture_on_commit_callbacks(execute=True):
+        open_incident(title="A second complaint")
+
+    assert receiver.received == []
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.last_error) == ("failed", "not sent: the subscription was deactivated")
+    assert WebhookDelivery.objects.count() == 1
+
+
+def test_production_refuses_to_post_to_a_private_address(
+    receiver, subscribe, security, open_incident, django_capture_on_commit_callbacks, settings
+) -> None:
+    subscribe(security)  # made while private networks were allowed (a pilot), then moved to production rules
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = False
+    with django_capture_on_commit_callbacks(execute=True):
+        open_incident()
+
+    assert receiver.received == []
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == "failed"
+    assert delivery.attempt_count == 1  # refused once, not retried
+    assert delivery.last_error == "refused: 127.0.0.1 resolves to 127.0.0.1, which is not a public address"
+
+
+def test_every_role_but_the_security_reviewer_is_refused_a_subscription(user_in_role, admin_user) -> None:
+    from governance.ledger import ActionDenied
+    from webhooks.services import webhook_subscription_create
+
+    for actor in (admin_user, user_in_role(Role.AUDITOR), user_in_role(Role.RISK_OFFICER)):
+        with pytest.raises(ActionDenied):
+            webhook_subscription_create(actor=actor, name="x", url="https://hooks.example.com/", events=["gate.failed"])
+    denials = LedgerEntry.objects.filter(action="denied").order_by("sequence")
+    assert [entry.payload["attempted"] for entry in denials] == ["webhook_subscription_create"] * 3
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_taking_the_same_delivery_at_once_post_it_once(receiver, subscribe, security) -> None:
+    subscription = subscribe(security)
+    delivery = WebhookDelivery.objects.create(
+        subscription=subscription, event=WebhookEvent.GATE_FAILED, event_id=uuid.uuid4(), payload={"id": "drill"}
+    )
+    receiver.delay_s = 1.0
+    start = threading.Barrier(2)
+    outcomes = []
+
+    def worker() -> None:
+        start.wait()
+        try:
+            outcomes.append(webhook_delivery_attempt(delivery_id=delivery.pk, attempt=1).status)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert sorted(outcomes, key=str) == [None, DeliveryStatus.DELIVERED]  # the second gave way
+    assert len(receiver.received) == 1
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempt_count) == ("delivered", 1)
+
+
+def test_a_rotated_secret_key_still_decrypts_through_its_fallback_and_not_without_it(
+    receiver, subscribe, security, open_incident, django_capture_on_commit_callbacks, settings
+) -> None:
+    subscribe(security)
+    old_key = settings.SECRET_KEY
+    settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = "a-new-key-" + "x" * 50, [old_key]
+    with django_capture_on_commit_callbacks(execute=True):
+        open_incident()
+    assert [request.signature_ok for request in receiver.received] == [True]
+
+    settings.SECRET_KEY_FALLBACKS = []
+    with django_capture_on_commit_callbacks(execute=True):
+        open_incident(title="A second complaint")
+
+    assert len(receiver.received) == 1
+    unreadable = WebhookDelivery.objects.latest("pk")
+    assert (unreadable.status, unreadable.attempt_count) == ("failed", 1)
+    assert "cannot be decrypted" in unreadable.last_error

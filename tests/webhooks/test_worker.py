@@ -1,0 +1,102 @@
+"""The drill with real parts: a Celery worker process takes deliveries from Redis, a receiver on loopback
+fails twice, the worker retries with backoff through the broker, and the third attempt is delivered."""
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from governance.models import UseCase
+from portal.celery import app
+from registry.choices import IncidentSource
+from registry.services.incidents import incident_open
+from webhooks.models import WebhookDelivery
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def wait_for(condition, *, timeout: float, interval: float = 0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := condition():
+            return value
+        time.sleep(interval)
+    return None
+
+
+@pytest.fixture
+def webhook_queue():
+    """A queue of this test's own, so the worker takes nothing else from the broker."""
+    queue = f"webhooks-drill-{uuid.uuid4().hex}"
+    previous = app.conf.task_routes
+    app.conf.task_routes = {"webhooks.*": {"queue": queue}}
+    yield queue
+    app.conf.task_routes = previous
+
+
+@pytest.mark.redis
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_retries_through_the_broker_until_the_receiver_accepts(
+    demo_organisation, receiver, subscribe, security, webhook_queue
+) -> None:
+    db = connection.settings_dict
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "portal",
+            "worker",
+            "--pool=solo",
+            "--concurrency=1",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-Q",
+            webhook_queue,
+            "-n",
+            f"{webhook_queue}@%h",
+            "--loglevel=INFO",
+        ],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DEBUG": "true",
+            "DJANGO_SETTINGS_MODULE": "tests.webhooks.worker_settings",
+            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        },
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        subscribe(security)
+        receiver.statuses = [500, 502]
+        incident_open(  # commits; the delivery goes to the broker after the commit
+            use_case=UseCase.objects.get(slug="support-assistant"),
+            actor=security,
+            title="Card number repeated",
+            description="Reported by a customer.",
+            severity="sev2",
+            source=IncidentSource.COMPLAINT,
+        )
+        delivery = WebhookDelivery.objects.get()
+        delivered = wait_for(
+            lambda: WebhookDelivery.objects.filter(pk=delivery.pk, status="delivered").first(), timeout=120
+        )
+    finally:
+        worker.terminate()
+        output, _ = worker.communicate(timeout=30)
+
+    assert delivered is not None, output
+    assert (delivered.attempt_count, delivered.response_status_code) == (3, 204)
+    assert [request.signature_ok for request in receiver.received] == [True, True, True]
+    assert "webhooks.deliver" in output
+    assert "Retry in" in output

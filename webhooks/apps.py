@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class WebhooksConfig(AppConfig):
+    name = "webhooks"
+    verbose_name = _("Webhooks")
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_save
+
+        from governance.models import LedgerEntry
+        from webhooks.events import ledger_entry_to_deliveries
+
+        # Every governed action writes a ledger entry in its own transaction; watching the ledger finds the
+        # events without touching a single service, and what a rolled-back transaction wrote is never sent.
+        post_save.connect(ledger_entry_to_deliveries, sender=LedgerEntry, dispatch_uid="webhooks.ledger")

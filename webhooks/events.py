@@ -1,0 +1,163 @@
+"""From audit ledger entries to webhook events, and from events to deliveries.
+
+Every governed action already writes a ledger entry in the transaction that makes it (an FSM transition, a
+history row, a deployment event). Reading events off those entries keeps the services unaware of webhooks,
+and it means an event exists exactly when its evidence does: the deliveries are rows written in that same
+transaction (a transactional outbox), and they are handed to Celery only after it commits. A rolled-back
+change leaves neither a ledger entry nor a delivery; a commit whose hand-over to the broker fails leaves a
+pending delivery that ``webhooks.requeue_overdue`` picks up.
+"""
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.apps import apps
+from django.db import transaction
+
+from governance.canonical import to_jsonable
+from governance.choices import LedgerAction
+from governance.models import LedgerEntry
+from webhooks.choices import WebhookEvent
+from webhooks.models import WebhookDelivery, WebhookSubscription
+
+#: The body's schema version, for receivers: bumped only for incompatible changes.
+PAYLOAD_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Subject:
+    """Where a record's use case is found, and which of its fields an event's ``data`` carries."""
+
+    use_case_path: str
+    fields: tuple[str, ...] = ()
+
+
+SUBJECTS: dict[str, Subject] = {
+    "lineage.datasetversion": Subject("dataset__use_case"),
+    "registry.gatedecision": Subject("model_version__use_case", ("outcome", "human_decision")),
+    "registry.changeticket": Subject("model_version__use_case", ("environment",)),
+    "registry.deployment": Subject("use_case", ("environment",)),
+    "registry.incident": Subject("use_case", ("severity", "title", "source")),
+}
+
+_WATCHED_ACTIONS = frozenset({LedgerAction.TRANSITION, LedgerAction.CREATE, LedgerAction.UPDATE})
+
+_DATASET_TARGETS = {
+    "approved": WebhookEvent.DATASET_APPROVED,
+    "rejected": WebhookEvent.DATASET_REJECTED,
+    "revoked": WebhookEvent.DATASET_REVOKED,
+}
+_DEPLOYMENT_KINDS = {"deploy": WebhookEvent.DEPLOYMENT, "rollback": WebhookEvent.ROLLBACK}
+
+
+@dataclass(frozen=True)
+class Raised:
+    event: WebhookEvent
+    data: dict[str, Any]
+
+
+def _transition(payload: dict[str, Any]) -> dict[str, Any]:
+    return {"transition": payload.get("transition"), "from": payload.get("source"), "to": payload.get("target")}
+
+
+def event_of(action: str, object_type: str, payload: dict[str, Any]) -> Raised | None:
+    """The webhook event a ledger entry records, if any. Pure: the tests read real entries through it."""
+    if action == LedgerAction.TRANSITION:
+        target = payload.get("target")
+        if object_type == "lineage.datasetversion" and target in _DATASET_TARGETS:
+            return Raised(_DATASET_TARGETS[target], _transition(payload))
+        if object_type == "registry.changeticket" and target == "approved":
+            return Raised(WebhookEvent.PROMOTION_APPROVED, _transition(payload))
+        if object_type == "registry.incident" and target == "open":  # a draft raised by monitoring, confirmed
+            return Raised(WebhookEvent.INCIDENT_OPENED, _transition(payload))
+        return None
+    if action == LedgerAction.CREATE:
+        after = payload.get("after") or {}
+        if object_type == "registry.gatedecision" and after.get("outcome") == "fail":
+            return Raised(WebhookEvent.GATE_FAILED, {})
+        if object_type == "registry.incident" and after.get("state") == "open":
+            return Raised(WebhookEvent.INCIDENT_OPENED, {})
+        return None
+    if action == LedgerAction.UPDATE:
+        deployment_event = payload.get("deployment_event")
+        if object_type == "registry.deployment" and deployment_event:
+            kind = _DEPLOYMENT_KINDS.get(deployment_event.get("kind"))
+            return Raised(kind, dict(deployment_event)) if kind else None
+        human = (payload.get("changes") or {}).get("human_decision") or {}
+        if object_type == "registry.gatedecision" and human.get("after") == "rejected":
+            return Raised(WebhookEvent.GATE_FAILED, {})  # a borderline gate a risk officer turned down
+    return None
+
+
+def ledger_entry_to_deliveries(
+    sender: type, instance: LedgerEntry, created: bool, raw: bool = False, **kw: Any
+) -> None:
+    """``post_save`` of ``LedgerEntry``: cheap column checks first, the payload only for watched records."""
+    if raw or not created or instance.object_type not in SUBJECTS or instance.action not in _WATCHED_ACTIONS:
+        return
+    raised = event_of(instance.action, instance.object_type, instance.payload)
+    if raised is not None:
+        deliveries_for(instance, raised)
+
+
+def deliveries_for(entry: LedgerEntry, raised: Raised) -> list[WebhookDelivery]:
+    """The deliveries of one event, written in the caller's transaction and enqueued once it commits."""
+    subscriptions = [
+        subscription
+        for subscription in WebhookSubscription.objects.filter(active=True).order_by("pk")
+        if raised.event.value in subscription.events
+    ]
+    if not subscriptions:
+        return []
+    subject = SUBJECTS[entry.object_type]
+    model = apps.get_model(entry.object_type)
+    row = (
+        model._base_manager.filter(pk=entry.object_id)
+        .values(subject.use_case_path, f"{subject.use_case_path}__slug", *subject.fields)
+        .first()
+    ) or {}
+    use_case_id = row.get(subject.use_case_path)
+    targets = [subscription for subscription in subscriptions if subscription.wants(raised.event.value, use_case_id)]
+    if not targets:
+        return []
+    event_id = uuid.uuid4()
+    payload = {
+        "version": PAYLOAD_VERSION,
+        "id": str(event_id),
+        "event": raised.event.value,
+        "occurred_at": to_jsonable(entry.recorded_at),
+        "actor": entry.actor_name,
+        "use_case": row.get(f"{subject.use_case_path}__slug"),
+        "object": {"type": entry.object_type, "id": entry.object_id, "label": entry.object_label},
+        "data": {**{field: to_jsonable(row.get(field)) for field in subject.fields}, **raised.data},
+        # Lets a receiver look the event up in the portal's audit ledger and check it there.
+        "ledger": {"sequence": entry.sequence, "entry_hash": entry.entry_hash_hex},
+    }
+    deliveries = WebhookDelivery.objects.bulk_create(
+        [
+            WebhookDelivery(
+                subscription=subscription,
+                event=raised.event.value,
+                event_id=event_id,
+                ledger_sequence=entry.sequence,
+                payload=payload,
+                next_attempt_at=entry.recorded_at,
+            )
+            for subscription in targets
+        ]
+    )
+    for delivery in deliveries:
+        enqueue_after_commit(delivery.pk)
+    return deliveries
+
+
+def enqueue_after_commit(delivery_id: int) -> None:
+    """Hand the delivery to Celery once the transaction commits. ``robust``: a broker that is down must not turn
+    a committed approval into an error page; the delivery stays pending and is requeued later."""
+    from webhooks.tasks import deliver_webhook
+
+    def enqueue_webhook_delivery() -> None:
+        deliver_webhook.delay(delivery_id, 1)
+
+    transaction.on_commit(enqueue_webhook_delivery, robust=True)
