@@ -5,11 +5,14 @@ Requests are counted in fixed windows of the rate's period, with one atomic incr
 every gunicorn worker adds to the same counter when that cache is Redis (``CACHE_URL``). DRF's own throttles
 read a list of timestamps and write it back, which loses counts when two workers answer one token at once.
 A fixed window lets a token send up to twice its rate across a window boundary; the rate is a guard against a
-runaway pipeline, not a billing meter, so that is the price of one round trip per request.
+runaway pipeline, not a billing meter, so that is the price of counting with ``add`` and ``incr`` instead of a
+read-modify-write. For the same reason the throttle fails open: when the cache cannot be reached, the request is
+served and the outage logged, rather than the whole API answering 500 because a guard is down.
 
 Requests without a token (people signed in to the admin, reading the schema and docs) are not counted here.
 """
 
+import logging
 import math
 import time
 from typing import TYPE_CHECKING
@@ -18,6 +21,8 @@ from django.core.cache import cache as default_cache
 from rest_framework.throttling import BaseThrottle
 
 from governance.models import PipelineToken
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # DRF imports this module while ``rest_framework.views`` itself is loading
     from rest_framework.request import Request
@@ -51,7 +56,11 @@ class PipelineTokenRateThrottle(BaseThrottle):
         now = self.timer()
         window = int(now // period)
         # The prefix is unique and never reused, unlike a primary key after a rolled-back insert.
-        count = self._increment(f"{self.key_prefix}:{token.prefix}:{period}:{window}", timeout=period + 1)
+        try:
+            count = self._increment(f"{self.key_prefix}:{token.prefix}:{period}:{window}", timeout=period + 1)
+        except Exception:  # any cache backend's connection error; redis-py's do not derive from one base
+            logger.exception("API rate counter unavailable; request from token %s served unthrottled", token.prefix)
+            return True
         if count <= limit:
             return True
         self.retry_after = max(1, math.ceil((window + 1) * period - now))

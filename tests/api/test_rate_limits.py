@@ -170,3 +170,17 @@ def test_two_processes_count_one_token_in_one_redis_counter(demo_organisation, r
     window = NOW // 60
     counter = f"{redis_cache}:1:throttle:token:{caller.token.prefix}:60:{window}"
     assert int(redis.Redis.from_url(django_settings.CELERY_BROKER_URL).get(counter)) == 4
+
+
+@pytest.mark.django_db
+def test_an_unreachable_cache_serves_the_request_and_logs_the_outage(demo_organisation, settings, caplog):
+    """The rate is a guard; a cache outage must not turn every pipeline call into a 500."""
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
+    }
+    caller = Caller(rate="1/min")
+    unreachable = caches.create_connection("default")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(PipelineTokenRateThrottle, "cache", unreachable)
+        assert [caller.get().status_code for _ in range(2)] == [200, 200]
+    assert "API rate counter unavailable" in caplog.text
