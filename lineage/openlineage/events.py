@@ -143,6 +143,8 @@ def decode_body(raw: bytes, *, content_encoding: str, limit: int) -> Any:
         raise ValidationError(
             {"body": f"The body is not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})."}
         ) from None
+    except ValueError as error:  # e.g. an integer of more digits than Python converts
+        raise ValidationError({"body": f"The body cannot be read as JSON: {error}."}) from None
 
 
 def _flatten(errors: Any, prefix: str = "") -> dict[str, list[str]]:
@@ -239,8 +241,8 @@ def summarise_job_facets(facets: dict[str, Any]) -> dict[str, Any]:
     kept: dict[str, Any] = {}
     if job_type := _pick(facets.get("jobType"), ("processingType", "integration", "jobType")):
         kept["jobType"] = job_type
-    if sql := _pick(facets.get("sql"), ("query",), MAX_SQL) | _pick(facets.get("sql"), ("dialect",)):
-        kept["sql"] = sql
+    if sql := _pick(facets.get("sql"), ("query",), MAX_SQL):  # a dialect without its query says nothing
+        kept["sql"] = sql | _pick(facets.get("sql"), ("dialect",))
     location_fields = ("type", "url", "repoUrl", "path", "version", "tag", "branch", "pullRequestNumber")
     if location := _pick(facets.get("sourceCodeLocation"), location_fields):
         kept["sourceCodeLocation"] = location

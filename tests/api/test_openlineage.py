@@ -405,6 +405,33 @@ def test_oversized_body_is_413(lineage_pipeline, settings):
 
 
 @pytest.mark.django_db
+def test_a_body_above_djangos_form_limit_but_within_the_api_limit_is_accepted(lineage_pipeline, settings):
+    """The intake's limit is the API's (16 MiB), not Django's 2.5 MiB for form data."""
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1_000
+    body = json.loads(Serde.to_json(event(RunState.START, str(uuid.uuid4()))))
+    body["job"]["facets"]["documentation"] = {"description": "x" * 5_000, "_producer": PRODUCER, "_schemaURL": "x"}
+    assert send(lineage_pipeline, body).status_code == 201
+
+
+@pytest.mark.django_db
+def test_an_integer_too_long_to_convert_is_400_not_a_server_error(lineage_pipeline):
+    body = Serde.to_json(event(RunState.START, str(uuid.uuid4())))
+    body = body[:-1] + ', "huge": ' + "9" * 5_000 + "}"
+    response = send(lineage_pipeline, body)
+    assert response.status_code == 400
+    assert "cannot be read as JSON" in response.json()["errors"]["body"][0]
+
+
+@pytest.mark.django_db
+def test_an_sql_facet_without_its_query_is_ignored(lineage_pipeline):
+    run_id = str(uuid.uuid4())
+    started = json.loads(Serde.to_json(event(RunState.START, run_id)))
+    started["job"]["facets"]["sql"] = {"dialect": "postgres", "_producer": PRODUCER, "_schemaURL": "x"}
+    assert send(lineage_pipeline, started).status_code == 201
+    assert send(lineage_pipeline, event(RunState.COMPLETE, run_id)).status_code == 201
+
+
+@pytest.mark.django_db
 def test_a_gzip_body_that_inflates_beyond_the_limit_is_400(lineage_pipeline, settings):
     settings.API_MAX_REQUEST_BYTES = 10_000
     bomb = gzip.compress(b"{" + b" " * 1_000_000 + b"}")
