@@ -9,7 +9,7 @@ transaction, or not at all.
 What a run must carry, besides its params, metrics and dataset inputs (all tags on the run):
 
 - ``mlflow.source.git.commit`` and ``mlflow.source.git.repoURL`` (MLflow sets both when it runs from a git
-  checkout; ``portal.code_repository`` overrides the second);
+  checkout; ``portal.code_repository``, when set, overrides the second);
 - ``portal.base_model``: a registered base model as ``provider/name version``;
 - ``portal.hardware``, ``portal.container_image_digest`` (``sha256:...``), ``portal.weights_digest`` (the
   SHA-256 of the output weights; on the run or on the model version);
@@ -25,6 +25,11 @@ content digest as its MLflow digest, so the portal can tell the data trained on 
 with no such name is matched by its digest alone. Inputs with other contexts (evaluation) are recorded in the
 configuration but are not training data. An input the portal cannot match refuses the version; it is never
 taken as approved.
+
+A run the portal already holds (the pipeline registered it through the API) is linked to only if it is what
+MLflow reports: the same use case, the same dataset versions and, once completed, the same weights digest.
+Otherwise the version is refused, so a model version named ``models:/NAME/VERSION`` never claims data or weights
+MLflow does not report. Likewise a version already imported under another use case is refused, not "unchanged".
 """
 
 import re
@@ -148,10 +153,12 @@ def run_fields(snapshot: VersionSnapshot) -> tuple[dict[str, Any], list[str]]:
     tags, problems = run.tags, []
 
     def required(key: str, *fallbacks: str) -> str:
+        """The first of the tags that is set: ``key`` wins over its fallbacks."""
         for candidate in (key, *fallbacks):
             if tags.get(candidate, "").strip():
                 return tags[candidate].strip()
-        problems.append(f"Run {run.run_id} has no tag {key}.")
+        alternatives = "".join(f" (or {fallback})" for fallback in fallbacks)
+        problems.append(f"Run {run.run_id} has no tag {key}{alternatives}.")
         return ""
 
     base_model_tag = required(f"{TAG}base_model")
@@ -163,7 +170,7 @@ def run_fields(snapshot: VersionSnapshot) -> tuple[dict[str, Any], list[str]]:
         "run_id": run.run_id,
         "base_model": base_model,
         "code_commit": required("mlflow.source.git.commit"),
-        "code_repository": required("mlflow.source.git.repoURL", f"{TAG}code_repository"),
+        "code_repository": required(f"{TAG}code_repository", "mlflow.source.git.repoURL"),
         "hardware": required(f"{TAG}hardware"),
         "container_image_digest": required(f"{TAG}container_image_digest"),
         "decision_log": required(f"{TAG}decision_log", "mlflow.note.content"),
@@ -226,14 +233,44 @@ def _preflight(snapshot: VersionSnapshot) -> list[str]:
     return problems
 
 
+def _check_existing_run(existing: TrainingRun, *, mapped: dict[str, Any], use_case: UseCase, versions: list) -> None:
+    """Refuses to link MLflow's version to a run the portal holds unless that run is the one MLflow reports:
+    otherwise the imported model version would claim data or weights that MLflow does not."""
+    run_id = existing.run_id
+    if existing.use_case_id != use_case.pk:
+        raise ValidationError({"run_id": f"Run {run_id} is registered under another use case ({existing.use_case})."})
+    held = set(existing.dataset_links.values_list("dataset_version_id", flat=True))
+    reported = {version.pk for version in versions}
+    if held != reported:
+        names = ", ".join(sorted(str(version) for version in versions))
+        held_names = ", ".join(
+            sorted(str(version) for version in DatasetVersion.objects.select_related("dataset").filter(pk__in=held))
+        )
+        raise ValidationError(
+            {
+                "dataset_versions": f"Run {run_id} is registered in the portal as trained on {held_names or 'nothing'}"
+                f"; MLflow reports {names}: the two registries disagree."
+            }
+        )
+    weights = mapped["weights_digest"].strip().lower()
+    if existing.status == TrainingRunStatus.COMPLETED and existing.output_weights_digest != weights:
+        raise ValidationError(
+            {
+                "output_weights_digest": f"Run {run_id} completed in the portal with weights digest "
+                f"{existing.output_weights_digest}; MLflow reports {weights}: the two registries disagree."
+            }
+        )
+
+
 def _registered_run(
     *, snapshot: VersionSnapshot, mapped: dict[str, Any], use_case: UseCase, versions: list, actor: AbstractBaseUser
 ) -> TrainingRun:
-    """The run from an earlier registration (the pipeline's own, through the API), or a new one; completed."""
+    """The run from an earlier registration (the pipeline's own, through the API), if it is the one MLflow
+    reports, or a new one; completed."""
     run_id = mapped["fields"]["run_id"]
-    existing = TrainingRun.objects.filter(run_id=run_id).first()
-    if existing is not None and existing.use_case_id != use_case.pk:
-        raise ValidationError({"run_id": f"Run {run_id} is registered under another use case ({existing.use_case})."})
+    existing = TrainingRun.objects.select_for_update().filter(run_id=run_id).first()
+    if existing is not None:
+        _check_existing_run(existing, mapped=mapped, use_case=use_case, versions=versions)
     if existing is not None and existing.status == TrainingRunStatus.COMPLETED:
         produced = ModelVersion.objects.filter(training_run=existing).first()
         if produced is not None:
@@ -256,15 +293,15 @@ def import_model_version(
 ) -> VersionResult:
     """Bring one MLflow version and its run into the registry, whole or not at all.
 
-    Already imported (same reference, same run): unchanged, nothing is written. Refused, with every reason:
-    an MLflow version that is not ready or has no finished run, a dataset input the portal cannot match,
-    a missing tag, data not approved for training (the services' own refusal, which the ledger records),
-    or a conflict with what the registry already holds.
+    Already imported (same reference, same run, same use case): unchanged, nothing is written. Refused, with
+    every reason: an MLflow version that is not ready or has no finished run, a dataset input the portal cannot
+    match, a missing tag, data not approved for training (the services' own refusal, which the ledger records),
+    or a conflict with what the registry already holds (a run of the same id with other data or weights).
     """
     result = VersionResult(reference=snapshot.reference, outcome=Outcome.REFUSED, run_id=snapshot.run_id)
     existing = ModelVersion.objects.filter(external_reference=snapshot.reference).first()
     if existing is not None:  # whatever MLflow says of it now: the registry's record stands
-        return _already_imported(result, existing, snapshot, name)
+        return _already_imported(result, existing, snapshot, name, use_case)
     problems = _preflight(snapshot)
     mapped, versions = {}, []
     if snapshot.run is not None:
@@ -279,7 +316,7 @@ def import_model_version(
             UseCase.objects.select_for_update().get(pk=use_case.pk)  # one import of a use case at a time
             existing = ModelVersion.objects.filter(external_reference=snapshot.reference).first()
             if existing is not None:
-                return _already_imported(result, existing, snapshot, name)
+                return _already_imported(result, existing, snapshot, name, use_case)
             run = _registered_run(snapshot=snapshot, mapped=mapped, use_case=use_case, versions=versions, actor=actor)
             version = model_version_register(
                 run=run,
@@ -302,9 +339,17 @@ def import_model_version(
 
 
 def _already_imported(
-    result: VersionResult, existing: ModelVersion, snapshot: VersionSnapshot, name: str
+    result: VersionResult, existing: ModelVersion, snapshot: VersionSnapshot, name: str, use_case: UseCase
 ) -> VersionResult:
-    run_id = TrainingRun.objects.filter(pk=existing.training_run_id).values_list("run_id", flat=True).get()
+    run_id, held_use_case = (
+        TrainingRun.objects.filter(pk=existing.training_run_id).values_list("run_id", "use_case__slug").get()
+    )
+    if held_use_case != use_case.slug:
+        result.reasons = [
+            f"{existing} was imported from {snapshot.reference} under the use case {held_use_case}; the import "
+            f"asks for {use_case.slug}: a model version belongs to one use case."
+        ]
+        return result
     if run_id != snapshot.run_id or existing.name != name:
         result.reasons = [
             f"{existing} was imported from {snapshot.reference} with run {run_id}; MLflow now names run "

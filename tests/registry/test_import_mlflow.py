@@ -14,6 +14,7 @@ from governance.models import LedgerEntry
 from registry.mlflow_import import import_model_versions
 from registry.mlflow_tracking import read_model_versions
 from registry.models import ModelVersion, TrainingRun
+from registry.services.training import training_run_complete
 from tests.registry.conftest import ledger_of, sha, version
 from tests.registry.mlflow_server import Pipeline, mlflow_server
 
@@ -69,7 +70,14 @@ def run_import(tracking_uri: str, model: str, *extra: str, actor: str = "mleng",
 
 def failing_import(tracking_uri: str, model: str, *extra: str, **kwargs: str) -> tuple[str, CommandError]:
     out = io.StringIO()
-    arguments = ["--tracking-uri", tracking_uri, "--model", model, "--use-case", "support-assistant"]
+    arguments = [
+        "--tracking-uri",
+        tracking_uri,
+        "--model",
+        model,
+        "--use-case",
+        kwargs.get("use_case", "support-assistant"),
+    ]
     arguments += ["--actor", kwargs.get("actor", "mleng"), "--name", kwargs.get("name", model), *extra]
     with pytest.raises(CommandError) as raised:
         call_command("import_mlflow", *arguments, stdout=out)
@@ -82,7 +90,13 @@ def test_versions_and_their_runs_are_imported_whole_and_a_second_import_changes_
     first = pipeline.run(datasets=[mlflow_input("support-chats@1")], tags=tags())
     second = pipeline.run(
         datasets=[mlflow_input("support-chats@1")],
-        tags=tags(**{"portal.decision_log": "", "mlflow.note.content": "Second epoch schedule."}),
+        tags=tags(
+            **{
+                "portal.decision_log": "",
+                "mlflow.note.content": "Second epoch schedule.",
+                "portal.code_repository": "https://git.example.com/ml/support-assistant.git",
+            }
+        ),
         params={"learning_rate": "0.0001", "data_seed": "7", "seed": "99"},
         metrics={"eval_loss": 0.85},
     )
@@ -104,7 +118,8 @@ def test_versions_and_their_runs_are_imported_whole_and_a_second_import_changes_
     assert run.use_case == world.use_case
     assert run.base_model == world.base_model
     assert run.code_commit == sha("commit")[:40]
-    assert run.code_repository == "git@example.com:ml/support-assistant.git"
+    assert run.code_repository == "https://git.example.com/ml/support-assistant.git"  # portal's tag wins
+    assert TrainingRun.objects.get(run_id=first).code_repository == "git@example.com:ml/support-assistant.git"
     assert run.hyperparameters == {"learning_rate": "0.0001"}
     assert run.random_seeds == {"data_seed": "7", "seed": "99"}
     assert run.metrics == {"eval_loss": 0.85}
@@ -287,6 +302,49 @@ def test_a_run_registered_through_the_api_is_completed_and_gets_its_model_versio
 
     assert output.startswith(f"imported: models:/{model_name}/1 -> {model_name}:1")
     assert TrainingRun.objects.get(run_id=run_id).status == "completed"
+
+
+def test_a_run_already_in_the_portal_that_disagrees_with_mlflow_is_refused_not_linked(
+    world, pipeline, tracking_uri, model_name
+):
+    other_data = pipeline.run(datasets=[mlflow_input("support-chats@1")], tags=tags())
+    weights = tags()
+    other_weights = pipeline.run(datasets=[mlflow_input("support-chats@1")], tags=weights)
+    pipeline.register(model_name, other_data)
+    pipeline.register(model_name, other_weights)
+    world.run(run_id=other_data, datasets=("support-chats@1", "wealth-faq@2"))
+    training_run_complete(
+        run=world.run(run_id=other_weights), actor=world["mleng"], output_weights_digest=sha("other"), metrics={}
+    )
+    entries = LedgerEntry.objects.count()
+
+    output, error = failing_import(tracking_uri, model_name)
+
+    data_line, weights_line = output.splitlines()
+    assert data_line.startswith(f"refused: models:/{model_name}/1: dataset_versions: Run {other_data} is registered")
+    assert "trained on support-chats@1, wealth-faq@2; MLflow reports support-chats@1" in data_line
+    assert weights_line.startswith(f"refused: models:/{model_name}/2: output_weights_digest: Run {other_weights}")
+    assert f"{sha('other')}; MLflow reports {weights['portal.weights_digest']}" in weights_line
+    assert error.returncode == 1
+    assert not ModelVersion.objects.filter(name=model_name).exists()
+    assert TrainingRun.objects.get(run_id=other_data).status == "running"
+    assert LedgerEntry.objects.count() == entries
+
+
+def test_a_version_imported_under_one_use_case_is_refused_under_another(world, pipeline, tracking_uri, model_name):
+    run_id = pipeline.run(datasets=[mlflow_input("support-chats@1")], tags=tags())
+    pipeline.register(model_name, run_id)
+    run_import(tracking_uri, model_name)
+    entries = LedgerEntry.objects.count()
+
+    output, error = failing_import(tracking_uri, model_name, use_case="wealth-chatbot")
+
+    assert output.splitlines() == [
+        f"refused: models:/{model_name}/1: {model_name}:1 was imported from models:/{model_name}/1 under the use "
+        "case support-assistant; the import asks for wealth-chatbot: a model version belongs to one use case."
+    ]
+    assert error.returncode == 1
+    assert LedgerEntry.objects.count() == entries
 
 
 @pytest.mark.postgres
