@@ -146,7 +146,8 @@ def pipeline_token_create(
                 "use_cases": sorted(use_case.slug for use_case in use_cases),
                 "scopes": scopes,
                 "expires_at": token.expires_at,
-                "rate_limit": token.effective_rate,
+                # The token's own rate, or "default": the portal's API_TOKEN_RATE, which can change after issue.
+                "rate_limit": token.rate_limit or "default",
             },
         )
         return IssuedToken(token=token, secret=secret)

@@ -119,6 +119,12 @@ def test_tokens_without_a_rate_of_their_own_use_the_portal_default(demo_organisa
     assert [default.get().status_code for _ in range(3)] == [200, 200, 429]
     assert [own.get().status_code for _ in range(5)] == [200] * 5
     assert default.token.rate_limit == ""
+    # The ledger says which rate the token follows, not the default's value on the day it was issued.
+    issued = {
+        entry.object_id: entry.payload["rate_limit"]
+        for entry in LedgerEntry.objects.filter(object_type="governance.pipelinetoken", action="update")
+    }
+    assert (issued[str(default.token.pk)], issued[str(own.token.pk)]) == ("default", "5/min")
 
 
 @pytest.mark.django_db
