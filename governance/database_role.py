@@ -9,15 +9,26 @@ triggers are reached, ``ALTER TABLE ... DISABLE TRIGGER`` needs ownership, and
 
 Role names belong to a deployment, not to the schema, so this is a management command run by the owner after
 every ``migrate`` rather than a migration. New tables get SELECT and INSERT only until it runs again.
+
+Which tables are append-only is taken from the code, not only from the triggers found in the database: every
+table a migration applied ``MakeAppendOnly`` to and every simple-history table. A table expected to be append-only
+whose triggers are missing or disabled stops the command, since reading the set from the triggers alone would
+quietly grant UPDATE and DELETE on exactly the table that lost them. After granting, the role's *effective*
+privileges are checked with ``has_table_privilege``, for the role and every role it is a member of: a direct
+REVOKE does not remove UPDATE inherited through another role or granted to PUBLIC, and either would undo the
+point of the role. The whole run is one transaction, so a refused run grants nothing.
 """
 
 import re
 from dataclasses import dataclass, field
 
-from django.db import connections
+from django.apps import apps
+from django.db import connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.migrations.loader import MigrationLoader
 
 from governance.append_only import protected_tables
+from governance.operations import MakeAppendOnly
 
 #: What the application may do on an ordinary table.
 ORDINARY = "SELECT, INSERT, UPDATE, DELETE"
@@ -25,6 +36,8 @@ ORDINARY = "SELECT, INSERT, UPDATE, DELETE"
 APPEND_ONLY = "SELECT, INSERT"
 #: Django's record of applied migrations: the application reads it, only the owner's ``migrate`` writes it.
 READ_ONLY_TABLES = frozenset({"django_migrations"})
+#: What the application role must not hold, by any route, on an append-only table.
+REWRITING_PRIVILEGES = ("UPDATE", "DELETE", "TRUNCATE")
 _ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -45,6 +58,41 @@ def _quoted(connection: BaseDatabaseWrapper, name: str) -> str:
     return connection.ops.quote_name(name)
 
 
+def expected_append_only_tables(connection: BaseDatabaseWrapper) -> set[str]:
+    """The tables the code makes append-only: those an applied migration ran ``MakeAppendOnly`` on (resolved to
+    their current table names) and every simple-history table (each must carry the triggers, see
+    ``governance.models.base``)."""
+    loader = MigrationLoader(connection, ignore_no_migrations=True)
+    state = loader.project_state()
+    tables = {model._meta.db_table for model in apps.get_models() if model.__name__.startswith("Historical")}
+    for key in loader.applied_migrations:
+        migration = loader.graph.nodes.get(key)
+        for operation in getattr(migration, "operations", ()):
+            if not isinstance(operation, MakeAppendOnly):
+                continue
+            model_key = (migration.app_label, operation.model_name.lower())
+            if model_key in state.models:  # a model removed since has no table left to protect
+                tables.add(state.apps.get_model(*model_key)._meta.db_table)
+    return tables
+
+
+def _rewriting_privileges(cursor, *, role: str, schema: str, tables: list[str]) -> dict[str, list[str]]:
+    """``{table: [privilege, ...]}`` for every append-only table on which ``role`` can UPDATE, DELETE or TRUNCATE,
+    directly, through PUBLIC, or through any role it is a member of (inherited, or reachable with SET ROLE)."""
+    cursor.execute(
+        "SELECT t.name, p.privilege FROM unnest(%s::text[]) AS t(name) "
+        "CROSS JOIN unnest(%s::text[]) AS p(privilege) "
+        "WHERE EXISTS (SELECT 1 FROM pg_roles r WHERE pg_has_role(%s, r.oid, 'MEMBER') "
+        "AND has_table_privilege(r.oid, format('%%I.%%I', %s::text, t.name)::regclass, p.privilege)) "
+        "ORDER BY 1, 2",
+        [tables, list(REWRITING_PRIVILEGES), role, schema],
+    )
+    found: dict[str, list[str]] = {}
+    for table, privilege in cursor.fetchall():
+        found.setdefault(table, []).append(privilege)
+    return found
+
+
 def grant_app_role(*, role: str, password: str | None = None, using: str = "default") -> Grants:
     """Create or update ``role`` and set its privileges on every table of the current schema (idempotent).
 
@@ -60,7 +108,7 @@ def grant_app_role(*, role: str, password: str | None = None, using: str = "defa
         raise RoleRefused(f"{role!r} is not a role name this command creates: lower-case letters, digits and _.")
     name = _quoted(connection, role)
     grants = Grants(role=role)
-    with connection.cursor() as cursor:
+    with transaction.atomic(using=using), connection.cursor() as cursor:
         cursor.execute("SELECT current_user, current_schema(), current_database()")
         owner, schema, database = cursor.fetchone()
         if role == owner:
@@ -96,7 +144,16 @@ def grant_app_role(*, role: str, password: str | None = None, using: str = "defa
                 f"{role} owns, or is a member of a role that owns, tables of this schema ({', '.join(owning)}): "
                 "it could alter them and their triggers."
             )
-        append_only = protected_tables(connection)
+        existing = {table for table, _owner, _member in tables}
+        protected = protected_tables(connection)
+        unprotected = sorted((expected_append_only_tables(connection) & existing) - protected)
+        if unprotected:
+            raise RoleRefused(
+                f"These append-only tables lack their append-only triggers, or have them disabled: "
+                f"{', '.join(unprotected)}. Restore them (migrate, or ALTER TABLE ... ENABLE ALWAYS TRIGGER) "
+                "before granting."
+            )
+        append_only = protected & existing
         quoted_schema = _quoted(connection, schema)
         cursor.execute(f"GRANT CONNECT ON DATABASE {_quoted(connection, database)} TO {name}")
         cursor.execute(f"GRANT USAGE ON SCHEMA {quoted_schema} TO {name}")
@@ -121,4 +178,11 @@ def grant_app_role(*, role: str, password: str | None = None, using: str = "defa
             f"ALTER DEFAULT PRIVILEGES FOR ROLE {_quoted(connection, owner)} IN SCHEMA {quoted_schema} "
             f"GRANT USAGE, SELECT ON SEQUENCES TO {name}"
         )
+        leaks = _rewriting_privileges(cursor, role=role, schema=schema, tables=sorted(append_only))
+        if leaks:
+            listed = "; ".join(f"{table} ({', '.join(privileges)})" for table, privileges in leaks.items())
+            raise RoleRefused(
+                f"{role} can still rewrite append-only tables, through PUBLIC or a role it is a member of: {listed}. "
+                "Revoke those grants (or the membership) and run this again; nothing was granted."
+            )
     return grants

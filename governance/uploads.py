@@ -4,12 +4,24 @@ A file is accepted only when its extension is one of the allowed ones *and* its 
 executable or an HTML page renamed ``report.pdf`` is refused, and so is a PDF that carries JavaScript or a launch
 action, a Word or Excel file with macros, and "text" that is really markup. Magic numbers come from ``filetype``;
 PDFs are opened with ``pypdf`` and Office files with ``zipfile`` to look inside them.
+
+In a PDF, what is refused is content that acts by itself or sends data away: JavaScript, launch actions, XFA
+forms, additional (event-triggered) actions (``/AA``), actions that open an embedded file (``/GoToE``), submit a
+form (``/SubmitForm``) or import data (``/ImportData``), and rich-media (Flash/3D) annotations. An ``/OpenAction``
+is refused when its action is one of those; one that only goes to a page is fine. Plain links (``/URI``) are
+accepted, since ordinary reports are full of them and they act only when the reader clicks; embedded files are
+accepted too, since evidence packs carry their sources inside the PDF (and an action that would open one
+automatically is refused above).
+
+In an Office file only ``[Content_Types].xml`` is read, and at most ``OFFICE_CONTENT_TYPES_MAX_BYTES`` of it,
+whatever size the archive declares for it.
 """
 
 import hashlib
 import re
 import unicodedata
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -33,8 +45,14 @@ ZIP_EXPANSION_FACTOR = 10
 ZIP_MAX_MEMBERS = 5000
 #: More objects than this in one PDF is refused rather than walked.
 PDF_MAX_OBJECTS = 200_000
-_PDF_ACTIVE_KEYS = {"/JS", "/JavaScript", "/Launch", "/XFA"}
-_PDF_ACTIVE_ACTIONS = {"/JavaScript", "/Launch", "/ImportData", "/RichMediaExecute"}
+#: The largest ``[Content_Types].xml`` read; real ones are a few KiB.
+OFFICE_CONTENT_TYPES_MAX_BYTES = 1024 * 1024
+#: Keys whose mere presence makes a PDF active: scripts, launch parameters, XFA forms, event-triggered actions.
+_PDF_ACTIVE_KEYS = {"/JS", "/JavaScript", "/Launch", "/XFA", "/AA", "/RichMediaContent"}
+#: Action types (``/S``) refused wherever they appear, ``/OpenAction`` included.
+_PDF_ACTIVE_ACTIONS = {"/JavaScript", "/Launch", "/ImportData", "/RichMediaExecute", "/GoToE", "/SubmitForm"}
+#: Annotation types (``/Subtype``) that run embedded players.
+_PDF_ACTIVE_ANNOTATIONS = {"/RichMedia"}
 _MARKUP_START = re.compile(rb"^\s*<(!doctype|html|head|body|script|svg|\?xml|iframe|object|embed)\b", re.IGNORECASE)
 _TEXT_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
@@ -166,6 +184,8 @@ def _pdf_active_content(value: Any, depth: int = 0) -> str:
                 return str(key)
             if key == "/S" and isinstance(item, NameObject) and item in _PDF_ACTIVE_ACTIONS:
                 return str(item)
+            if key == "/Subtype" and isinstance(item, NameObject) and item in _PDF_ACTIVE_ANNOTATIONS:
+                return str(item)
             if found := _pdf_active_content(item, depth + 1):
                 return found
     elif isinstance(value, ArrayObject):
@@ -191,8 +211,8 @@ def _check_pdf(handle: IO[bytes], filename: str) -> None:
             value = reference.get_object() if isinstance(reference, IndirectObject) else reference
             if found := _pdf_active_content(value):
                 raise _refuse(
-                    f"{filename} contains active content ({found.lstrip('/')}); PDFs with scripts or launch "
-                    "actions are not accepted. Print it to a new PDF and upload that."
+                    f"{filename} contains active content ({found.lstrip('/')}); PDFs with scripts, launch, "
+                    "automatic or form-submitting actions are not accepted. Print it to a new PDF and upload that."
                 )
     except ValidationError:
         raise
@@ -218,10 +238,13 @@ def _check_office(handle: IO[bytes], filename: str, allowed: AllowedType) -> Non
                 raise _refuse(f"{filename} is not a {allowed.label}.")
             if any(name.lower().endswith("vbaproject.bin") or "/activex/" in name.lower() for name in names):
                 raise _refuse(f"{filename} contains macros or ActiveX controls; save it without them.")
-            types = archive.read("[Content_Types].xml")
+            with archive.open("[Content_Types].xml") as part:
+                types = part.read(OFFICE_CONTENT_TYPES_MAX_BYTES + 1)
+            if len(types) > OFFICE_CONTENT_TYPES_MAX_BYTES:
+                raise _refuse(f"{filename} has an oversized content-types part; it is not accepted.")
             if allowed.office_main_type.encode() not in types or b"macroEnabled" in types:
                 raise _refuse(f"{filename} is not a plain {allowed.label} (macro-enabled or another kind).")
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, zlib.error, NotImplementedError, EOFError):
         raise _refuse(f"{filename} is not a {allowed.label}.") from None
     finally:
         handle.seek(0)

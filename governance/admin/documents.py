@@ -155,7 +155,11 @@ class DocumentAdmin(ReadOnlyAuditAdmin):
         if f"{app_label}.{model_name}" not in ATTACHMENT_RULES:
             raise Http404("Documents are not attached to this kind of record.")
         model = apps.get_model(app_label, model_name)
-        return get_object_or_404(model._default_manager, pk=object_id)
+        try:  # the URL takes any text; one that cannot be this model's key names no record
+            pk = model._meta.pk.to_python(object_id)
+        except ValidationError:
+            raise Http404("No such record.") from None
+        return get_object_or_404(model._default_manager, pk=pk)
 
     def upload_view(self, request: HttpRequest, app_label: str, model_name: str, object_id: str) -> HttpResponse:
         target = self._target(app_label, model_name, object_id)

@@ -13,6 +13,7 @@ without its file.
 """
 
 import hashlib
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -219,6 +220,28 @@ def _current_to_supersede(supersedes: Document | None, *, target: models.Model, 
     return previous
 
 
+#: A download is copied into memory up to this size, into a temporary file beyond it.
+DOWNLOAD_SPOOL_BYTES = 1024 * 1024
+
+
+def _checked_copy(storage: Storage, name: str) -> tuple[IO[bytes], str]:
+    """A private copy of the stored file and the SHA-256 of exactly those bytes. The copy, not the stored file, is
+    what is handed out: opening the stored file a second time to serve it would let a file changed between the
+    check and the serving go out as if it had been checked."""
+    copy = tempfile.SpooledTemporaryFile(max_size=DOWNLOAD_SPOOL_BYTES)  # noqa: SIM115 - handed to the caller
+    digest = hashlib.sha256()
+    try:
+        with storage.open(name, "rb") as handle:
+            for chunk in handle.chunks():
+                digest.update(chunk)
+                copy.write(chunk)
+        copy.seek(0)
+    except BaseException:
+        copy.close()
+        raise
+    return copy, digest.hexdigest()
+
+
 @dataclass(frozen=True)
 class DocumentDownload:
     document: Document
@@ -226,9 +249,9 @@ class DocumentDownload:
 
 
 def document_download(*, document: Document, user: AbstractBaseUser) -> DocumentDownload:
-    """An open handle on the stored file for ``user``, recorded as a download of the record the document is
-    attached to. The stored bytes are checked against the recorded SHA-256 first: a file changed on disk is not
-    handed out (and the refusal is recorded)."""
+    """An open handle on a copy of the stored file for ``user``, recorded as a download of the record the document
+    is attached to. The copied bytes are checked against the recorded SHA-256 first: a file changed on disk is not
+    handed out (and the refusal is recorded), and the bytes handed out are the very bytes that were checked."""
     with denials_recorded(), transaction.atomic():
         if not may_download(user, document):
             raise ActionDenied(
@@ -238,8 +261,9 @@ def document_download(*, document: Document, user: AbstractBaseUser) -> Document
                 attempted="download document",
                 obj=document,
             )
-        storage = document_storage()
-        if _stored_sha256(storage, document.storage_name) != document.sha256:
+        handle, sha256 = _checked_copy(document_storage(), document.storage_name)
+        if sha256 != document.sha256:
+            handle.close()
             raise ActionDenied(
                 "The stored file no longer matches the SHA-256 recorded at upload; it is not handed out.",
                 actor=user,
@@ -254,4 +278,4 @@ def document_download(*, document: Document, user: AbstractBaseUser) -> Document
             object_label=document.object_label,
             detail={"document": document.pk, "filename": document.original_filename, "sha256": document.sha256},
         )
-        return DocumentDownload(document=document, handle=storage.open(document.storage_name, "rb"))
+        return DocumentDownload(document=document, handle=handle)

