@@ -9,6 +9,7 @@ Everything is created only if missing, so running the seed twice changes nothing
 import hashlib
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
@@ -21,8 +22,8 @@ DEFAULT_DEMO_PASSWORD = "governance-demo-2026"  # noqa: S105 - printed to the co
 
 #: DEMO ONLY. The demo logins' authenticator secrets are derived from their usernames and this published phrase,
 #: so that anyone trying the demo can pass the second factor (``manage.py demo_code USER`` prints the code).
-#: A secret anyone can compute protects nothing: these devices are named so in the admin, and seed_demo refuses
-#: to run in production mode.
+#: A secret anyone can compute protects nothing: these devices are named so in the admin, are given only to the
+#: logins a DEBUG seed creates, and ``check --deploy`` fails while one exists (governance.checks).
 DEMO_AUTHENTICATOR_PHRASE = "llm-governance-portal demo authenticator (published, never for production)"
 DEMO_AUTHENTICATOR_NAME = "Demo authenticator (published secret: demo only)"
 
@@ -82,11 +83,16 @@ def demo_authenticator_key(username: str) -> str:
 
 
 @transaction.atomic
-def seed_demo_authenticators() -> list[str]:
-    """Give each demo login that has no authenticator the demo one with its published secret; returns the
-    usernames enrolled. A login with an authenticator of its own (or the demo one already) is left alone."""
+def seed_demo_authenticators(usernames: list[str]) -> list[str]:
+    """Give the demo logins ``usernames`` (those the seed has just created) the demo authenticator with its
+    published secret; returns the usernames enrolled. Only in a DEBUG (pilot) install, and never for an
+    account that existed before the seed (a real ``admin``, or someone whose factor was reset and who is to
+    enrol their own): a secret anyone can compute must not guard a real account."""
+    if not settings.DEBUG:
+        return []
+    demo_usernames = {login.username for login in DEMO_LOGINS}
     enrolled = []
-    for user in get_user_model().objects.filter(username__in=[login.username for login in DEMO_LOGINS]):
+    for user in get_user_model().objects.filter(username__in=demo_usernames & set(usernames)).order_by("pk"):
         if TOTPDevice.objects.filter(user=user).exists():
             continue
         TOTPDevice.objects.create(

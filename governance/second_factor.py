@@ -32,7 +32,7 @@ AUTHENTICATOR_NAME = "Authenticator app"
 BACKUP_CODES_NAME = "Backup codes"
 BACKUP_CODE_COUNT = 10
 #: An authenticator's code: six digits. Anything else offered is tried as a backup code.
-_AUTHENTICATOR_CODE = re.compile(r"^\d{6}$")
+AUTHENTICATOR_CODE = re.compile(r"^\d{6}$")
 #: Longest code accepted from a form (backup codes are 8 characters).
 MAX_CODE_LENGTH = 16
 
@@ -54,10 +54,19 @@ def authenticator_of(user: AbstractBaseUser) -> TOTPDevice | None:
     return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
 
 
-def enrolment_authenticator(user: AbstractBaseUser) -> TOTPDevice:
-    """The authenticator being set up: the same secret on every reload of the page until it is confirmed."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
-    return device or TOTPDevice.objects.create(user=user, name=AUTHENTICATOR_NAME, confirmed=False)
+def enrolment_authenticator(user: AbstractBaseUser, *, device_pk: object = None) -> TOTPDevice:
+    """The authenticator being set up in one pending sign-in: the device ``device_pk`` (which the sign-in
+    keeps) while it is still unconfirmed, else a new one with a new secret.
+
+    A new one replaces every other unconfirmed authenticator of the person, so a secret shown to one session
+    (someone else who knows the password, say) is never the one another session confirms."""
+    if device_pk is not None:
+        device = TOTPDevice.objects.filter(pk=device_pk, user=user, confirmed=False).first()
+        if device is not None:
+            return device
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+        return TOTPDevice.objects.create(user=user, name=AUTHENTICATOR_NAME, confirmed=False)
 
 
 def secret_text(device: TOTPDevice) -> str:
@@ -82,6 +91,8 @@ class Verification:
     retry_at: datetime | None = None
     #: The code was not even tried: earlier wrong codes still throttle the device.
     throttled: bool = False
+    #: The authenticator being confirmed no longer exists: the set-up was started again in another session.
+    superseded: bool = False
 
     @property
     def ok(self) -> bool:
@@ -89,7 +100,7 @@ class Verification:
 
 
 def _candidates(user: AbstractBaseUser, code: str) -> list[Device]:
-    if _AUTHENTICATOR_CODE.match(code):
+    if AUTHENTICATOR_CODE.match(code):
         return list(TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk"))
     return list(StaticDevice.objects.filter(user=user, confirmed=True).order_by("pk"))
 
@@ -130,7 +141,9 @@ def second_factor_enrol(*, user: AbstractBaseUser, device: TOTPDevice, code: str
     """Confirm the authenticator being set up with a code it shows. On success the person also gets fresh
     backup codes (``backup_codes`` on the result's device, to be shown once) and the ledger records it."""
     with denials_recorded(), transaction.atomic():
-        locked = TOTPDevice.objects.select_for_update().get(pk=device.pk, user=user)
+        locked = TOTPDevice.objects.select_for_update().filter(pk=device.pk, user=user).first()
+        if locked is None:
+            return Verification(device=None, superseded=True)
         if locked.confirmed or authenticator_of(user) is not None:
             raise ActionDenied(
                 "An authenticator is already enrolled.", actor=user, attempted="enrol second factor", obj=user
@@ -175,12 +188,30 @@ def backup_codes_renew(*, user: AbstractBaseUser) -> list[str]:
 def second_factor_reset(*, user: AbstractBaseUser, actor: AbstractBaseUser, reason: str) -> int:
     """Remove a person's authenticator and backup codes (a lost phone): their next sign-in enrols anew and
     any session they verified with the removed device is no longer verified. Security Reviewers and
-    administrators only, with a reason. Returns the number of devices removed."""
-    reason = reason.strip()
+    administrators only, with a reason typed by them.
+
+    Nobody resets their own factor (whoever holds a stolen session and password would otherwise enrol their
+    own phone), and only an administrator resets an administrator's (a reviewer could otherwise take over a
+    more powerful account by resetting it and enrolling first). Returns the number of devices removed."""
+    reason = (reason or "").strip()
     with denials_recorded(), transaction.atomic():
         if not may_lift_lockouts(actor):
             raise ActionDenied(
                 "Only a Security Reviewer or an administrator may reset a second factor.",
+                actor=actor,
+                attempted="reset second factor",
+                obj=user,
+            )
+        if user.pk == actor.pk:
+            raise ActionDenied(
+                "Nobody resets their own second factor: ask another Security Reviewer or an administrator.",
+                actor=actor,
+                attempted="reset second factor",
+                obj=user,
+            )
+        if user.is_superuser and not actor.is_superuser:
+            raise ActionDenied(
+                "Only an administrator may reset an administrator's second factor.",
                 actor=actor,
                 attempted="reset second factor",
                 obj=user,

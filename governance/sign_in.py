@@ -1,11 +1,13 @@
 """Sign-in throttling (django-axes) as evidence: the client's address behind the proxy, failed sign-ins and
-lockouts in the audit ledger, and lifting a lockout through a service.
+lockouts of existing accounts in the audit ledger (made-up usernames only in the log, so that nobody can
+flood the ledger without an account), and lifting a lockout through a service.
 
 Axes counts failures per username *and* address and refuses the username from that address once
 ``AXES_FAILURE_LIMIT`` is reached, until ``AXES_COOLOFF_TIME`` has passed or a Security Reviewer (or an
 administrator) lifts the lockout. A wrong second-factor code counts as a failed sign-in too.
 """
 
+import hashlib
 import ipaddress
 import logging
 
@@ -57,44 +59,59 @@ def _user_named(username: str) -> AbstractBaseUser | None:
     return get_user_model()._default_manager.filter(**{get_user_model().USERNAME_FIELD: username}).first()
 
 
-def _sign_in_object(username: str) -> dict[str, object]:
-    """The ledger's object for a sign-in: the account when it exists, else the name that was typed."""
-    user = _user_named(username) if username else None
-    if user is not None:
-        return {"obj": user}
-    return {"object_type": "auth.user", "object_label": username or "(no username)"}
+def username_digest(username: str) -> str:
+    """A short, stable stand-in for a typed username in the log: enough to see one name tried again and again,
+    without writing down what was typed (often a password typed into the wrong field)."""
+    return hashlib.sha256(username.encode()).hexdigest()[:12]
+
+
+def _log_unknown(event: str, username: str, ip_address: str | None) -> None:
+    """Sign-ins with a username that names nobody are logged, not put in the ledger: anyone can make them up,
+    and the ledger keeps everything for ever. Axes still counts them (and locks them out)."""
+    logger.warning("%s for an unknown username (sha256 %s) from %s", event, username_digest(username), ip_address)
 
 
 def record_failed_sign_in(sender: object, credentials: dict, request: HttpRequest | None = None, **kwargs: object):
-    """``user_login_failed`` receiver: a failed sign-in becomes a ledger entry (never the password: only the
-    username typed, the address and which step failed). Runs after axes has counted the failure."""
+    """``user_login_failed`` receiver: a failed sign-in of an existing account becomes a ledger entry (never the
+    password: only the username, the address and which step failed). Runs after axes has counted the failure."""
     if request is None:
         return  # not a sign-in (e.g. a programmatic check); nothing to attribute
     username = str(credentials.get("username") or "")[:MAX_RECORDED_USERNAME]
+    ip_address = getattr(request, "axes_ip_address", None) or client_address(request)
+    user = _user_named(username) if username else None
+    if user is None:
+        _log_unknown("Failed sign-in", username, ip_address)
+        return
     ledger.append(
         action=LedgerAction.LOGIN_FAILED,
         actor_name="anonymous",
+        obj=user,
         payload={
             "username": username,
-            "ip_address": getattr(request, "axes_ip_address", None) or client_address(request),
+            "ip_address": ip_address,
             "step": credentials.get("step", "password"),
             "locked_out": bool(getattr(request, "axes_locked_out", False)),
         },
-        **_sign_in_object(username),
     )
 
 
 def record_lockout(sender: object, request: HttpRequest, username: str | None, ip_address: str | None, **kwargs):
-    """``axes.signals.user_locked_out`` receiver: the failure that imposed a lockout is recorded as a lockout.
-    (Axes also signals every refused attempt during a lockout; those are recorded as failed sign-ins.)"""
+    """``axes.signals.user_locked_out`` receiver: the failure that imposed a lockout on an existing account is
+    recorded as a lockout. (Axes also signals every refused attempt during a lockout; those are recorded as
+    failed sign-ins.)"""
     failures = getattr(request, "axes_failures_since_start", None)
     limit = get_failure_limit(request, {"username": username})
     if failures is not None and failures != limit:
         return
     username = str(username or "")[:MAX_RECORDED_USERNAME]
+    user = _user_named(username) if username else None
+    if user is None:
+        _log_unknown("Sign-in lockout", username, ip_address)
+        return
     ledger.append(
         action=LedgerAction.LOCKOUT,
         actor_name="anonymous",
+        obj=user,
         payload={
             "username": username,
             "ip_address": ip_address,
@@ -103,8 +120,15 @@ def record_lockout(sender: object, request: HttpRequest, username: str | None, i
             if settings.AXES_COOLOFF_TIME
             else None,
         },
-        **_sign_in_object(username),
     )
+
+
+def _lift_object(username: str) -> dict[str, object]:
+    """The ledger's object for lifting a lockout: the account when it exists, else the name that was locked."""
+    user = _user_named(username) if username else None
+    if user is not None:
+        return {"obj": user}
+    return {"object_type": "auth.user", "object_label": username or "(no username)"}
 
 
 def may_lift_lockouts(user: AbstractBaseUser) -> bool:
@@ -139,5 +163,5 @@ def lockout_lift(*, attempt: AccessAttempt, actor: AbstractBaseUser) -> None:
                 "failures": failures,
                 "attempts_removed": removed,
             },
-            **_sign_in_object(attempt.username or ""),
+            **_lift_object(attempt.username or ""),
         )

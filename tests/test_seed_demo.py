@@ -129,6 +129,51 @@ def test_a_login_with_an_authenticator_of_its_own_keeps_it() -> None:
         demo_code("risk")
 
 
+def test_an_existing_user_named_like_a_demo_login_gets_no_demo_authenticator() -> None:
+    User.objects.create_superuser("admin", password="the-real-admins-own-password")
+
+    output = seed()
+
+    assert not TOTPDevice.objects.filter(user__username="admin").exists()
+    assert "  admin        (enrols an authenticator at the first sign-in)" in output
+    assert TOTPDevice.objects.filter(user__username="legal", name=DEMO_AUTHENTICATOR_NAME).exists()
+
+
+def test_a_demo_login_whose_factor_was_reset_enrols_its_own() -> None:
+    seed()
+    TOTPDevice.objects.filter(user__username="legal").delete()  # as a reset leaves it
+
+    seed()
+
+    assert not TOTPDevice.objects.filter(user__username="legal").exists()
+
+
+def test_a_production_seed_gives_no_demo_authenticator(settings: object) -> None:
+    settings.DEBUG = False
+
+    output = seed(allow_production=True)
+
+    assert not TOTPDevice.objects.exists()
+    assert "no demo authenticator was added" in output
+    assert "PUBLISHED" not in output
+
+
+def test_the_deploy_check_fails_while_a_demo_authenticator_exists(settings: object) -> None:
+    from governance.checks import demo_authenticator_check
+
+    seed()
+    assert demo_authenticator_check() == []  # a pilot install: expected
+
+    settings.DEBUG = False
+    [error] = demo_authenticator_check()
+
+    assert error.id == "governance.E010"
+    assert error.is_serious()
+    assert "legal" in error.msg
+    TOTPDevice.objects.filter(name=DEMO_AUTHENTICATOR_NAME).delete()
+    assert demo_authenticator_check() == []
+
+
 def test_demo_codes_are_refused_in_production_mode(settings: object) -> None:
     seed()
     settings.DEBUG = False

@@ -25,9 +25,9 @@ from django.contrib.auth.views import LoginView
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
@@ -37,13 +37,16 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from governance.admin.signing import reason_view
 from governance.ledger import ActionDenied
 from governance.second_factor import (
+    AUTHENTICATOR_CODE,
     MAX_CODE_LENGTH,
     Verification,
     authenticator_of,
     backup_codes_renew,
     enrolment_authenticator,
+    normalise_code,
     qr_code_svg,
     second_factor_enrol,
     second_factor_reset,
@@ -54,6 +57,12 @@ from governance.sign_in import lockout_lift, may_lift_lockouts
 
 #: The session key of a sign-in whose password has passed and whose second factor is awaited.
 PENDING_KEY = "governance.second_factor.pending"
+#: In the pending sign-in: the authenticator being set up in this session (see ``enrolment_authenticator``).
+ENROLMENT_DEVICE_KEY = "enrolment_device"
+SUPERSEDED_MESSAGE = _(
+    "The set-up of your authenticator was started again in another sign-in, so this page shows a new key. "
+    "Add the new key to your app and enter its code."
+)
 
 
 # --- The pending sign-in -------------------------------------------------------------------------------------
@@ -66,6 +75,13 @@ def begin_second_factor(request: HttpRequest, user: AbstractBaseUser, next_url: 
         "since": time.time(),
         "next": next_url,
     }
+
+
+def _keep_enrolment_device(request: HttpRequest, pending: dict[str, Any], device: TOTPDevice) -> dict[str, Any]:
+    """Tie the authenticator being set up to this pending sign-in: only this session confirms its secret."""
+    pending = {**pending, ENROLMENT_DEVICE_KEY: device.pk}
+    request.session[PENDING_KEY] = pending
+    return pending
 
 
 def pending_sign_in(request: HttpRequest) -> tuple[AbstractBaseUser, dict[str, Any]] | None:
@@ -186,17 +202,25 @@ def enrol_view(request: HttpRequest, admin_site: AdminSite) -> HttpResponse:
         return HttpResponseRedirect(reverse("admin:second_factor", current_app=admin_site.name))
     if (refused := _locked_out(request, user)) is not None:
         return refused
-    device = enrolment_authenticator(user)
+    device = enrolment_authenticator(user, device_pk=pending.get(ENROLMENT_DEVICE_KEY))
+    superseded = device.pk != pending.get(ENROLMENT_DEVICE_KEY)
+    if superseded:
+        pending = _keep_enrolment_device(request, pending, device)
     form = CodeForm(request.POST or None)
     status = 200
     if request.method == "POST":
         status = 400
-        if form.is_valid():
+        if superseded:
+            form.add_error("code", SUPERSEDED_MESSAGE)  # the code typed was for a secret this page no longer has
+            status = 409
+        elif form.is_valid():
             verification = second_factor_enrol(user=user, device=device, code=form.cleaned_data["code"])
             if verification.ok:
                 next_url = _complete_sign_in(request, user, pending, verification.device)
                 context = {"title": _("Your backup codes"), "codes": verification.device.backup_codes}
                 return _page(request, admin_site, "backup_codes.html", {**context, "next_url": next_url})
+            if verification.superseded:
+                return HttpResponseRedirect(reverse("admin:second_factor_enrol", current_app=admin_site.name))
             _failed_code(request, user, form, verification)
             status = 403
     context = {
@@ -209,11 +233,26 @@ def enrol_view(request: HttpRequest, admin_site: AdminSite) -> HttpResponse:
     return _page(request, admin_site, "enrol.html", context, status)
 
 
+@sensitive_post_parameters("code")
+@csrf_protect
 @never_cache
 def backup_codes_view(request: HttpRequest, admin_site: AdminSite) -> HttpResponse:
-    """A signed-in person replaces their backup codes (the old ones stop working); shown once."""
+    """A signed-in person replaces their backup codes (the old ones stop working); shown once. A current code
+    from their authenticator app is asked for first, so a session left open on someone else's screen cannot
+    mint codes that sign in later."""
+    form = CodeForm(request.POST or None)
+    context = {"title": _("Your backup codes"), "codes": None, "form": form, "submit_label": _("Make new backup codes")}
     if request.method != "POST":
-        return _page(request, admin_site, "backup_codes.html", {"title": _("Your backup codes"), "codes": None})
+        return _page(request, admin_site, "backup_codes.html", context)
+    if not form.is_valid():
+        return _page(request, admin_site, "backup_codes.html", context, status=400)
+    code = normalise_code(form.cleaned_data["code"])
+    verification = Verification(device=None)
+    if AUTHENTICATOR_CODE.match(code):  # the app's code, not a backup code: those are what is being replaced
+        verification = second_factor_verify(user=request.user, code=code)
+    if not verification.ok:
+        form.add_error("code", _("Enter the current code from your authenticator app."))
+        return _page(request, admin_site, "backup_codes.html", context, status=403)
     try:
         codes = backup_codes_renew(user=request.user)
     except ActionDenied as denial:
@@ -273,16 +312,44 @@ class AuthenticatorAdmin(SecurityOfficerOnly, admin.ModelAdmin):
     readonly_fields = fields
     actions = ("reset_second_factor",)
 
+    def get_urls(self) -> list[URLPattern]:
+        return [
+            path(
+                "<path:object_id>/reset/",
+                self.admin_site.admin_view(self.reset_view),
+                name="otp_totp_totpdevice_reset",
+            ),
+            *super().get_urls(),
+        ]
+
+    def reset_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Reset the second factor of the person owning this authenticator, saying why (the reason is in the
+        ledger). The service refuses resetting one's own factor and, for all but administrators, an
+        administrator's."""
+        device = get_object_or_404(TOTPDevice.objects.select_related("user"), pk=object_id)
+        if not self.has_security_permission(request):
+            raise PermissionDenied
+        person = device.user
+        return reason_view(
+            request,
+            admin_site=self.admin_site,
+            record=device,
+            title=f"Reset the second factor of {person.get_username()}",
+            submit_label=str(_("Reset the second factor")),
+            perform=lambda reason: second_factor_reset(user=person, actor=request.user, reason=reason),
+            success_url=reverse("admin:otp_totp_totpdevice_changelist", current_app=self.admin_site.name),
+            success_message=f"Second factor of {person.get_username()} reset; they enrol again at their next sign-in.",
+        )
+
     @admin.action(description=_("Reset second factor (enrol again at next sign-in)"), permissions=["security"])
-    def reset_second_factor(self, request: HttpRequest, queryset: QuerySet[TOTPDevice]) -> None:
-        reason = f"Reset from the admin by {request.user.get_username()}"
-        for user in {device.user for device in queryset.select_related("user")}:
-            try:
-                second_factor_reset(user=user, actor=request.user, reason=reason)
-            except ActionDenied as denial:
-                self.message_user(request, denial.reason, messages.ERROR)
-                return
-        self.message_user(request, _("Second factor reset; the person enrols again at their next sign-in."))
+    def reset_second_factor(self, request: HttpRequest, queryset: QuerySet[TOTPDevice]) -> HttpResponse | None:
+        """One person at a time, on the page that asks why."""
+        devices = list(queryset[:2])
+        if len(devices) != 1:
+            self.message_user(request, _("Reset one person's second factor at a time."), messages.ERROR)
+            return None
+        url = reverse("admin:otp_totp_totpdevice_reset", args=[devices[0].pk], current_app=self.admin_site.name)
+        return HttpResponseRedirect(url)
 
 
 class LockoutAdmin(SecurityOfficerOnly, admin.ModelAdmin):

@@ -80,6 +80,22 @@ def test_the_nth_failure_locks_and_the_right_password_is_then_refused(legal) -> 
         assert DEFAULT_DEMO_PASSWORD not in entry.canonical.decode()
 
 
+def test_a_made_up_username_is_logged_not_put_in_the_ledger(legal, caplog) -> None:
+    made_up = "no-such-person-Secret123"
+
+    statuses = fail(LIMIT + 1, username=made_up)
+
+    assert statuses[-1] == 429  # axes still counts it and locks it out
+    assert AccessAttempt.objects.filter(username=made_up).exists()
+    assert not LedgerEntry.objects.filter(action__in=[LedgerAction.LOGIN_FAILED, LedgerAction.LOCKOUT]).exists()
+    assert "unknown username" in caplog.text
+    assert made_up not in caplog.text
+
+    attempt(Client(), WRONG)  # an existing account's failure is still evidence
+    [failure] = entries(LedgerAction.LOGIN_FAILED)
+    assert (failure.payload["username"], failure.object_id) == ("legal", str(legal.pk))
+
+
 def test_fewer_failures_than_the_limit_lock_nothing(legal) -> None:
     fail(LIMIT - 1)
 

@@ -19,7 +19,7 @@ from governance.choices import LedgerAction, Role
 from governance.demo import DEFAULT_DEMO_PASSWORD
 from governance.ledger import ActionDenied
 from governance.models import LedgerEntry
-from governance.second_factor import backup_codes_renew, second_factor_reset, secret_text
+from governance.second_factor import authenticator_of, backup_codes_renew, second_factor_reset, secret_text
 from governance.tokens import service_account_for
 from tests.signing_in import authenticator_code, enrolled_authenticator, login_verified
 
@@ -188,6 +188,7 @@ def test_the_first_sign_in_enrols_with_a_qr_code_and_shows_backup_codes_once(cli
     assert not re.search(r"<script(?![^>]*\bsrc=)", page)  # no inline script: nothing a strict CSP would block
     assert secret_text(device) in page
     assert client.get(ENROL).content.decode().count(secret_text(device)) == 1  # same secret on reload
+    assert TOTPDevice.objects.filter(user=legal).count() == 1
 
     response = client.post(ENROL, {"code": authenticator_code(device)})
 
@@ -210,6 +211,39 @@ def test_the_first_sign_in_enrols_with_a_qr_code_and_shows_backup_codes_once(cli
     again = Client()
     password_step(again, "legal")
     assert again.post(VERIFY, {"code": codes[0]}).status_code == 403
+
+
+def test_the_secret_shown_to_one_sign_in_is_never_the_one_another_confirms(client: Client, legal) -> None:
+    # someone who knows the password opens the enrolment page first and copies the key ...
+    password_step(client, "legal")
+    client.get(ENROL)
+    copied = TOTPDevice.objects.get(user=legal, confirmed=False)
+
+    # ... then the person signs in for the first time: their page shows a different key
+    person = Client()
+    password_step(person, "legal")
+    page = person.get(ENROL).content.decode()
+    shown = TOTPDevice.objects.get(user=legal, confirmed=False)
+    assert shown.pk != copied.pk
+    assert secret_text(shown) in page
+    assert secret_text(copied) not in page
+    assert person.get(ENROL).content.decode().count(secret_text(shown)) == 1  # kept on reload in this session
+
+    # the first page's key confirms nothing, not even in the person's session
+    assert person.post(ENROL, {"code": authenticator_code(copied)}).status_code == 403
+    refused = client.post(ENROL, {"code": authenticator_code(copied)})
+    assert refused.status_code == 409
+    assert "started again in another sign-in" in refused.content.decode()
+    assert not TOTPDevice.objects.filter(user=legal, confirmed=True).exists()
+    assert SESSION_KEY not in client.session
+
+    # each session only ever confirms the key its own page shows: the person reloads and confirms theirs
+    person.get(ENROL)
+    mine = TOTPDevice.objects.get(user=legal, confirmed=False)
+    assert mine.pk not in (copied.pk, shown.pk)
+    assert person.post(ENROL, {"code": authenticator_code(mine)}).status_code == 200
+    assert TOTPDevice.objects.get(user=legal, confirmed=True).pk == mine.pk
+    assert client.post(ENROL, {"code": "123456"})["Location"] == VERIFY
 
 
 def test_enrolling_with_a_wrong_code_confirms_nothing(client: Client, legal) -> None:
@@ -239,7 +273,9 @@ def test_new_backup_codes_replace_the_old_ones_and_are_recorded(client: Client, 
     login_verified(client, legal)
     first = backup_codes_renew(user=legal)
 
-    response = client.post(reverse("admin:second_factor_backup_codes"))
+    response = client.post(
+        reverse("admin:second_factor_backup_codes"), {"code": authenticator_code(authenticator_of(legal))}
+    )
 
     assert response.status_code == 200
     second = re.findall(r"<li><code>([a-z2-7]{8})</code></li>", response.content.decode())
@@ -249,6 +285,23 @@ def test_new_backup_codes_replace_the_old_ones_and_are_recorded(client: Client, 
     other = Client()
     password_step(other, "legal")
     assert other.post(VERIFY, {"code": first[0]}).status_code == 403
+
+
+@pytest.mark.parametrize("code", [None, "", "000000", "backup"])
+def test_new_backup_codes_need_a_current_authenticator_code(client: Client, legal, code: str | None) -> None:
+    login_verified(client, legal)
+    first = backup_codes_renew(user=legal)
+    if code == "backup":
+        code = first[0]  # a backup code is what is being replaced: it does not step up
+    page = reverse("admin:second_factor_backup_codes")
+    assert 'name="code"' in client.get(page).content.decode()
+
+    response = client.post(page, {} if code is None else {"code": code})
+
+    assert response.status_code in (400, 403)
+    assert not re.findall(r"<li><code>([a-z2-7]{8})</code></li>", response.content.decode())
+    assert [entry.payload["event"] for entry in entries(LedgerAction.MFA_ENROLMENT)] == ["backup codes renewed"]
+    assert set(StaticDevice.objects.get(user=legal).token_set.values_list("token", flat=True)) == set(first)
 
 
 # --- Resetting a lost factor --------------------------------------------------------------------------------
@@ -279,23 +332,81 @@ def test_a_reset_ends_the_verified_session_and_the_next_sign_in_enrols_anew(clie
     assert password_step(fresh, "legal")["Location"] == ENROL
 
 
+def test_nobody_resets_their_own_second_factor(security) -> None:
+    device = enrolled_authenticator(security)
+
+    with pytest.raises(ActionDenied, match="own second factor"):
+        second_factor_reset(user=security, actor=security, reason="lost phone")
+
+    assert TOTPDevice.objects.filter(pk=device.pk).exists()
+    denial = entries(LedgerAction.DENIED)[-1]
+    assert (denial.actor, denial.object_id) == (security, str(security.pk))
+    assert not entries(LedgerAction.MFA_ENROLMENT)
+
+
+def test_only_an_administrator_resets_an_administrators_second_factor(security, django_user_model) -> None:
+    administrator = django_user_model.objects.create_superuser("boss", password=DEFAULT_DEMO_PASSWORD)
+    other = django_user_model.objects.create_superuser("boss2", password=DEFAULT_DEMO_PASSWORD)
+    enrolled_authenticator(administrator)
+
+    with pytest.raises(ActionDenied, match="administrator's second factor"):
+        second_factor_reset(user=administrator, actor=security, reason="lost phone")
+
+    assert TOTPDevice.objects.filter(user=administrator).exists()
+    assert entries(LedgerAction.DENIED)[-1].actor == security
+    assert second_factor_reset(user=administrator, actor=other, reason="lost phone") == 1
+
+
+@pytest.mark.parametrize("reason", ["", "   \n "])
+def test_a_reset_needs_a_reason(legal, security, reason: str) -> None:
+    enrolled_authenticator(legal)
+
+    with pytest.raises(ActionDenied, match="Say why"):
+        second_factor_reset(user=legal, actor=security, reason=reason)
+
+    assert TOTPDevice.objects.filter(user=legal).exists()
+
+
 def test_the_authenticator_admin_resets_for_a_security_reviewer_and_is_hidden_from_others(
     client: Client, legal, security, user_in_role
 ) -> None:
     device = enrolled_authenticator(legal)
     changelist = reverse("admin:otp_totp_totpdevice_changelist")
+    reset_page = reverse("admin:otp_totp_totpdevice_reset", args=[device.pk])
     login_verified(client, user_in_role(Role.ML_ENGINEER, username="engineer"))
     assert client.get(changelist).status_code == 403
+    assert client.post(reset_page, {"reason": "lost phone"}).status_code == 403
 
     login_verified(client, security)
     page = client.get(changelist).content.decode()
     assert "legal" in page
     assert device.key not in page
     response = client.post(changelist, {"action": "reset_second_factor", "_selected_action": [device.pk]})
+    assert response.status_code == 302
+    assert response["Location"] == reset_page
+    assert TOTPDevice.objects.filter(user=legal).exists()  # nothing happens before a reason is given
+
+    assert client.post(reset_page, {"reason": ""}).status_code == 400
+    assert TOTPDevice.objects.filter(user=legal).exists()
+    response = client.post(reset_page, {"reason": "Lost her phone on the train; confirmed by video call."})
 
     assert response.status_code == 302
     assert not TOTPDevice.objects.filter(user=legal).exists()
-    assert entries(LedgerAction.MFA_ENROLMENT)[-1].actor == get_user_model().objects.get(username="security")
+    reset = entries(LedgerAction.MFA_ENROLMENT)[-1]
+    assert reset.actor == get_user_model().objects.get(username="security")
+    assert reset.payload["reason"] == "Lost her phone on the train; confirmed by video call."
+
+
+def test_the_admin_refuses_a_reviewer_resetting_their_own_factor(client: Client, security) -> None:
+    login_verified(client, security)
+    device = TOTPDevice.objects.get(user=security)
+
+    response = client.post(reverse("admin:otp_totp_totpdevice_reset", args=[device.pk]), {"reason": "new phone"})
+
+    assert response.status_code == 403
+    assert "own second factor" in response.content.decode()
+    assert TOTPDevice.objects.filter(pk=device.pk).exists()
+    assert entries(LedgerAction.DENIED)[-1].actor == security
 
 
 # --- In a browser -------------------------------------------------------------------------------------------

@@ -42,7 +42,7 @@ class Command(BaseCommand):
         if not password.strip():
             raise CommandError("The demo password cannot be empty.")
         created = seed_demo_logins(password=password)
-        seed_demo_authenticators()
+        enrolled = seed_demo_authenticators(created)
         # Each app that has demo data seeds it, in layer order, through its own services.
         for app_config in apps.get_app_configs():
             try:
@@ -57,14 +57,20 @@ class Command(BaseCommand):
         for login in DEMO_LOGINS:
             role = login.role.label if login.role else "Administrator (no portal role)"
             self.stdout.write(f"  {login.username:<12} {role}")
-        self.stdout.write(
-            "Second factor: each demo login has a demo authenticator whose secret is PUBLISHED (demo only).\n"
-            "  The current code of a login:   python manage.py demo_code USERNAME\n"
-            "  Or add a login to an authenticator app with its key:"
-        )
+        if enrolled:
+            self.stdout.write(
+                "Second factor: each demo login created by this run has a demo authenticator whose secret is "
+                "PUBLISHED (demo only).\n"
+                "  The current code of a login:   python manage.py demo_code USERNAME\n"
+                "  Or add a login to an authenticator app with its key:"
+            )
+        else:
+            self.stdout.write("Second factor: no demo authenticator was added by this run.")
         for login in DEMO_LOGINS:
             device = authenticator_of(get_user_model().objects.get(username=login.username))
-            if device is not None and device.key == demo_authenticator_key(login.username):
+            if device is None:
+                self.stdout.write(f"  {login.username:<12} (enrols an authenticator at the first sign-in)")
+            elif device.key == demo_authenticator_key(login.username):
                 self.stdout.write(f"  {login.username:<12} {secret_text(device)}")
             else:
                 self.stdout.write(f"  {login.username:<12} (has an authenticator of its own)")
