@@ -3,6 +3,7 @@ once, on the page that follows creation or rotation), and the delivery log, read
 
 from typing import Any
 
+from cryptography.fernet import InvalidToken
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -52,6 +53,14 @@ class SubscriptionForm(forms.Form):
     active = forms.BooleanField(label=_("Active"), required=False, initial=True)
 
 
+def _readable_url(subscription: WebhookSubscription) -> str:
+    """The URL for the edit form, or empty (to be entered again) if ``SECRET_KEY`` changed and it is unreadable."""
+    try:
+        return subscription.url
+    except InvalidToken:
+        return ""
+
+
 def _secret_page(request: HttpRequest, model_admin: admin.ModelAdmin, subscription: WebhookSubscription, secret: str):
     context = {
         **model_admin.admin_site.each_context(request),
@@ -67,14 +76,23 @@ def _secret_page(request: HttpRequest, model_admin: admin.ModelAdmin, subscripti
 
 @admin.register(WebhookSubscription)
 class WebhookSubscriptionAdmin(RoleGatedAdmin):
-    list_display = ("name", "url", "event_list", "use_case", "active", "secret_fingerprint", "created_by", "created_at")
+    list_display = (
+        "name",
+        "destination",
+        "event_list",
+        "use_case",
+        "active",
+        "secret_fingerprint",
+        "created_by",
+        "created_at",
+    )
     list_filter = ("active",)
     list_select_related = ("use_case", "created_by")
-    search_fields = ("name", "url")
+    search_fields = ("name",)
     show_full_result_count = False
     fields = (
         "name",
-        "url",
+        "destination",
         "events",
         "use_case",
         "active",
@@ -85,6 +103,12 @@ class WebhookSubscriptionAdmin(RoleGatedAdmin):
         "updated_at",
     )
     readonly_fields = fields
+
+    @admin.display(description=_("URL"))
+    def destination(self, subscription: WebhookSubscription) -> str:
+        """Where it posts and the URL's fingerprint: the path of a chat webhook is its credential, so only the
+        edit form, which a Security Reviewer alone opens, shows the whole URL."""
+        return subscription.url_shown
 
     @admin.display(description=_("events"))
     def event_list(self, subscription: WebhookSubscription) -> str:
@@ -139,7 +163,7 @@ class WebhookSubscriptionAdmin(RoleGatedAdmin):
             return super().change_view(request, object_id, form_url, extra_context)  # read-only, or 403
         initial = {
             "name": subscription.name,
-            "url": subscription.url,
+            "url": _readable_url(subscription),
             "events": subscription.events,
             "use_case": subscription.use_case,
             "active": subscription.active,

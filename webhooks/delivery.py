@@ -22,7 +22,7 @@ from webhooks import conf
 from webhooks.choices import DeliveryStatus
 from webhooks.models import WebhookDelivery
 from webhooks.signing import decrypt, signature
-from webhooks.urls_policy import refused_address
+from webhooks.urls_policy import HostNotResolved, refused_address, without_url
 
 USER_AGENT = "LLM-Governance-Portal-Webhooks/1"
 MAX_ERROR_CHARS = 1000
@@ -47,7 +47,7 @@ def signed_headers(delivery: WebhookDelivery, secret: str, body: bytes, timestam
         "X-Portal-Event-Id": str(delivery.event_id),
         "X-Portal-Delivery": str(delivery.pk),
         "X-Portal-Timestamp": str(timestamp),
-        "X-Portal-Signature": signature(secret, timestamp, body),
+        "X-Portal-Signature": signature(secret, timestamp, delivery.event, str(delivery.event_id), body),
     }
 
 
@@ -61,15 +61,21 @@ class PostResult:
 
 def _post(delivery: WebhookDelivery) -> PostResult:
     """One POST. No redirect is followed and no response body is read."""
-    url = delivery.subscription.url
-    if reason := refused_address(url):
-        return PostResult(None, f"refused: {reason}", permanent=True)
     try:
+        url = delivery.subscription.url
         secret = decrypt(delivery.subscription.encrypted_secret)
     except InvalidToken:
         return PostResult(
-            None, "not sent: the signing secret cannot be decrypted (SECRET_KEY changed); rotate it", permanent=True
+            None,
+            "not sent: the URL or signing secret cannot be decrypted (SECRET_KEY changed); enter the URL again and "
+            "rotate the secret",
+            permanent=True,
         )
+    try:
+        if reason := refused_address(url):
+            return PostResult(None, f"refused: {reason}", permanent=True)
+    except HostNotResolved as error:
+        return PostResult(None, f"not sent: {error}")
     body = body_of(delivery)
     headers = signed_headers(delivery, secret, body, int(time.time()))
     try:
@@ -78,7 +84,8 @@ def _post(delivery: WebhookDelivery) -> PostResult:
         ) as response:
             code = response.status_code
     except requests.RequestException as error:
-        return PostResult(None, f"{type(error).__name__}: {error}"[:MAX_ERROR_CHARS])
+        # The message quotes the URL (or its path), which for chat webhooks is the credential: keep it out.
+        return PostResult(None, f"{type(error).__name__}: {without_url(str(error), url)}"[:MAX_ERROR_CHARS])
     if 200 <= code < 300:
         return PostResult(code)
     if 300 <= code < 400:

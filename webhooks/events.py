@@ -24,6 +24,10 @@ from webhooks.models import WebhookDelivery, WebhookSubscription
 #: The body's schema version, for receivers: bumped only for incompatible changes.
 PAYLOAD_VERSION = 1
 
+#: Event ids are UUIDv5 in this namespace of the ledger entry and event, so raising the same event twice for one
+#: entry gives the same id, and the constraint "one original delivery per subscription and event" holds.
+EVENT_ID_NAMESPACE = uuid.UUID("5b0f7c1e-3d2a-4f8e-9c61-0a7e4d2b9f13")
+
 
 @dataclass(frozen=True)
 class Subject:
@@ -101,6 +105,11 @@ def ledger_entry_to_deliveries(
         deliveries_for(instance, raised)
 
 
+def event_id_of(entry: LedgerEntry, event: str) -> uuid.UUID:
+    """The event's id, derived from the ledger entry that raised it: the same however often it is raised."""
+    return uuid.uuid5(EVENT_ID_NAMESPACE, f"{entry.sequence}:{event}")
+
+
 def deliveries_for(entry: LedgerEntry, raised: Raised) -> list[WebhookDelivery]:
     """The deliveries of one event, written in the caller's transaction and enqueued once it commits."""
     subscriptions = [
@@ -121,7 +130,7 @@ def deliveries_for(entry: LedgerEntry, raised: Raised) -> list[WebhookDelivery]:
     targets = [subscription for subscription in subscriptions if subscription.wants(raised.event.value, use_case_id)]
     if not targets:
         return []
-    event_id = uuid.uuid4()
+    event_id = event_id_of(entry, raised.event.value)
     payload = {
         "version": PAYLOAD_VERSION,
         "id": str(event_id),
@@ -152,12 +161,21 @@ def deliveries_for(entry: LedgerEntry, raised: Raised) -> list[WebhookDelivery]:
     return deliveries
 
 
+#: Publishing to a broker that is down gives up after two quick retries: the response is not held up, and the
+#: delivery stays pending for ``webhooks.requeue_overdue``.
+PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.25, "interval_max": 0.5}
+
+
 def enqueue_after_commit(delivery_id: int) -> None:
     """Hand the delivery to Celery once the transaction commits. ``robust``: a broker that is down must not turn
-    a committed approval into an error page; the delivery stays pending and is requeued later."""
+    a committed approval into an error page; the delivery stays pending and is requeued later.
+
+    Without a broker (``CELERY_TASK_ALWAYS_EAGER``, a local pilot) the first attempt runs here, in the request
+    that made the change, and a failed attempt is not retried inline (``webhooks.tasks``): the request waits for
+    one POST at most."""
     from webhooks.tasks import deliver_webhook
 
     def enqueue_webhook_delivery() -> None:
-        deliver_webhook.delay(delivery_id, 1)
+        deliver_webhook.apply_async((delivery_id, 1), retry=True, retry_policy=PUBLISH_RETRY_POLICY)
 
     transaction.on_commit(enqueue_webhook_delivery, robust=True)

@@ -6,6 +6,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from webhooks.choices import DeliveryStatus, WebhookEvent
+from webhooks.signing import decrypt, encrypt
+from webhooks.urls_policy import described_url
 
 
 class WebhookSubscription(models.Model):
@@ -13,12 +15,20 @@ class WebhookSubscription(models.Model):
 
     The signing secret is shown once, when it is made; the portal must still sign with it, so it cannot be
     stored as a hash (as pipeline tokens are). It is stored encrypted (``webhooks.secrets``) under a key derived
-    from ``SECRET_KEY``: a database dump or backup alone does not reveal it. Changes go through
-    ``webhooks.services``, which writes the ledger (never the secret, only its fingerprint).
+    from ``SECRET_KEY``: a database dump or backup alone does not reveal it. So is the URL: chat webhooks carry
+    their credential in its path; ``url_shown`` (origin and fingerprint) is what lists and the ledger show.
+    Changes go through ``webhooks.services``, which writes the ledger (never the secret or the URL, only their
+    fingerprints).
     """
 
     name = models.CharField(_("name"), max_length=100, unique=True)
-    url = models.URLField(_("URL"), max_length=2000)
+    encrypted_url = models.TextField(_("encrypted URL"), editable=False)
+    url_shown = models.CharField(
+        _("URL"),
+        max_length=400,
+        editable=False,
+        help_text=_("Where it posts and the first 16 hex digits of the URL's SHA-256: the URL itself is not shown."),
+    )
     encrypted_secret = models.TextField(_("encrypted signing secret"), editable=False)
     secret_fingerprint = models.CharField(
         _("secret fingerprint"),
@@ -52,6 +62,15 @@ class WebhookSubscription(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def url(self) -> str:
+        """The receiver's URL, decrypted: raises ``cryptography.fernet.InvalidToken`` if ``SECRET_KEY`` changed."""
+        return decrypt(self.encrypted_url)
+
+    @url.setter
+    def url(self, value: str) -> None:
+        self.encrypted_url, self.url_shown = encrypt(value), described_url(value)
+
     def wants(self, event: str, use_case_id: int | None) -> bool:
         """Whether this subscription is told about ``event`` of a record in ``use_case_id``."""
         if not self.active or event not in self.events:
@@ -65,7 +84,9 @@ class WebhookDelivery(models.Model):
     Rows are made in the transaction whose ledger entry raised the event (so a rolled-back change sends
     nothing) and are never deleted; only the delivery service moves them from pending to delivered or failed.
     A redelivery is a new row pointing at the one it repeats, with the same event id, so receivers that
-    de-duplicate on the event id see it once.
+    de-duplicate on the event id see it once. The event id is derived from the ledger entry
+    (``webhooks.events.event_id_of``), so the constraint below holds one original delivery per event and
+    subscription; redeliveries are outside it, and the service allows one pending redelivery at a time.
     """
 
     subscription = models.ForeignKey(

@@ -2,7 +2,7 @@
 
 Subscriptions send governance data out of the portal, so managing them is a security decision: the Security
 Reviewer role holds it (``governance.roles``), an administrator does not by being one. The ledger records
-each change with the secret's fingerprint, never the secret.
+each change with the secret's fingerprint, never the secret, and the URL's origin and fingerprint, never the URL.
 """
 
 from collections.abc import Iterable
@@ -57,7 +57,9 @@ def clean_events(events: Iterable[Any]) -> list[str]:
 def _described(subscription: WebhookSubscription) -> dict[str, Any]:
     return {
         "name": subscription.name,
-        "url": subscription.url,
+        # Chat webhooks carry their credential in the URL's path: the ledger keeps where it points and a
+        # fingerprint that changes with it, never the URL itself.
+        "url": subscription.url_shown,
         "events": list(subscription.events),
         "use_case": subscription.use_case.slug if subscription.use_case_id else None,
         "active": subscription.active,
@@ -158,14 +160,26 @@ def webhook_subscription_rotate_secret(
 
 def webhook_delivery_redeliver(*, delivery: WebhookDelivery, actor: AbstractBaseUser) -> WebhookDelivery:
     """Send an event to its subscriber again, as a new delivery with the same event id and body: the log of
-    the first one stays as it was, and receivers that de-duplicate on the event id are not confused."""
+    the first one stays as it was, and receivers that de-duplicate on the event id are not confused.
+
+    The original is locked and a redelivery of it still pending refuses another: two people pressing "send again"
+    at once make one delivery, not two."""
     attempted = "webhook_delivery_redeliver"
     with denials_recorded(), transaction.atomic(), acting_as(actor):
         require(actor, "webhooks.redeliver_webhookdelivery", attempted=attempted, obj=delivery)
-        original = WebhookDelivery.objects.select_related("subscription").get(pk=delivery.pk)
+        original = (
+            WebhookDelivery.objects.select_for_update(of=("self",)).select_related("subscription").get(pk=delivery.pk)
+        )
         if original.status == DeliveryStatus.PENDING:
             raise ActionDenied(
                 f"Delivery #{original.pk} is still being attempted; wait for it to be delivered or to fail.",
+                actor=actor,
+                attempted=attempted,
+                obj=original,
+            )
+        if original.redeliveries.filter(status=DeliveryStatus.PENDING).exists():
+            raise ActionDenied(
+                f"Delivery #{original.pk} is already being sent again; wait for that delivery to end.",
                 actor=actor,
                 attempted=attempted,
                 obj=original,

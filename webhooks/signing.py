@@ -49,14 +49,21 @@ def decrypt(token: str) -> str:
     return _keys().decrypt(token.encode("ascii")).decode()
 
 
-def signature(secret: str, timestamp: int, body: bytes) -> str:
-    """``sha256=`` and the hex HMAC-SHA256 of ``"<timestamp>.<body>"``: the ``X-Portal-Signature`` header.
+def signed_message(timestamp: int, event: str, event_id: str, body: bytes) -> bytes:
+    """``"<timestamp>.<event>.<event id>." + body``: what the signature covers.
 
-    Signing the timestamp with the body lets a receiver refuse replays of an old delivery."""
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    The timestamp lets a receiver refuse replays of an old delivery; the event name and id are signed because
+    receivers dispatch on ``X-Portal-Event`` and de-duplicate on ``X-Portal-Event-Id`` before they parse the body,
+    so an unsigned header could make them drop or misroute a genuine delivery."""
+    return f"{timestamp}.{event}.{event_id}.".encode() + body
+
+
+def signature(secret: str, timestamp: int, event: str, event_id: str, body: bytes) -> str:
+    """``sha256=`` and the hex HMAC-SHA256 of ``signed_message``: the ``X-Portal-Signature`` header."""
+    mac = hmac.new(secret.encode(), signed_message(timestamp, event, event_id, body), hashlib.sha256)
     return f"sha256={mac.hexdigest()}"
 
 
-def verify(secret: str, timestamp: int, body: bytes, header: str) -> bool:
+def verify(secret: str, timestamp: int, event: str, event_id: str, body: bytes, header: str) -> bool:
     """What a receiver does (and what the tests' receiver does): constant-time comparison."""
-    return hmac.compare_digest(signature(secret, timestamp, body), header)
+    return hmac.compare_digest(signature(secret, timestamp, event, event_id, body), header)

@@ -29,9 +29,10 @@ def deliver_webhook(self, delivery_id: int, attempt: int = 1) -> object:
     if outcome.retry_in is not None:
         retry = {"args": [delivery_id, attempt + 1], "kwargs": {}, "countdown": outcome.retry_in}
         if self.request.is_eager:
-            # No broker (a pilot, or the unit tests): ``apply`` runs the returned retry at once, in this process;
-            # raising it would only propagate the Retry to whoever committed the change.
-            return self.retry(**retry, throw=False)
+            # No broker (a pilot, or the unit tests): a retry would run at once, in the request that made the
+            # change, ignoring the countdown and spending every attempt in a moment. The delivery stays pending
+            # with its ``next_attempt_at``; ``requeue_overdue`` (Celery beat) makes the next attempt.
+            return {"delivery": delivery_id, "attempt": attempt, "status": outcome.status, "retry_in": outcome.retry_in}
         raise self.retry(**retry)
     return {"delivery": delivery_id, "attempt": attempt, "status": outcome.status}
 

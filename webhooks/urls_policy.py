@@ -8,6 +8,7 @@ check and the connection (DNS rebinding) is out of its reach, so production shou
 outbound traffic through an egress proxy or firewall that blocks private ranges.
 """
 
+import hashlib
 import ipaddress
 import socket
 from urllib.parse import urlsplit
@@ -52,17 +53,56 @@ def _is_private_literal(host: str) -> bool:
         return False
 
 
+class HostNotResolved(Exception):
+    """The receiver's host name did not resolve now: the attempt is not made (connecting would resolve it again,
+    unchecked) and is retried later."""
+
+
 def refused_address(url: str) -> str | None:
-    """Why the portal will not connect to ``url`` now (an address that is not public), or ``None``."""
+    """Why the portal will not connect to ``url`` now (an address that is not public), or ``None``; raises
+    ``HostNotResolved`` when the name does not resolve, so that an unchecked connection is never made."""
     if conf.allow_private_networks():
         return None
     parts = urlsplit(url)
     try:
         infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
-    except (OSError, UnicodeError):
-        return None  # not resolvable now: the attempt fails to connect and is retried
+    except (OSError, UnicodeError) as error:
+        raise HostNotResolved(f"{parts.hostname} did not resolve ({type(error).__name__})") from None
     for info in infos:
         address = ipaddress.ip_address(info[4][0])
         if not address.is_global:
             return f"{parts.hostname} resolves to {address}, which is not a public address"
     return None
+
+
+def origin(url: str) -> str:
+    """``scheme://host[:port]``: where a URL points, without the path and query that may carry its credential
+    (chat webhooks put their token in the path)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
+
+
+def url_fingerprint(url: str) -> str:
+    """The first 16 hex digits of the full URL's SHA-256: tells URLs apart (and changes apart) without showing
+    them."""
+    return hashlib.sha256(url.encode()).hexdigest()[:16]
+
+
+def described_url(url: str) -> str:
+    """What the ledger, the admin lists and error messages show of a subscriber URL."""
+    return f"{origin(url)} (sha256 {url_fingerprint(url)})" if url else ""
+
+
+def without_url(text: str, url: str) -> str:
+    """``text`` with ``url``, and its path and query on their own (as HTTP libraries quote them), replaced by
+    what ``described_url`` shows."""
+    parts = urlsplit(url)
+    shown = described_url(url)
+    path_and_query = parts.path + (f"?{parts.query}" if parts.query else "")
+    for part in (url, path_and_query, parts.path, parts.query):
+        if part and part != "/":
+            text = text.replace(part, "<URL>")
+    return text.replace("<URL>", shown)

@@ -45,9 +45,9 @@ class Receiver:
         timestamp = headers.get("X-Portal-Timestamp", "")
         if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > TOLERANCE_S:
             return False
-        expected = (
-            "sha256=" + hmac.new(self.secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-        )
+        # The event name and id are signed with the body: a receiver dispatches and de-duplicates on them.
+        signed = f"{timestamp}.{headers.get('X-Portal-Event', '')}.{headers.get('X-Portal-Event-Id', '')}.".encode()
+        expected = "sha256=" + hmac.new(self.secret.encode(), signed + body, hashlib.sha256).hexdigest()
         return hmac.compare_digest(expected, headers.get("X-Portal-Signature", ""))
 
     def events(self) -> list[str]:

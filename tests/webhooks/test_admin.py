@@ -17,6 +17,7 @@ from tests.signing_in import login_verified
 from webhooks.models import WebhookDelivery, WebhookSubscription
 from webhooks.services import webhook_subscription_create
 from webhooks.signing import decrypt
+from webhooks.urls_policy import described_url
 
 pytestmark = pytest.mark.django_db
 
@@ -124,9 +125,11 @@ def test_send_again_makes_a_new_delivery_for_security_reviewers_only(
     receiver,
     subscribe,
     django_capture_on_commit_callbacks,
+    settings,
 ) -> None:
+    settings.WEBHOOK_MAX_ATTEMPTS = 1
     subscribe(security)
-    receiver.statuses = [500] * 8
+    receiver.statuses = [500]
     with django_capture_on_commit_callbacks(execute=True):
         incident_open(
             use_case=UseCase.objects.get(slug="support-assistant"),
@@ -177,3 +180,25 @@ def test_the_delivery_log_takes_as_many_queries_for_forty_rows_as_for_two(
     log(38)
     with django_assert_max_num_queries(len(few.captured_queries)):
         assert client.get(LOG).status_code == 200
+
+
+SLACK_STYLE = "https://hooks.example.com/services/T0001/B0002/XXXXtokenXXXX"
+
+
+def test_only_the_security_reviewers_edit_form_shows_the_whole_url(client: Client, security, user_in_role) -> None:
+    """A chat webhook's URL is its credential: auditors see where it points and its fingerprint."""
+    subscription, _secret = webhook_subscription_create(actor=security, **{**FORM, "url": SLACK_STYLE})
+    change = reverse("admin:webhooks_webhooksubscription_change", args=[subscription.pk])
+    shown = described_url(SLACK_STYLE)
+
+    signed_in(client, user_in_role(Role.AUDITOR))
+    for page in (client.get(LIST), client.get(change)):
+        assert page.status_code == 200
+        assert "XXXXtokenXXXX" not in page.content.decode()
+        assert shown in page.content.decode()
+    assert client.get(LIST, {"q": "XXXXtokenXXXX"}).context["cl"].result_count == 0  # no probing by search
+    client.logout()
+
+    signed_in(client, security)
+    assert "XXXXtokenXXXX" not in client.get(LIST).content.decode()
+    assert SLACK_STYLE in client.get(change).content.decode()

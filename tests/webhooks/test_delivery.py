@@ -4,22 +4,26 @@ production."""
 
 import datetime
 import threading
+import time
 import uuid
 
 import pytest
-from django.db import connections, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.utils import timezone
 
 from governance.choices import Role
+from governance.ledger import ActionDenied
 from governance.models import LedgerEntry, UseCase
 from registry.choices import IncidentSource
 from registry.services.incidents import incident_open
 from webhooks.choices import DeliveryStatus, WebhookEvent
 from webhooks.conf import backoff_seconds
 from webhooks.delivery import webhook_delivery_attempt
+from webhooks.events import EVENT_ID_NAMESPACE, deliveries_for, event_of
 from webhooks.models import WebhookDelivery
-from webhooks.services import webhook_subscription_update
+from webhooks.services import webhook_delivery_redeliver, webhook_subscription_update
 from webhooks.tasks import deliver_webhook, requeue_overdue_deliveries
+from webhooks.urls_policy import described_url
 
 pytestmark = pytest.mark.django_db
 
@@ -92,13 +96,38 @@ def test_a_receiver_failing_twice_gets_the_event_on_the_third_attempt(
     receiver.statuses = [500, 503]
     with django_capture_on_commit_callbacks(execute=True):
         open_incident()
+    delivery = WebhookDelivery.objects.get()
+    for attempt in (2, 3):  # what the broker's retries (or the sweep) do
+        deliver_webhook.delay(delivery.pk, attempt).get()
 
     assert [request.signature_ok for request in receiver.received] == [True, True, True]
     assert len({request.headers["X-Portal-Delivery"] for request in receiver.received}) == 1
     assert len({request.body for request in receiver.received}) == 1  # the same bytes, signed afresh each time
-    delivery = WebhookDelivery.objects.get()
+    delivery.refresh_from_db()
     assert (delivery.status, delivery.attempt_count, delivery.response_status_code) == ("delivered", 3, 204)
     assert delivery.last_error == ""
+
+
+def test_without_a_broker_a_failed_attempt_is_not_retried_inside_the_request(
+    receiver, subscribe, security, open_incident, django_capture_on_commit_callbacks
+) -> None:
+    """The pilot runs tasks eagerly: the change's request makes one attempt, and the retry waits its turn."""
+    subscribe(security)
+    receiver.statuses = [500] * 10
+    before = timezone.now()
+    with django_capture_on_commit_callbacks(execute=True):
+        open_incident()
+
+    assert len(receiver.received) == 1
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.attempt_count, delivery.last_error) == ("pending", 1, "HTTP 500")
+    assert delivery.next_attempt_at >= before + datetime.timedelta(seconds=backoff_seconds(1))
+
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now() - datetime.timedelta(hours=1))
+    assert requeue_overdue_deliveries.delay().get() == 1  # the sweep makes the second attempt
+    assert len(receiver.received) == 2
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempt_count) == ("pending", 2)
 
 
 def test_backoff_doubles_from_thirty_seconds_up_to_an_hour() -> None:
@@ -113,9 +142,12 @@ def test_after_the_last_attempt_the_failure_is_recorded(
     receiver.statuses = [500] * 10
     with django_capture_on_commit_callbacks(execute=True):
         open_incident()
+    delivery = WebhookDelivery.objects.get()
+    for attempt in (2, 3, 4, 5):
+        deliver_webhook.delay(delivery.pk, attempt).get()
 
     assert len(receiver.received) == 4
-    delivery = WebhookDelivery.objects.get()
+    delivery.refresh_from_db()
     assert (delivery.status, delivery.attempt_count, delivery.last_error) == ("failed", 4, "HTTP 500")
     assert delivery.next_attempt_at is None
 
@@ -145,21 +177,29 @@ def test_an_unreachable_receiver_is_retried_and_its_error_recorded(
         port = probe.getsockname()[1]
     settings.WEBHOOK_MAX_ATTEMPTS = 2
     subscription = subscribe(security)
+    url = f"http://127.0.0.1:{port}/services/T0001/XXXXtokenXXXX?key=sekrit"
     webhook_subscription_update(
         subscription=subscription,
         actor=security,
         name=subscription.name,
-        url=f"http://127.0.0.1:{port}/gone",
+        url=url,
         events=subscription.events,
         use_case=None,
         active=True,
     )
     with django_capture_on_commit_callbacks(execute=True):
         open_incident()
-
     delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.attempt_count) == ("pending", 1)
+    deliver_webhook.delay(delivery.pk, 2).get()
+
+    delivery.refresh_from_db()
     assert (delivery.status, delivery.attempt_count, delivery.response_status_code) == ("failed", 2, None)
-    assert "ConnectionError" in delivery.last_error
+    assert delivery.last_error.startswith("ConnectionError: ")
+    # The URL's path and query are its credential for chat webhooks: the log shows where, not the URL.
+    assert "token" not in delivery.last_error
+    assert "sekrit" not in delivery.last_error
+    assert described_url(url) in delivery.last_error
 
 
 def test_a_delivered_delivery_is_never_sent_again(
@@ -265,6 +305,30 @@ def test_production_refuses_to_post_to_a_private_address(
     assert delivery.last_error == "refused: 127.0.0.1 resolves to 127.0.0.1, which is not a public address"
 
 
+def test_a_host_name_that_does_not_resolve_is_retried_without_connecting(
+    subscribe, security, open_incident, django_capture_on_commit_callbacks, settings
+) -> None:
+    """A failed look-up must not let the POST go ahead: the connection would resolve the name again, unchecked."""
+    subscription = subscribe(security)
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = False
+    webhook_subscription_update(
+        subscription=subscription,
+        actor=security,
+        name=subscription.name,
+        url="https://receiver.portal-test.invalid/hooks",  # .invalid never resolves (RFC 6761)
+        events=subscription.events,
+        use_case=None,
+        active=True,
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        open_incident()
+
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.attempt_count, delivery.response_status_code) == ("pending", 1, None)
+    assert delivery.last_error.startswith("not sent: receiver.portal-test.invalid did not resolve")
+    assert delivery.next_attempt_at is not None
+
+
 def test_every_role_but_the_security_reviewer_is_refused_a_subscription(user_in_role, admin_user) -> None:
     from governance.ledger import ActionDenied
     from webhooks.services import webhook_subscription_create
@@ -324,3 +388,93 @@ def test_a_rotated_secret_key_still_decrypts_through_its_fallback_and_not_withou
     unreadable = WebhookDelivery.objects.latest("pk")
     assert (unreadable.status, unreadable.attempt_count) == ("failed", 1)
     assert "cannot be decrypted" in unreadable.last_error
+
+
+def test_the_event_id_comes_from_the_ledger_entry_so_an_event_is_delivered_once_per_subscription(
+    receiver, subscribe, security, open_incident
+) -> None:
+    subscribe(security)
+    incident = open_incident()
+    delivery = WebhookDelivery.objects.get()
+    entry = LedgerEntry.objects.get(object_type="registry.incident", object_id=str(incident.pk), action="create")
+    assert delivery.event_id == uuid.uuid5(EVENT_ID_NAMESPACE, f"{entry.sequence}:{WebhookEvent.INCIDENT_OPENED}")
+    assert delivery.payload["id"] == str(delivery.event_id)
+
+    with pytest.raises(IntegrityError), transaction.atomic():  # the same entry raising its event again
+        deliveries_for(entry, event_of(entry.action, entry.object_type, entry.payload))
+    assert WebhookDelivery.objects.count() == 1
+
+    delivery.status = DeliveryStatus.FAILED
+    delivery.save(update_fields=["status"])
+    again = webhook_delivery_redeliver(delivery=delivery, actor=security)  # "send again" is still allowed
+    assert (again.event_id, again.redelivery_of) == (delivery.event_id, delivery)
+
+
+def _blocked_on_a_lock(thread: threading.Thread) -> bool:
+    """Whether another connection waits for a row lock (or the thread already finished without waiting)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+        )
+        return cursor.fetchone()[0] > 0 or not thread.is_alive()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_people_sending_a_delivery_again_at_once_make_one_redelivery(receiver, subscribe, security) -> None:
+    subscription = subscribe(security)
+    failed = WebhookDelivery.objects.create(
+        subscription=subscription,
+        event=WebhookEvent.GATE_FAILED,
+        event_id=uuid.uuid4(),
+        payload={"id": "drill"},
+        status=DeliveryStatus.FAILED,
+    )
+    receiver.statuses = [500] * 5  # the first redelivery stays pending whenever its attempt runs
+    outcomes = []
+
+    def second_person() -> None:
+        try:
+            webhook_delivery_redeliver(delivery=failed, actor=security)
+            outcomes.append("sent")
+        except ActionDenied as denial:
+            outcomes.append(denial.reason)
+        finally:
+            connections.close_all()
+
+    other = threading.Thread(target=second_person)
+    with transaction.atomic():
+        webhook_delivery_redeliver(delivery=failed, actor=security)  # the first, not yet committed
+        other.start()
+        deadline = time.monotonic() + 20
+        while not _blocked_on_a_lock(other) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    other.join(timeout=30)
+
+    assert outcomes == [f"Delivery #{failed.pk} is already being sent again; wait for that delivery to end."]
+    assert WebhookDelivery.objects.filter(redelivery_of=failed).count() == 1
+
+
+def test_with_a_broker_the_hand_over_retries_briefly_and_never_fails_the_change(
+    subscribe, security, open_incident, django_capture_on_commit_callbacks, monkeypatch
+) -> None:
+    """A broker that is down must hold the response up for a moment at most; the sweep sends the delivery later."""
+    published = []
+
+    def broker_down(args, **options):
+        published.append((args, options))
+        raise ConnectionRefusedError("broker down")
+
+    monkeypatch.setattr(deliver_webhook, "apply_async", broker_down)
+    subscribe(security)
+    with django_capture_on_commit_callbacks(execute=True):
+        incident = open_incident()
+
+    assert incident.pk is not None
+    delivery = WebhookDelivery.objects.get()
+    [(args, options)] = published
+    assert args == (delivery.pk, 1)
+    assert options["retry"] is True
+    assert options["retry_policy"]["max_retries"] <= 2
+    assert options["retry_policy"]["interval_max"] <= 0.5
+    assert delivery.status == DeliveryStatus.PENDING

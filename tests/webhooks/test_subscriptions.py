@@ -17,6 +17,7 @@ from webhooks.services import (
     webhook_subscription_update,
 )
 from webhooks.signing import decrypt, fingerprint, signature, verify
+from webhooks.urls_policy import described_url
 
 pytestmark = pytest.mark.django_db
 
@@ -94,7 +95,7 @@ def test_the_secret_is_stored_encrypted_and_never_written_to_the_ledger(security
     assert secret not in bytes(entry.canonical).decode()
     assert entry.payload["after"] == {
         "name": "siem",
-        "url": GOOD["url"],
+        "url": described_url(GOOD["url"]),
         "events": ["gate.failed"],
         "use_case": None,
         "active": True,
@@ -129,11 +130,49 @@ def test_an_update_records_what_changed_and_an_unchanged_save_records_nothing(se
     }
 
 
-def test_the_signature_scheme_is_hmac_sha256_of_timestamp_dot_body() -> None:
-    """The README's recipe, worked through with fixed values."""
-    header = signature("whsec_test", 1700000000, b'{"event":"gate.failed"}')
-    expected = hmac.new(b"whsec_test", b'1700000000.{"event":"gate.failed"}', hashlib.sha256).hexdigest()
-    assert header == f"sha256={expected}"
-    assert verify("whsec_test", 1700000000, b'{"event":"gate.failed"}', header)
-    assert not verify("whsec_test", 1700000001, b'{"event":"gate.failed"}', header)
-    assert not verify("whsec_test", 1700000000, b'{"event":"gate.passed"}', header)
+def test_the_signature_scheme_is_hmac_sha256_of_timestamp_event_event_id_and_body() -> None:
+    """The README's recipe, worked through with fixed values: every header a receiver acts on is signed."""
+    event_id = "0b6f3f2e-8a63-5d51-9f3e-2d8f6a9c1b7e"
+    body = b'{"event":"gate.failed"}'
+    header = signature("whsec_test", 1700000000, "gate.failed", event_id, body)
+    expected = hmac.new(b"whsec_test", f"1700000000.gate.failed.{event_id}.".encode() + body, hashlib.sha256)
+    assert header == f"sha256={expected.hexdigest()}"
+    assert verify("whsec_test", 1700000000, "gate.failed", event_id, body, header)
+    assert not verify("whsec_test", 1700000001, "gate.failed", event_id, body, header)
+    assert not verify("whsec_test", 1700000000, "gate.failed", event_id, b'{"event":"gate.passed"}', header)
+    assert not verify("whsec_test", 1700000000, "incident.opened", event_id, body, header)
+    assert not verify("whsec_test", 1700000000, "gate.failed", event_id.replace("0b", "1b"), body, header)
+
+
+SLACK_STYLE = "https://hooks.example.com:8443/services/T0001/B0002/XXXXtokenXXXX?channel=ops"
+
+
+def test_the_ledger_records_where_a_url_points_and_its_fingerprint_never_the_url(security) -> None:
+    subscription, _secret = create(security, url=SLACK_STYLE)
+    webhook_subscription_update(
+        subscription=subscription,
+        actor=security,
+        name="siem",
+        url=SLACK_STYLE.replace("XXXXtokenXXXX", "YYYYtokenYYYY"),
+        events=["gate.failed"],
+        use_case=None,
+        active=True,
+    )
+
+    entries = LedgerEntry.objects.filter(object_type="webhooks.webhooksubscription").order_by("sequence")
+    for entry in entries:
+        recorded = bytes(entry.canonical).decode()
+        assert "token" not in recorded
+        assert "/services/" not in recorded
+        assert "channel=ops" not in recorded
+    create_entry, update_entry = entries
+    with connection.cursor() as cursor:  # nor is it readable in a database dump
+        cursor.execute("SELECT * FROM webhooks_webhooksubscription WHERE id = %s", [subscription.pk])
+        assert "token" not in " ".join(str(value) for value in cursor.fetchone())
+    subscription.refresh_from_db()
+    assert subscription.url == SLACK_STYLE.replace("XXXXtokenXXXX", "YYYYtokenYYYY")
+    fingerprint_of_url = hashlib.sha256(SLACK_STYLE.encode()).hexdigest()[:16]
+    assert create_entry.payload["after"]["url"] == f"https://hooks.example.com:8443 (sha256 {fingerprint_of_url})"
+    change = update_entry.payload["changes"]["url"]
+    assert change["before"] != change["after"]  # a changed token still shows as a change
+    assert change["after"].startswith("https://hooks.example.com:8443 (sha256 ")
