@@ -4,8 +4,15 @@ At every sign-in the identity provider's groups claim decides the person's roles
 claim (through ``OIDC_GROUP_MAP``) are added, role groups no longer named are taken away, and a person none of
 whose groups maps to a role is refused. SSO never makes anyone a superuser; it marks people staff, because the
 portal is the admin. The username is the ``OIDC_USERNAME_CLAIM`` claim (``sub`` by default, which an IdP never
-reassigns). An SSO account has no usable password, and a local account (one with a password) is never signed in
-through SSO, so an IdP that sends a break-glass administrator's username cannot take that account over.
+reassigns). SSO signs in only the accounts it created itself, which it marks by membership of the
+``SSO_ACCOUNTS_GROUP`` group and leaves without a usable password: a local account (a break-glass administrator
+with a password), a pipeline's service account (``svc-*``) or any other account the IdP happens to name is
+refused and the refusal recorded, so an IdP that sends such a username cannot take that account over. An SSO
+account signs with a code from its second factor (see ``governance.signatures``).
+
+The backend answers only the SSO callback: Django's ``authenticate()`` tries every backend, the password form's
+included, and the library's backend would otherwise read ``code``/``state`` from any request's query string and
+call the IdP's token endpoint from the password form.
 
 Signing in through the IdP replaces the password step only: the portal's second factor (TOTP) follows as after
 a password. The ID token is checked more strictly than the library does by default: signature, algorithm,
@@ -33,9 +40,14 @@ from governance import ledger
 from governance.admin.second_factor import begin_second_factor
 from governance.choices import LedgerAction, Role
 from governance.second_factor import authenticator_of
+from governance.tokens import SERVICE_ACCOUNT_PREFIX
 
 #: Seconds of clock difference tolerated between the IdP and the portal when checking ``exp``/``iat``.
 CLOCK_LEEWAY_S = 30
+#: The group that marks the accounts SSO created, the only ones it signs in. Not a role: it grants nothing.
+SSO_ACCOUNTS_GROUP = "Single sign-on accounts"
+#: What only the SSO callback view passes to ``authenticate()`` (mozilla_django_oidc.views).
+_CALLBACK_KWARGS = frozenset({"nonce", "code_verifier"})
 _ROLE_NAMES = {role.value for role in Role}
 logger = logging.getLogger(__name__)
 
@@ -88,6 +100,13 @@ class PortalOIDCBackend(OIDCAuthenticationBackend):
         super().__init__(*args, **kwargs)
         self.username_claim = getattr(settings, "OIDC_USERNAME_CLAIM", "sub") or "sub"
 
+    def authenticate(self, request: HttpRequest | None, **kwargs: Any) -> AbstractBaseUser | None:
+        """Only for the SSO callback, which passes ``nonce`` and ``code_verifier``: any other caller (the password
+        form, an API's credentials check) is not answered, whatever its query string says."""
+        if "password" in kwargs or not _CALLBACK_KWARGS.issubset(kwargs):
+            return None
+        return super().authenticate(request, **kwargs)
+
     # --- Tokens -------------------------------------------------------------------------------------------
     def _verify_jws(self, payload: str | bytes, key: Any) -> dict[str, Any]:
         """Signature with exactly the configured algorithm, and issuer, audience and expiry: the library
@@ -136,11 +155,18 @@ class PortalOIDCBackend(OIDCAuthenticationBackend):
             user = self.filter_users_by_claims(claims).select_for_update().first()
             if user is not None and user.has_usable_password():
                 refusal = "a local account has this username; local accounts sign in with their password"
+            elif user is not None and user.get_username().startswith(SERVICE_ACCOUNT_PREFIX):
+                refusal = "a service account has this username; service accounts never sign in"
+            elif user is not None and not is_sso_account(user):
+                refusal = "an account single sign-on did not create has this username"
             elif user is not None and not user.is_active:
                 refusal = "the account is deactivated"
             else:
                 refusal = "" if roles else "none of the person's groups maps to a portal role"
-                if user is None and roles:
+                if user is None and roles and self.get_username(claims).startswith(SERVICE_ACCOUNT_PREFIX):
+                    # never create a look-alike of a pipeline's service account either
+                    refusal = "service account names are reserved"
+                elif user is None and roles:
                     user = self.create_user(claims)
                 if user is not None:
                     self.update_user(user, claims)
@@ -153,6 +179,7 @@ class PortalOIDCBackend(OIDCAuthenticationBackend):
         user = self.UserModel.objects.create_user(self.get_username(claims), email=claims.get("email", ""))
         user.set_unusable_password()
         user.save(update_fields=["password"])
+        user.groups.add(Group.objects.get_or_create(name=SSO_ACCOUNTS_GROUP)[0])
         return user
 
     def update_user(self, user: AbstractBaseUser, claims: dict[str, Any]) -> AbstractBaseUser:
@@ -195,6 +222,11 @@ class PortalOIDCBackend(OIDCAuthenticationBackend):
         if self.request is not None:
             self.request.sso_refusal = reason
         raise SignInRefused(f"SSO sign-in refused for {name!r}: {reason}")
+
+
+def is_sso_account(user: AbstractBaseUser) -> bool:
+    """Whether single sign-on created this account (and so may sign it in)."""
+    return user.groups.filter(name=SSO_ACCOUNTS_GROUP).exists()
 
 
 def _enabled() -> None:

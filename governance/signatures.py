@@ -3,10 +3,18 @@
 Per 21 CFR Part 11: the signer re-enters their password at each signing (§11.200(a)(1)); the first
 signing of a session also asks for the username (§11.200(a)(1)(i)); the signature records printed name,
 UTC time and meaning (§11.50) and is bound to the SHA-256 digest of the exact record signed (§11.70).
+
+A person who signs in through single sign-on has no password the portal could check: their second
+identification component is a current code from their second factor (the authenticator app, or an unused
+backup code), used up by the signing so it cannot sign twice. Wrong credentials at signing count towards the
+sign-in lockout (django-axes), and a locked-out person cannot sign: otherwise the signing page would be an
+unthrottled way of guessing passwords.
 """
 
+from axes.handlers.proxy import AxesProxyHandler
 from django import forms
 from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.signals import user_login_failed
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
 from django.http import HttpRequest
@@ -16,22 +24,51 @@ from django.utils.translation import gettext_lazy as _
 from governance import audit_context, ledger
 from governance.canonical import record_digest, to_jsonable
 from governance.choices import LedgerAction
-from governance.ledger import ActionDenied, denials_recorded
+from governance.ledger import ActionDenied, denials_recorded, record_denial
 from governance.models.signatures import Signature
-from governance.second_factor import session_is_verified
+from governance.second_factor import second_factor_verify, session_is_verified
 
 #: Session key set after the first successful signing of a session.
 SIGNING_SESSION_KEY = "governance.esign_session_started"
+#: What a failed re-authentication is recorded as in the sign-in ledger entry and the lockout count.
+SIGNING_STEP = "signature"
+
+
+class ReauthenticationFailed(ActionDenied):
+    """The signer's credentials were wrong: a refusal like any other, which also counts as a failed sign-in."""
+
+
+def signs_with_second_factor(signer: AbstractBaseUser) -> bool:
+    """Whether the signer's second identification component is a second-factor code rather than a password:
+    true of accounts without a usable password (those made by single sign-on)."""
+    return not signer.has_usable_password()
 
 
 def signer_authenticates(*, signer: AbstractBaseUser, password: str, username: str | None = None) -> bool:
-    """The signer proves again who they are: their own password, and their username if asked.
+    """The signer proves again who they are: their own password (or, without one, a current second-factor
+    code, used up by this), and their username if asked.
 
-    The password is checked against the signer's own account (not through the sign-in backends, whose
-    lockout counting belongs to signing in); a wrong one is refused and recorded by ``signature_sign``."""
+    The credential is checked against the signer's own account (not through the sign-in backends); a wrong one
+    is refused and recorded by ``signature_sign``, and counted towards the lockout by the signing page."""
     if username is not None and username != signer.get_username():
         return False
+    if signs_with_second_factor(signer):
+        return bool(password) and second_factor_verify(user=signer, code=password).ok
     return signer.check_password(password)
+
+
+def signing_locked_out(request: HttpRequest, signer: AbstractBaseUser) -> bool:
+    """Whether the sign-in lockout (this username from this address) bars the signer from signing too."""
+    return not AxesProxyHandler.is_allowed(request, {"username": signer.get_username()})
+
+
+def record_failed_reauthentication(request: HttpRequest, signer: AbstractBaseUser) -> None:
+    """A wrong password or code at signing counts as a failed sign-in: axes counts it towards the lockout and
+    ``governance.sign_in`` records it (the step says it was a signature). Call it outside the service's
+    transaction, which the refusal rolled back."""
+    user_login_failed.send(
+        sender=__name__, credentials={"username": signer.get_username(), "step": SIGNING_STEP}, request=request
+    )
 
 
 def signature_sign(
@@ -53,8 +90,9 @@ def signature_sign(
         raise ValueError("A signature needs a meaning, e.g. 'Approved as Legal reviewer'.")
     with denials_recorded(), transaction.atomic():
         if not signer.is_active or not signer_authenticates(signer=signer, password=password, username=username):
-            raise ActionDenied(
-                "Re-authentication failed: the username or password is not correct.",
+            credential = "code" if signs_with_second_factor(signer) else "password"
+            raise ReauthenticationFailed(
+                f"Re-authentication failed: the username or {credential} is not correct.",
                 actor=signer,
                 attempted=f"sign: {meaning}",
                 obj=record,
@@ -125,13 +163,37 @@ class SignatureForm(forms.Form):
             self.fields["username"].required = True
         else:
             del self.fields["username"]
+        signer = getattr(request, "user", None)
+        if signer is not None and signer.is_authenticated and signs_with_second_factor(signer):
+            # Single sign-on left no password: the second component is a code the signer's second factor shows.
+            password = self.fields["password"]
+            password.label = _("Code from your authenticator app (or an unused backup code)")
+            password.help_text = _(
+                "You sign in through single sign-on and have no portal password: enter the code your "
+                "authenticator app shows now, or one of your backup codes. Each code signs once."
+            )
+            password.widget = forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "text"})
 
     def clean(self) -> dict:
-        """A signature is given only in a session that passed the second factor."""
+        """A signature is given only in a session that passed the second factor, and not by someone whom wrong
+        passwords (at signing in or at signing) have locked out."""
         if not session_is_verified(self.request):
             raise forms.ValidationError(
                 _("Signing needs a session verified with your second factor: sign out and sign in again."),
                 code="second_factor_required",
+            )
+        if signing_locked_out(self.request, self.request.user):
+            record_denial(
+                actor=self.request.user,
+                attempted=f"sign: {self.meaning}",
+                reason="locked out after too many failed sign-ins or signing attempts",
+            )
+            raise forms.ValidationError(
+                _(
+                    "Too many wrong passwords or codes: signing and signing in are locked for your account from "
+                    "this address. Try again later, or ask a Security Reviewer to lift the lockout."
+                ),
+                code="locked_out",
             )
         return super().clean()
 
@@ -148,6 +210,17 @@ class SignatureForm(forms.Form):
 
     def sign(self, record: models.Model) -> Signature:
         """Sign after ``is_valid()``; raises ``ActionDenied`` (recorded) if re-authentication fails."""
-        signature = signature_sign(record=record, signer=self.request.user, meaning=self.meaning, **self.credentials())
+        try:
+            signature = signature_sign(
+                record=record, signer=self.request.user, meaning=self.meaning, **self.credentials()
+            )
+        except ReauthenticationFailed:
+            self.reauthentication_failed()
+            raise
         self.mark_session_signed()
         return signature
+
+    def reauthentication_failed(self) -> None:
+        """After a service refused the signer's credentials (``ReauthenticationFailed``): count the failure
+        towards the sign-in lockout and record it."""
+        record_failed_reauthentication(self.request, self.request.user)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from django import forms
 from django.contrib import messages
 from django.contrib.admin import AdminSite
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from governance.canonical import record_digest
 from governance.ledger import ActionDenied
-from governance.signatures import SignatureForm, signatures_for
+from governance.signatures import ReauthenticationFailed, SignatureForm, signatures_for
 
 #: Called with the signer's credentials (``password``, ``username``); performs the approval service, which
 #: signs inside its own transaction. Raises ``ActionDenied`` to refuse.
@@ -35,7 +35,8 @@ def signing_view(
     summary_template: str = "",
 ) -> HttpResponse:
     """GET shows the signing page; POST re-authenticates and performs. A refusal (wrong password, wrong
-    role, wrong state) is shown on the page, with the form kept, and has already been recorded.
+    role, wrong state) is shown on the page, with the form kept, and has already been recorded; a wrong
+    password or code also counts towards the sign-in lockout, which then bars signing too.
 
     ``summary_template`` renders what is being signed (with ``original`` in its context), so the signer
     reads the content their signature is bound to on the page where they sign."""
@@ -46,6 +47,8 @@ def signing_view(
             try:
                 perform(form.credentials())
             except ActionDenied as denial:
+                if isinstance(denial, ReauthenticationFailed):
+                    form.reauthentication_failed()
                 form.add_error(None, denial.reason)
                 status = 403
             else:
@@ -53,7 +56,7 @@ def signing_view(
                 messages.success(request, success_message)
                 return HttpResponseRedirect(success_url)
         else:
-            status = 400
+            status = 403 if form.has_error(NON_FIELD_ERRORS, "locked_out") else 400
     context = {
         **admin_site.each_context(request),
         "opts": record._meta,

@@ -1,6 +1,8 @@
 """Electronic signatures: re-authentication, manifestation, binding to the exact record signed."""
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.contrib.sessions.backends.db import SessionStore
 from django.db import DatabaseError, transaction
 from django.test import RequestFactory
@@ -14,7 +16,7 @@ from governance.signatures import SIGNING_SESSION_KEY, SignatureForm, signature_
 from tests.governance.conftest import PASSWORD
 from tests.governed_app.models import Memo
 from tests.governed_app.services import memo_create, memo_edit, memo_publish
-from tests.signing_in import enrolled_authenticator
+from tests.signing_in import authenticator_code, enrolled_authenticator
 
 pytestmark = pytest.mark.django_db
 
@@ -174,3 +176,94 @@ def test_the_form_refuses_an_oversized_password() -> None:
 
     assert not form.is_valid()
     assert "password" in form.errors
+
+
+# --- Signers without a password (single sign-on): the second component is a second-factor code ---------------
+
+
+@pytest.fixture
+def sso_author(db: None):
+    """A person single sign-on created: no usable password, an enrolled authenticator, and memo rights."""
+    user = get_user_model().objects.create_user(username="u-2001", first_name="Sam", last_name="Signer")
+    user.set_unusable_password()
+    user.save()
+    user.user_permissions.add(
+        *Permission.objects.filter(content_type__app_label="governed_app", codename__in=["view_memo", "change_memo"])
+    )
+    enrolled_authenticator(user)
+    return user
+
+
+def test_a_signer_without_a_password_signs_with_a_current_authenticator_code(memo: Memo, sso_author) -> None:
+    code = authenticator_code(enrolled_authenticator(sso_author))
+
+    signature = signature_sign(record=memo, signer=sso_author, password=code, username="u-2001", meaning="Approved")
+
+    assert signature.signer == sso_author
+    assert signature.printed_name == "Sam Signer"
+    assert signature_is_valid(signature)
+
+
+def test_a_second_factor_code_signs_only_once(memo: Memo, sso_author) -> None:
+    code = authenticator_code(enrolled_authenticator(sso_author))
+    signature_sign(record=memo, signer=sso_author, password=code, meaning="Approved")
+
+    with pytest.raises(ActionDenied, match="username or code is not correct"):
+        signature_sign(record=memo, signer=sso_author, password=code, meaning="Approved again")
+
+    assert Signature.objects.count() == 1
+
+
+def test_a_backup_code_signs_once_too(memo: Memo, sso_author) -> None:
+    from django_otp.plugins.otp_static.models import StaticDevice
+
+    device = StaticDevice.objects.create(user=sso_author, name="Backup codes", confirmed=True)
+    device.token_set.create(token="abcd2345")
+
+    signature_sign(record=memo, signer=sso_author, password="ABCD-2345", meaning="Approved")
+    with pytest.raises(ActionDenied):
+        signature_sign(record=memo, signer=sso_author, password="abcd2345", meaning="Approved again")
+
+    assert not device.token_set.exists()
+
+
+@pytest.mark.parametrize("credential", ["000000", "", "not-a-code", "x" * 20])
+def test_a_wrong_code_is_refused_and_recorded(memo: Memo, sso_author, credential: str) -> None:
+    current = authenticator_code(enrolled_authenticator(sso_author))
+    wrong = credential if credential != "000000" else ("111111" if current == "000000" else "000000")
+
+    with pytest.raises(ActionDenied, match="username or code is not correct"):
+        signature_sign(record=memo, signer=sso_author, password=wrong, meaning="Approved")
+
+    assert not Signature.objects.exists()
+    denial = LedgerEntry.objects.order_by("-sequence").first()
+    assert (denial.action, denial.actor, denial.payload["attempted"]) == (
+        LedgerAction.DENIED,
+        sso_author,
+        "sign: Approved",
+    )
+
+
+def test_a_password_holder_still_needs_the_password_not_a_code(memo: Memo, author) -> None:
+    code = authenticator_code(enrolled_authenticator(author))
+
+    with pytest.raises(ActionDenied, match="username or password is not correct"):
+        signature_sign(record=memo, signer=author, password=code, meaning="Approved as author")
+    assert signature_sign(record=memo, signer=author, password=PASSWORD, meaning="Approved as author")
+
+
+def test_the_form_asks_a_signer_without_a_password_for_a_code(memo: Memo, sso_author, author) -> None:
+    sso_form = SignatureForm(request=signing_request(sso_author), meaning="Approved")
+    password_form = SignatureForm(request=signing_request(author), meaning="Approved")
+
+    assert "authenticator app" in str(sso_form.fields["password"].label)
+    assert "backup code" in str(sso_form.fields["password"].label)
+    assert "single sign-on" in str(sso_form.fields["password"].help_text)
+    assert str(password_form.fields["password"].label) == "Password"
+
+    code = authenticator_code(enrolled_authenticator(sso_author))
+    form = SignatureForm(
+        {"username": "u-2001", "password": code}, request=signing_request(sso_author), meaning="Approved"
+    )
+    assert form.is_valid()
+    assert form.sign(memo).signer == sso_author

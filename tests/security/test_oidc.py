@@ -18,16 +18,19 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.core.exceptions import ImproperlyConfigured
 from django.test import Client, RequestFactory
+from django.urls import reverse
 
 from governance.admin.second_factor import PENDING_KEY
 from governance.choices import LedgerAction, Role
 from governance.demo import DEFAULT_DEMO_PASSWORD
-from governance.models import LedgerEntry
-from governance.oidc import group_map
-from tests.signing_in import enrolled_authenticator, second_factor_code
+from governance.models import LedgerEntry, Signature
+from governance.oidc import SSO_ACCOUNTS_GROUP, group_map
+from tests.governed_app.services import memo_create
+from tests.signing_in import authenticator_code, enrolled_authenticator, login_verified, second_factor_code
 
 pytestmark = pytest.mark.django_db
 
@@ -49,6 +52,7 @@ class Provider:
         self.id_token_overrides: dict[str, Any] = {}
         self.codes: dict[str, dict[str, Any]] = {}
         self.access_tokens: dict[str, dict[str, Any]] = {}
+        self.requests_received = 0
         provider = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -64,6 +68,7 @@ class Provider:
                 self.wfile.write(data)
 
             def do_GET(self) -> None:
+                provider.requests_received += 1
                 url = urlsplit(self.path)
                 query = {name: values[0] for name, values in parse_qs(url.query).items()}
                 if url.path == "/authorize":
@@ -78,6 +83,7 @@ class Provider:
                     self._json(404, {"error": "not_found"})
 
             def do_POST(self) -> None:
+                provider.requests_received += 1
                 length = int(self.headers.get("Content-Length", "0"))
                 form = {name: values[0] for name, values in parse_qs(self.rfile.read(length).decode()).items()}
                 status, body = provider.token(form) if self.path == "/token" else (404, {"error": "not_found"})
@@ -186,7 +192,8 @@ def person(sub: str, *groups: str, **extra: Any) -> dict[str, Any]:
 
 
 def roles_of(username: str) -> set[str]:
-    return set(get_user_model().objects.get(username=username).groups.values_list("name", flat=True))
+    groups = get_user_model().objects.get(username=username).groups.filter(name__in=[role.value for role in Role])
+    return set(groups.values_list("name", flat=True))
 
 
 def signed_in_as(client: Client) -> str | None:
@@ -271,6 +278,92 @@ def test_sso_cannot_take_over_a_local_break_glass_account(client, sso) -> None:
     # The break-glass account still signs in with its password, with SSO switched on.
     sign_in_form = RequestFactory().post("/admin/login/")
     assert authenticate(sign_in_form, username="admin", password=DEFAULT_DEMO_PASSWORD) == admin
+
+
+@pytest.mark.parametrize(
+    ("username", "reason"),
+    [
+        ("svc-ci-pipeline", "a service account has this username"),
+        ("kiosk", "an account single sign-on did not create has this username"),
+    ],
+    ids=["service-account", "local-account-without-password"],
+)
+def test_sso_cannot_take_over_an_account_it_did_not_create(client, sso, username, reason) -> None:
+    account = get_user_model().objects.create_user(username, is_staff=False)
+    account.set_unusable_password()
+    account.save()
+
+    response = through_sso(client, sso, person(username, "grc-auditors", "data-office"))
+
+    assert reason in refused(response)
+    assert signed_in_as(client) is None
+    assert awaiting_second_factor(client) is None
+    account.refresh_from_db()
+    assert not account.is_staff
+    assert roles_of(username) == set()
+    entry = LedgerEntry.objects.get(action=LedgerAction.LOGIN_FAILED, actor_name=f"sso:{username}")
+    assert entry.payload["method"] == "sso"
+    assert entry.payload["reason"].startswith(reason)
+    assert entry.object_id == str(account.pk)
+
+
+def test_sso_does_not_create_an_account_named_like_a_service_account(client, sso) -> None:
+    response = through_sso(client, sso, person("svc-new-pipeline", "grc-auditors"))
+
+    assert "service account names are reserved" in refused(response)
+    assert not get_user_model().objects.filter(username="svc-new-pipeline").exists()
+
+
+def test_an_account_sso_created_signs_in_through_sso_again(client, sso) -> None:
+    through_sso(client, sso, person("u-1010", "grc-auditors"))
+    client.logout()
+
+    again = through_sso(Client(), sso, person("u-1010", "grc-auditors"))
+
+    assert again["Location"] == "/admin/second-factor/enrol/"
+    assert get_user_model().objects.get(username="u-1010").groups.filter(name=SSO_ACCOUNTS_GROUP).exists()
+
+
+def test_the_password_form_never_calls_the_identity_provider(client, sso) -> None:
+    get_user_model().objects.create_user("local", password=DEFAULT_DEMO_PASSWORD, is_staff=True)
+
+    response = client.post(
+        "/admin/login/?code=forged-code&state=forged-state",
+        {"username": "local", "password": "not-the-password", "next": "/admin/"},
+    )
+
+    assert response.status_code == 200
+    assert response.context["form"].errors
+    assert sso.requests_received == 0
+    assert signed_in_as(client) is None
+    assert awaiting_second_factor(client) is None
+    # and the right password still reaches the second factor, with the forged query string ignored
+    right = client.post(
+        "/admin/login/?code=forged-code&state=forged-state",
+        {"username": "local", "password": DEFAULT_DEMO_PASSWORD, "next": "/admin/"},
+    )
+    assert right.status_code == 302
+    assert awaiting_second_factor(client) == "local"
+    assert sso.requests_received == 0
+
+
+def test_an_sso_account_signs_a_record_with_a_code_from_its_second_factor(client, sso) -> None:
+    through_sso(client, sso, person("u-1011", "grc-auditors"))
+    signer = get_user_model().objects.get(username="u-1011")
+    signer.user_permissions.add(
+        *Permission.objects.filter(content_type__app_label="governed_app", codename__in=["view_memo", "change_memo"])
+    )
+    memo = memo_create(actor=signer, title="Retention rule")
+    login_verified(client, signer)
+    url = reverse("admin:governed_app_memo_publish", args=[memo.pk])
+
+    wrong = client.post(url, {"username": "u-1011", "password": "not-a-code"})
+    signed = client.post(url, {"username": "u-1011", "password": authenticator_code(enrolled_authenticator(signer))})
+
+    assert wrong.status_code == 403
+    assert "username or code is not correct" in wrong.content.decode()
+    assert signed.status_code == 302
+    assert Signature.objects.get().signer == signer
 
 
 def test_the_sso_pages_do_not_exist_while_sso_is_off(client, role_groups) -> None:
