@@ -24,6 +24,7 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
             "DJANGO_SETTINGS_MODULE",
             "DJANGO_ALLOW_ASYNC_UNSAFE",
             "LEDGER_SIGNING_KEY",
+            "CACHE_URL",
         }
     }
     return subprocess.run(
@@ -67,7 +68,12 @@ def test_unparseable_debug_value_is_named_in_the_error() -> None:
     assert "DEBUG='maybe' is not a boolean" in result.stderr
 
 
-PRODUCTION = {"DEBUG": "false", "SECRET_KEY": STRONG_SECRET, "ALLOWED_HOSTS": "portal.example.com"}
+PRODUCTION = {
+    "DEBUG": "false",
+    "SECRET_KEY": STRONG_SECRET,
+    "ALLOWED_HOSTS": "portal.example.com",
+    "CACHE_URL": "redis://127.0.0.1:6379/1",
+}
 
 
 def test_deploy_check_is_clean_when_production_is_configured() -> None:
@@ -85,6 +91,17 @@ def test_deploy_check_is_clean_when_production_is_configured() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
     assert "WARNING" not in result.stdout + result.stderr
+
+
+def test_deploy_check_fails_without_a_shared_cache() -> None:
+    """Without CACHE_URL every gunicorn worker would count a token's requests on its own."""
+    from governance.signing_keys import generate_private_key_pem
+
+    without_cache = {key: value for key, value in PRODUCTION.items() if key != "CACHE_URL"}
+    result = run_manage("check", "--deploy", LEDGER_SIGNING_KEY=generate_private_key_pem(), **without_cache)
+
+    assert result.returncode != 0
+    assert "governance.E011" in result.stderr
 
 
 def test_local_pilot_runs_without_any_configuration() -> None:
