@@ -16,7 +16,7 @@ from governance.admin import ReadOnlyAuditAdmin
 from governance.admin.actions import attach_service_errors, may, refuse
 from governance.canonical import record_digest
 from governance.ledger import ActionDenied
-from governance.signatures import SignatureForm, signatures_for
+from governance.signatures import ReauthenticationFailed, SignatureForm, signatures_for
 from registry.admin.base import ReadOnlyInline, RegistryAdmin
 from registry.admin.matrix import evaluation_matrix, gate_rows
 from registry.admin.pages import change_url
@@ -212,6 +212,8 @@ class GateDecisionAdmin(RegistryAdmin):
                 except ActionDenied as denial:
                     signature.add_error(None, denial.reason)
                     status = 403
+                    if isinstance(denial, ReauthenticationFailed):
+                        signature.reauthentication_failed()  # counts towards the sign-in lockout
                 except ValidationError as error:
                     attach_service_errors(decision, error)
                 else:

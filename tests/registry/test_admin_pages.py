@@ -475,6 +475,9 @@ def test_a_human_review_is_refused_to_other_roles_and_for_bad_input_and_changes_
     assert no_verdict.context["decision_form"].errors["verdict"]
     assert wrong_password.status_code == 403
     assert "Re-authentication failed" in wrong_password.content.decode()
+    # A wrong signing password counts towards the sign-in lockout like a wrong sign-in does.
+    failed = LedgerEntry.objects.get(action=LedgerAction.LOGIN_FAILED)
+    assert (failed.object_id, failed.payload["step"]) == (str(world["risk2"].pk), "signature")
     borderline.refresh_from_db()
     assert borderline.human_decision == ""
     assert not Signature.objects.filter(content_type__model="gatedecision").exists()
