@@ -234,7 +234,9 @@ class TestSigningPage:
         assert response.status_code == 403
         assert "Re-authentication failed" in response.content.decode()
         assert memo.status == "draft"
-        assert LedgerEntry.objects.order_by("-sequence").first().action == LedgerAction.DENIED
+        # The refusal, then the failed re-authentication counted towards the sign-in lockout.
+        last_two = [entry.action for entry in LedgerEntry.objects.order_by("-sequence")[:2]]
+        assert last_two == [LedgerAction.LOGIN_FAILED, LedgerAction.DENIED]
 
     def test_a_missing_password_is_a_form_error(self, author_client, memo) -> None:
         response = author_client.post(self.url(memo), {"username": "author"})

@@ -34,9 +34,18 @@ def webhook_queue():
     """A queue of this test's own, so the worker takes nothing else from the broker."""
     queue = f"webhooks-drill-{uuid.uuid4().hex}"
     previous = app.conf.task_routes
-    app.conf.task_routes = {"webhooks.*": {"queue": queue}}
+    _route({"webhooks.*": {"queue": queue}})
     yield queue
-    app.conf.task_routes = previous
+    _route(previous)
+
+
+def _route(routes) -> None:
+    """Celery reads ``task_routes`` once into a cached routing table and router: after any earlier test sent a
+    task, a changed setting would be ignored and the delivery would go to the default queue, which this test's
+    worker does not read. So the cache is dropped both ways."""
+    app.conf.task_routes = routes
+    app.amqp.flush_routes()
+    app.amqp.__dict__.pop("router", None)
 
 
 @pytest.mark.redis
