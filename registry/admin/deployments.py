@@ -15,7 +15,7 @@ from governance.admin.actions import may, refuse
 from governance.admin.signing import reason_view
 from lineage.choices import DatasetVersionState
 from registry.admin.base import RegistryAdmin, UnapprovedDataFilter, data_flag, on_unapproved_data, unapproved_links
-from registry.admin.pages import RollbackBreakGlassForm, change_url, form_page
+from registry.admin.pages import RollbackBreakGlassForm, approver_reauthentication_counted, change_url, form_page
 from registry.models import Deployment, DeploymentEvent, MonitoringSummary
 from registry.services.deployments import deployment_kill_switch, deployment_rollback
 from registry.services.emergency import deployment_rollback_break_glass
@@ -130,13 +130,16 @@ class DeploymentAdmin(RegistryAdmin):
             title=f"Emergency rollback of {deployment} to {target} (break glass)",
             intro="The previous stable version was trained on data that is no longer approved. Rolling back onto it "
             "needs a Risk Officer other than you to sign the override now, with their password.",
-            perform=lambda data: deployment_rollback_break_glass(
-                deployment=deployment,
-                actor=request.user,
-                reason=data["reason"],
-                justification=data["justification"],
-                approver_username=data["approver"],
-                approver_password=data["approver_password"],
+            perform=approver_reauthentication_counted(
+                request,
+                lambda data: deployment_rollback_break_glass(
+                    deployment=deployment,
+                    actor=request.user,
+                    reason=data["reason"],
+                    justification=data["justification"],
+                    approver_username=data["approver"],
+                    approver_password=data["approver_password"],
+                ),
             ),
             success_message=f"Rolled back {deployment} to {target} under a break-glass override.",
             submit_label="Roll back under break glass",

@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
@@ -14,7 +15,8 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from governance.admin.actions import attach_service_errors
-from governance.ledger import ActionDenied
+from governance.ledger import ActionDenied, record_denial
+from governance.signatures import ReauthenticationFailed, record_failed_reauthentication, signing_locked_out
 from registry.errors import GateBlocked
 
 
@@ -91,6 +93,9 @@ def form_page(
     return TemplateResponse(request, "admin/registry/form_page.html", context, status=status)
 
 
+User = get_user_model()
+
+
 class BreakGlassForm(forms.Form):
     """An emergency override: why, and the second person (a Risk Officer) who signs it there and then."""
 
@@ -103,8 +108,38 @@ class BreakGlassForm(forms.Form):
     )
     approver = forms.CharField(label="Second person (Risk Officer) username", max_length=150)
     approver_password = forms.CharField(
-        label="Second person's password", strip=False, widget=forms.PasswordInput, max_length=4096
+        label="Second person's password",
+        help_text="A second person who signs in through single sign-on enters a code from their authenticator app.",
+        strip=False,
+        widget=forms.PasswordInput,
+        max_length=4096,
     )
+
+
+def approver_reauthentication_counted(
+    request: HttpRequest, perform: Callable[[dict[str, Any]], Any]
+) -> Callable[[dict[str, Any]], Any]:
+    """``perform`` of a break-glass page, held to the sign-in lockout like every signing page.
+
+    The second person re-authenticates here outside ``SignatureForm``, so this page does what that form does:
+    an approver whom wrong passwords or codes have locked out is refused, and a wrong credential counts towards
+    that approver's lockout. Otherwise the page would let anyone guess a Risk Officer's password without limit.
+    """
+
+    def counted(data: dict[str, Any]) -> Any:
+        approver = User._default_manager.filter(username=data["approver"]).first()
+        if approver is not None and signing_locked_out(request, approver):
+            reason = f"{approver} is locked out after too many wrong passwords or codes; try again later."
+            record_denial(actor=request.user, attempted="break glass", reason=reason)
+            raise ActionDenied(reason, actor=request.user, attempted="break glass")
+        try:
+            return perform(data)
+        except ReauthenticationFailed as failure:
+            if failure.actor is not None:
+                record_failed_reauthentication(request, failure.actor)
+            raise
+
+    return counted
 
 
 class RollbackBreakGlassForm(BreakGlassForm):

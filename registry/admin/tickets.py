@@ -14,7 +14,7 @@ from governance.admin.actions import may, refuse
 from governance.admin.signing import reason_view, signing_view
 from governance.authz import roles_of
 from registry.admin.base import RegistryAdmin
-from registry.admin.pages import BreakGlassForm, change_url, form_page, post_action
+from registry.admin.pages import BreakGlassForm, approver_reauthentication_counted, change_url, form_page, post_action
 from registry.choices import ChangeTicketState
 from registry.models import ChangeTicket
 from registry.services.emergency import change_ticket_deploy_break_glass
@@ -194,12 +194,15 @@ class ChangeTicketAdmin(RegistryAdmin):
             title=f"Emergency deployment of {ticket.identifier} (break glass)",
             intro="Deploys although the conditions listed on the ticket do not all hold. A Risk Officer other than "
             "you signs the override now, with their password.",
-            perform=lambda data: change_ticket_deploy_break_glass(
-                ticket=ticket,
-                actor=request.user,
-                justification=data["justification"],
-                approver_username=data["approver"],
-                approver_password=data["approver_password"],
+            perform=approver_reauthentication_counted(
+                request,
+                lambda data: change_ticket_deploy_break_glass(
+                    ticket=ticket,
+                    actor=request.user,
+                    justification=data["justification"],
+                    approver_username=data["approver"],
+                    approver_password=data["approver_password"],
+                ),
             ),
             success_message=f"{ticket.model_version} is live in {ticket.get_environment_display()} under a "
             "break-glass override.",

@@ -143,3 +143,29 @@ def test_the_deployment_page_offers_the_emergency_rollback_only_when_the_plain_o
     assert response.status_code == 302
     prod.refresh_from_db()
     assert prod.current_version.number == 1
+
+
+def test_wrong_approver_passwords_count_towards_the_approvers_lockout(world, client, settings):
+    """The second person re-authenticates on the break-glass page: guessing their password there is held to the
+    same lockout as signing in, and a locked-out approver cannot approve an override even with the right one."""
+    settings.AXES_FAILURE_LIMIT = 2
+    ticket = blocked_prod_ticket(world)
+    url = reverse("admin:registry_changeticket_deploy_break_glass", args=[ticket.pk])
+    login_verified(client, world["mleng"])
+
+    def attempt(password: str) -> int:
+        data = {"justification": JUSTIFICATION, "approver": "risk2", "approver_password": password}
+        return client.post(url, data).status_code
+
+    # The failure that reaches the limit answers with the lockout page, as a sign-in would.
+    assert [attempt("wrong"), attempt("wrong")] == [409, 429]
+    failures = LedgerEntry.objects.filter(action=LedgerAction.LOGIN_FAILED, object_id=str(world["risk2"].pk))
+    assert [entry.payload["step"] for entry in failures] == ["signature", "signature"]
+
+    locked = client.post(url, {"justification": JUSTIFICATION, "approver": "risk2", "approver_password": PASSWORD})
+    assert client.get(reverse("admin:index")).status_code == 200  # the requester is not the one locked out
+    assert locked.status_code == 409
+    assert "locked out" in locked.content.decode()
+    assert not BreakGlassOverride.objects.exists()
+    ticket.refresh_from_db()
+    assert ticket.state == ChangeTicketState.APPROVED
