@@ -1,16 +1,11 @@
 """The Celery app is configured so that no task is lost, and a real worker runs tasks from Redis."""
 
-import os
-import subprocess
-import sys
 import uuid
-from pathlib import Path
 
 import pytest
 
 from portal.celery import app, ping
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.workers import start_worker
 
 
 def test_tasks_are_acknowledged_late_and_requeued_when_a_worker_dies() -> None:
@@ -32,31 +27,7 @@ def test_eager_task_returns_its_result() -> None:
 @pytest.mark.redis
 def test_a_real_worker_process_completes_a_task_from_redis() -> None:
     queue = f"test-{uuid.uuid4().hex}"
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "portal",
-            "worker",
-            "--pool=solo",
-            "--concurrency=1",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "-Q",
-            queue,
-            "-n",
-            f"{queue}@%h",
-            "--loglevel=INFO",
-        ],
-        cwd=ROOT,
-        env={**os.environ, "DEBUG": "true"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    worker = start_worker(queue)
     try:
         result = ping.apply_async(queue=queue)
         answer = result.get(timeout=90)

@@ -4,14 +4,11 @@ ledger entry."""
 
 import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from evidence.choices import PackStatus
 from evidence.models import EvidencePack
@@ -20,8 +17,7 @@ from evidence.tasks import render_evidence_pack
 from governance.checkpoints import checkpoint_storage
 from governance.choices import LedgerAction
 from governance.models import LedgerEntry
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.workers import start_worker, worker_database_url
 
 
 def children(pid: int) -> list[int]:
@@ -49,40 +45,16 @@ def test_a_worker_killed_mid_render_yields_exactly_one_pack(world, settings) -> 
     model_version = world.model()
     world.gate(model_version)
     queue = f"evidence-drill-{uuid.uuid4().hex}"
-    db = connection.settings_dict
-    database_url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "portal",
-            "worker",
-            "--pool=prefork",
-            "--concurrency=1",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "-Q",
-            queue,
-            "-n",
-            f"{queue}@%h",
-            "--loglevel=INFO",
-        ],
-        cwd=ROOT,
+    worker = start_worker(
+        queue,
+        pool="prefork",
         env={
-            **os.environ,
-            "DEBUG": "true",
             "DJANGO_SETTINGS_MODULE": "tests.evidence.worker_settings",
-            "DATABASE_URL": database_url,
+            "DATABASE_URL": worker_database_url(),
             "EVIDENCE_DRILL_SIGNING_KEY": settings.LEDGER_SIGNING_KEY,
             "EVIDENCE_DRILL_MEDIA_ROOT": str(settings.MEDIA_ROOT),
             "EVIDENCE_DRILL_CHECKPOINT_DIR": checkpoint_storage().location,
         },
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
     )
     try:
         pack = evidence_pack_request(actor=world["auditor"], model_version=model_version, enqueue=False)

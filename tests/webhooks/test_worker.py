@@ -1,23 +1,17 @@
 """The drill with real parts: a Celery worker process takes deliveries from Redis, a receiver on loopback
 fails twice, the worker retries with backoff through the broker, and the third attempt is delivered."""
 
-import os
-import subprocess
-import sys
 import time
 import uuid
-from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from governance.models import UseCase
 from portal.celery import app
 from registry.choices import IncidentSource
 from registry.services.incidents import incident_open
+from tests.workers import start_worker, worker_database_url
 from webhooks.models import WebhookDelivery
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def wait_for(condition, *, timeout: float, interval: float = 0.2):
@@ -54,36 +48,9 @@ def _route(routes) -> None:
 def test_a_real_worker_retries_through_the_broker_until_the_receiver_accepts(
     demo_organisation, receiver, subscribe, security, webhook_queue
 ) -> None:
-    db = connection.settings_dict
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "portal",
-            "worker",
-            "--pool=solo",
-            "--concurrency=1",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "-Q",
-            webhook_queue,
-            "-n",
-            f"{webhook_queue}@%h",
-            "--loglevel=INFO",
-        ],
-        cwd=ROOT,
-        env={
-            **os.environ,
-            "DEBUG": "true",
-            "DJANGO_SETTINGS_MODULE": "tests.webhooks.worker_settings",
-            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        },
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+    worker = start_worker(
+        webhook_queue,
+        env={"DJANGO_SETTINGS_MODULE": "tests.webhooks.worker_settings", "DATABASE_URL": worker_database_url()},
     )
     try:
         subscribe(security)
