@@ -76,22 +76,14 @@ def record_failed_sign_in(sender: object, credentials: dict, request: HttpReques
     password: only the username, the address and which step failed). Runs after axes has counted the failure."""
     if request is None:
         return  # not a sign-in (e.g. a programmatic check); nothing to attribute
-    username = str(credentials.get("username") or "")[:MAX_RECORDED_USERNAME]
     ip_address = getattr(request, "axes_ip_address", None) or client_address(request)
-    user = _user_named(username) if username else None
-    if user is None:
-        _log_unknown("Failed sign-in", username, ip_address)
-        return
-    ledger.append(
-        action=LedgerAction.LOGIN_FAILED,
-        actor_name="anonymous",
-        obj=user,
-        payload={
-            "username": username,
-            "ip_address": ip_address,
-            "step": credentials.get("step", "password"),
-            "locked_out": bool(getattr(request, "axes_locked_out", False)),
-        },
+    _record_for_account(
+        LedgerAction.LOGIN_FAILED,
+        "Failed sign-in",
+        username=credentials.get("username"),
+        ip_address=ip_address,
+        step=credentials.get("step", "password"),
+        locked_out=bool(getattr(request, "axes_locked_out", False)),
     )
 
 
@@ -103,23 +95,31 @@ def record_lockout(sender: object, request: HttpRequest, username: str | None, i
     limit = get_failure_limit(request, {"username": username})
     if failures is not None and failures != limit:
         return
+    _record_for_account(
+        LedgerAction.LOCKOUT,
+        "Sign-in lockout",
+        username=username,
+        ip_address=ip_address,
+        failures=failures,
+        cool_off_minutes=int(settings.AXES_COOLOFF_TIME.total_seconds() // 60) if settings.AXES_COOLOFF_TIME else None,
+    )
+
+
+def _record_for_account(
+    action: LedgerAction, event: str, *, username: str | None, ip_address: str | None, **details: object
+) -> None:
+    """A sign-in event of an existing account goes to the ledger, as the anonymous caller acting on that account;
+    one for a username that names nobody is only logged (``_log_unknown``)."""
     username = str(username or "")[:MAX_RECORDED_USERNAME]
     user = _user_named(username) if username else None
     if user is None:
-        _log_unknown("Sign-in lockout", username, ip_address)
+        _log_unknown(event, username, ip_address)
         return
     ledger.append(
-        action=LedgerAction.LOCKOUT,
+        action=action,
         actor_name="anonymous",
         obj=user,
-        payload={
-            "username": username,
-            "ip_address": ip_address,
-            "failures": failures,
-            "cool_off_minutes": int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
-            if settings.AXES_COOLOFF_TIME
-            else None,
-        },
+        payload={"username": username, "ip_address": ip_address, **details},
     )
 
 
