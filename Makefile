@@ -24,6 +24,7 @@ install: $(INSTALLED)
 run: $(INSTALLED)
 	$(PY) manage.py create_ledger_key --output var/ledger-signing-key.pem
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py check --database default
 	$(PY) manage.py seed_demo
 	@echo
 	@echo "LLM Governance Portal: http://$(HOST):$(PORT)/admin/  (sign in with a login above)"

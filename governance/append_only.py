@@ -9,7 +9,9 @@ copies outside the database are what catch that.
 
 import hashlib
 
+from django.apps import apps
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.migrations.loader import MigrationLoader
 
 _PG_FUNCTION = """
 CREATE OR REPLACE FUNCTION governance_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -61,6 +63,11 @@ def drop_statements(vendor: str, table: str) -> list[str]:
     return [f'DROP TRIGGER IF EXISTS "{stem}_no_update"', f'DROP TRIGGER IF EXISTS "{stem}_no_delete"']
 
 
+def restore_statements(vendor: str, table: str) -> list[str]:
+    """Drop whatever is left of the triggers (on PostgreSQL they may be there but disabled) and create them anew."""
+    return [*drop_statements(vendor, table), *create_statements(vendor, table)]
+
+
 def protected_tables(connection: BaseDatabaseWrapper) -> set[str]:
     """Tables that currently carry the append-only triggers (all of them, for every vendor's set)."""
     with connection.cursor() as cursor:
@@ -81,3 +88,30 @@ def protected_tables(connection: BaseDatabaseWrapper) -> set[str]:
                 ["%_no_update", "%_no_delete"],
             )
         return {row[0] for row in cursor.fetchall()}
+
+
+def expected_append_only_tables(connection: BaseDatabaseWrapper) -> set[str]:
+    """The tables the code makes append-only: those an applied migration ran ``MakeAppendOnly`` on (resolved to
+    their current table names) and every simple-history table (each must carry the triggers, see
+    ``governance.models.base``)."""
+    from governance.operations import MakeAppendOnly  # the operation is built on this module
+
+    loader = MigrationLoader(connection, ignore_no_migrations=True)
+    state = loader.project_state()
+    tables = {model._meta.db_table for model in apps.get_models() if model.__name__.startswith("Historical")}
+    for key in loader.applied_migrations:
+        migration = loader.graph.nodes.get(key)
+        for operation in getattr(migration, "operations", ()):
+            if not isinstance(operation, MakeAppendOnly):
+                continue
+            model_key = (migration.app_label, operation.model_name.lower())
+            if model_key in state.models:  # a model removed since has no table left to protect
+                tables.add(state.apps.get_model(*model_key)._meta.db_table)
+    return tables
+
+
+def unprotected_tables(connection: BaseDatabaseWrapper) -> list[str]:
+    """Existing tables the code makes append-only that lack their triggers (or, on PostgreSQL, have them disabled
+    or not ``ENABLE ALWAYS``): each is a table whose evidence the database would let anyone rewrite."""
+    existing = set(connection.introspection.table_names())
+    return sorted((expected_append_only_tables(connection) & existing) - protected_tables(connection))

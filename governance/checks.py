@@ -1,5 +1,7 @@
 """System checks for configuration the evidence depends on."""
 
+from collections.abc import Iterable
+
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, register
 from django.core.exceptions import ImproperlyConfigured
@@ -81,3 +83,42 @@ def shared_cache_check(app_configs: object = None, **kwargs: object) -> list[Che
             id="governance.E011",
         )
     ]
+
+
+@register(Tags.database)
+def append_only_triggers_check(
+    app_configs: object = None, databases: Iterable[str] | None = None, **kwargs: object
+) -> list[CheckMessage]:
+    """Every audit and history table must carry the append-only triggers, on PostgreSQL and SQLite alike: a table
+    without them lets anyone with the application's connection rewrite evidence.
+
+    A database check (``manage.py check --database default``, and ``migrate`` before it migrates). A database
+    with migrations still to apply is left to ``migrate``: a migration may be what restores the triggers."""
+    from django.db import DatabaseError, connections
+    from django.db.migrations.executor import MigrationExecutor
+
+    from governance.append_only import unprotected_tables
+
+    errors = []
+    for alias in databases or ():
+        connection = connections[alias]
+        try:
+            executor = MigrationExecutor(connection)
+            if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+                continue
+            unprotected = unprotected_tables(connection)
+        except DatabaseError:
+            continue  # unreachable database: Django's own checks and the first query say so
+        if unprotected:
+            errors.append(
+                Error(
+                    f"Append-only tables without their append-only triggers in database '{alias}': "
+                    f"{', '.join(unprotected)}. Their rows (evidence) can be rewritten or deleted.",
+                    hint=(
+                        "As the table owner, run `manage.py restore_append_only`, then `manage.py verify_ledger`: "
+                        "the hash chain and checkpoints show whether anything was changed meanwhile."
+                    ),
+                    id="governance.E012",
+                )
+            )
+    return errors

@@ -22,13 +22,10 @@ point of the role. The whole run is one transaction, so a refused run grants not
 import re
 from dataclasses import dataclass, field
 
-from django.apps import apps
 from django.db import connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.migrations.loader import MigrationLoader
 
-from governance.append_only import protected_tables
-from governance.operations import MakeAppendOnly
+from governance.append_only import protected_tables, unprotected_tables
 
 #: What the application may do on an ordinary table.
 ORDINARY = "SELECT, INSERT, UPDATE, DELETE"
@@ -56,24 +53,6 @@ class Grants:
 
 def _quoted(connection: BaseDatabaseWrapper, name: str) -> str:
     return connection.ops.quote_name(name)
-
-
-def expected_append_only_tables(connection: BaseDatabaseWrapper) -> set[str]:
-    """The tables the code makes append-only: those an applied migration ran ``MakeAppendOnly`` on (resolved to
-    their current table names) and every simple-history table (each must carry the triggers, see
-    ``governance.models.base``)."""
-    loader = MigrationLoader(connection, ignore_no_migrations=True)
-    state = loader.project_state()
-    tables = {model._meta.db_table for model in apps.get_models() if model.__name__.startswith("Historical")}
-    for key in loader.applied_migrations:
-        migration = loader.graph.nodes.get(key)
-        for operation in getattr(migration, "operations", ()):
-            if not isinstance(operation, MakeAppendOnly):
-                continue
-            model_key = (migration.app_label, operation.model_name.lower())
-            if model_key in state.models:  # a model removed since has no table left to protect
-                tables.add(state.apps.get_model(*model_key)._meta.db_table)
-    return tables
 
 
 def _rewriting_privileges(cursor, *, role: str, schema: str, tables: list[str]) -> dict[str, list[str]]:
@@ -146,8 +125,7 @@ def grant_app_role(*, role: str, password: str | None = None, using: str = "defa
             )
         existing = {table for table, _owner, _member in tables}
         protected = protected_tables(connection)
-        unprotected = sorted((expected_append_only_tables(connection) & existing) - protected)
-        if unprotected:
+        if unprotected := unprotected_tables(connection):
             raise RoleRefused(
                 f"These append-only tables lack their append-only triggers, or have them disabled: "
                 f"{', '.join(unprotected)}. Restore them (migrate, or ALTER TABLE ... ENABLE ALWAYS TRIGGER) "

@@ -53,3 +53,44 @@ class MakeAppendOnly(Operation):
     @property
     def migration_name_fragment(self) -> str:
         return f"append_only_{self.model_name}"
+
+
+class RestoreAppendOnly(MakeAppendOnly):
+    """Install the append-only triggers on a table that should already have them, if it has lost them.
+
+    Before the trust core's SQLite backend kept triggers across table rebuilds, a migration that altered a history
+    table on SQLite dropped its triggers; this puts them back on such databases and changes nothing elsewhere.
+    Reversing it leaves the triggers alone: they belong to the migration that first made the table append-only.
+    """
+
+    reduces_to_sql = False  # what it does depends on what it finds in the database
+
+    def database_forwards(
+        self,
+        app_label: str,
+        schema_editor: BaseDatabaseSchemaEditor,
+        from_state: ProjectState,
+        to_state: ProjectState,
+    ) -> None:
+        table = self._table(app_label, to_state)
+        connection = schema_editor.connection
+        if table in append_only.protected_tables(connection):
+            return
+        for statement in append_only.restore_statements(connection.vendor, table):
+            schema_editor.execute(statement)
+
+    def database_backwards(
+        self,
+        app_label: str,
+        schema_editor: BaseDatabaseSchemaEditor,
+        from_state: ProjectState,
+        to_state: ProjectState,
+    ) -> None:
+        """The triggers stay: the migration that created them removes them when it is reversed."""
+
+    def describe(self) -> str:
+        return f"Restore the append-only triggers of {self.model_name} where they are missing"
+
+    @property
+    def migration_name_fragment(self) -> str:
+        return f"restore_append_only_{self.model_name}"

@@ -121,13 +121,17 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL")
+# SQLite goes through the trust core's backend, whose table rebuilds keep the append-only triggers.
+SQLITE_ENGINE = "governance.backends.sqlite3"
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+        DATABASES["default"]["ENGINE"] = SQLITE_ENGINE
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.sqlite3",
+            "ENGINE": SQLITE_ENGINE,
             "NAME": VAR_DIR / "portal.sqlite3",
             "OPTIONS": {
                 # A pilot has several people clicking at once: take the write lock at BEGIN so two writers

@@ -16,10 +16,19 @@ _MARKER_CHECKS = {
 }
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that runs only on PostgreSQL says why, so that its skip on the embedded SQLite default explains
+    itself: ``@pytest.mark.postgres(reason="SQLite has no TRUNCATE")``."""
+    unexplained = [item.nodeid for item in items if (m := item.get_closest_marker("postgres")) and not m.kwargs]
+    if unexplained:
+        raise pytest.UsageError(f"postgres markers without a reason: {', '.join(unexplained)}")
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    for marker, missing in _MARKER_CHECKS.items():
-        if item.get_closest_marker(marker) and (reason := missing()):
-            pytest.skip(reason)
+    for name, missing in _MARKER_CHECKS.items():
+        if (marker := item.get_closest_marker(name)) and (reason := missing()):
+            why = marker.kwargs.get("reason")
+            pytest.skip(f"{reason} ({why})" if why else reason)
 
 
 def _remove_checkpoint_files() -> None:

@@ -7,8 +7,18 @@ Outside CI a test whose service is absent skips with the reason; in CI the skip 
 import os
 import shutil
 
+import pytest
 from django.conf import settings
 from django.db import connection
+
+#: A race between two transactions that the test drives on purpose: on SQLite it cannot happen.
+postgres_race = pytest.mark.postgres(
+    reason="a race between two transactions: SQLite serialises writers and has no row locks"
+)
+#: A Celery worker in another process, which must reach the test database.
+postgres_worker = pytest.mark.postgres(
+    reason="a worker in another process shares the database; the SQLite test database lives in this one's memory"
+)
 
 
 def postgres_missing() -> str | None:

@@ -7,8 +7,9 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from registry.models import Incident
+from tests import services
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [services.postgres_race, pytest.mark.django_db(transaction=True)]
 
 
 def test_concurrent_retries_with_one_key_create_one_incident(demo_organisation, issue):

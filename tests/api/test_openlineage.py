@@ -29,6 +29,7 @@ from rest_framework.test import APIClient
 from governance.models import LedgerEntry, PipelineTokenScope, UseCase
 from governance.tokens import pipeline_token_create
 from lineage.models import DatasetVersion, OpenLineageRun
+from tests import services
 from tests.api.conftest import ACCOUNT_USERNAME, Pipeline, by_service_account
 
 URL = "/api/v1/lineage"
@@ -490,7 +491,7 @@ def test_another_service_account_may_not_add_to_a_run(demo_lineage, issue, linea
 # -- two deliveries at once ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.postgres
+@services.postgres_race
 @pytest.mark.django_db(transaction=True)
 def test_the_same_complete_delivered_twice_at_once_makes_one_version(demo_lineage, issue):
     pipeline = issue(scopes=["lineage:write"])

@@ -3,9 +3,9 @@
 import pytest
 from django.core.management import CommandError, call_command
 
-from governance import append_only
 from governance.models import LedgerEntry
 from tests.evidence.helpers import manifest, with_attachment_changed
+from tests.tampering import triggers_lifted
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
@@ -54,15 +54,9 @@ def test_a_ledger_entry_edited_after_the_pack_was_built_is_caught(pack_file) -> 
     entry = LedgerEntry.objects.get(sequence=sequence)
     rewritten = bytes(entry.canonical).replace(b'"action":"', b'"action":"x', 1)
     table = LedgerEntry._meta.db_table
-    from django.db import connection
 
-    with connection.cursor() as cursor:
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        for statement in append_only.drop_statements(connection.vendor, table):
-            cursor.execute(statement)
+    with triggers_lifted(table) as cursor:
         cursor.execute(f"UPDATE {table} SET canonical = %s WHERE sequence = %s", [rewritten, sequence])  # noqa: S608
-        for statement in append_only.create_statements(connection.vendor, table):
-            cursor.execute(statement)
     assert f"Ledger entry #{sequence} in the database differs from the pack" in refused(pack_file)
 
 

@@ -17,6 +17,7 @@ from evidence.tasks import render_evidence_pack
 from governance.checkpoints import checkpoint_storage
 from governance.choices import LedgerAction
 from governance.models import LedgerEntry
+from tests import services
 from tests.workers import start_worker, worker_database_url
 
 
@@ -39,7 +40,7 @@ def status_of(pack_id: int) -> str:
 
 
 @pytest.mark.redis
-@pytest.mark.postgres
+@services.postgres_worker
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_killed_mid_render_yields_exactly_one_pack(world, settings) -> None:
     model_version = world.model()

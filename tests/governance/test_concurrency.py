@@ -10,12 +10,13 @@ from governance.choices import LedgerAction
 from governance.models import LedgerEntry
 from governance.models.ledger import GENESIS_HASH
 from governance.verification import verify_chain
+from tests import services
 
 WRITERS = 50
 APPENDS_EACH = 4
 
 
-@pytest.mark.postgres
+@services.postgres_race
 @pytest.mark.django_db(transaction=True)
 def test_fifty_concurrent_appenders_produce_one_gapless_unforked_chain() -> None:
     start = threading.Barrier(WRITERS)

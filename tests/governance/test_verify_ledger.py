@@ -10,10 +10,11 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
-from governance import append_only, audit_context, ledger, signing_keys, verification
+from governance import audit_context, ledger, signing_keys, verification
 from governance.checkpoints import checkpoint_storage, ledger_checkpoint_create
 from governance.choices import LedgerAction
 from governance.models import LedgerCheckpoint, LedgerEntry, LedgerVerification
+from tests.tampering import triggers_lifted
 
 pytestmark = pytest.mark.django_db
 
@@ -34,14 +35,8 @@ def verify() -> str:
 def tamper(sql: str, params: list | None = None) -> None:
     """What an attacker with the database owner's rights does: drop the triggers, rewrite, restore them."""
     table = LedgerEntry._meta.db_table
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no DDL while foreign-key checks are pending
-        for statement in append_only.drop_statements(connection.vendor, table):
-            cursor.execute(statement)
+    with triggers_lifted(table) as cursor:
         cursor.execute(sql.format(t=table), params or [])
-        for statement in append_only.create_statements(connection.vendor, table):
-            cursor.execute(statement)
 
 
 def broken_at() -> tuple[int | None, str]:
@@ -114,15 +109,9 @@ def test_a_deleted_tail_with_its_database_checkpoint_is_caught_against_the_file(
     fill(8)
     ledger_checkpoint_create()
     tamper("DELETE FROM {t} WHERE sequence >= 6")
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        table = LedgerCheckpoint._meta.db_table
-        for statement in append_only.drop_statements(connection.vendor, table):
-            cursor.execute(statement)
+    table = LedgerCheckpoint._meta.db_table
+    with triggers_lifted(table) as cursor:
         cursor.execute(f"DELETE FROM {table}")  # noqa: S608
-        for statement in append_only.create_statements(connection.vendor, table):
-            cursor.execute(statement)
 
     sequence, message = broken_at()
     assert sequence == 6
@@ -391,7 +380,7 @@ def set_aside(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return seen
 
 
-@pytest.mark.postgres
+@pytest.mark.postgres(reason="the ledger verifier's PostgreSQL fast path")
 def test_the_rendered_columns_are_the_hashed_bytes_around_the_payload(author) -> None:
     token = audit_context._current.set(audit_context.AuditContext(request_id="req-12345678"))
     try:
@@ -412,7 +401,7 @@ def test_the_rendered_columns_are_the_hashed_bytes_around_the_payload(author) ->
         assert head + payload + tail == canonical
 
 
-@pytest.mark.postgres
+@pytest.mark.postgres(reason="the ledger verifier's PostgreSQL fast path")
 def test_ordinary_entries_are_confirmed_without_being_set_aside(author, set_aside: list[int]) -> None:
     fill(3)
     with audit_context.acting_as(author):
@@ -425,7 +414,7 @@ def test_ordinary_entries_are_confirmed_without_being_set_aside(author, set_asid
     assert set_aside == []
 
 
-@pytest.mark.postgres
+@pytest.mark.postgres(reason="the ledger verifier's PostgreSQL fast path")
 def test_entries_whose_columns_jcs_escapes_are_set_aside_and_then_confirmed(set_aside: list[int]) -> None:
     fill(1)
     for label in (*ESCAPED, *UNESCAPED):
@@ -435,7 +424,7 @@ def test_entries_whose_columns_jcs_escapes_are_set_aside_and_then_confirmed(set_
     assert set_aside == list(range(2, 2 + len(ESCAPED)))
 
 
-@pytest.mark.postgres
+@pytest.mark.postgres(reason="the ledger verifier's PostgreSQL fast path")
 def test_set_aside_entries_beyond_a_batch_are_checked_and_the_stream_resumes(
     monkeypatch: pytest.MonkeyPatch, set_aside: list[int]
 ) -> None:
@@ -454,7 +443,7 @@ def test_set_aside_entries_beyond_a_batch_are_checked_and_the_stream_resumes(
     assert "object_label" in message
 
 
-@pytest.mark.postgres
+@pytest.mark.postgres(reason="the server-side cursor is PostgreSQL's")
 def test_without_chunked_streaming_a_server_side_cursor_reads_the_ledger(monkeypatch: pytest.MonkeyPatch) -> None:
     import psycopg
 

@@ -12,10 +12,11 @@ from django.urls import reverse
 from governance.choices import LedgerAction
 from lineage.choices import DatasetVersionState
 from lineage.models import Dataset, DatasetVersion
+from tests import services
 from tests.lineage.conftest import ledger_of, sourced_version
 from tests.signing_in import login_verified
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [services.postgres_race, pytest.mark.django_db(transaction=True)]
 
 
 def at_once(*actions: Callable[[], object]) -> list[object]:

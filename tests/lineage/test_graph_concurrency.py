@@ -9,9 +9,10 @@ from django.db import connection
 from lineage.graph import upstream_version_ids
 from lineage.models import LineageEdge
 from lineage.services import dataset_create, lineage_edge_add
+from tests import services
 from tests.lineage.conftest import new_version
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [services.postgres_race, pytest.mark.django_db(transaction=True)]
 
 
 def test_two_edges_that_together_close_a_cycle_cannot_both_be_added(steward, engineer) -> None:

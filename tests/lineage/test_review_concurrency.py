@@ -13,10 +13,11 @@ from lineage.choices import DatasetVersionState
 from lineage.models import DatasetVersion
 from lineage.reviews import STAGES, assigned_reviewers, dataset_version_review_approve
 from lineage.services import dataset_version_submit
+from tests import services
 from tests.governance.conftest import PASSWORD
 from tests.lineage.conftest import ledger_of, sourced_version
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [services.postgres_race, pytest.mark.django_db(transaction=True)]
 
 
 def test_the_same_reviewer_approving_twice_at_once_signs_once(

@@ -15,6 +15,7 @@ from registry.mlflow_import import import_model_versions
 from registry.mlflow_tracking import read_model_versions
 from registry.models import ModelVersion, TrainingRun
 from registry.services.training import training_run_complete
+from tests import services
 from tests.registry.conftest import ledger_of, sha, version
 from tests.registry.mlflow_server import Pipeline, mlflow_server
 
@@ -347,7 +348,7 @@ def test_a_version_imported_under_one_use_case_is_refused_under_another(world, p
     assert LedgerEntry.objects.count() == entries
 
 
-@pytest.mark.postgres
+@services.postgres_race
 @pytest.mark.django_db(transaction=True)
 def test_two_imports_of_the_same_version_at_once_register_it_once(world, pipeline, tracking_uri, model_name):
     run_id = pipeline.run(datasets=[mlflow_input("support-chats@1")], tags=tags())

@@ -13,9 +13,10 @@ from governance.ledger import ActionDenied
 from registry.choices import ChangeTicketState, Environment
 from registry.models import ChangeTicket
 from registry.services.promotion import change_ticket_approve, valid_approvals
+from tests import services
 from tests.registry.conftest import ledger_of
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [services.postgres_race, pytest.mark.django_db(transaction=True)]
 
 
 def _race(*actions) -> list[str]:

@@ -25,7 +25,7 @@ from tests.governed_app.models import Memo
 from tests.governed_app.services import memo_create, memo_edit, memo_publish
 from tests.signing_in import login_verified
 
-pytestmark = pytest.mark.postgres
+pytestmark = pytest.mark.postgres(reason="database roles and privileges are PostgreSQL's")
 
 #: Evidence tables, each with a column to name in an UPDATE.
 EVIDENCE_TABLES = {

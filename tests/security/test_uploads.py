@@ -29,6 +29,7 @@ from lineage.models import DatasetVersion
 from lineage.services import dataset_create
 from registry.choices import IncidentSeverity, IncidentSource
 from registry.services.incidents import incident_open
+from tests import services
 from tests.governance.test_usecases import use_case_fields
 from tests.lineage.conftest import new_version
 from tests.signing_in import login_verified
@@ -601,7 +602,7 @@ def test_an_incident_report_is_uploaded_through_the_page_and_lands_on_the_incide
     assert LedgerAction.UPLOAD in ledger_actions(incident)
 
 
-@pytest.mark.postgres
+@services.postgres_race
 @pytest.mark.django_db(transaction=True)
 def test_two_people_superseding_the_same_document_at_once_make_one_successor(people, version) -> None:
     first = upload(people["steward"], version, pdf_bytes(), "dpia.pdf")

@@ -16,6 +16,7 @@ from governance.ledger import ActionDenied
 from governance.models import LedgerEntry, UseCase
 from registry.choices import IncidentSource
 from registry.services.incidents import incident_open
+from tests import services
 from webhooks.choices import DeliveryStatus, WebhookEvent
 from webhooks.conf import backoff_seconds
 from webhooks.delivery import webhook_delivery_attempt
@@ -340,7 +341,7 @@ def test_every_role_but_the_security_reviewer_is_refused_a_subscription(user_in_
     assert [entry.payload["attempted"] for entry in denials] == ["webhook_subscription_create"] * 3
 
 
-@pytest.mark.postgres
+@services.postgres_race
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_taking_the_same_delivery_at_once_post_it_once(receiver, subscribe, security) -> None:
     subscription = subscribe(security)
@@ -419,7 +420,7 @@ def _blocked_on_a_lock(thread: threading.Thread) -> bool:
         return cursor.fetchone()[0] > 0 or not thread.is_alive()
 
 
-@pytest.mark.postgres
+@services.postgres_race
 @pytest.mark.django_db(transaction=True)
 def test_two_people_sending_a_delivery_again_at_once_make_one_redelivery(receiver, subscribe, security) -> None:
     subscription = subscribe(security)

@@ -10,6 +10,7 @@ from governance.models import UseCase
 from portal.celery import app
 from registry.choices import IncidentSource
 from registry.services.incidents import incident_open
+from tests import services
 from tests.workers import start_worker, worker_database_url
 from webhooks.models import WebhookDelivery
 
@@ -43,7 +44,7 @@ def _route(routes) -> None:
 
 
 @pytest.mark.redis
-@pytest.mark.postgres
+@services.postgres_worker
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_retries_through_the_broker_until_the_receiver_accepts(
     demo_organisation, receiver, subscribe, security, webhook_queue

@@ -1,0 +1,16 @@
+"""0002 added a column to the model versions' history table, which on SQLite rebuilt it without its append-only
+triggers."""
+
+from django.db import migrations
+
+import governance.operations
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("registry", "0002_mlflow_reference"),
+    ]
+
+    operations = [
+        governance.operations.RestoreAppendOnly("historicalmodelversion"),
+    ]
