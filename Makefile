@@ -36,6 +36,7 @@ lint: $(INSTALLED)
 	$(BIN)/ruff format --check .
 
 test: lint
+	$(BIN)/lint-imports
 	$(PY) manage.py makemigrations --check --dry-run
 	$(BIN)/pytest $(PYTEST_ARGS)
 
@@ -44,4 +45,4 @@ bench: $(INSTALLED)
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .import_linter_cache
