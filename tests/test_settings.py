@@ -126,7 +126,27 @@ def test_without_a_database_url_the_pilot_uses_sqlite_under_var(tmp_path: Path) 
         check=True,
     )
 
-    assert result.stdout.split() == ["django.db.backends.sqlite3", str(tmp_path / "portal.sqlite3")]
+    assert result.stdout.split() == ["governance.backends.sqlite3", str(tmp_path / "portal.sqlite3")]
+
+
+def test_a_sqlite_database_url_also_gets_the_backend_that_keeps_triggers(tmp_path: Path) -> None:
+    code = "from django.conf import settings; print(settings.DATABASES['default']['ENGINE'])"
+    result = subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DEBUG": "true",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'pilot.sqlite3'}",
+            "DJANGO_SETTINGS_MODULE": "portal.settings",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+
+    assert result.stdout.split() == ["governance.backends.sqlite3"]
 
 
 def test_without_a_broker_tasks_run_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
