@@ -7,6 +7,11 @@ class EvidenceConfig(AppConfig):
     verbose_name = _("Evidence")
 
     def ready(self) -> None:
+        from evidence.roles import ROLE_GRANTS
+        from governance.roles import register_role_permissions
+
+        register_role_permissions(ROLE_GRANTS)
+
         from registry.admin.training import register_model_version_link
 
         register_model_version_link(

@@ -7,17 +7,34 @@ class GovernanceConfig(AppConfig):
     verbose_name = _("Governance")
 
     def ready(self) -> None:
+        from django.db.models.signals import post_migrate
         from django_fsm.signals import post_transition
         from simple_history.signals import post_create_historical_record
 
-        from governance import capture, checks, queues  # noqa: F401 - checks register themselves
+        from governance import capture, checks, queues, role_grants, roles  # noqa: F401 - checks register themselves
 
         queues.register()
+        roles.register_role_permissions(role_grants.ROLE_GRANTS)
+        self._register_attachment_rules()
+        # Once per migrate, after the last app: by then every app has registered its grants.
+        post_migrate.connect(roles.grant_role_permissions, sender=self, dispatch_uid="governance.roles")
         self._connect_session_lifetime()
 
         post_create_historical_record.connect(capture.history_to_ledger, dispatch_uid="governance.history")
         post_transition.connect(capture.transition_to_ledger, dispatch_uid="governance.transition")
         self._connect_sign_in_ledger()
+
+    def _register_attachment_rules(self) -> None:
+        from governance.models import DocumentKind, RequirementsDocument, UseCase
+        from governance.services.documents import AttachmentRule, register_attachment_rule
+
+        use_case_documents = AttachmentRule(
+            "governance.attach_usecase_document",
+            (DocumentKind.REQUIREMENT, DocumentKind.DPIA, DocumentKind.OTHER),
+            "Product Owners and Compliance Reviewers",
+        )
+        register_attachment_rule(UseCase, use_case_documents)
+        register_attachment_rule(RequirementsDocument, use_case_documents)
 
     def _connect_sign_in_ledger(self) -> None:
         """Failed sign-ins and lockouts become ledger entries (after axes, listed before us, has counted them)."""

@@ -7,9 +7,82 @@ class RegistryConfig(AppConfig):
     verbose_name = _("Model registry")
 
     def ready(self) -> None:
+        from governance.roles import register_role_permissions
+        from registry.roles import ROLE_GRANTS
+
+        register_role_permissions(ROLE_GRANTS)
+        self._register_attachment_rules()
+        self._register_webhook_events()
+
         from lineage.openlineage.training import register_training_job_handler
         from registry import queues
         from registry.openlineage_training import training_job_handle
 
         queues.register()
         register_training_job_handler(training_job_handle)
+
+    def _register_attachment_rules(self) -> None:
+        from governance.models import DocumentKind
+        from governance.services.documents import AttachmentRule, register_attachment_rule
+        from registry.models import Incident
+
+        register_attachment_rule(
+            Incident,
+            AttachmentRule(
+                "governance.attach_incident_document",
+                (DocumentKind.INCIDENT_REPORT, DocumentKind.OTHER),
+                "ML Engineers, Security Reviewers and Risk Officers",
+            ),
+        )
+
+    def _register_webhook_events(self) -> None:
+        from registry.choices import (
+            ChangeTicketState,
+            DeploymentEventKind,
+            GateOutcome,
+            HumanReviewDecision,
+            IncidentState,
+        )
+        from registry.models import ChangeTicket, Deployment, GateDecision, Incident
+        from webhooks.choices import WebhookEvent
+        from webhooks.events import Subject, register_webhook_subject
+
+        register_webhook_subject(
+            GateDecision,
+            Subject(
+                "model_version__use_case",
+                ("outcome", "human_decision"),
+                on_create={("outcome", GateOutcome.FAIL): WebhookEvent.GATE_FAILED},
+                # A borderline gate a risk officer turned down fails too.
+                on_change={("human_decision", HumanReviewDecision.REJECTED): WebhookEvent.GATE_FAILED},
+            ),
+        )
+        register_webhook_subject(
+            ChangeTicket,
+            Subject(
+                "model_version__use_case",
+                ("environment",),
+                on_transition={ChangeTicketState.APPROVED: WebhookEvent.PROMOTION_APPROVED},
+            ),
+        )
+        register_webhook_subject(
+            Deployment,
+            Subject(
+                "use_case",
+                ("environment",),
+                on_recorded={
+                    ("deployment_event", DeploymentEventKind.DEPLOY): WebhookEvent.DEPLOYMENT,
+                    ("deployment_event", DeploymentEventKind.ROLLBACK): WebhookEvent.ROLLBACK,
+                },
+            ),
+        )
+        register_webhook_subject(
+            Incident,
+            Subject(
+                "use_case",
+                ("severity", "title", "source"),
+                # A draft raised by monitoring and then confirmed, or an incident opened directly.
+                on_transition={IncidentState.OPEN: WebhookEvent.INCIDENT_OPENED},
+                on_create={("state", IncidentState.OPEN): WebhookEvent.INCIDENT_OPENED},
+            ),
+        )

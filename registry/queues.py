@@ -8,17 +8,17 @@ from django.urls import reverse
 
 from governance.authz import holds_approval_permission, roles_of
 from governance.choices import Role
-from governance.roles import ROLE_PERMISSIONS
 from governance.worklist import WorkItem, WorkQueue, register_queue
 from registry.choices import ChangeTicketState, GateOutcome, IncidentState
 from registry.models import ChangeTicket, GateDecision, Incident
+from registry.roles import ROLE_GRANTS, TICKET_APPROVAL
 from registry.services.promotion import valid_approvals
 
 SIGN = "registry.approve_changeticket"
 
 #: The roles whose group may sign change tickets (each signs for the RACI functions it holds).
 TICKET_SIGNERS = frozenset(
-    role for role, grants in ROLE_PERMISSIONS.items() if "approve" in grants.get("registry.changeticket", ())
+    role for role, grants in ROLE_GRANTS.items() if TICKET_APPROVAL in grants.get(ChangeTicket, ())
 )
 INCIDENT_DESKS = frozenset({Role.RISK_OFFICER, Role.SECURITY_REVIEWER})
 UNFINISHED_INCIDENTS = (IncidentState.DRAFT, IncidentState.OPEN, IncidentState.CONTAINED, IncidentState.RESOLVED)

@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth.models import Group
 
 from governance.choices import Role
-from governance.roles import ROLE_DUTIES, ROLE_PERMISSIONS, grant_role_permissions, permission_keys
+from governance.roles import ROLE_DUTIES, grant_role_permissions, permission_keys, role_permissions
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +39,7 @@ def test_each_role_group_holds_exactly_its_declared_permissions(role: Role) -> N
 
 
 def test_every_declared_permission_exists_once_all_migrations_ran() -> None:
-    declared = set().union(*(permission_keys(role) for role in ROLE_PERMISSIONS))
+    declared = set().union(*(permission_keys(role) for role in role_permissions()))
     existing = set().union(*(granted(Group.objects.get(name=role.value)) for role in Role))
 
     assert declared <= existing
@@ -69,3 +69,30 @@ def test_granting_again_changes_nothing_and_keeps_an_administrators_extra_grants
 
     assert {group.name: granted(group) for group in Group.objects.all()} == before
     assert Group.objects.count() == len(Role)
+
+
+@pytest.mark.parametrize("app_label", ["lineage", "registry", "evidence", "webhooks"])
+def test_each_app_grants_permissions_on_its_own_models_only(app_label: str) -> None:
+    import importlib
+
+    grants = importlib.import_module(f"{app_label}.roles").ROLE_GRANTS
+
+    assert {model._meta.app_label for models in grants.values() for model in models} == {app_label}
+
+
+def test_the_base_names_no_model_or_state_of_a_later_app() -> None:
+    """Roles, attachment rules and webhook events are registered by the app that owns the models: the base's
+    code holds no ``"lineage.…"`` or ``"registry.…"`` label of its own."""
+    from pathlib import Path
+
+    import governance
+
+    root = Path(governance.__file__).parent
+    named = [
+        f"{path.relative_to(root)}:{number}"
+        for path in root.rglob("*.py")
+        if "migrations" not in path.parts
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if any(f'"{app}.' in line for app in ("lineage", "registry", "evidence", "webhooks"))
+    ]
+    assert named == []

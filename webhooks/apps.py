@@ -7,6 +7,11 @@ class WebhooksConfig(AppConfig):
     verbose_name = _("Webhooks")
 
     def ready(self) -> None:
+        from governance.roles import register_role_permissions
+        from webhooks.roles import ROLE_GRANTS
+
+        register_role_permissions(ROLE_GRANTS)
+
         from django.db.models.signals import post_save
 
         from governance.models import LedgerEntry

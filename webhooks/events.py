@@ -9,11 +9,12 @@ pending delivery that ``webhooks.requeue_overdue`` picks up.
 """
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.apps import apps
-from django.db import transaction
+from django.db import models, transaction
 
 from governance.canonical import to_jsonable
 from governance.choices import LedgerAction
@@ -31,28 +32,32 @@ EVENT_ID_NAMESPACE = uuid.UUID("5b0f7c1e-3d2a-4f8e-9c61-0a7e4d2b9f13")
 
 @dataclass(frozen=True)
 class Subject:
-    """Where a record's use case is found, and which of its fields an event's ``data`` carries."""
+    """A kind of record that raises webhook events, as the app that owns it registers it.
+
+    ``use_case_path`` finds the record's use case, ``fields`` are what an event's ``data`` carries. The ledger
+    entries that raise an event are declared as data: an FSM transition to a state (``on_transition``), a record
+    created with a field at a value (``on_create``), an update setting a field to a value (``on_change``), or an
+    update whose payload carries a part whose ``kind`` is given (``on_recorded``: that part becomes the event's
+    data)."""
 
     use_case_path: str
     fields: tuple[str, ...] = ()
+    on_transition: Mapping[str, WebhookEvent] = field(default_factory=dict)
+    on_create: Mapping[tuple[str, str], WebhookEvent] = field(default_factory=dict)
+    on_change: Mapping[tuple[str, str], WebhookEvent] = field(default_factory=dict)
+    on_recorded: Mapping[tuple[str, str], WebhookEvent] = field(default_factory=dict)
 
 
-SUBJECTS: dict[str, Subject] = {
-    "lineage.datasetversion": Subject("dataset__use_case"),
-    "registry.gatedecision": Subject("model_version__use_case", ("outcome", "human_decision")),
-    "registry.changeticket": Subject("model_version__use_case", ("environment",)),
-    "registry.deployment": Subject("use_case", ("environment",)),
-    "registry.incident": Subject("use_case", ("severity", "title", "source")),
-}
+#: model label -> subject, as each app registers its records in ``AppConfig.ready``.
+SUBJECTS: dict[str, Subject] = {}
+
+
+def register_webhook_subject(model: type[models.Model], subject: Subject) -> None:
+    """Let ``model``'s ledger entries raise webhook events: called by the app that owns the model."""
+    SUBJECTS[model._meta.label_lower] = subject
+
 
 _WATCHED_ACTIONS = frozenset({LedgerAction.TRANSITION, LedgerAction.CREATE, LedgerAction.UPDATE})
-
-_DATASET_TARGETS = {
-    "approved": WebhookEvent.DATASET_APPROVED,
-    "rejected": WebhookEvent.DATASET_REJECTED,
-    "revoked": WebhookEvent.DATASET_REVOKED,
-}
-_DEPLOYMENT_KINDS = {"deploy": WebhookEvent.DEPLOYMENT, "rollback": WebhookEvent.ROLLBACK}
 
 
 @dataclass(frozen=True)
@@ -67,30 +72,27 @@ def _transition(payload: dict[str, Any]) -> dict[str, Any]:
 
 def event_of(action: str, object_type: str, payload: dict[str, Any]) -> Raised | None:
     """The webhook event a ledger entry records, if any. Pure: the tests read real entries through it."""
-    if action == LedgerAction.TRANSITION:
-        target = payload.get("target")
-        if object_type == "lineage.datasetversion" and target in _DATASET_TARGETS:
-            return Raised(_DATASET_TARGETS[target], _transition(payload))
-        if object_type == "registry.changeticket" and target == "approved":
-            return Raised(WebhookEvent.PROMOTION_APPROVED, _transition(payload))
-        if object_type == "registry.incident" and target == "open":  # a draft raised by monitoring, confirmed
-            return Raised(WebhookEvent.INCIDENT_OPENED, _transition(payload))
+    subject = SUBJECTS.get(object_type)
+    if subject is None:
         return None
+    if action == LedgerAction.TRANSITION:
+        event = subject.on_transition.get(payload.get("target"))
+        return Raised(event, _transition(payload)) if event else None
     if action == LedgerAction.CREATE:
         after = payload.get("after") or {}
-        if object_type == "registry.gatedecision" and after.get("outcome") == "fail":
-            return Raised(WebhookEvent.GATE_FAILED, {})
-        if object_type == "registry.incident" and after.get("state") == "open":
-            return Raised(WebhookEvent.INCIDENT_OPENED, {})
+        for (name, value), event in subject.on_create.items():
+            if after.get(name) == value:
+                return Raised(event, {})
         return None
     if action == LedgerAction.UPDATE:
-        deployment_event = payload.get("deployment_event")
-        if object_type == "registry.deployment" and deployment_event:
-            kind = _DEPLOYMENT_KINDS.get(deployment_event.get("kind"))
-            return Raised(kind, dict(deployment_event)) if kind else None
-        human = (payload.get("changes") or {}).get("human_decision") or {}
-        if object_type == "registry.gatedecision" and human.get("after") == "rejected":
-            return Raised(WebhookEvent.GATE_FAILED, {})  # a borderline gate a risk officer turned down
+        for (part, kind), event in subject.on_recorded.items():
+            recorded = payload.get(part)
+            if recorded and recorded.get("kind") == kind:
+                return Raised(event, dict(recorded))
+        changes = payload.get("changes") or {}
+        for (name, value), event in subject.on_change.items():
+            if (changes.get(name) or {}).get("after") == value:
+                return Raised(event, {})
     return None
 
 

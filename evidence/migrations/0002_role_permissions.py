@@ -1,8 +1,6 @@
-"""Grants Auditor, Risk Officer and Compliance Reviewer the evidence pack permissions (see governance.roles)."""
+"""Once granted the evidence pack permissions; now empty (roles are synchronised after every migrate)."""
 
 from django.db import migrations
-
-from governance.roles import grant_role_permissions
 
 
 class Migration(migrations.Migration):
@@ -10,4 +8,6 @@ class Migration(migrations.Migration):
         ("evidence", "0001_evidence_pack"),
     ]
 
-    operations = [migrations.RunPython(grant_role_permissions, migrations.RunPython.noop, elidable=False)]
+    # The role groups and their permissions are synchronised after every migrate (a post_migrate handler of the
+    # governance app); this migration once did it itself and stays for the migration history.
+    operations = []

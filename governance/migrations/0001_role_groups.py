@@ -1,8 +1,6 @@
-"""Creates the nine role groups with their model permissions, on every install (not only the demo)."""
+"""Once created the role groups; now empty: they and their permissions are synchronised after every migrate."""
 
 from django.db import migrations
-
-from governance.roles import grant_role_permissions
 
 
 class Migration(migrations.Migration):
@@ -12,4 +10,6 @@ class Migration(migrations.Migration):
         ("contenttypes", "0002_remove_content_type_name"),
     ]
 
-    operations = [migrations.RunPython(grant_role_permissions, migrations.RunPython.noop, elidable=False)]
+    # The role groups and their permissions are synchronised after every migrate (a post_migrate handler of the
+    # governance app); this migration once did it itself and stays for the migration history.
+    operations = []

@@ -5,7 +5,6 @@ from django.conf import settings
 from django.db import migrations, models
 
 import governance.operations
-from governance.roles import grant_role_permissions
 
 
 class Migration(migrations.Migration):
@@ -240,5 +239,4 @@ class Migration(migrations.Migration):
         governance.operations.MakeAppendOnly("accessevent"),
         governance.operations.MakeAppendOnly("ledgercheckpoint"),
         governance.operations.MakeAppendOnly("ledgerverification"),
-        migrations.RunPython(grant_role_permissions, migrations.RunPython.noop, elidable=False),
     ]

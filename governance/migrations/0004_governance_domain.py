@@ -11,7 +11,6 @@ from django.conf import settings
 from django.db import migrations, models
 
 import governance.operations
-from governance.roles import grant_role_permissions
 
 
 class Migration(migrations.Migration):
@@ -1494,5 +1493,4 @@ class Migration(migrations.Migration):
         governance.operations.MakeAppendOnly("historicalretrainingcadence"),
         governance.operations.MakeAppendOnly("raciassignment"),
         governance.operations.MakeAppendOnly("thresholdrule"),
-        migrations.RunPython(grant_role_permissions, migrations.RunPython.noop, elidable=False),
     ]

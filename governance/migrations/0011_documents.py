@@ -5,7 +5,6 @@ from django.conf import settings
 from django.db import migrations, models
 
 import governance.operations
-from governance.roles import grant_role_permissions
 
 
 class Migration(migrations.Migration):
@@ -104,5 +103,4 @@ class Migration(migrations.Migration):
             },
         ),
         governance.operations.MakeAppendOnly("document"),
-        migrations.RunPython(grant_role_permissions, migrations.RunPython.noop, elidable=False),
     ]

@@ -1,10 +1,11 @@
 """Attaching documents to governed records, and handing them out.
 
-Which records take documents, and which role attaches them, is declared here by model label (governance never
-imports lineage or registry): a use case's documents belong to its Product Owner and Compliance, a dataset
-version's DPIA to the Data Steward and the Legal and Security reviewers, an incident's report to the people who
-handle incidents. The owning roles and the oversight roles (Auditor, Risk Officer, Compliance Reviewer) download
-them; every download, and every refused attempt, is in the ledger.
+Which records take documents, and which role attaches them, is declared by the app that owns the records
+(``register_attachment_rule`` in its ``AppConfig.ready``; governance never names a later app's models): a use
+case's documents belong to its Product Owner and Compliance, a dataset version's DPIA to the Data Steward and the
+Legal and Security reviewers, an incident's report to the people who handle incidents. The owning roles and the
+oversight roles (Auditor, Risk Officer, Compliance Reviewer) download them; every download, and every refused
+attempt, is in the ledger.
 
 The file is written to the ``documents`` storage under a random name before the row is inserted (the row must
 never name a file that is not there); if the service's transaction fails, the file is removed again. A caller
@@ -50,27 +51,13 @@ class AttachmentRule:
     owners: str
 
 
-_USE_CASE_RULE = AttachmentRule(
-    "governance.attach_usecase_document",
-    (DocumentKind.REQUIREMENT, DocumentKind.DPIA, DocumentKind.OTHER),
-    "Product Owners and Compliance Reviewers",
-)
+#: model label -> rule, as each app registers its own records in ``AppConfig.ready``.
+ATTACHMENT_RULES: dict[str, AttachmentRule] = {}
 
-#: model label -> rule. Labels, not classes: the records of later apps are named, never imported.
-ATTACHMENT_RULES: dict[str, AttachmentRule] = {
-    "governance.usecase": _USE_CASE_RULE,
-    "governance.requirementsdocument": _USE_CASE_RULE,
-    "lineage.datasetversion": AttachmentRule(
-        "governance.attach_dataset_document",
-        (DocumentKind.DPIA, DocumentKind.OTHER),
-        "Data Stewards and Legal and Security Reviewers",
-    ),
-    "registry.incident": AttachmentRule(
-        "governance.attach_incident_document",
-        (DocumentKind.INCIDENT_REPORT, DocumentKind.OTHER),
-        "ML Engineers, Security Reviewers and Risk Officers",
-    ),
-}
+
+def register_attachment_rule(model: type[models.Model], rule: AttachmentRule) -> None:
+    """Let documents be attached to ``model``'s records: called by the app that owns the model."""
+    ATTACHMENT_RULES[model_label(model)] = rule
 
 
 def document_storage() -> Storage:

@@ -1,8 +1,6 @@
-"""Grants the roles their permissions on the lineage models (see governance.roles)."""
+"""Once granted the lineage permissions; now empty (roles are synchronised after every migrate)."""
 
 from django.db import migrations
-
-from governance.roles import grant_role_permissions
 
 
 class Migration(migrations.Migration):
@@ -11,4 +9,6 @@ class Migration(migrations.Migration):
         ("governance", "0006_order_without_joins"),
     ]
 
-    operations = [migrations.RunPython(grant_role_permissions, migrations.RunPython.noop, elidable=False)]
+    # The role groups and their permissions are synchronised after every migrate (a post_migrate handler of the
+    # governance app); this migration once did it itself and stays for the migration history.
+    operations = []

@@ -4,8 +4,6 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-from governance.roles import grant_role_permissions
-
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -49,5 +47,4 @@ class Migration(migrations.Migration):
                 "unique_together": {("user", "permission", "content_object")},
             },
         ),
-        migrations.RunPython(grant_role_permissions, migrations.RunPython.noop, elidable=False),
     ]

@@ -6,7 +6,6 @@ from django.conf import settings
 from django.db import migrations, models
 
 import governance.operations
-from governance.roles import grant_role_permissions
 
 
 class Migration(migrations.Migration):
@@ -209,5 +208,4 @@ class Migration(migrations.Migration):
         ),
         governance.operations.MakeAppendOnly("historicalerasurerequest"),
         governance.operations.MakeAppendOnly("historicalerasurerequest_source_systems"),
-        migrations.RunPython(grant_role_permissions, migrations.RunPython.noop, elidable=False),
     ]

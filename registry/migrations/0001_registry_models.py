@@ -12,7 +12,6 @@ from django.conf import settings
 from django.db import migrations, models
 
 import governance.operations
-from governance.roles import grant_role_permissions
 
 
 class Migration(migrations.Migration):
@@ -2583,5 +2582,4 @@ class Migration(migrations.Migration):
         governance.operations.MakeAppendOnly("trainingrundataset"),
         governance.operations.MakeAppendOnly("validationresult"),
         governance.operations.MakeAppendOnly("deploymentevent"),
-        migrations.RunPython(grant_role_permissions, migrations.RunPython.noop, elidable=False),
     ]

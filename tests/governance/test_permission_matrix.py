@@ -10,7 +10,7 @@ from governance.authz import holds_approval_permission
 from governance.choices import LedgerAction, RetrainingSchedule, RetrainingTrigger, Role
 from governance.ledger import ActionDenied
 from governance.models import LedgerEntry, Policy, UseCase
-from governance.roles import ROLE_PERMISSIONS
+from governance.roles import role_permissions
 from governance.services.policies import policy_save
 from governance.services.raci import raci_revision_propose
 from governance.services.requirements import requirements_create
@@ -144,7 +144,7 @@ def test_the_expected_roles_are_the_ones_roles_py_grants(action: str) -> None:
     action_name, model = codename.split("_", 1)
 
     granted = {
-        role for role, grants in ROLE_PERMISSIONS.items() if action_name in grants.get(f"{app_label}.{model}", ())
+        role for role, grants in role_permissions().items() if action_name in grants.get(f"{app_label}.{model}", ())
     }
 
     assert granted == allowed

@@ -1,8 +1,6 @@
-"""Grants Security Reviewers the management of webhooks and Auditors their read access (see governance.roles)."""
+"""Once granted the webhook permissions; now empty (roles are synchronised after every migrate)."""
 
 from django.db import migrations
-
-from governance.roles import grant_role_permissions
 
 
 class Migration(migrations.Migration):
@@ -10,4 +8,6 @@ class Migration(migrations.Migration):
         ("webhooks", "0001_webhooks"),
     ]
 
-    operations = [migrations.RunPython(grant_role_permissions, migrations.RunPython.noop, elidable=False)]
+    # The role groups and their permissions are synchronised after every migrate (a post_migrate handler of the
+    # governance app); this migration once did it itself and stays for the migration history.
+    operations = []

@@ -1,0 +1,13 @@
+"""Webhooks send governance data out of the portal: Security Reviewers manage the subscriptions and may send a
+delivery again; Auditors read the subscriptions and the delivery log. Registered in ``WebhooksConfig.ready``."""
+
+from collections.abc import Mapping
+
+from governance.choices import Role
+from governance.roles import EDIT, VIEW, Actions
+from webhooks.models import WebhookDelivery, WebhookSubscription
+
+ROLE_GRANTS: Mapping[Role, Mapping[type, Actions]] = {
+    Role.SECURITY_REVIEWER: {WebhookSubscription: EDIT, WebhookDelivery: ("view", "redeliver")},
+    Role.AUDITOR: {WebhookSubscription: VIEW, WebhookDelivery: VIEW},
+}
