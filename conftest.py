@@ -28,7 +28,7 @@ _original_fixture_teardown = TransactionTestCase._fixture_teardown
 def _fixture_teardown_lifting_append_only_triggers(self: TransactionTestCase) -> None:
     """Transactional tests end by emptying every table, which the append-only triggers refuse, as they
     should. Only here, in the test harness, are the triggers lifted for that flush and put back after."""
-    from governance import append_only
+    from audit import append_only
 
     lifted = {}
     for alias in self._databases_names(include_mirrors=False):

@@ -14,12 +14,12 @@ from django.contrib.auth import get_user_model
 from django.db import models, transaction
 from django.utils import timezone
 
+from audit import audit_context
+from audit.canonical import canonical_bytes, model_label, to_jsonable
+from audit.ledger import GENESIS_HASH, chain_hash, entry_document
+from audit.models import LedgerEntry
 from bench.registry import column_values, seed_demo
 from evidence import builder
-from governance import audit_context
-from governance.canonical import canonical_bytes, model_label, to_jsonable
-from governance.ledger import GENESIS_HASH, chain_hash, entry_document
-from governance.models import LedgerEntry
 from lineage.models import DatasetVersion, LineageRecord, LineageSource
 from registry.models import ModelVersion, TrainingRunDataset, ValidationSuite
 from registry.services.validation import ResultInput, validation_run_record
@@ -69,7 +69,7 @@ def more_results(model: ModelVersion) -> None:
 
 @transaction.atomic
 def more_ledger(model: ModelVersion, count: int) -> None:
-    """``count`` chained entries about the model version, hashed exactly as ``governance.ledger.append`` hashes
+    """``count`` chained entries about the model version, hashed exactly as ``audit.ledger.append`` hashes
     them but inserted in batches (appending one by one would take minutes)."""
     tail = LedgerEntry.objects.order_by("-sequence").values_list("sequence", "entry_hash").first()
     sequence, prev_hash = (tail[0], bytes(tail[1])) if tail else (0, GENESIS_HASH)

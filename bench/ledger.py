@@ -1,4 +1,4 @@
-"""Audit-ledger throughput: appends through ``governance.ledger.append`` one transaction each, and a full
+"""Audit-ledger throughput: appends through ``audit.ledger.append`` one transaction each, and a full
 ``verify_chain`` over a ledger of a million entries (a smaller one on SQLite), set against the bare rate of
 the SHA-256 chaining it has to do.
 
@@ -20,12 +20,12 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.test import override_settings
 
-from governance import audit_context, signing_keys
-from governance.canonical import canonical_bytes
-from governance.choices import LedgerAction
-from governance.ledger import GENESIS_HASH, append, chain_hash, entry_document
-from governance.models.ledger import LedgerEntry
-from governance.verification import verify_chain
+from audit import audit_context, signing_keys
+from audit.canonical import canonical_bytes
+from audit.choices import LedgerAction
+from audit.ledger import GENESIS_HASH, append, chain_hash, entry_document
+from audit.models.ledger import LedgerEntry
+from audit.verification import verify_chain
 
 WARMUP = 20
 APPENDS = 2_000
@@ -58,7 +58,7 @@ OBJECT_TYPES = (
     ("registry.modelversion", "Model {n} v{v}"),
     ("registry.model", "Model {n}"),
     ("evidence.evidenceitem", "Evidence {n}: evaluation report"),
-    ("governance.signature", "Signature {n}"),
+    ("audit.signature", "Signature {n}"),
 )
 #: Roughly how often each action occurs in a working ledger (updates and views dominate).
 ACTIONS = (

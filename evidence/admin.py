@@ -14,6 +14,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from audit.admin.governed import ReadOnlyAuditAdmin
+from audit.ledger import record_denial
 from evidence.choices import PackStatus
 from evidence.models import EvidencePack
 from evidence.services import (
@@ -23,8 +25,6 @@ from evidence.services import (
     may_download,
     model_version_export,
 )
-from governance.admin.governed import ReadOnlyAuditAdmin
-from governance.ledger import record_denial
 from registry.models import ModelVersion
 
 

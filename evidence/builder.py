@@ -22,6 +22,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from weasyprint import HTML, Attachment
 
+from audit import checkpoints, signing_keys
+from audit.canonical import to_jsonable
+from audit.models import LedgerCheckpoint
 from evidence.collect import (
     CONTROL_MAP,
     SECTIONS,
@@ -34,10 +37,8 @@ from evidence.collect import (
 )
 from evidence.exports import bom_bytes, ledger_jsonl, provenance_bytes, validation_csv
 from evidence.fetcher import StaticOnlyFetcher
-from governance import checkpoints, signing_keys
-from governance.canonical import to_jsonable
 from governance.choices import LifecycleStage, Role
-from governance.models import LedgerCheckpoint, UseCase
+from governance.models import UseCase
 from registry.models import GateDecision, ModelVersion
 
 MANIFEST_KIND = "llm-governance-portal/evidence-pack/v1"

@@ -8,16 +8,9 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, models
 
-from governance.canonical import model_label, record_digest
-from governance.models import (
-    BreakGlassOverride,
-    Control,
-    LedgerCheckpoint,
-    LedgerEntry,
-    RequirementsDocument,
-    Signature,
-    UseCase,
-)
+from audit.canonical import model_label, record_digest
+from audit.models import LedgerCheckpoint, LedgerEntry, Signature
+from governance.models import BreakGlassOverride, Control, RequirementsDocument, UseCase
 from lineage.models import DatasetVersion, LineageSource
 from registry.models import (
     ChangeTicket,
@@ -149,7 +142,7 @@ def overrides_of(records: Sequence[models.Model]) -> list[BreakGlassOverride]:
 
 
 def signatures_of(records: Sequence[models.Model]) -> dict[tuple[int, str], list[tuple[Signature, bool]]]:
-    """``governance.signatures.signatures_for`` of every record (newest first, each with whether it still holds),
+    """``audit.signatures.signatures_for`` of every record (newest first, each with whether it still holds),
     by ``record_key``, in one query. A record's digest is computed only if it has signatures: it is what they
     are checked against, and for some records computing it takes queries of its own."""
     found = _grouped(Signature.objects.filter(_by_record(records)).select_related("signer"))
@@ -380,7 +373,7 @@ def ledger_slice(refs: set[tuple[str, str]], *, up_to: int) -> LedgerSlice:
 
 def checkpoint_leaves(tree_size: int) -> list[bytes]:
     """The leaves of the checkpoint of ``tree_size`` entries: their entry hashes, in sequence order (as
-    ``governance.checkpoints.entry_hashes`` reads them, but streamed; see ``stream_rows``)."""
+    ``audit.checkpoints.entry_hashes`` reads them, but streamed; see ``stream_rows``)."""
     rows = LedgerEntry.objects.filter(sequence__lte=tree_size).order_by("sequence").values_list("entry_hash")
     return [bytes(entry_hash) for (entry_hash,) in stream_rows(rows)]
 

@@ -14,9 +14,9 @@ from typing import Any
 
 from django.utils import timezone
 
+from audit import merkle
+from audit.canonical import to_jsonable
 from evidence.collect import LedgerSlice, PackData, stream_rows
-from governance import merkle
-from governance.canonical import to_jsonable
 from registry.models import ValidationResult
 
 PREFIX = "portal"

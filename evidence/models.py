@@ -54,7 +54,7 @@ class EvidencePack(models.Model):
     sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True)
     page_count = models.PositiveIntegerField(_("pages"), null=True, blank=True)
     checkpoint = models.ForeignKey(
-        "governance.LedgerCheckpoint",
+        "audit.LedgerCheckpoint",
         verbose_name=_("ledger checkpoint"),
         on_delete=models.PROTECT,
         related_name="+",

@@ -14,17 +14,18 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
+from audit import ledger
+from audit.access import access_record
+from audit.choices import AccessKind, LedgerAction
+from audit.ledger import ActionDenied, denials_recorded
+from audit.models import LedgerEntry
 from evidence.builder import build_pack
 from evidence.choices import PackScope, PackStatus
 from evidence.collect import PackData, collect, ledger_slice
 from evidence.exports import bom_bytes, ledger_jsonl, provenance_bytes
 from evidence.models import EvidencePack
-from governance import ledger
-from governance.access import access_record
 from governance.authz import holds_approval_permission
-from governance.choices import AccessKind, LedgerAction
-from governance.ledger import ActionDenied, denials_recorded
-from governance.models import LedgerEntry, UseCase
+from governance.models import UseCase
 from registry.models import ModelVersion
 
 DOWNLOAD_PERMISSION = "evidence.view_pdf_evidencepack"

@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from pypdf import PdfReader
 from pypdf.errors import PyPdfError
 
+from audit import merkle, signing_keys
+from audit.canonical import canonical_bytes
+from audit.checkpoints import STATEMENT_KIND
+from audit.ledger import chain_hash
+from audit.models import LedgerCheckpoint, LedgerEntry
 from evidence.builder import LEDGER, MANIFEST, MANIFEST_KIND
 from evidence.models import EvidencePack
-from governance import merkle, signing_keys
-from governance.canonical import canonical_bytes
-from governance.checkpoints import STATEMENT_KIND
-from governance.ledger import chain_hash
-from governance.models import LedgerCheckpoint, LedgerEntry
 
 
 class PackInvalid(Exception):

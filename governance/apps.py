@@ -8,20 +8,16 @@ class GovernanceConfig(AppConfig):
 
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
-        from django_fsm.signals import post_transition
-        from simple_history.signals import post_create_historical_record
 
-        from governance import capture, checks, queues, role_grants, roles  # noqa: F401 - checks register themselves
+        from governance import checks, queues, role_grants, roles  # noqa: F401 - checks register themselves
 
         queues.register()
         roles.register_role_permissions(role_grants.ROLE_GRANTS)
         self._register_attachment_rules()
-        # Once per migrate, after the last app: by then every app has registered its grants.
+        # Once per migrate or flush (sent with this app as sender); every app's permissions are created first.
         post_migrate.connect(roles.grant_role_permissions, sender=self, dispatch_uid="governance.roles")
         self._connect_session_lifetime()
 
-        post_create_historical_record.connect(capture.history_to_ledger, dispatch_uid="governance.history")
-        post_transition.connect(capture.transition_to_ledger, dispatch_uid="governance.transition")
         self._connect_sign_in_ledger()
 
     def _register_attachment_rules(self) -> None:

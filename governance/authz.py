@@ -37,7 +37,7 @@ def holds_approval_permission(user: AbstractBaseUser, permission: str) -> bool:
 
 def require(actor: AbstractBaseUser, permission: str, *, attempted: str, obj: object = None) -> None:
     """Refuse (``ActionDenied``, recorded by ``denials_recorded``) unless a role grants ``permission``."""
-    from governance.ledger import ActionDenied
+    from audit.ledger import ActionDenied
 
     if not holds_approval_permission(actor, permission):
         raise ActionDenied(

@@ -15,8 +15,9 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from governance import ledger
-from governance.choices import LedgerAction, Role
+from audit import ledger
+from audit.choices import LedgerAction
+from governance.choices import Role
 
 DEFAULT_DEMO_PASSWORD = "governance-demo-2026"  # noqa: S105 - printed to the console by design
 

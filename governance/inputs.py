@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from governance.canonical import canonical_bytes
+from audit.canonical import canonical_bytes
 
 DEFAULT_MAX_BYTES = 16 * 1024
 DEFAULT_MAX_DEPTH = 8

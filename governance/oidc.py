@@ -36,9 +36,10 @@ from django.urls import reverse
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
 
-from governance import ledger
+from audit import ledger
+from audit.choices import LedgerAction
 from governance.admin.second_factor import begin_second_factor
-from governance.choices import LedgerAction, Role
+from governance.choices import Role
 from governance.second_factor import authenticator_of
 from governance.tokens import SERVICE_ACCOUNT_PREFIX
 

@@ -4,10 +4,10 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
 
-from governance import ledger
+from audit import ledger
+from audit.choices import LedgerAction
+from audit.ledger import ActionDenied, denials_recorded
 from governance.authz import holds_approval_permission
-from governance.choices import LedgerAction
-from governance.ledger import ActionDenied, denials_recorded
 from governance.models import BreakGlassOverride
 from governance.signatures import signature_sign
 

@@ -6,23 +6,19 @@ from collections.abc import Mapping
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Group, Permission, User
 
+from audit.models import AccessEvent, LedgerCheckpoint, LedgerEntry, LedgerVerification, Signature
 from governance.choices import Role
 from governance.models import (
-    AccessEvent,
     BehaviorConstraint,
     BreakGlassOverride,
     Control,
     ControlFramework,
     Document,
-    LedgerCheckpoint,
-    LedgerEntry,
-    LedgerVerification,
     Policy,
     RaciAssignment,
     RaciMatrix,
     RequirementsDocument,
     RetrainingCadence,
-    Signature,
     ThresholdPolicy,
     ThresholdRule,
     UseCase,

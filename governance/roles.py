@@ -13,6 +13,7 @@ by the services (state, segregation of duties, object-level assignment), never b
 
 from collections.abc import Iterable, Mapping
 
+from django.apps import apps as global_apps
 from django.apps.registry import Apps
 from django.contrib.auth.management import create_permissions
 from django.db import models
@@ -66,10 +67,11 @@ def permission_keys(role: Role) -> set[tuple[str, str, str]]:
     }
 
 
-def grant_role_permissions(apps: Apps, **kwargs: object) -> None:
+def grant_role_permissions(apps: Apps = global_apps, **kwargs: object) -> None:
     """Create the role groups and add their permissions; safe to run any number of times.
 
-    Connected to ``post_migrate`` (see ``GovernanceConfig.ready``), with the registry of the migrated state.
+    Connected to ``post_migrate`` (see ``GovernanceConfig.ready``): after ``migrate`` with the registry of the
+    migrated state, after ``flush`` (which sends no registry) with the installed apps.
     Django creates an app's permissions in its own ``post_migrate`` handler, app by app; they are created here
     first for every app, so the grants do not depend on the order in which the apps' handlers run.
     """

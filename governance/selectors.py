@@ -1,6 +1,6 @@
 """Reads that several views share."""
 
-from governance.models import LedgerVerification
+from audit.models import LedgerVerification
 
 
 def ledger_integrity_alert() -> LedgerVerification | None:

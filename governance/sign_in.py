@@ -20,10 +20,11 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.http import HttpRequest
 
-from governance import ledger
+from audit import ledger
+from audit.choices import LedgerAction
+from audit.ledger import ActionDenied, denials_recorded
 from governance.authz import roles_of
-from governance.choices import LedgerAction, Role
-from governance.ledger import ActionDenied, denials_recorded
+from governance.choices import Role
 
 logger = logging.getLogger(__name__)
 

@@ -21,11 +21,11 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from governance import audit_context, ledger
-from governance.canonical import record_digest, to_jsonable
-from governance.choices import LedgerAction
-from governance.ledger import ActionDenied, denials_recorded, record_denial
-from governance.models.signatures import Signature
+from audit import audit_context, ledger
+from audit.canonical import record_digest, to_jsonable
+from audit.choices import LedgerAction
+from audit.ledger import ActionDenied, denials_recorded, record_denial
+from audit.models.signatures import Signature
 from governance.second_factor import second_factor_verify, session_is_verified
 
 #: Session key set after the first successful signing of a session.
@@ -125,26 +125,6 @@ def signature_sign(
             record_digest=digest,
             ledger_entry=entry,
         )
-
-
-def signature_is_valid(signature: Signature, record: models.Model | None = None) -> bool:
-    """Whether the signed record still is exactly what was signed."""
-    record = record if record is not None else signature.record
-    if record is None:
-        return False
-    same_record = (
-        ContentType.objects.get_for_model(record).pk == signature.content_type_id
-        and str(record.pk) == signature.object_id
-    )
-    return same_record and record_digest(record) == signature.record_digest
-
-
-def signatures_for(record: models.Model) -> list[tuple[Signature, bool]]:
-    """The record's signatures, newest first, each with whether it still holds."""
-    current = record_digest(record)
-    content_type = ContentType.objects.get_for_model(record)
-    signatures = Signature.objects.filter(content_type=content_type, object_id=str(record.pk)).select_related("signer")
-    return [(signature, signature.record_digest == current) for signature in signatures]
 
 
 class SignatureForm(forms.Form):

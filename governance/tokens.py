@@ -20,10 +20,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from governance import ledger
-from governance.audit_context import acting_as, describe_actor
-from governance.choices import LedgerAction, Role
-from governance.ledger import ActionDenied, denials_recorded
+from audit import ledger
+from audit.audit_context import acting_as, describe_actor
+from audit.choices import LedgerAction
+from audit.ledger import ActionDenied, denials_recorded
+from governance.choices import Role
 from governance.models import PipelineToken, PipelineTokenScope, UseCase
 from governance.models.tokens import validate_rate
 

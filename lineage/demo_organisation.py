@@ -141,7 +141,7 @@ def seed_sources(people: dict) -> dict[str, SourceSystem]:
 
 
 def seed_template() -> LineageTemplate:
-    from governance.audit_context import acting_as
+    from audit.audit_context import acting_as
 
     template = LineageTemplate.objects.filter(name="Support chats (playbook)").first()
     if template is None:

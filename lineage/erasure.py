@@ -10,10 +10,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from governance.audit_context import acting_as
+from audit.audit_context import acting_as
+from audit.ledger import ActionDenied, denials_recorded
 from governance.authz import require
 from governance.choices import RetrainingTrigger
-from governance.ledger import ActionDenied, denials_recorded
 from governance.services.retraining import retraining_trigger_event
 from lineage.choices import DatasetVersionState, ErasureKind, ErasureState, SourceStatus
 from lineage.graph import downstream_version_ids

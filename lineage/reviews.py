@@ -16,12 +16,14 @@ from django.db import transaction
 from django.db.models import Count, Q
 from guardian.shortcuts import assign_perm, remove_perm
 
-from governance import ledger
-from governance.audit_context import acting_as
+from audit import ledger
+from audit.audit_context import acting_as
+from audit.choices import LedgerAction
+from audit.ledger import ActionDenied, denials_recorded
+from audit.signatures import signatures_for
 from governance.authz import require, roles_of
-from governance.choices import LedgerAction, Role
-from governance.ledger import ActionDenied, denials_recorded
-from governance.signatures import signature_sign, signatures_for
+from governance.choices import Role
+from governance.signatures import signature_sign
 from lineage.choices import DatasetVersionState
 from lineage.models import DatasetVersion, DatasetVersionReviewer
 

@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "portal.apps.SignInLockoutConfig",  # axes: sign-in throttling and lockout
     # The product, in the order of its layers: each app may import only from those above it.
+    "audit",
     "governance",
     "lineage",
     "registry",
@@ -98,7 +99,7 @@ MIDDLEWARE = [
     "governance.sessions.SessionLifetimeMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Stamps every ledger entry with the request id and the signed-in user (simple-history reads it too).
-    "governance.audit_context.AuditContextMiddleware",
+    "audit.audit_context.AuditContextMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -122,7 +123,7 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL")
 # SQLite goes through the trust core's backend, whose table rebuilds keep the append-only triggers.
-SQLITE_ENGINE = "governance.backends.sqlite3"
+SQLITE_ENGINE = "audit.backends.sqlite3"
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
     if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -361,7 +362,7 @@ LEDGER_SIGNING_KEY_FILE = env_str("LEDGER_SIGNING_KEY_FILE") or (
 )
 CELERY_BEAT_SCHEDULE = {
     "ledger-checkpoint": {
-        "task": "governance.tasks.make_ledger_checkpoint",
+        "task": "audit.tasks.make_ledger_checkpoint",
         "schedule": env_int("LEDGER_CHECKPOINT_INTERVAL_S", 3600),
     },
     "retraining-due": {
@@ -369,7 +370,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env_int("RETRAINING_CHECK_INTERVAL_S", 24 * 3600),
     },
     "ledger-verify": {
-        "task": "governance.tasks.verify_ledger_chain",
+        "task": "audit.tasks.verify_ledger_chain",
         "schedule": env_int("LEDGER_VERIFY_INTERVAL_S", 24 * 3600),
     },
     # Webhook deliveries whose Celery message was lost (broker down at commit) are sent again.

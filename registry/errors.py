@@ -1,7 +1,7 @@
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import models
 
-from governance.ledger import ActionDenied
+from audit.ledger import ActionDenied
 
 
 class GateBlocked(ActionDenied):

@@ -41,8 +41,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from governance.audit_context import acting_as
-from governance.ledger import ActionDenied, denials_recorded
+from audit.audit_context import acting_as
+from audit.ledger import ActionDenied, denials_recorded
 from governance.models import UseCase
 from lineage.models import DatasetVersion
 from registry.choices import TrainingRunStatus

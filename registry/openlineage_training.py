@@ -29,7 +29,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from rest_framework import serializers
 
-from governance.ledger import ActionDenied
+from audit.ledger import ActionDenied
 from governance.models import UseCase
 from lineage.choices import OpenLineageEventType
 from lineage.openlineage.events import TRAINING_FACET

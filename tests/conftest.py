@@ -32,7 +32,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 def _remove_checkpoint_files() -> None:
-    from governance.checkpoints import checkpoint_storage
+    from audit.checkpoints import checkpoint_storage
 
     storage = checkpoint_storage()
     for name in storage.listdir("")[1] if storage.exists("") else []:

@@ -2,7 +2,7 @@
 
 import tempfile
 
-from governance.signing_keys import generate_private_key_pem
+from audit.signing_keys import generate_private_key_pem
 from portal.settings import *  # noqa: F403
 from portal.settings import INSTALLED_APPS, STORAGES
 

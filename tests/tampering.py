@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from django.db import connection
 from django.db.backends.utils import CursorWrapper
 
-from governance import append_only
+from audit import append_only
 
 
 @contextmanager

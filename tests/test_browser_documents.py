@@ -10,8 +10,10 @@ from django.conf import settings
 from django.test import Client
 from pypdf import PdfWriter
 
-from governance.choices import LedgerAction, Role
-from governance.models import Document, LedgerEntry
+from audit.choices import LedgerAction
+from audit.models import LedgerEntry
+from governance.choices import Role
+from governance.models import Document
 from lineage.services import dataset_create
 from tests.lineage.conftest import new_version
 from tests.signing_in import login_verified

@@ -3,9 +3,11 @@ and signing requirements."""
 
 import pytest
 
-from governance.choices import LedgerAction, RequirementsState, RevisionState
+from audit.choices import LedgerAction
+from audit.models import LedgerEntry
+from governance.choices import RequirementsState, RevisionState
 from governance.demo import DEFAULT_DEMO_PASSWORD
-from governance.models import LedgerEntry, RaciMatrix, RequirementsDocument, ThresholdPolicy, UseCase
+from governance.models import RaciMatrix, RequirementsDocument, ThresholdPolicy, UseCase
 from tests.conftest import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -3,8 +3,8 @@ submit it, and see it land in Legal review."""
 
 import pytest
 
-from governance.choices import LedgerAction
-from governance.models import LedgerEntry
+from audit.choices import LedgerAction
+from audit.models import LedgerEntry
 from lineage.choices import DatasetVersionState
 from lineage.models import DatasetVersion
 from tests.conftest import sign_in

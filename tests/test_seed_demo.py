@@ -10,9 +10,9 @@ from django.test import Client, RequestFactory
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from audit.models import LedgerEntry
 from governance.choices import Role
 from governance.demo import DEFAULT_DEMO_PASSWORD, DEMO_AUTHENTICATOR_NAME, DEMO_LOGINS, seed_demo_logins
-from governance.models import LedgerEntry
 from governance.second_factor import secret_text
 
 pytestmark = pytest.mark.django_db
@@ -216,9 +216,11 @@ def test_rejects_a_blank_password() -> None:
 
 
 def test_seeds_the_demo_organisation_through_the_services() -> None:
-    from governance.choices import LedgerAction, RequirementsState, RevisionState
-    from governance.models import LedgerEntry, RaciMatrix, RequirementsDocument, RetrainingCadence, UseCase
-    from governance.verification import verify_chain
+    from audit.choices import LedgerAction
+    from audit.models import LedgerEntry
+    from audit.verification import verify_chain
+    from governance.choices import RequirementsState, RevisionState
+    from governance.models import RaciMatrix, RequirementsDocument, RetrainingCadence, UseCase
 
     seed()
 
@@ -237,7 +239,7 @@ def test_seeds_the_demo_organisation_through_the_services() -> None:
 
 
 def test_a_second_run_adds_nothing_to_the_organisation_or_the_ledger() -> None:
-    from governance.models import LedgerEntry
+    from audit.models import LedgerEntry
 
     seed()
     entries = LedgerEntry.objects.count()

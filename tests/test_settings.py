@@ -77,7 +77,7 @@ PRODUCTION = {
 
 
 def test_deploy_check_is_clean_when_production_is_configured() -> None:
-    from governance.signing_keys import generate_private_key_pem
+    from audit.signing_keys import generate_private_key_pem
 
     result = run_manage(
         "check",
@@ -95,7 +95,7 @@ def test_deploy_check_is_clean_when_production_is_configured() -> None:
 
 def test_deploy_check_fails_without_a_shared_cache() -> None:
     """Without CACHE_URL every gunicorn worker would count a token's requests on its own."""
-    from governance.signing_keys import generate_private_key_pem
+    from audit.signing_keys import generate_private_key_pem
 
     without_cache = {key: value for key, value in PRODUCTION.items() if key != "CACHE_URL"}
     result = run_manage("check", "--deploy", LEDGER_SIGNING_KEY=generate_private_key_pem(), **without_cache)
@@ -126,7 +126,7 @@ def test_without_a_database_url_the_pilot_uses_sqlite_under_var(tmp_path: Path) 
         check=True,
     )
 
-    assert result.stdout.split() == ["governance.backends.sqlite3", str(tmp_path / "portal.sqlite3")]
+    assert result.stdout.split() == ["audit.backends.sqlite3", str(tmp_path / "portal.sqlite3")]
 
 
 def test_a_sqlite_database_url_also_gets_the_backend_that_keeps_triggers(tmp_path: Path) -> None:
@@ -146,7 +146,7 @@ def test_a_sqlite_database_url_also_gets_the_backend_that_keeps_triggers(tmp_pat
         check=True,
     )
 
-    assert result.stdout.split() == ["governance.backends.sqlite3"]
+    assert result.stdout.split() == ["audit.backends.sqlite3"]
 
 
 def test_without_a_broker_tasks_run_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -179,7 +179,7 @@ def test_deploy_check_fails_without_a_usable_ledger_signing_key(key: str) -> Non
 
 def _in_production(tmp_path: Path, code: str) -> str:
     """Run ``code`` in a process configured for production (SQLite under ``tmp_path``); return its output."""
-    from governance.signing_keys import generate_private_key_pem
+    from audit.signing_keys import generate_private_key_pem
 
     drop = {"DATABASE_URL", "DEBUG", "DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE"}
     result = subprocess.run(

@@ -14,7 +14,7 @@ class WebhooksConfig(AppConfig):
 
         from django.db.models.signals import post_save
 
-        from governance.models import LedgerEntry
+        from audit.models import LedgerEntry
         from webhooks.events import ledger_entry_to_deliveries
 
         # Every governed action writes a ledger entry in its own transaction; watching the ledger finds the

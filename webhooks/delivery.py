@@ -17,7 +17,7 @@ from cryptography.fernet import InvalidToken
 from django.db import transaction
 from django.utils import timezone
 
-from governance.canonical import canonical_bytes
+from audit.canonical import canonical_bytes
 from webhooks import conf
 from webhooks.choices import DeliveryStatus
 from webhooks.models import WebhookDelivery

@@ -16,9 +16,9 @@ from typing import Any
 from django.apps import apps
 from django.db import models, transaction
 
-from governance.canonical import to_jsonable
-from governance.choices import LedgerAction
-from governance.models import LedgerEntry
+from audit.canonical import to_jsonable
+from audit.choices import LedgerAction
+from audit.models import LedgerEntry
 from webhooks.choices import WebhookEvent
 from webhooks.models import WebhookDelivery, WebhookSubscription
 

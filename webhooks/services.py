@@ -13,11 +13,11 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from governance import ledger
-from governance.audit_context import acting_as
+from audit import ledger
+from audit.audit_context import acting_as
+from audit.choices import LedgerAction
+from audit.ledger import ActionDenied, denials_recorded
 from governance.authz import require
-from governance.choices import LedgerAction
-from governance.ledger import ActionDenied, denials_recorded
 from governance.models import UseCase
 from webhooks.choices import DeliveryStatus, WebhookEvent
 from webhooks.events import enqueue_after_commit

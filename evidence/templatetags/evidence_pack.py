@@ -5,7 +5,7 @@ from typing import Any
 
 from django import template
 
-from governance.canonical import to_jsonable
+from audit.canonical import to_jsonable
 
 register = template.Library()
 

@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 
-from governance.admin.governed import GovernedAdmin, ReadOnlyAuditAdmin
+from audit.admin.governed import GovernedAdmin, ReadOnlyAuditAdmin
 from governance.admin.signing import reason_view, signing_view
 from governance.models import RaciMatrix, ThresholdPolicy
 from governance.models.revisions import ChangeControlledRevision

@@ -37,8 +37,8 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from audit.ledger import ActionDenied
 from governance.admin.signing import reason_view
-from governance.ledger import ActionDenied
 from governance.second_factor import (
     AUTHENTICATOR_CODE,
     MAX_CODE_LENGTH,

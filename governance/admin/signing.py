@@ -12,9 +12,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
-from governance.canonical import record_digest
-from governance.ledger import ActionDenied
-from governance.signatures import ReauthenticationFailed, SignatureForm, signatures_for
+from audit.canonical import record_digest
+from audit.ledger import ActionDenied
+from audit.signatures import signatures_for
+from governance.signatures import ReauthenticationFailed, SignatureForm
 
 #: Called with the signer's credentials (``password``, ``username``); performs the approval service, which
 #: signs inside its own transaction. Raises ``ActionDenied`` to refuse.

@@ -11,10 +11,11 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
-from governance.admin.governed import GovernedAdmin, RoleGatedAdmin
+from audit.admin.governed import GovernedAdmin
+from audit.ledger import ActionDenied
+from governance.admin.governed import RoleGatedAdmin
 from governance.authz import holds_approval_permission
 from governance.choices import EvaluationDimension, LifecycleStage, RaciLetter, RevisionState, Role
-from governance.ledger import ActionDenied
 from governance.models import RaciMatrix, ThresholdPolicy, UseCase
 from governance.services.raci import effective_raci, raci_revision_propose
 from governance.services.thresholds import RuleInput, effective_thresholds, threshold_revision_propose

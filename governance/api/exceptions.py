@@ -16,7 +16,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from governance.ledger import ActionDenied
+from audit.ledger import ActionDenied
 
 INVALID = "The request is invalid; see the messages of each field."
 

@@ -2,7 +2,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from governance.ledger import record_denial
+from audit.ledger import record_denial
 from governance.models import PipelineToken
 
 

@@ -21,10 +21,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from audit.ledger import ActionDenied, record_denial
 from governance.api.authentication import PipelineTokenAuthentication
 from governance.api.exceptions import RequestTooLarge
 from governance.api.permissions import HasTokenScope
-from governance.ledger import ActionDenied, record_denial
 from governance.models import IdempotentRequest, PipelineToken
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"

@@ -4,7 +4,7 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-import governance.operations
+import audit.operations
 
 
 class Migration(migrations.Migration):
@@ -234,9 +234,9 @@ class Migration(migrations.Migration):
             model_name="signature",
             index=models.Index(fields=["content_type", "object_id"], name="signature_record_idx"),
         ),
-        governance.operations.MakeAppendOnly("ledgerentry"),
-        governance.operations.MakeAppendOnly("signature"),
-        governance.operations.MakeAppendOnly("accessevent"),
-        governance.operations.MakeAppendOnly("ledgercheckpoint"),
-        governance.operations.MakeAppendOnly("ledgerverification"),
+        audit.operations.MakeAppendOnly("ledgerentry"),
+        audit.operations.MakeAppendOnly("signature"),
+        audit.operations.MakeAppendOnly("accessevent"),
+        audit.operations.MakeAppendOnly("ledgercheckpoint"),
+        audit.operations.MakeAppendOnly("ledgerverification"),
     ]

@@ -10,7 +10,7 @@ import simple_history.models
 from django.conf import settings
 from django.db import migrations, models
 
-import governance.operations
+import audit.operations
 
 
 class Migration(migrations.Migration):
@@ -1482,15 +1482,15 @@ class Migration(migrations.Migration):
                 condition=models.Q(("state", "pending")), fields=("use_case",), name="raci_one_pending"
             ),
         ),
-        governance.operations.MakeAppendOnly("historicalusecase"),
-        governance.operations.MakeAppendOnly("historicalpolicy"),
-        governance.operations.MakeAppendOnly("historicalpolicy_controls"),
-        governance.operations.MakeAppendOnly("historicalrequirementsdocument"),
-        governance.operations.MakeAppendOnly("historicalbehaviorconstraint"),
-        governance.operations.MakeAppendOnly("historicalbehaviorconstraint_policies"),
-        governance.operations.MakeAppendOnly("historicalracimatrix"),
-        governance.operations.MakeAppendOnly("historicalthresholdpolicy"),
-        governance.operations.MakeAppendOnly("historicalretrainingcadence"),
-        governance.operations.MakeAppendOnly("raciassignment"),
-        governance.operations.MakeAppendOnly("thresholdrule"),
+        audit.operations.MakeAppendOnly("historicalusecase"),
+        audit.operations.MakeAppendOnly("historicalpolicy"),
+        audit.operations.MakeAppendOnly("historicalpolicy_controls"),
+        audit.operations.MakeAppendOnly("historicalrequirementsdocument"),
+        audit.operations.MakeAppendOnly("historicalbehaviorconstraint"),
+        audit.operations.MakeAppendOnly("historicalbehaviorconstraint_policies"),
+        audit.operations.MakeAppendOnly("historicalracimatrix"),
+        audit.operations.MakeAppendOnly("historicalthresholdpolicy"),
+        audit.operations.MakeAppendOnly("historicalretrainingcadence"),
+        audit.operations.MakeAppendOnly("raciassignment"),
+        audit.operations.MakeAppendOnly("thresholdrule"),
     ]

@@ -6,7 +6,7 @@ import simple_history.models
 from django.conf import settings
 from django.db import migrations, models
 
-import governance.operations
+import audit.operations
 
 
 class Migration(migrations.Migration):
@@ -167,5 +167,5 @@ class Migration(migrations.Migration):
             model_name="idempotentrequest",
             constraint=models.UniqueConstraint(fields=("token", "key"), name="idempotent_request_unique"),
         ),
-        governance.operations.MakeAppendOnly("historicalpipelinetoken"),
+        audit.operations.MakeAppendOnly("historicalpipelinetoken"),
     ]

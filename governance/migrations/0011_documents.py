@@ -4,7 +4,7 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-import governance.operations
+import audit.operations
 
 
 class Migration(migrations.Migration):
@@ -102,5 +102,5 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
-        governance.operations.MakeAppendOnly("document"),
+        audit.operations.MakeAppendOnly("document"),
     ]

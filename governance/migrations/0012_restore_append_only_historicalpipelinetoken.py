@@ -2,7 +2,7 @@
 
 from django.db import migrations
 
-import governance.operations
+import audit.operations
 
 
 class Migration(migrations.Migration):
@@ -11,5 +11,5 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        governance.operations.RestoreAppendOnly("historicalpipelinetoken"),
+        audit.operations.RestoreAppendOnly("historicalpipelinetoken"),
     ]

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from governance.models.base import GovernedModel
+from audit.models.base import GovernedModel
 
 
 class ControlFramework(models.Model):

@@ -25,13 +25,13 @@ class BreakGlassOverride(models.Model):
         settings.AUTH_USER_MODEL, verbose_name=_("approved by"), on_delete=models.PROTECT, related_name="+"
     )
     approval_signature = models.OneToOneField(
-        "governance.Signature",
+        "audit.Signature",
         verbose_name=_("approval signature"),
         on_delete=models.PROTECT,
         related_name="+",
     )
     ledger_entry = models.OneToOneField(
-        "governance.LedgerEntry", verbose_name=_("ledger entry"), on_delete=models.PROTECT, related_name="+"
+        "audit.LedgerEntry", verbose_name=_("ledger entry"), on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(_("created at (UTC)"), auto_now_add=True)
 

@@ -5,8 +5,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
+from audit.models.base import GovernedModel
 from governance.choices import ConstraintKind, RequirementsState, Severity
-from governance.models.base import GovernedModel
 
 
 class RequirementsDocument(ConcurrentTransitionMixin, GovernedModel):

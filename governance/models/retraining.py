@@ -3,8 +3,8 @@ import datetime
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from audit.models.base import GovernedModel
 from governance.choices import RetrainingSchedule
-from governance.models.base import GovernedModel
 
 SCHEDULE_INTERVALS = {
     RetrainingSchedule.MONTHLY: datetime.timedelta(days=30),

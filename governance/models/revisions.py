@@ -9,8 +9,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
+from audit.models.base import GovernedModel
 from governance.choices import RevisionState
-from governance.models.base import GovernedModel
 
 
 class ChangeControlledRevision(ConcurrentTransitionMixin, GovernedModel):

@@ -14,7 +14,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from governance.models.base import GovernedModel
+from audit.models.base import GovernedModel
 
 #: A request rate as the API's throttle reads it: a number of requests per second, minute, hour or day.
 RATE_PATTERN = re.compile(r"[1-9][0-9]{0,8}/(s|sec|second|m|min|minute|h|hour|d|day)")

@@ -2,8 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from audit.models.base import GovernedModel
 from governance.choices import EuAiActRiskTier, InternalRiskTier, RegulatedDomain, UseCaseStatus
-from governance.models.base import GovernedModel
 
 
 class UseCase(GovernedModel):

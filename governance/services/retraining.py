@@ -7,10 +7,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from governance.audit_context import acting_as
+from audit.audit_context import acting_as
+from audit.ledger import denials_recorded
 from governance.authz import require
 from governance.choices import RetrainingSchedule, RetrainingTrigger
-from governance.ledger import denials_recorded
 from governance.models import RetrainingCadence, UseCase
 
 SCHEDULER = "system:retraining-scheduler"

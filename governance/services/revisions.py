@@ -5,11 +5,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from governance import ledger
-from governance.audit_context import acting_as
+from audit import ledger
+from audit.audit_context import acting_as
+from audit.choices import LedgerAction
+from audit.ledger import ActionDenied, denials_recorded
 from governance.authz import holds_approval_permission, roles_of
-from governance.choices import LedgerAction, RevisionState, Role
-from governance.ledger import ActionDenied, denials_recorded
+from governance.choices import RevisionState, Role
 from governance.models.revisions import ChangeControlledRevision
 from governance.signatures import signature_sign
 

@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
-from governance.admin import GovernedAdmin, ReadOnlyAuditAdmin
+from audit.admin import GovernedAdmin, ReadOnlyAuditAdmin
 from governance.admin.actions import may, refuse
 from lineage.admin.pages import form_page
 from lineage.forms import DatasetForm, SourceSystemForm

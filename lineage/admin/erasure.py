@@ -13,9 +13,10 @@ from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from governance.admin import GovernedAdmin, RoleGatedAdmin
+from audit.admin import GovernedAdmin
+from audit.ledger import ActionDenied
+from governance.admin import RoleGatedAdmin
 from governance.authz import holds_approval_permission
-from governance.ledger import ActionDenied
 from lineage.choices import ErasureState
 from lineage.erasure import erasure_request_create, erasure_request_process
 from lineage.models import ErasureRequest

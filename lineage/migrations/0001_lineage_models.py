@@ -10,7 +10,7 @@ import simple_history.models
 from django.conf import settings
 from django.db import migrations, models
 
-import governance.operations
+import audit.operations
 
 
 class Migration(migrations.Migration):
@@ -988,12 +988,12 @@ class Migration(migrations.Migration):
             model_name="transformationstep",
             constraint=models.UniqueConstraint(fields=("record", "position"), name="transformation_step_unique"),
         ),
-        governance.operations.MakeAppendOnly("historicaldataset"),
-        governance.operations.MakeAppendOnly("historicaldatasetversion"),
-        governance.operations.MakeAppendOnly("historicallineagerecord"),
-        governance.operations.MakeAppendOnly("historicallineagerecord_policies"),
-        governance.operations.MakeAppendOnly("historicallineagesource"),
-        governance.operations.MakeAppendOnly("historicallineagetemplate"),
-        governance.operations.MakeAppendOnly("historicalsourcesystem"),
-        governance.operations.MakeAppendOnly("historicaltransformationstep"),
+        audit.operations.MakeAppendOnly("historicaldataset"),
+        audit.operations.MakeAppendOnly("historicaldatasetversion"),
+        audit.operations.MakeAppendOnly("historicallineagerecord"),
+        audit.operations.MakeAppendOnly("historicallineagerecord_policies"),
+        audit.operations.MakeAppendOnly("historicallineagesource"),
+        audit.operations.MakeAppendOnly("historicallineagetemplate"),
+        audit.operations.MakeAppendOnly("historicalsourcesystem"),
+        audit.operations.MakeAppendOnly("historicaltransformationstep"),
     ]

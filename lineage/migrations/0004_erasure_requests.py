@@ -5,7 +5,7 @@ import simple_history.models
 from django.conf import settings
 from django.db import migrations, models
 
-import governance.operations
+import audit.operations
 
 
 class Migration(migrations.Migration):
@@ -206,6 +206,6 @@ class Migration(migrations.Migration):
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
-        governance.operations.MakeAppendOnly("historicalerasurerequest"),
-        governance.operations.MakeAppendOnly("historicalerasurerequest_source_systems"),
+        audit.operations.MakeAppendOnly("historicalerasurerequest"),
+        audit.operations.MakeAppendOnly("historicalerasurerequest_source_systems"),
     ]

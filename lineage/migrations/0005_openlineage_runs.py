@@ -5,7 +5,7 @@ import simple_history.models
 from django.conf import settings
 from django.db import migrations, models
 
-import governance.operations
+import audit.operations
 
 
 class Migration(migrations.Migration):
@@ -195,6 +195,6 @@ class Migration(migrations.Migration):
             model_name="openlineagerun",
             index=models.Index(fields=["job_namespace", "job_name"], name="openlineage_run_job_idx"),
         ),
-        governance.operations.MakeAppendOnly("historicalopenlineagerun"),
-        governance.operations.MakeAppendOnly("historicalopenlineagerun_dataset_versions"),
+        audit.operations.MakeAppendOnly("historicalopenlineagerun"),
+        audit.operations.MakeAppendOnly("historicalopenlineagerun_dataset_versions"),
     ]

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from guardian.models import UserObjectPermissionBase
 
-from governance.models import GovernedModel
+from audit.models import GovernedModel
 from lineage.choices import DatasetVersionState
 
 REVIEW_STATES = [

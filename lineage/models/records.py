@@ -3,7 +3,7 @@ from typing import Any
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from governance.models import GovernedModel
+from audit.models import GovernedModel
 from lineage.choices import Article9Condition, LegalBasis, Sensitivity, TransformationKind
 from lineage.models.datasets import SHA256_HEX, DatasetVersion
 

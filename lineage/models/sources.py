@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from governance.models import GovernedModel
+from audit.models import GovernedModel
 from lineage.choices import SourceStatus
 
 

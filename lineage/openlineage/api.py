@@ -10,9 +10,9 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from audit.ledger import record_denial
 from governance.api.exceptions import RequestTooLarge
 from governance.api.views import PipelineAPIView
-from governance.ledger import record_denial
 from governance.models import PipelineTokenScope
 from lineage.openlineage.events import RunEventIn, decode_body, parse_run_event
 from lineage.openlineage.services import RecordedEvent, openlineage_event_record

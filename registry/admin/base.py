@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from governance.admin import GovernedAdmin, ReadOnlyAuditAdmin
+from audit.admin import GovernedAdmin, ReadOnlyAuditAdmin
 from lineage.choices import DatasetVersionState
 from registry.models import TrainingRunDataset
 from registry.selectors import model_versions_on_unapproved_data

@@ -14,8 +14,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpR
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
+from audit.ledger import ActionDenied, record_denial
 from governance.admin.actions import attach_service_errors
-from governance.ledger import ActionDenied, record_denial
 from governance.signatures import ReauthenticationFailed, record_failed_reauthentication, signing_locked_out
 from registry.errors import GateBlocked
 

@@ -12,11 +12,12 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils.translation import gettext_lazy as _
 
-from governance.admin import ReadOnlyAuditAdmin
+from audit.admin import ReadOnlyAuditAdmin
+from audit.canonical import record_digest
+from audit.ledger import ActionDenied
+from audit.signatures import signatures_for
 from governance.admin.actions import attach_service_errors, may, refuse
-from governance.canonical import record_digest
-from governance.ledger import ActionDenied
-from governance.signatures import ReauthenticationFailed, SignatureForm, signatures_for
+from governance.signatures import ReauthenticationFailed, SignatureForm
 from registry.admin.base import ReadOnlyInline, RegistryAdmin
 from registry.admin.matrix import evaluation_matrix, gate_rows
 from registry.admin.pages import change_url

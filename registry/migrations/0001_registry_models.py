@@ -11,7 +11,7 @@ import simple_history.models
 from django.conf import settings
 from django.db import migrations, models
 
-import governance.operations
+import audit.operations
 
 
 class Migration(migrations.Migration):
@@ -2565,21 +2565,21 @@ class Migration(migrations.Migration):
             model_name="gatedecision",
             index=models.Index(fields=["model_version", "-decided_at"], name="gate_model_version_idx"),
         ),
-        governance.operations.MakeAppendOnly("historicalbasemodel"),
-        governance.operations.MakeAppendOnly("historicalchangeticket"),
-        governance.operations.MakeAppendOnly("historicaldeployment"),
-        governance.operations.MakeAppendOnly("historicalgatedecision"),
-        governance.operations.MakeAppendOnly("historicalincident"),
-        governance.operations.MakeAppendOnly("historicalincident_followup_cases"),
-        governance.operations.MakeAppendOnly("historicalmodelcard"),
-        governance.operations.MakeAppendOnly("historicalmodelversion"),
-        governance.operations.MakeAppendOnly("historicalmonitoringsummary"),
-        governance.operations.MakeAppendOnly("historicaltrainingrun"),
-        governance.operations.MakeAppendOnly("historicalvalidationcase"),
-        governance.operations.MakeAppendOnly("historicalvalidationcase_constraints"),
-        governance.operations.MakeAppendOnly("historicalvalidationrun"),
-        governance.operations.MakeAppendOnly("historicalvalidationsuite"),
-        governance.operations.MakeAppendOnly("trainingrundataset"),
-        governance.operations.MakeAppendOnly("validationresult"),
-        governance.operations.MakeAppendOnly("deploymentevent"),
+        audit.operations.MakeAppendOnly("historicalbasemodel"),
+        audit.operations.MakeAppendOnly("historicalchangeticket"),
+        audit.operations.MakeAppendOnly("historicaldeployment"),
+        audit.operations.MakeAppendOnly("historicalgatedecision"),
+        audit.operations.MakeAppendOnly("historicalincident"),
+        audit.operations.MakeAppendOnly("historicalincident_followup_cases"),
+        audit.operations.MakeAppendOnly("historicalmodelcard"),
+        audit.operations.MakeAppendOnly("historicalmodelversion"),
+        audit.operations.MakeAppendOnly("historicalmonitoringsummary"),
+        audit.operations.MakeAppendOnly("historicaltrainingrun"),
+        audit.operations.MakeAppendOnly("historicalvalidationcase"),
+        audit.operations.MakeAppendOnly("historicalvalidationcase_constraints"),
+        audit.operations.MakeAppendOnly("historicalvalidationrun"),
+        audit.operations.MakeAppendOnly("historicalvalidationsuite"),
+        audit.operations.MakeAppendOnly("trainingrundataset"),
+        audit.operations.MakeAppendOnly("validationresult"),
+        audit.operations.MakeAppendOnly("deploymentevent"),
     ]

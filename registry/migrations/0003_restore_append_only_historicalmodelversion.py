@@ -3,7 +3,7 @@ triggers."""
 
 from django.db import migrations
 
-import governance.operations
+import audit.operations
 
 
 class Migration(migrations.Migration):
@@ -12,5 +12,5 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        governance.operations.RestoreAppendOnly("historicalmodelversion"),
+        audit.operations.RestoreAppendOnly("historicalmodelversion"),
     ]

@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from governance.models import GovernedModel
+from audit.models import GovernedModel
 from registry.choices import IncidentSeverity, IncidentSource, IncidentState, RootCauseKind
 
 _PERCENT = [MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))]

@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from governance.models import GovernedModel
+from audit.models import GovernedModel
 from registry.choices import ChangeRisk, ChangeTicketState, DeploymentEventKind, Environment
 
 #: A Jira issue key (``CHG-1234``, ``MLOPS-77``) or a ServiceNow change number (``CHG0031337``).

@@ -3,8 +3,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from audit.models import GovernedModel
 from governance.choices import EvaluationDimension
-from governance.models import GovernedModel
 from registry.choices import ExpectedBehaviour, GateOutcome, HumanReviewDecision, ResultOutcome, ValidationCategory
 
 

@@ -11,7 +11,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
-from governance.ledger import denials_recorded
+from audit.ledger import denials_recorded
 from governance.models import BreakGlassOverride
 from governance.overrides import break_glass_override
 from registry.models import ChangeTicket, Deployment, DeploymentEvent

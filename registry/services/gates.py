@@ -12,10 +12,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Q
 
-from governance.audit_context import acting_as
+from audit.audit_context import acting_as
+from audit.ledger import ActionDenied, denials_recorded
 from governance.authz import holds_approval_permission, require
 from governance.choices import EvaluationDimension
-from governance.ledger import ActionDenied, denials_recorded
 from governance.models import ThresholdPolicy
 from governance.services.thresholds import effective_thresholds
 from governance.signatures import signature_sign

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from governance.models import LedgerEntry, PipelineToken, UseCase
+from audit.models import LedgerEntry
+from governance.models import PipelineToken, UseCase
 from governance.tokens import pipeline_token_create
 from tests.registry.conftest import World, world  # noqa: F401 - ``world`` is a fixture
 

@@ -26,7 +26,8 @@ from openlineage.client.serde import Serde
 from openlineage.client.transport.http import ApiKeyTokenProvider, HttpConfig, HttpTransport
 from rest_framework.test import APIClient
 
-from governance.models import LedgerEntry, PipelineTokenScope, UseCase
+from audit.models import LedgerEntry
+from governance.models import PipelineTokenScope, UseCase
 from governance.tokens import pipeline_token_create
 from lineage.models import DatasetVersion, OpenLineageRun
 from tests import services

@@ -20,7 +20,7 @@ from openlineage.client.generated.base import RunFacet
 from openlineage.client.serde import Serde
 from openlineage.client.transport.http import ApiKeyTokenProvider, HttpConfig, HttpTransport
 
-from governance.models import LedgerEntry
+from audit.models import LedgerEntry
 from lineage.models import OpenLineageRun
 from lineage.openlineage import training as training_jobs
 from registry.models import TrainingRun

@@ -2,7 +2,8 @@
 
 import pytest
 
-from governance.models import LedgerEntry, PipelineTokenScope
+from audit.models import LedgerEntry
+from governance.models import PipelineTokenScope
 from tests.signing_in import login_verified
 
 S = PipelineTokenScope

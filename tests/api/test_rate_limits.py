@@ -11,8 +11,9 @@ from django.core.cache import caches
 from django.core.exceptions import ValidationError
 from rest_framework.test import APIClient
 
+from audit.models import LedgerEntry
 from governance.api.throttling import PipelineTokenRateThrottle
-from governance.models import LedgerEntry, PipelineToken, UseCase
+from governance.models import PipelineToken, UseCase
 from governance.tokens import pipeline_token_create
 from registry.models import Incident
 from tests.signing_in import login_verified

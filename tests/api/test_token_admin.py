@@ -8,8 +8,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
-from governance.choices import LedgerAction, Role
-from governance.models import LedgerEntry, PipelineToken, UseCase
+from audit.choices import LedgerAction
+from audit.models import LedgerEntry
+from governance.choices import Role
+from governance.models import PipelineToken, UseCase
 from tests.signing_in import login_verified
 
 ISSUE = "/admin/governance/pipelinetoken/issue/"

@@ -12,10 +12,11 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from audit.ledger import ActionDenied
+from audit.models import LedgerEntry
 from governance.authz import explicit_permissions
 from governance.choices import Role
-from governance.ledger import ActionDenied
-from governance.models import LedgerEntry, PipelineToken
+from governance.models import PipelineToken
 from governance.tokens import pipeline_token_revoke
 from registry.services.promotion import change_ticket_approve
 from tests.registry.conftest import ledger_of

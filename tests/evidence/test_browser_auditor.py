@@ -4,8 +4,8 @@ find in the PDF what an auditor checks first."""
 import pytest
 from pypdf import PdfReader
 
+from audit.models import LedgerEntry
 from evidence.models import EvidencePack
-from governance.models import LedgerEntry
 from tests.conftest import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

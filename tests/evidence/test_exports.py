@@ -5,8 +5,8 @@ import json
 
 import pytest
 
+from audit import merkle
 from evidence.exports import inclusion_proofs, inclusion_proofs_json
-from governance import merkle
 
 
 def test_batched_inclusion_proofs_equal_single_proofs_and_verify() -> None:

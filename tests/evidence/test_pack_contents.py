@@ -10,10 +10,10 @@ from django.core.management import call_command
 from prov.model import ProvDocument
 from pypdf import PdfReader
 
+from audit.models import LedgerEntry
+from audit.signatures import signatures_for
 from evidence.collect import SECTIONS
 from evidence.models import EvidencePack
-from governance.models import LedgerEntry
-from governance.signatures import signatures_for
 from tests.evidence.helpers import attachments, manifest, sha256, text
 from tests.registry.conftest import version
 

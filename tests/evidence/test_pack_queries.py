@@ -5,10 +5,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from audit.canonical import model_label
+from audit.models import LedgerEntry
 from evidence import builder
 from evidence.collect import ledger_slice
-from governance.canonical import model_label
-from governance.models import LedgerEntry
 from tests.evidence.helpers import attachments
 
 pytestmark = pytest.mark.django_db

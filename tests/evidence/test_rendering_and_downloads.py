@@ -6,13 +6,13 @@ import json
 import pytest
 from django.urls import reverse
 
+from audit.choices import AccessKind, LedgerAction
+from audit.models import AccessEvent, LedgerEntry
 from evidence import services
 from evidence.choices import PackStatus
 from evidence.models import EvidencePack, PackImmutable
 from evidence.services import evidence_pack_render, evidence_pack_request
 from evidence.tasks import render_evidence_pack
-from governance.choices import AccessKind, LedgerAction
-from governance.models import AccessEvent, LedgerEntry
 from tests.evidence.helpers import sha256
 from tests.signing_in import login_verified
 

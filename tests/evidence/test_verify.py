@@ -3,7 +3,7 @@
 import pytest
 from django.core.management import CommandError, call_command
 
-from governance.models import LedgerEntry
+from audit.models import LedgerEntry
 from tests.evidence.helpers import manifest, with_attachment_changed
 from tests.tampering import triggers_lifted
 

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from audit.checkpoints import checkpoint_storage
+from audit.choices import LedgerAction
+from audit.models import LedgerEntry
 from evidence.choices import PackStatus
 from evidence.models import EvidencePack
 from evidence.services import evidence_pack_request
 from evidence.tasks import render_evidence_pack
-from governance.checkpoints import checkpoint_storage
-from governance.choices import LedgerAction
-from governance.models import LedgerEntry
 from tests import services
 from tests.workers import start_worker, worker_database_url
 

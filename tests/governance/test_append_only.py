@@ -9,10 +9,10 @@ from django.core.management import call_command
 from django.db import DatabaseError, connection, models, transaction
 from django.db.migrations.state import ProjectState
 
-from governance import append_only, ledger
-from governance.choices import LedgerAction
-from governance.models import LedgerEntry
-from governance.operations import RestoreAppendOnly
+from audit import append_only, ledger
+from audit.choices import LedgerAction
+from audit.models import LedgerEntry
+from audit.operations import RestoreAppendOnly
 from tests.tampering import triggers_lifted
 
 pytestmark = pytest.mark.django_db
@@ -28,14 +28,14 @@ def raw(sql: str) -> None:
 
 def audit_tables() -> set[str]:
     names = {
-        "ledgerentry",
-        "signature",
-        "accessevent",
-        "ledgercheckpoint",
-        "ledgerverification",
-        "breakglassoverride",
+        ("audit", "ledgerentry"),
+        ("audit", "signature"),
+        ("audit", "accessevent"),
+        ("audit", "ledgercheckpoint"),
+        ("audit", "ledgerverification"),
+        ("governance", "breakglassoverride"),
     }
-    return {apps.get_model("governance", name)._meta.db_table for name in names}
+    return {apps.get_model(app_label, name)._meta.db_table for app_label, name in names}
 
 
 def history_tables() -> set[str]:

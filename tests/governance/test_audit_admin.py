@@ -7,9 +7,10 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
 
-from governance import ledger, signing_keys
-from governance.choices import AccessKind, LedgerAction, Role
-from governance.models import AccessEvent, LedgerEntry, LedgerVerification, Signature
+from audit import ledger, signing_keys
+from audit.choices import AccessKind, LedgerAction
+from audit.models import AccessEvent, LedgerEntry, LedgerVerification, Signature
+from governance.choices import Role
 from governance.signatures import SIGNING_SESSION_KEY, signature_sign
 from tests.governance.conftest import PASSWORD
 from tests.governed_app.models import Memo
@@ -30,18 +31,18 @@ def signed_in(client: Client, user) -> Client:
 
 
 AUDIT_MODELS = [
-    "ledgerentry",
-    "signature",
-    "ledgercheckpoint",
-    "ledgerverification",
-    "accessevent",
-    "breakglassoverride",
+    "audit_ledgerentry",
+    "audit_signature",
+    "audit_ledgercheckpoint",
+    "audit_ledgerverification",
+    "audit_accessevent",
+    "governance_breakglassoverride",
 ]
 
 
 @pytest.mark.parametrize("model", AUDIT_MODELS)
 def test_nobody_can_add_audit_records_in_the_admin_not_even_a_superuser(client: Client, admin_user, model) -> None:
-    response = signed_in(client, admin_user).get(reverse(f"admin:governance_{model}_add"))
+    response = signed_in(client, admin_user).get(reverse(f"admin:{model}_add"))
 
     assert response.status_code == 403
 
@@ -50,9 +51,9 @@ def test_a_ledger_entry_page_is_read_only_and_cannot_be_deleted(client: Client, 
     entry = ledger.append(action=LedgerAction.EXPORT, object_label="pack", actor_name="t")
     signed_in(client, admin_user)
 
-    page = client.get(reverse("admin:governance_ledgerentry_change", args=[entry.pk]))
-    posted = client.post(reverse("admin:governance_ledgerentry_change", args=[entry.pk]), {"action": "view"})
-    delete = client.post(reverse("admin:governance_ledgerentry_delete", args=[entry.pk]), {"post": "yes"})
+    page = client.get(reverse("admin:audit_ledgerentry_change", args=[entry.pk]))
+    posted = client.post(reverse("admin:audit_ledgerentry_change", args=[entry.pk]), {"action": "view"})
+    delete = client.post(reverse("admin:audit_ledgerentry_delete", args=[entry.pk]), {"post": "yes"})
 
     assert page.status_code == 200
     assert b'name="action"' not in page.content
@@ -64,7 +65,7 @@ def test_a_ledger_entry_page_is_read_only_and_cannot_be_deleted(client: Client, 
 def test_bulk_delete_is_not_offered_on_the_ledger(client: Client, admin_user) -> None:
     ledger.append(action=LedgerAction.EXPORT, actor_name="t")
     response = signed_in(client, admin_user).post(
-        reverse("admin:governance_ledgerentry_changelist"),
+        reverse("admin:audit_ledgerentry_changelist"),
         {"action": "delete_selected", "_selected_action": ["1"], "post": "yes"},
     )
 
@@ -90,7 +91,7 @@ def test_a_signature_cannot_be_deleted_from_the_admin(client: Client, admin_user
     signature = signature_sign(record=memo, signer=author, password=PASSWORD, meaning="Approved as author")
 
     response = signed_in(client, admin_user).post(
-        reverse("admin:governance_signature_delete", args=[signature.pk]), {"post": "yes"}
+        reverse("admin:audit_signature_delete", args=[signature.pk]), {"post": "yes"}
     )
 
     assert response.status_code == 403
@@ -98,7 +99,7 @@ def test_a_signature_cannot_be_deleted_from_the_admin(client: Client, admin_user
 
 
 def test_people_without_an_audit_role_cannot_browse_the_ledger(client: Client, user_in_role) -> None:
-    response = signed_in(client, user_in_role(Role.ML_ENGINEER)).get(reverse("admin:governance_ledgerentry_changelist"))
+    response = signed_in(client, user_in_role(Role.ML_ENGINEER)).get(reverse("admin:audit_ledgerentry_changelist"))
 
     assert response.status_code == 403
 
@@ -107,7 +108,7 @@ def test_the_ledger_browser_filters_and_searches_by_exact_object_id(client: Clie
     ledger.append(action=LedgerAction.EXPORT, object_type="governed_app.memo", object_id="42", object_label="m42")
     ledger.append(action=LedgerAction.DOWNLOAD, object_type="governed_app.memo", object_id="420", object_label="m420")
     signed_in(client, auditor)
-    url = reverse("admin:governance_ledgerentry_changelist")
+    url = reverse("admin:audit_ledgerentry_changelist")
 
     by_id = client.get(url, {"q": "42"}).content.decode()
     by_action = client.get(url, {"action__exact": "download"}).content.decode()
@@ -126,7 +127,7 @@ def test_the_ledger_browser_never_counts_the_whole_table(
     signed_in(client, auditor)
 
     with django_assert_max_num_queries(12) as captured:
-        response = client.get(reverse("admin:governance_ledgerentry_changelist"))
+        response = client.get(reverse("admin:audit_ledgerentry_changelist"))
 
     assert response.status_code == 200
     counts = [query["sql"] for query in captured.captured_queries if "COUNT(" in query["sql"].upper()]
@@ -172,7 +173,7 @@ def test_the_jsonl_export_is_verifiable_offline_and_is_itself_recorded(client: C
         ledger.append(action=LedgerAction.EXPORT, object_label=f"e{number}", actor_name="t")
     signed_in(client, auditor)
 
-    response = client.get(reverse("admin:governance_ledgerentry_export"), {"action__exact": "export"})
+    response = client.get(reverse("admin:audit_ledgerentry_export"), {"action__exact": "export"})
     lines = [json.loads(line) for line in b"".join(response.streaming_content).splitlines()]
 
     assert response["Content-Type"] == "application/x-ndjson"

@@ -3,9 +3,9 @@
 import pytest
 from django.db import transaction
 
-from governance.audit_context import acting_as
-from governance.choices import LedgerAction
-from governance.models import GovernedWriteRefused, LedgerEntry
+from audit.audit_context import acting_as
+from audit.choices import LedgerAction
+from audit.models import GovernedWriteRefused, LedgerEntry
 from tests.governed_app.models import Memo
 from tests.governed_app.services import memo_edit
 

@@ -5,11 +5,11 @@ import threading
 import pytest
 from django.db import connection, transaction
 
-from governance import ledger
-from governance.choices import LedgerAction
-from governance.models import LedgerEntry
-from governance.models.ledger import GENESIS_HASH
-from governance.verification import verify_chain
+from audit import ledger
+from audit.choices import LedgerAction
+from audit.models import LedgerEntry
+from audit.models.ledger import GENESIS_HASH
+from audit.verification import verify_chain
 from tests import services
 
 WRITERS = 50

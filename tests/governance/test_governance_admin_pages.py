@@ -5,9 +5,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from audit.models import LedgerEntry, Signature
 from governance.admin.usecases import cell_name
 from governance.choices import EvaluationDimension, LifecycleStage, RequirementsState, RevisionState, Role
-from governance.models import LedgerEntry, RaciMatrix, Signature, ThresholdPolicy
+from governance.models import RaciMatrix, ThresholdPolicy
 from governance.services.raci import raci_revision_propose
 from governance.services.requirements import constraint_save, requirements_create, requirements_submit
 from governance.services.revisions import revision_approve

@@ -7,11 +7,11 @@ import pytest
 import rfc8785
 from django.db import transaction
 
-from governance import ledger
-from governance.audit_context import AuditContext, _current, acting_as
-from governance.choices import LedgerAction
-from governance.models import LedgerEntry
-from governance.models.ledger import GENESIS_HASH
+from audit import ledger
+from audit.audit_context import AuditContext, _current, acting_as
+from audit.choices import LedgerAction
+from audit.models import LedgerEntry
+from audit.models.ledger import GENESIS_HASH
 
 pytestmark = pytest.mark.django_db
 

@@ -19,8 +19,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from governance import merkle
-from governance.merkle import (
+from audit import merkle
+from audit.merkle import (
     EMPTY_ROOT,
     consistency_proof,
     inclusion_proof,

@@ -2,9 +2,11 @@
 
 import pytest
 
-from governance.choices import LedgerAction, Role
-from governance.ledger import ActionDenied
-from governance.models import BreakGlassOverride, LedgerEntry
+from audit.choices import LedgerAction
+from audit.ledger import ActionDenied
+from audit.models import LedgerEntry
+from governance.choices import Role
+from governance.models import BreakGlassOverride
 from governance.overrides import break_glass_override, overrides_for
 from tests.governance.conftest import PASSWORD
 from tests.governed_app.models import Memo

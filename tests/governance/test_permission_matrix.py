@@ -6,10 +6,12 @@ from collections.abc import Callable
 import pytest
 from django.contrib.auth import get_user_model
 
+from audit.choices import LedgerAction
+from audit.ledger import ActionDenied
+from audit.models import LedgerEntry
 from governance.authz import holds_approval_permission
-from governance.choices import LedgerAction, RetrainingSchedule, RetrainingTrigger, Role
-from governance.ledger import ActionDenied
-from governance.models import LedgerEntry, Policy, UseCase
+from governance.choices import RetrainingSchedule, RetrainingTrigger, Role
+from governance.models import Policy, UseCase
 from governance.roles import role_permissions
 from governance.services.policies import policy_save
 from governance.services.raci import raci_revision_propose

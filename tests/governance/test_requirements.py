@@ -7,9 +7,11 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 
+from audit.choices import LedgerAction
+from audit.ledger import ActionDenied
+from audit.signatures import signatures_for
 from governance.catalogue import load_controls
-from governance.choices import ConstraintKind, LedgerAction, RequirementsState, Role, Severity
-from governance.ledger import ActionDenied
+from governance.choices import ConstraintKind, RequirementsState, Role, Severity
 from governance.models import BehaviorConstraint, Control, RequirementsDocument
 from governance.services.policies import policy_save
 from governance.services.raci import raci_revision_propose
@@ -25,7 +27,6 @@ from governance.services.requirements import (
     requirements_update,
 )
 from governance.services.revisions import revision_approve
-from governance.signatures import signatures_for
 from tests.governance.conftest import PASSWORD
 from tests.governance.test_raci import approved_raci, signatures_on, valid_grid
 from tests.governance.test_usecases import ledger_of, make_use_case

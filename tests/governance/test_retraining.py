@@ -9,9 +9,11 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from governance.choices import LedgerAction, RetrainingSchedule, RetrainingTrigger, Role
-from governance.ledger import ActionDenied
-from governance.models import LedgerEntry, RetrainingCadence
+from audit.choices import LedgerAction
+from audit.ledger import ActionDenied
+from audit.models import LedgerEntry
+from governance.choices import RetrainingSchedule, RetrainingTrigger, Role
+from governance.models import RetrainingCadence
 from governance.services.retraining import (
     SCHEDULER,
     retraining_cadence_set,

@@ -9,10 +9,11 @@ from django.test import RequestFactory
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.middleware import OTPMiddleware
 
-from governance.choices import LedgerAction
-from governance.ledger import ActionDenied
-from governance.models import LedgerEntry, Signature
-from governance.signatures import SIGNING_SESSION_KEY, SignatureForm, signature_is_valid, signature_sign
+from audit.choices import LedgerAction
+from audit.ledger import ActionDenied
+from audit.models import LedgerEntry, Signature
+from audit.signatures import signature_is_valid
+from governance.signatures import SIGNING_SESSION_KEY, SignatureForm, signature_sign
 from tests.governance.conftest import PASSWORD
 from tests.governed_app.models import Memo
 from tests.governed_app.services import memo_create, memo_edit, memo_publish

@@ -6,9 +6,11 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from governance.choices import EvaluationDimension, LedgerAction, RevisionState, Role
-from governance.ledger import ActionDenied
-from governance.models import LedgerEntry, ThresholdPolicy, ThresholdRule
+from audit.choices import LedgerAction
+from audit.ledger import ActionDenied
+from audit.models import LedgerEntry
+from governance.choices import EvaluationDimension, RevisionState, Role
+from governance.models import ThresholdPolicy, ThresholdRule
 from governance.services.revisions import revision_approve, revision_reject
 from governance.services.thresholds import (
     PLAYBOOK_DEFAULTS,

@@ -3,16 +3,11 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from governance.choices import (
-    EuAiActRiskTier,
-    InternalRiskTier,
-    LedgerAction,
-    RegulatedDomain,
-    Role,
-    UseCaseStatus,
-)
-from governance.ledger import ActionDenied
-from governance.models import LedgerEntry, UseCase
+from audit.choices import LedgerAction
+from audit.ledger import ActionDenied
+from audit.models import LedgerEntry
+from governance.choices import EuAiActRiskTier, InternalRiskTier, RegulatedDomain, Role, UseCaseStatus
+from governance.models import UseCase
 from governance.services.usecases import clean_jurisdictions, use_case_create, use_case_update
 
 pytestmark = pytest.mark.django_db

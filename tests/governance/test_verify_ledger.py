@@ -10,10 +10,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
-from governance import audit_context, ledger, signing_keys, verification
-from governance.checkpoints import checkpoint_storage, ledger_checkpoint_create
-from governance.choices import LedgerAction
-from governance.models import LedgerCheckpoint, LedgerEntry, LedgerVerification
+from audit import audit_context, ledger, signing_keys, verification
+from audit.checkpoints import checkpoint_storage, ledger_checkpoint_create
+from audit.choices import LedgerAction
+from audit.models import LedgerCheckpoint, LedgerEntry, LedgerVerification
 from tests.tampering import triggers_lifted
 
 pytestmark = pytest.mark.django_db
@@ -191,7 +191,7 @@ def test_no_new_checkpoint_when_nothing_but_the_last_checkpoint_was_appended() -
 
 
 def test_a_checkpoint_refuses_to_extend_a_rewritten_prefix() -> None:
-    from governance.checkpoints import CheckpointInconsistent
+    from audit.checkpoints import CheckpointInconsistent
 
     fill(4)
     ledger_checkpoint_create()
@@ -203,7 +203,7 @@ def test_a_checkpoint_refuses_to_extend_a_rewritten_prefix() -> None:
 
 
 def test_the_scheduled_verification_records_a_failure_for_the_landing_page() -> None:
-    from governance.tasks import verify_ledger_chain
+    from audit.tasks import verify_ledger_chain
 
     fill(3)
     tamper("UPDATE {t} SET object_label = 'x' WHERE sequence = 2")
@@ -218,7 +218,7 @@ def test_beat_schedules_checkpoints_and_verification() -> None:
     from django.conf import settings
 
     tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
-    assert {"governance.tasks.make_ledger_checkpoint", "governance.tasks.verify_ledger_chain"} <= tasks
+    assert {"audit.tasks.make_ledger_checkpoint", "audit.tasks.verify_ledger_chain"} <= tasks
 
 
 # --- Every column, and the way PostgreSQL checks them (rendered beside the payload, or set aside) ----------

@@ -3,7 +3,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 
-from governance.admin import GovernedAdmin
+from audit.admin import GovernedAdmin
 from governance.admin.signing import signing_view
 from tests.governed_app.models import Memo
 from tests.governed_app.services import memo_publish

@@ -1,7 +1,7 @@
 from django.db import models
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from governance.models import GovernedModel
+from audit.models import GovernedModel
 
 
 class Memo(ConcurrentTransitionMixin, GovernedModel):

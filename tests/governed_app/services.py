@@ -3,8 +3,8 @@
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
-from governance.audit_context import acting_as
-from governance.ledger import ActionDenied, denials_recorded
+from audit.audit_context import acting_as
+from audit.ledger import ActionDenied, denials_recorded
 from governance.signatures import signature_sign
 from tests.governed_app.models import Memo
 

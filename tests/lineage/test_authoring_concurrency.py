@@ -9,7 +9,7 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from governance.choices import LedgerAction
+from audit.choices import LedgerAction
 from lineage.choices import DatasetVersionState
 from lineage.models import Dataset, DatasetVersion
 from tests import services

@@ -9,8 +9,9 @@ from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
 
-from governance.choices import LedgerAction, Role
-from governance.models import LedgerEntry
+from audit.choices import LedgerAction
+from audit.models import LedgerEntry
+from governance.choices import Role
 from lineage.choices import DatasetVersionState, LegalBasis, TransformationKind
 from lineage.models import DatasetVersion, LineageEdge, LineageSource, TransformationStep
 from lineage.reviews import STAGES, assigned_reviewers

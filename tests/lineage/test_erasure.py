@@ -5,9 +5,10 @@ import datetime
 import pytest
 from django.core.exceptions import ValidationError
 
-from governance.choices import LedgerAction, Role
-from governance.ledger import ActionDenied
-from governance.models import LedgerEntry
+from audit.choices import LedgerAction
+from audit.ledger import ActionDenied
+from audit.models import LedgerEntry
+from governance.choices import Role
 from lineage.choices import DatasetVersionState, ErasureKind, ErasureState, LegalBasis, SourceStatus
 from lineage.erasure import (
     dataset_version_retire,

@@ -10,7 +10,7 @@ from django.db import transaction
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from governance.models import LedgerEntry
+from audit.models import LedgerEntry
 from lineage.choices import LegalBasis
 from lineage.graph import downstream_version_ids, upstream_version_ids, versions_fed_by_sources
 from lineage.models import LineageEdge

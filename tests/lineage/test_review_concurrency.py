@@ -6,9 +6,10 @@ import threading
 import pytest
 from django.db import connection
 
-from governance.choices import LedgerAction, Role
-from governance.ledger import ActionDenied
-from governance.models import Signature
+from audit.choices import LedgerAction
+from audit.ledger import ActionDenied
+from audit.models import Signature
+from governance.choices import Role
 from lineage.choices import DatasetVersionState
 from lineage.models import DatasetVersion
 from lineage.reviews import STAGES, assigned_reviewers, dataset_version_review_approve

@@ -6,8 +6,8 @@ from django.test import Client
 from django.urls import reverse
 from guardian.shortcuts import assign_perm
 
+from audit.ledger import ActionDenied
 from governance.choices import Role
-from governance.ledger import ActionDenied
 from lineage.choices import DatasetVersionState
 from lineage.reviews import (
     STAGES,

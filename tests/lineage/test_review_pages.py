@@ -4,8 +4,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from governance.choices import LedgerAction, Role
-from governance.models import LedgerEntry
+from audit.choices import LedgerAction
+from audit.models import LedgerEntry
+from governance.choices import Role
 from lineage.choices import DatasetVersionState
 from lineage.models import DatasetVersion
 from lineage.reviews import assigned_reviewers, stage_of

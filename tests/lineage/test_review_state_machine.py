@@ -13,9 +13,9 @@ from guardian.shortcuts import assign_perm
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
+from audit.ledger import ActionDenied
+from audit.signatures import signatures_for
 from governance.choices import Role
-from governance.ledger import ActionDenied
-from governance.signatures import signatures_for
 from lineage.choices import DatasetVersionState
 from lineage.models import DatasetVersion
 from lineage.reviews import (

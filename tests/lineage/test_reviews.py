@@ -6,9 +6,10 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from guardian.shortcuts import assign_perm
 
-from governance.choices import LedgerAction, Role
-from governance.ledger import ActionDenied
-from governance.models import Signature
+from audit.choices import LedgerAction
+from audit.ledger import ActionDenied
+from audit.models import Signature
+from governance.choices import Role
 from lineage.choices import DatasetVersionState
 from lineage.models import DatasetVersion
 from lineage.reviews import (

@@ -4,10 +4,11 @@ then nothing is saved), and that a submitted version is frozen."""
 import pytest
 from django.core.exceptions import ValidationError
 
-from governance.audit_context import acting_as
-from governance.choices import LedgerAction, Role
-from governance.ledger import ActionDenied
-from governance.models import LedgerEntry
+from audit.audit_context import acting_as
+from audit.choices import LedgerAction
+from audit.ledger import ActionDenied
+from audit.models import LedgerEntry
+from governance.choices import Role
 from lineage.choices import DatasetVersionState, LegalBasis, Sensitivity, TransformationKind
 from lineage.models import (
     Dataset,

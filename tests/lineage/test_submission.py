@@ -5,9 +5,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from governance.audit_context import acting_as
-from governance.choices import LedgerAction
-from governance.ledger import ActionDenied
+from audit.audit_context import acting_as
+from audit.choices import LedgerAction
+from audit.ledger import ActionDenied
 from lineage.choices import Article9Condition, DatasetVersionState, LegalBasis, SourceStatus
 from lineage.models import DatasetVersion
 from lineage.services import (

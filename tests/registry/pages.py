@@ -5,7 +5,8 @@ import datetime
 
 from django.utils import timezone
 
-from governance.models import BehaviorConstraint, LedgerEntry
+from audit.models import LedgerEntry
+from governance.models import BehaviorConstraint
 from registry.choices import Environment, ExpectedBehaviour, ValidationCategory
 from registry.models import Deployment, ModelVersion, ValidationRun
 from registry.services.gates import gate_evaluate

@@ -13,8 +13,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from governance.choices import EvaluationDimension, LedgerAction
-from governance.models import LedgerEntry, Signature
+from audit.choices import LedgerAction
+from audit.models import LedgerEntry, Signature
+from governance.choices import EvaluationDimension
 from lineage.erasure import dataset_version_revoke
 from registry.choices import (
     ChangeTicketState,

@@ -6,9 +6,11 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from governance.choices import EvaluationDimension, LedgerAction
-from governance.ledger import ActionDenied
-from governance.models import BreakGlassOverride, LedgerEntry
+from audit.choices import LedgerAction
+from audit.ledger import ActionDenied
+from audit.models import LedgerEntry
+from governance.choices import EvaluationDimension
+from governance.models import BreakGlassOverride
 from lineage.erasure import dataset_version_revoke
 from registry.choices import ChangeTicketState, Environment
 from registry.errors import GateBlocked

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from governance.models import LedgerEntry
+from audit.models import LedgerEntry
 from registry.models import ModelCard
 from tests.signing_in import login_verified
 

@@ -9,8 +9,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
-from governance.choices import LedgerAction
-from governance.models import LedgerEntry
+from audit.choices import LedgerAction
+from audit.models import LedgerEntry
 from registry.mlflow_import import import_model_versions
 from registry.mlflow_tracking import read_model_versions
 from registry.models import ModelVersion, TrainingRun

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.utils import timezone
 
-from governance.ledger import ActionDenied
+from audit.ledger import ActionDenied
 from governance.models import RetrainingCadence
 from governance.overrides import break_glass_override
 from lineage.erasure import dataset_version_revoke

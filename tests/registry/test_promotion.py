@@ -7,8 +7,9 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from governance.choices import EvaluationDimension, LedgerAction, Role
-from governance.ledger import ActionDenied
+from audit.choices import LedgerAction
+from audit.ledger import ActionDenied
+from governance.choices import EvaluationDimension, Role
 from governance.overrides import break_glass_override
 from governance.services.revisions import revision_approve
 from governance.services.thresholds import RuleInput, threshold_revision_propose

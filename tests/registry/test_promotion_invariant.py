@@ -10,11 +10,11 @@ from django.db import transaction
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
+from audit.ledger import ActionDenied
+from audit.signatures import signatures_for
 from governance.choices import EvaluationDimension
-from governance.ledger import ActionDenied
 from governance.services.revisions import revision_approve
 from governance.services.thresholds import RuleInput, threshold_revision_propose
-from governance.signatures import signatures_for
 from lineage.erasure import dataset_version_revoke
 from registry.choices import ChangeTicketState, DeploymentEventKind, Environment
 from registry.models import ChangeTicket, DeploymentEvent, ModelVersion

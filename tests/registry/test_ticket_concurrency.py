@@ -7,9 +7,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import connection
 
-from governance.choices import LedgerAction, Role
+from audit.choices import LedgerAction
+from audit.ledger import ActionDenied
+from governance.choices import Role
 from governance.demo import DEFAULT_DEMO_PASSWORD
-from governance.ledger import ActionDenied
 from registry.choices import ChangeTicketState, Environment
 from registry.models import ChangeTicket
 from registry.services.promotion import change_ticket_approve, valid_approvals

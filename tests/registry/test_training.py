@@ -1,8 +1,8 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from governance.ledger import ActionDenied
-from governance.models import LedgerEntry
+from audit.ledger import ActionDenied
+from audit.models import LedgerEntry
 from lineage.erasure import dataset_version_revoke
 from registry.choices import TrainingRunStatus
 from registry.errors import GateBlocked

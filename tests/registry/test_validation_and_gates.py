@@ -6,9 +6,9 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 
+from audit.ledger import ActionDenied
+from audit.signatures import signatures_for
 from governance.choices import EvaluationDimension
-from governance.ledger import ActionDenied
-from governance.signatures import signatures_for
 from registry.choices import GateOutcome, ValidationCategory
 from registry.models import ValidationResult, ValidationRun
 from registry.services.gates import gate_evaluate, gate_human_review, judge

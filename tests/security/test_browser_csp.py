@@ -54,8 +54,8 @@ def test_main_pages_raise_no_policy_violation_and_no_console_error(live_server, 
     version = DatasetVersion.objects.order_by("pk").first()
     pages = [
         "/admin/",
-        reverse("admin:governance_ledgerentry_changelist"),
-        reverse("admin:governance_signature_changelist"),
+        reverse("admin:audit_ledgerentry_changelist"),
+        reverse("admin:audit_signature_changelist"),
         reverse("admin:governance_usecase_changelist"),
         reverse("admin:lineage_datasetversion_changelist"),
         reverse("admin:lineage_datasetversion_change", args=[version.pk]),

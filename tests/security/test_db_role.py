@@ -18,9 +18,10 @@ from django.db import DatabaseError, connection, transaction
 from django.test import Client
 from django.urls import reverse
 
-from governance import append_only, ledger
-from governance.choices import LedgerAction, Role
-from governance.models import AccessEvent, LedgerEntry, Signature
+from audit import append_only, ledger
+from audit.choices import LedgerAction
+from audit.models import AccessEvent, LedgerEntry, Signature
+from governance.choices import Role
 from tests.governed_app.models import Memo
 from tests.governed_app.services import memo_create, memo_edit, memo_publish
 from tests.signing_in import login_verified
@@ -250,7 +251,7 @@ def test_the_portal_works_as_the_application_role(app_role: str, user_in_role) -
         memo_publish(memo=memo, actor=author, password="governance-demo-2026")
         login_verified(client, auditor)
         assert client.get("/admin/").status_code == 200
-        assert client.get(reverse("admin:governance_ledgerentry_export")).status_code == 200
+        assert client.get(reverse("admin:audit_ledgerentry_export")).status_code == 200
 
     assert Memo.objects.get(pk=memo.pk).status != "draft"
     assert memo.history.count() >= 2

@@ -84,7 +84,7 @@ RESPONSES: dict[str, tuple[str, int, str]] = {
     "static file": ("anonymous /static/portal/portal.css", 200, "text/css"),
     "healthz": ("anonymous /healthz", 200, "application/json"),
     "redirect": ("anonymous /", 302, ""),
-    "ledger export download": ("auditor /admin/governance/ledgerentry/export.jsonl", 200, ""),
+    "ledger export download": ("auditor /admin/audit/ledgerentry/export.jsonl", 200, ""),
 }
 
 

@@ -13,11 +13,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from audit.choices import LedgerAction
+from audit.ledger import ActionDenied
+from audit.models import LedgerEntry
 from governance.admin.second_factor import PENDING_KEY
-from governance.choices import LedgerAction, Role
+from governance.choices import Role
 from governance.demo import DEFAULT_DEMO_PASSWORD
-from governance.ledger import ActionDenied
-from governance.models import LedgerEntry
 from governance.sign_in import client_address, lockout_lift
 from tests.signing_in import enrolled_authenticator, login_verified
 

@@ -24,10 +24,11 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
+from audit.choices import LedgerAction
+from audit.models import LedgerEntry, Signature
 from governance.admin.second_factor import PENDING_KEY
-from governance.choices import LedgerAction, Role
+from governance.choices import Role
 from governance.demo import DEFAULT_DEMO_PASSWORD
-from governance.models import LedgerEntry, Signature
 from governance.oidc import SSO_ACCOUNTS_GROUP, group_map
 from tests.governed_app.services import memo_create
 from tests.signing_in import authenticator_code, enrolled_authenticator, login_verified, second_factor_code

@@ -18,10 +18,12 @@ from django.urls import reverse
 from pypdf import PdfWriter
 from pypdf.generic import ArrayObject, DictionaryObject, NameObject, NumberObject, TextStringObject
 
-from governance import append_only
-from governance.choices import AccessKind, LedgerAction, Role
-from governance.ledger import ActionDenied
-from governance.models import AccessEvent, Document, DocumentKind, LedgerEntry
+from audit import append_only
+from audit.choices import AccessKind, LedgerAction
+from audit.ledger import ActionDenied
+from audit.models import AccessEvent, LedgerEntry
+from governance.choices import Role
+from governance.models import Document, DocumentKind
 from governance.services.documents import document_download, document_storage, document_upload
 from governance.services.usecases import use_case_create
 from governance.uploads import sanitise_filename

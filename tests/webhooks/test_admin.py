@@ -9,8 +9,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from audit.models import LedgerEntry
 from governance.choices import Role
-from governance.models import LedgerEntry, UseCase
+from governance.models import UseCase
 from registry.choices import IncidentSource
 from registry.services.incidents import incident_open
 from tests.signing_in import login_verified

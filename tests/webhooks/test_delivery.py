@@ -11,9 +11,10 @@ import pytest
 from django.db import IntegrityError, connection, connections, transaction
 from django.utils import timezone
 
+from audit.ledger import ActionDenied
+from audit.models import LedgerEntry
 from governance.choices import Role
-from governance.ledger import ActionDenied
-from governance.models import LedgerEntry, UseCase
+from governance.models import UseCase
 from registry.choices import IncidentSource
 from registry.services.incidents import incident_open
 from tests import services
@@ -331,7 +332,7 @@ def test_a_host_name_that_does_not_resolve_is_retried_without_connecting(
 
 
 def test_every_role_but_the_security_reviewer_is_refused_a_subscription(user_in_role, admin_user) -> None:
-    from governance.ledger import ActionDenied
+    from audit.ledger import ActionDenied
     from webhooks.services import webhook_subscription_create
 
     for actor in (admin_user, user_in_role(Role.AUDITOR), user_in_role(Role.RISK_OFFICER)):

@@ -8,7 +8,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 
-from governance.models import LedgerEntry
+from audit.models import LedgerEntry
 from webhooks.choices import WebhookEvent
 from webhooks.models import WebhookSubscription
 from webhooks.services import (

@@ -6,7 +6,7 @@ import simple_history.models
 from django.conf import settings
 from django.db import migrations, models
 
-import governance.operations
+import audit.operations
 
 
 class Migration(migrations.Migration):
@@ -72,5 +72,5 @@ class Migration(migrations.Migration):
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
-        governance.operations.MakeAppendOnly("historicalmemo"),
+        audit.operations.MakeAppendOnly("historicalmemo"),
     ]

@@ -2,7 +2,7 @@ import os
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from governance.database_role import APPEND_ONLY, ORDINARY, RoleRefused, grant_app_role
+from audit.database_role import APPEND_ONLY, ORDINARY, RoleRefused, grant_app_role
 
 
 class Command(BaseCommand):

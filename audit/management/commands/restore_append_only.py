@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connections, transaction
 
-from governance import append_only
+from audit import append_only
 
 
 class Command(BaseCommand):

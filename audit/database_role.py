@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from django.db import connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from governance.append_only import protected_tables, unprotected_tables
+from audit.append_only import protected_tables, unprotected_tables
 
 #: What the application may do on an ordinary table.
 ORDINARY = "SELECT, INSERT, UPDATE, DELETE"

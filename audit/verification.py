@@ -43,11 +43,11 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 from psycopg.types.string import ByteaBinaryLoader
 
-from governance import merkle, signing_keys
-from governance.canonical import to_jsonable
-from governance.checkpoints import checkpoint_storage, parse_file
-from governance.ledger import DOCUMENT_FIELDS
-from governance.models.ledger import GENESIS_HASH, LedgerCheckpoint, LedgerEntry, LedgerVerification
+from audit import merkle, signing_keys
+from audit.canonical import to_jsonable
+from audit.checkpoints import checkpoint_storage, parse_file
+from audit.ledger import DOCUMENT_FIELDS
+from audit.models.ledger import GENESIS_HASH, LedgerCheckpoint, LedgerEntry, LedgerVerification
 
 logger = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import models
 from django.http import HttpRequest
 
-from governance import audit_context, ledger
-from governance.canonical import snapshot, to_jsonable, tracked_fields
-from governance.choices import LedgerAction
+from audit import audit_context, ledger
+from audit.canonical import snapshot, to_jsonable, tracked_fields
+from audit.choices import LedgerAction
 
 _HISTORY_ACTIONS = {"+": LedgerAction.CREATE, "~": LedgerAction.UPDATE, "-": LedgerAction.DELETE}
 

@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from governance.signing_keys import generate_private_key_pem, key_id, parse_private_key, public_key_bytes
+from audit.signing_keys import generate_private_key_pem, key_id, parse_private_key, public_key_bytes
 
 
 class Command(BaseCommand):

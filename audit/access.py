@@ -5,10 +5,10 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import models, transaction
 
-from governance import audit_context, ledger
-from governance.canonical import model_label, to_jsonable
-from governance.choices import AccessKind, LedgerAction
-from governance.models.access import AccessEvent
+from audit import audit_context, ledger
+from audit.canonical import model_label, to_jsonable
+from audit.choices import AccessKind, LedgerAction
+from audit.models.access import AccessEvent
 
 _LEDGER_ACTIONS = {AccessKind.EXPORT: LedgerAction.EXPORT, AccessKind.DOWNLOAD: LedgerAction.DOWNLOAD}
 

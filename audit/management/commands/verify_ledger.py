@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from governance.verification import ledger_verify_and_record
+from audit.verification import ledger_verify_and_record
 
 
 class Command(BaseCommand):

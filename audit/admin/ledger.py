@@ -1,8 +1,9 @@
-"""The ledger browser and the other read-only audit tables."""
+"""The ledger browser and the other read-only audit tables of the trust core."""
 
 import json
 from collections.abc import Iterator
 
+from django.apps import apps
 from django.contrib import admin
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
@@ -15,18 +16,12 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from governance.access import access_record
-from governance.admin.governed import ReadOnlyAuditAdmin
-from governance.choices import AccessKind
-from governance.models import (
-    AccessEvent,
-    BreakGlassOverride,
-    LedgerCheckpoint,
-    LedgerEntry,
-    LedgerVerification,
-    Signature,
-)
-from governance.signatures import signature_is_valid
+from audit.access import access_record
+from audit.admin.governed import ReadOnlyAuditAdmin
+from audit.canonical import model_label
+from audit.choices import AccessKind
+from audit.models import AccessEvent, GovernedModel, LedgerCheckpoint, LedgerEntry, LedgerVerification, Signature
+from audit.signatures import signature_is_valid
 
 #: The changelist counts at most this many matching rows; beyond, it shows "10000+" pages' worth.
 COUNT_CAP = 10_000
@@ -48,7 +43,9 @@ class ObjectTypeFilter(admin.SimpleListFilter):
     parameter_name = "object_type"
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
-        project_apps = ("governance", "lineage", "registry", "evidence", "auth")
+        # The apps whose records the ledger speaks of: those with governed models, the trust core, and people.
+        project_apps = {model._meta.app_label for model in apps.get_models() if issubclass(model, GovernedModel)}
+        project_apps |= {"audit", "auth"}
         types = ContentType.objects.filter(app_label__in=project_apps).exclude(model__startswith="historical")
         return sorted((f"{ct.app_label}.{ct.model}", f"{ct.app_label}.{ct.model}") for ct in types)
 
@@ -67,7 +64,7 @@ class LedgerEntryAdmin(ReadOnlyAuditAdmin):
     paginator = CappedCountPaginator
     list_per_page = 100
     ordering = ("-sequence",)
-    change_list_template = "admin/governance/ledgerentry/change_list.html"
+    change_list_template = "admin/audit/ledgerentry/change_list.html"
     fields = (
         "sequence",
         "recorded_at",
@@ -112,7 +109,7 @@ class LedgerEntryAdmin(ReadOnlyAuditAdmin):
             path(
                 "export.jsonl",
                 self.admin_site.admin_view(self.export_view),
-                name="governance_ledgerentry_export",
+                name="audit_ledgerentry_export",
             ),
             *super().get_urls(),
         ]
@@ -130,7 +127,7 @@ class LedgerEntryAdmin(ReadOnlyAuditAdmin):
         access_record(
             user=request.user,
             kind=AccessKind.EXPORT,
-            object_type="governance.ledgerentry",
+            object_type=model_label(LedgerEntry),
             object_label="audit ledger (JSON Lines)",
             detail={"filters": filters, "format": "jsonl"},
         )
@@ -213,22 +210,3 @@ class AccessEventAdmin(ReadOnlyAuditAdmin):
     def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> tuple[QuerySet, bool]:
         term = search_term.strip()
         return (queryset.filter(object_id=term) if term else queryset), False
-
-
-@admin.register(BreakGlassOverride)
-class BreakGlassOverrideAdmin(ReadOnlyAuditAdmin):
-    list_display = ("created_at", "gate", "object_label", "requested_by", "approved_by")
-    list_filter = ("created_at", "content_type")
-    list_select_related = ("requested_by", "approved_by")
-    exclude = ("content_type",)
-    readonly_fields = (
-        "created_at",
-        "gate",
-        "object_label",
-        "object_id",
-        "justification",
-        "requested_by",
-        "approved_by",
-        "approval_signature",
-        "ledger_entry",
-    )

@@ -93,11 +93,12 @@ def protected_tables(connection: BaseDatabaseWrapper) -> set[str]:
 def expected_append_only_tables(connection: BaseDatabaseWrapper) -> set[str]:
     """The tables the code makes append-only: those an applied migration ran ``MakeAppendOnly`` on (resolved to
     their current table names) and every simple-history table (each must carry the triggers, see
-    ``governance.models.base``)."""
-    from governance.operations import MakeAppendOnly  # the operation is built on this module
+    ``audit.models.base``)."""
+    from audit.operations import MakeAppendOnly  # the operation is built on this module
 
     loader = MigrationLoader(connection, ignore_no_migrations=True)
     state = loader.project_state()
+    current_tables = {model._meta.db_table for model in state.apps.get_models()}
     tables = {model._meta.db_table for model in apps.get_models() if model.__name__.startswith("Historical")}
     for key in loader.applied_migrations:
         migration = loader.graph.nodes.get(key)
@@ -105,8 +106,11 @@ def expected_append_only_tables(connection: BaseDatabaseWrapper) -> set[str]:
             if not isinstance(operation, MakeAppendOnly):
                 continue
             model_key = (migration.app_label, operation.model_name.lower())
-            if model_key in state.models:  # a model removed since has no table left to protect
+            if model_key in state.models:
                 tables.add(state.apps.get_model(*model_key)._meta.db_table)
+            elif (table := "_".join(model_key)) in current_tables:
+                tables.add(table)  # the model moved to another app and kept its table (the trust core's did)
+            # otherwise the model was removed since, and has no table left to protect
     return tables
 
 

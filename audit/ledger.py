@@ -17,10 +17,10 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from governance import audit_context
-from governance.canonical import canonical_bytes, model_label, to_jsonable
-from governance.choices import LedgerAction
-from governance.models.ledger import GENESIS_HASH, LedgerEntry
+from audit import audit_context
+from audit.canonical import canonical_bytes, model_label, to_jsonable
+from audit.choices import LedgerAction
+from audit.models.ledger import GENESIS_HASH, LedgerEntry
 
 #: Arbitrary, fixed key of the PostgreSQL advisory lock that serialises ledger appends.
 LEDGER_LOCK_KEY = 0x4C454447  # "LEDG"

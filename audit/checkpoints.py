@@ -15,10 +15,10 @@ from django.core.files.storage import Storage, storages
 from django.db import transaction
 from django.utils import timezone
 
-from governance import ledger, merkle, signing_keys
-from governance.canonical import canonical_bytes
-from governance.choices import LedgerAction
-from governance.models.ledger import LedgerCheckpoint, LedgerEntry
+from audit import ledger, merkle, signing_keys
+from audit.canonical import canonical_bytes
+from audit.choices import LedgerAction
+from audit.models.ledger import LedgerCheckpoint, LedgerEntry
 
 STATEMENT_KIND = "llm-governance-portal/ledger-checkpoint/v1"
 SYSTEM_ACTOR = "system:checkpoint"

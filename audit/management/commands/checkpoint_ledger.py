@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from governance.checkpoints import ledger_checkpoint_create
+from audit.checkpoints import ledger_checkpoint_create
 
 
 class Command(BaseCommand):

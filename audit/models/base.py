@@ -1,10 +1,10 @@
 """The base of every governed model: history, ledger capture and writes that cannot skip them.
 
 A model becomes governed in one line, by inheriting ``GovernedModel``: it gets a simple-history table
-(whose rows become ledger entries, see ``governance.capture``), a queryset that refuses the bulk writes
+(whose rows become ledger entries, see ``audit.capture``), a queryset that refuses the bulk writes
 that would skip history and the ledger, and a digest of its governed fields that electronic signatures
 are bound to. Its history table still needs its append-only triggers: add
-``governance.operations.MakeAppendOnly("historical<model>")`` to the migration that creates it (a test
+``audit.operations.MakeAppendOnly("historical<model>")`` to the migration that creates it (a test
 fails for any history table without them).
 """
 
@@ -15,7 +15,7 @@ from simple_history.models import HistoricalRecords
 
 
 def _history_user(instance: models.Model, request: Any = None, **kwargs: Any) -> Any:
-    from governance.capture import history_user
+    from audit.capture import history_user
 
     return history_user(instance, request)
 

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from governance.choices import AccessKind
+from audit.choices import AccessKind
 
 
 class AccessEvent(models.Model):
@@ -24,6 +24,8 @@ class AccessEvent(models.Model):
     request_id = models.CharField(_("request id"), max_length=64, blank=True)
 
     class Meta:
+        # The name it was created with, before the trust core was its own app.
+        db_table = "governance_accessevent"
         verbose_name = _("access event")
         ordering = ["-occurred_at", "-id"]
         default_permissions = ("view",)

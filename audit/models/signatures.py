@@ -28,10 +28,12 @@ class Signature(models.Model):
     object_label = models.CharField(_("record"), max_length=300)
     record_digest = models.CharField(_("record digest (SHA-256)"), max_length=64)
     ledger_entry = models.OneToOneField(
-        "governance.LedgerEntry", verbose_name=_("ledger entry"), on_delete=models.PROTECT, related_name="+"
+        "audit.LedgerEntry", verbose_name=_("ledger entry"), on_delete=models.PROTECT, related_name="+"
     )
 
     class Meta:
+        # The name it was created with, before the trust core was its own app.
+        db_table = "governance_signature"
         verbose_name = _("electronic signature")
         ordering = ["-signed_at", "-id"]
         default_permissions = ("view",)

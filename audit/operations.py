@@ -1,14 +1,14 @@
-"""Migration operations of the governance app."""
+"""Migration operations of the trust core, which every app's migrations use for its append-only tables."""
 
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 from django.db.migrations.operations.base import Operation
 from django.db.migrations.state import ProjectState
 
-from governance import append_only
+from audit import append_only
 
 
 class MakeAppendOnly(Operation):
-    """Install the append-only triggers on a model's table (see ``governance.append_only``).
+    """Install the append-only triggers on a model's table (see ``audit.append_only``).
 
     Used for the ledger, signatures, access events, checkpoints and every simple-history table.
     """

@@ -3,7 +3,7 @@
 Each entry's ``canonical`` bytes are the RFC 8785 (JCS) serialisation of the whole entry; ``entry_hash`` is
 SHA-256(prev_hash || canonical). The other columns repeat fields of ``canonical`` so the admin can filter
 by them; ``verify_ledger`` checks that they still agree with the hashed bytes. Rows are written only by
-``governance.ledger.append`` and never changed: database triggers refuse UPDATE, DELETE and TRUNCATE.
+``audit.ledger.append`` and never changed: database triggers refuse UPDATE, DELETE and TRUNCATE.
 """
 
 import json
@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from governance.choices import LedgerAction
+from audit.choices import LedgerAction
 
 GENESIS_HASH = bytes(32)
 
@@ -40,6 +40,8 @@ class LedgerEntry(models.Model):
     entry_hash = models.BinaryField(_("entry hash"), max_length=32, unique=True)
 
     class Meta:
+        # The name it was created with, before the trust core was its own app.
+        db_table = "governance_ledgerentry"
         verbose_name = _("ledger entry")
         verbose_name_plural = _("audit ledger")
         ordering = ["-sequence"]
@@ -89,6 +91,8 @@ class LedgerCheckpoint(models.Model):
     file_name = models.CharField(_("checkpoint file"), max_length=200)
 
     class Meta:
+        # The name it was created with, before the trust core was its own app.
+        db_table = "governance_ledgercheckpoint"
         verbose_name = _("ledger checkpoint")
         ordering = ["-tree_size"]
         default_permissions = ("view",)
@@ -113,6 +117,8 @@ class LedgerVerification(models.Model):
     message = models.TextField(_("finding"), blank=True)
 
     class Meta:
+        # The name it was created with, before the trust core was its own app.
+        db_table = "governance_ledgerverification"
         verbose_name = _("ledger verification")
         ordering = ["-started_at"]
         default_permissions = ("view",)

@@ -1,0 +1,21 @@
+"""Admin of the trust core: the read-only audit tables (ledger, signatures, checkpoints, verifications, access
+events), and the base classes every app's admin builds on (read-only evidence, governed models' audit trail)."""
+
+from audit.admin.governed import GovernedAdmin, ReadOnlyAuditAdmin
+from audit.admin.ledger import (
+    AccessEventAdmin,
+    LedgerCheckpointAdmin,
+    LedgerEntryAdmin,
+    LedgerVerificationAdmin,
+    SignatureAdmin,
+)
+
+__all__ = [
+    "AccessEventAdmin",
+    "GovernedAdmin",
+    "LedgerCheckpointAdmin",
+    "LedgerEntryAdmin",
+    "LedgerVerificationAdmin",
+    "ReadOnlyAuditAdmin",
+    "SignatureAdmin",
+]

@@ -1,0 +1,17 @@
+"""The trust core's models: the ledger and its checkpoints, signatures, reads of evidence, and the governed base."""
+
+from audit.models.access import AccessEvent
+from audit.models.base import GovernedModel, GovernedQuerySet, GovernedWriteRefused
+from audit.models.ledger import LedgerCheckpoint, LedgerEntry, LedgerVerification
+from audit.models.signatures import Signature
+
+__all__ = [
+    "AccessEvent",
+    "GovernedModel",
+    "GovernedQuerySet",
+    "GovernedWriteRefused",
+    "LedgerCheckpoint",
+    "LedgerEntry",
+    "LedgerVerification",
+    "Signature",
+]
