@@ -2,7 +2,7 @@
 
 import pytest
 
-from governance.choices import LedgerAction, Role
+from governance.choices import LedgerAction
 from governance.ledger import ActionDenied
 from governance.models import BreakGlassOverride, LedgerEntry
 from governance.overrides import break_glass_override, overrides_for
@@ -12,11 +12,6 @@ from tests.governed_app.models import Memo
 pytestmark = pytest.mark.django_db
 
 JUSTIFICATION = "Regulator-mandated fix must ship tonight; bias suite re-run scheduled for Monday."
-
-
-@pytest.fixture
-def risk(user_in_role):
-    return user_in_role(Role.RISK_OFFICER, username="risk")
 
 
 def override(memo: Memo, requested_by, approver, **changes) -> BreakGlassOverride:
