@@ -342,3 +342,100 @@ class Frontier:
         for left in reversed(self._stack[:-1]):
             result = node_hash(left, result)
         return result
+
+
+# --- Many inclusion proofs of one tree at once -------------------------------------------------------------
+
+__all__ += ["inclusion_proofs", "inclusion_proofs_json"]
+
+
+def inclusion_proofs(leaves: Sequence[bytes], indices: Iterable[int]) -> dict[int, list[bytes]]:
+    """The audit paths ``PATH(index, D[n])`` (RFC 9162 2.1.3.1) of many leaves of the tree over ``leaves``,
+    keyed by index: each equal to ``inclusion_proof(leaves, index)``, but every leaf and node is hashed once
+    for all of them (see ``_ProvingTree``). Raises ``ValueError`` if an index is not in
+    ``0 .. len(leaves) - 1``."""
+    return _ProvingTree(leaves).proofs(indices)
+
+
+def inclusion_proofs_json(leaves: Sequence[bytes], indices: Iterable[int]) -> dict[int, bytes]:
+    """``inclusion_proofs`` as JSON arrays of hex strings, byte for byte as ``json.dumps`` writes them
+    (``["ab..", "cd.."]``): the form a ledger slice's lines carry, written without serialising each proof."""
+    return _ProvingTree(leaves).proofs_json(indices)
+
+
+class _ProvingTree:
+    """The RFC 9162 tree over a list of leaves, kept whole, for proving many of them at once.
+
+    The tree of n leaves is a row of perfect subtrees, one per one-bit of n, biggest first (the RFC splits off
+    the largest power of two below the size, again and again). Each is kept as its levels, lists of node
+    hashes from its leaves up to its root, so every leaf and node is hashed once (about 2n hashes) and a
+    sibling is a list look-up. A leaf's audit path is the siblings in its subtree, then the root of everything
+    right of that subtree (if anything is), then the roots of the subtrees left of it, nearest first.
+    """
+
+    def __init__(self, leaves: Sequence[bytes]) -> None:
+        self.size = len(leaves)
+        #: (first leaf, levels) of each perfect subtree, left to right.
+        self.parts: list[tuple[int, list[list[bytes]]]] = []
+        start = 0
+        while start < self.size:
+            remaining = self.size - start
+            width = remaining if remaining & (remaining - 1) == 0 else _split(remaining)
+            level = [leaf_hash(data) for data in leaves[start : start + width]]
+            levels = [level]
+            while len(level) > 1:
+                level = [node_hash(level[i], level[i + 1]) for i in range(0, len(level), 2)]
+                levels.append(level)
+            self.parts.append((start, levels))
+            start += width
+        roots = [levels[-1][0] for _start, levels in self.parts]
+        #: Per subtree, the path above its root, nearest first.
+        self.above: list[list[bytes]] = []
+        right: bytes | None = None
+        for number in reversed(range(len(roots))):
+            self.above.append(([right] if right is not None else []) + roots[:number][::-1])
+            right = roots[number] if right is None else node_hash(roots[number], right)
+        self.above.reverse()
+
+    def _parts_with(self, indices: Iterable[int]) -> Iterable[tuple[int, list[list[bytes]], list[bytes], list[int]]]:
+        """Each subtree holding any of ``indices``: its first leaf, levels, path above and those indices."""
+        wanted = sorted(set(indices))
+        if wanted and not 0 <= wanted[0] <= wanted[-1] < self.size:
+            raise ValueError(f"leaf index out of range for a tree of {self.size} leaves")
+        lo = 0
+        for (start, levels), above in zip(self.parts, self.above, strict=True):
+            hi = lo
+            while hi < len(wanted) and wanted[hi] < start + len(levels[0]):
+                hi += 1
+            if lo < hi:
+                yield start, levels, above, wanted[lo:hi]
+            lo = hi
+
+    def proofs(self, indices: Iterable[int]) -> dict[int, list[bytes]]:
+        return {
+            index: [levels[j][((index - start) >> j) ^ 1] for j in range(len(levels) - 1)] + above
+            for start, levels, above, inside in self._parts_with(indices)
+            for index in inside
+        }
+
+    def proofs_json(self, indices: Iterable[int]) -> dict[int, bytes]:
+        """``proofs`` as JSON arrays of hex strings, written as ``json.dumps`` writes them.
+
+        Built from the top down: leaves under the same node share the end of their path (a path runs from the
+        leaf up), so each node's part of it is hex-encoded and written once and shared by the leaves below,
+        rather than k log n hashes encoded and serialised one by one.
+        """
+        proofs: dict[int, bytes] = {}
+        for start, levels, above, inside in self._parts_with(indices):
+            offsets = [index - start for index in inside]
+            # Per node on a wanted leaf's path: the rest of the path from there up, as b', "hex", "hex"'.
+            upper = {0: b"".join(b', "' + node.hex().encode() + b'"' for node in above)}
+            for j in reversed(range(len(levels) - 1)):
+                level = levels[j]
+                upper = {
+                    x: b', "' + level[x ^ 1].hex().encode() + b'"' + upper[x >> 1]
+                    for x in sorted({offset >> j for offset in offsets})
+                }
+            for offset in offsets:
+                proofs[start + offset] = b"[" + upper[offset][2:] + b"]"
+        return proofs

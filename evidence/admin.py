@@ -110,6 +110,7 @@ class EvidencePackAdmin(ReadOnlyAuditAdmin):
             "pack": pack,
             "may_download": may_download(request.user),
             "pending": pack is not None and pack.status in (PackStatus.QUEUED, PackStatus.RENDERING),
+            "PackStatus": PackStatus,
         }
         return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
 
@@ -161,6 +162,7 @@ class EvidencePackAdmin(ReadOnlyAuditAdmin):
             "model_version": model_version,
             "packs": EvidencePack.objects.filter(model_version=model_version).select_related("requested_by")[:50],
             "may_download": may_download(request.user),
+            "PackStatus": PackStatus,
             "idempotency_key": uuid.uuid4().hex,
             "exports": [(kind, export.label) for kind, export in EXPORTS.items()],
         }

@@ -10,8 +10,10 @@ from django.db import connection, models
 
 from audit.canonical import model_label, record_digest
 from audit.models import LedgerCheckpoint, LedgerEntry, Signature
+from governance.choices import RequirementsState, RevisionState
 from governance.models import BreakGlassOverride, Control, RequirementsDocument, UseCase
 from lineage.models import DatasetVersion, LineageSource
+from registry.choices import IncidentState
 from registry.models import (
     ChangeTicket,
     Deployment,
@@ -95,7 +97,8 @@ class PackData:
 
     @property
     def open_incidents(self) -> list[Incident]:
-        return [i for i in self.incidents if i.state in ("draft", "open", "contained")]
+        still_open = (IncidentState.DRAFT, IncidentState.OPEN, IncidentState.CONTAINED)
+        return [i for i in self.incidents if i.state in still_open]
 
     @property
     def latest_gate(self) -> GateDecision | None:
@@ -188,14 +191,8 @@ def collect(*, use_case: UseCase, model_version: ModelVersion | None = None) -> 
         )
         .order_by("dataset__slug", "number")
     )
-    approved = RequirementsDocument.objects.filter(use_case=use_case, state="approved").select_related("use_case")
-    requirements = (
-        approved.first()
-        or RequirementsDocument.objects.filter(use_case=use_case)
-        .select_related("use_case")
-        .order_by("-version")
-        .first()
-    )
+    documents = RequirementsDocument.objects.filter(use_case=use_case).select_related("use_case")
+    requirements = documents.filter(state=RequirementsState.APPROVED).first() or documents.order_by("-version").first()
     constraints = (
         list(
             requirements.constraints.prefetch_related(
@@ -205,8 +202,8 @@ def collect(*, use_case: UseCase, model_version: ModelVersion | None = None) -> 
         if requirements
         else []
     )
-    raci = use_case.raci_revisions.filter(state="effective").prefetch_related("assignments").first()
-    thresholds = use_case.threshold_revisions.filter(state="effective").first()
+    raci = use_case.raci_revisions.filter(state=RevisionState.EFFECTIVE).prefetch_related("assignments").first()
+    thresholds = use_case.threshold_revisions.filter(state=RevisionState.EFFECTIVE).first()
     validation_runs = list(
         ValidationRun.objects.filter(model_version__in=version_ids).select_related("suite", "model_version")
     )

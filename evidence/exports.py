@@ -3,19 +3,19 @@
 Embedded in every pack (PDF/A-3 attachments) and offered on their own from a model version's admin page.
 """
 
-import bisect
 import csv
 import io
 import json
 import re
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from django.utils import timezone
 
-from audit import merkle
 from audit.canonical import to_jsonable
+from audit.merkle import inclusion_proofs as inclusion_proofs  # re-exported: the ledger lines' proofs
+from audit.merkle import inclusion_proofs_json
 from evidence.collect import LedgerSlice, PackData, stream_rows
 from registry.models import ValidationResult
 
@@ -33,96 +33,6 @@ def _qname(kind: str, identifier: object) -> str:
 
 def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
-
-
-def _split(size: int) -> int:
-    """The largest power of two below ``size`` (> 1): where RFC 9162 splits a tree."""
-    return 1 << ((size - 1).bit_length() - 1)
-
-
-class _Tree:
-    """The RFC 9162 tree over a checkpoint's leaves, for proving many of them at once.
-
-    The tree of n leaves is a row of perfect subtrees, one per one-bit of n, biggest first (the RFC splits off
-    the largest power of two below the size, again and again). Each is kept as its levels, lists of node
-    hashes from its leaves up to its root, so every leaf and node is hashed once (about 2n hashes) and a
-    sibling is a list look-up. A leaf's audit path is the siblings in its subtree, then the root of everything
-    right of that subtree (if anything is), then the roots of the subtrees left of it, nearest first.
-    """
-
-    def __init__(self, leaves: Sequence[bytes]) -> None:
-        self.size = len(leaves)
-        #: (first leaf, levels) of each perfect subtree, left to right.
-        self.parts: list[tuple[int, list[list[bytes]]]] = []
-        start = 0
-        while start < self.size:
-            remaining = self.size - start
-            width = remaining if remaining & (remaining - 1) == 0 else _split(remaining)
-            level = [merkle.leaf_hash(data) for data in leaves[start : start + width]]
-            levels = [level]
-            while len(level) > 1:
-                level = [merkle.node_hash(level[i], level[i + 1]) for i in range(0, len(level), 2)]
-                levels.append(level)
-            self.parts.append((start, levels))
-            start += width
-        roots = [levels[-1][0] for _start, levels in self.parts]
-        #: Per subtree, the path above its root, nearest first.
-        self.above: list[list[bytes]] = []
-        right: bytes | None = None
-        for number in reversed(range(len(roots))):
-            self.above.append(([right] if right is not None else []) + roots[:number][::-1])
-            right = roots[number] if right is None else merkle.node_hash(roots[number], right)
-        self.above.reverse()
-
-    def _parts_with(self, indices: Iterable[int]) -> Iterator[tuple[int, list[list[bytes]], list[bytes], list[int]]]:
-        """Each subtree holding any of ``indices``: its first leaf, levels, path above and those indices."""
-        wanted = sorted(set(indices))
-        if wanted and not 0 <= wanted[0] <= wanted[-1] < self.size:
-            raise ValueError(f"leaf index out of range for a tree of {self.size} leaves")
-        for (start, levels), above in zip(self.parts, self.above, strict=True):
-            lo = bisect.bisect_left(wanted, start)
-            hi = bisect.bisect_left(wanted, start + len(levels[0]))
-            if lo < hi:
-                yield start, levels, above, wanted[lo:hi]
-
-    def proofs(self, indices: Iterable[int]) -> dict[int, list[bytes]]:
-        return {
-            index: [levels[j][((index - start) >> j) ^ 1] for j in range(len(levels) - 1)] + above
-            for start, levels, above, inside in self._parts_with(indices)
-            for index in inside
-        }
-
-    def proofs_json(self, indices: Iterable[int]) -> dict[int, bytes]:
-        """``proofs`` as JSON arrays of hex strings, written as ``json.dumps`` writes them.
-
-        Built from the top down: leaves under the same node share the end of their path (a path runs from the
-        leaf up), so each node's part of it is hex-encoded and written once and shared by the leaves below,
-        rather than k log n hashes encoded and serialised one by one.
-        """
-        proofs: dict[int, bytes] = {}
-        for start, levels, above, inside in self._parts_with(indices):
-            offsets = [index - start for index in inside]
-            # Per node on a wanted leaf's path: the rest of the path from there up, as b', "hex", "hex"'.
-            upper = {0: b"".join(b', "' + node.hex().encode() + b'"' for node in above)}
-            for j in reversed(range(len(levels) - 1)):
-                level = levels[j]
-                upper = {
-                    x: b', "' + level[x ^ 1].hex().encode() + b'"' + upper[x >> 1]
-                    for x in sorted({offset >> j for offset in offsets})
-                }
-            for offset in offsets:
-                proofs[start + offset] = b"[" + upper[offset][2:] + b"]"
-        return proofs
-
-
-def inclusion_proofs(leaves: Sequence[bytes], indices: Iterable[int]) -> dict[int, list[bytes]]:
-    """RFC 9162 inclusion proofs (audit paths) of many leaves of one tree, sharing the work (see ``_Tree``)."""
-    return _Tree(leaves).proofs(indices)
-
-
-def inclusion_proofs_json(leaves: Sequence[bytes], indices: Iterable[int]) -> dict[int, bytes]:
-    """``inclusion_proofs`` as the JSON arrays the ledger slice's lines carry."""
-    return _Tree(leaves).proofs_json(indices)
 
 
 def ledger_jsonl(entries: LedgerSlice, *, leaves: Sequence[bytes] | None = None) -> bytes:

@@ -91,6 +91,29 @@ def user_in_role(role_groups: None):
     return make
 
 
+# Personas used across test packages: one person per role, named after it.
+
+
+@pytest.fixture
+def legal(user_in_role):
+    return user_in_role(Role.LEGAL_REVIEWER, username="legal")
+
+
+@pytest.fixture
+def security(user_in_role):
+    return user_in_role(Role.SECURITY_REVIEWER, username="security")
+
+
+@pytest.fixture
+def compliance(user_in_role):
+    return user_in_role(Role.COMPLIANCE_REVIEWER, username="compliance")
+
+
+@pytest.fixture
+def auditor(user_in_role):
+    return user_in_role(Role.AUDITOR, username="auditor")
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
     """Headless Chromium from the operating system (Playwright never downloads a browser here)."""

@@ -32,7 +32,7 @@ class Migration(migrations.Migration):
                     models.OneToOneField(
                         on_delete=django.db.models.deletion.PROTECT,
                         related_name="+",
-                        to="governance.signature",
+                        to="audit.signature",
                         verbose_name="approval signature",
                     ),
                 ),
@@ -58,7 +58,7 @@ class Migration(migrations.Migration):
                     models.OneToOneField(
                         on_delete=django.db.models.deletion.PROTECT,
                         related_name="+",
-                        to="governance.ledgerentry",
+                        to="audit.ledgerentry",
                         verbose_name="ledger entry",
                     ),
                 ),

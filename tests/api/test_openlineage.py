@@ -3,13 +3,11 @@
 import gzip
 import hashlib
 import json
-import threading
 import uuid
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 from openlineage.client import OpenLineageClient
 from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
@@ -32,6 +30,7 @@ from governance.tokens import pipeline_token_create
 from lineage.models import DatasetVersion, OpenLineageRun
 from tests import services
 from tests.api.conftest import ACCOUNT_USERNAME, Pipeline, by_service_account
+from tests.concurrency import run_at_once
 
 URL = "/api/v1/lineage"
 S = PipelineTokenScope
@@ -499,22 +498,12 @@ def test_the_same_complete_delivered_twice_at_once_makes_one_version(demo_lineag
     run_id = str(uuid.uuid4())
     body = Serde.to_json(event(RunState.COMPLETE, run_id))
     versions = DatasetVersion.objects.count()
-    start = threading.Barrier(2)
-    answers: list[int] = []
 
-    def deliver() -> None:
-        try:
-            start.wait(timeout=30)
-            response = APIClient().generic("POST", URL, body, content_type="application/json", **pipeline.headers())
-            answers.append(response.status_code)
-        finally:
-            connection.close()
+    def deliver() -> int:
+        response = APIClient().generic("POST", URL, body, content_type="application/json", **pipeline.headers())
+        return response.status_code
 
-    threads = [threading.Thread(target=deliver) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=90)
+    answers = [outcome.get() for outcome in run_at_once(deliver, deliver, timeout=90)]
 
     assert sorted(answers) == [200, 201]
     assert DatasetVersion.objects.count() == versions + 1

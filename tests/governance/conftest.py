@@ -2,6 +2,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 
+from governance.choices import Role
 from governance.demo import DEFAULT_DEMO_PASSWORD
 
 PASSWORD = DEFAULT_DEMO_PASSWORD
@@ -22,6 +23,23 @@ def author(db: None):
 @pytest.fixture
 def outsider(db: None):
     return get_user_model().objects.create_user(username="outsider", password=PASSWORD, is_staff=True)
+
+
+@pytest.fixture
+def product_owner(user_in_role):
+    """Owns the use case; where the RACI names them, Accountable for its requirements."""
+    return user_in_role(Role.PRODUCT_OWNER, username="po")
+
+
+@pytest.fixture
+def risk(user_in_role):
+    return user_in_role(Role.RISK_OFFICER, username="risk")
+
+
+@pytest.fixture
+def second_risk(user_in_role):
+    """Another Risk Officer: change control needs a second person to approve what one proposed."""
+    return user_in_role(Role.RISK_OFFICER, username="risk-2")
 
 
 @pytest.fixture

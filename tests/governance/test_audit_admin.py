@@ -20,11 +20,6 @@ from tests.signing_in import login_verified
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def auditor(user_in_role):
-    return user_in_role(Role.AUDITOR, username="auditor")
-
-
 def signed_in(client: Client, user) -> Client:
     login_verified(client, user)
     return client

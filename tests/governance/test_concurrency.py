@@ -1,9 +1,9 @@
 """Fifty writers at once still produce one gapless, unforked chain."""
 
-import threading
+from functools import partial
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 
 from audit import ledger
 from audit.choices import LedgerAction
@@ -11,6 +11,7 @@ from audit.models import LedgerEntry
 from audit.models.ledger import GENESIS_HASH
 from audit.verification import verify_chain
 from tests import services
+from tests.concurrency import run_at_once
 
 WRITERS = 50
 APPENDS_EACH = 4
@@ -19,26 +20,14 @@ APPENDS_EACH = 4
 @services.postgres_race
 @pytest.mark.django_db(transaction=True)
 def test_fifty_concurrent_appenders_produce_one_gapless_unforked_chain() -> None:
-    start = threading.Barrier(WRITERS)
-    errors: list[BaseException] = []
-
     def writer(number: int) -> None:
-        try:
-            start.wait(timeout=30)
-            for step in range(APPENDS_EACH):
-                with transaction.atomic():
-                    ledger.append(action=LedgerAction.EXPORT, payload={"writer": number, "step": step}, actor_name="t")
-        except BaseException as error:  # collected and re-raised in the main thread
-            errors.append(error)
-        finally:
-            connection.close()
+        for step in range(APPENDS_EACH):
+            with transaction.atomic():
+                ledger.append(action=LedgerAction.EXPORT, payload={"writer": number, "step": step}, actor_name="t")
 
-    threads = [threading.Thread(target=writer, args=(number,)) for number in range(WRITERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    outcomes = run_at_once(*(partial(writer, number) for number in range(WRITERS)), timeout=120)
 
+    errors = [outcome.error for outcome in outcomes if outcome.error is not None]
     assert not errors, errors[0]
     rows = list(LedgerEntry.objects.order_by("sequence").values_list("sequence", "prev_hash", "entry_hash"))
     assert [sequence for sequence, _prev, _hash in rows] == list(range(1, WRITERS * APPENDS_EACH + 1))

@@ -42,31 +42,6 @@ def thresholds_post(rationale: str = "Playbook bars.", **overrides: tuple[str, s
 
 
 @pytest.fixture
-def product_owner(user_in_role):
-    return user_in_role(Role.PRODUCT_OWNER, username="po")
-
-
-@pytest.fixture
-def risk(user_in_role):
-    return user_in_role(Role.RISK_OFFICER, username="risk")
-
-
-@pytest.fixture
-def second_risk(user_in_role):
-    return user_in_role(Role.RISK_OFFICER, username="risk-2")
-
-
-@pytest.fixture
-def compliance(user_in_role):
-    return user_in_role(Role.COMPLIANCE_REVIEWER, username="compliance")
-
-
-@pytest.fixture
-def auditor(user_in_role):
-    return user_in_role(Role.AUDITOR, username="auditor")
-
-
-@pytest.fixture
 def drafter(user_in_role):
     return user_in_role(Role.ML_ENGINEER, username="ml")
 

@@ -5,7 +5,6 @@ import pytest
 from audit.choices import LedgerAction
 from audit.ledger import ActionDenied
 from audit.models import LedgerEntry
-from governance.choices import Role
 from governance.models import BreakGlassOverride
 from governance.overrides import break_glass_override, overrides_for
 from tests.governance.conftest import PASSWORD
@@ -14,11 +13,6 @@ from tests.governed_app.models import Memo
 pytestmark = pytest.mark.django_db
 
 JUSTIFICATION = "Regulator-mandated fix must ship tonight; bias suite re-run scheduled for Monday."
-
-
-@pytest.fixture
-def risk(user_in_role):
-    return user_in_role(Role.RISK_OFFICER, username="risk")
 
 
 def override(memo: Memo, requested_by, approver, **changes) -> BreakGlassOverride:

@@ -34,11 +34,6 @@ def catalogue(db: None) -> None:
 
 
 @pytest.fixture
-def compliance(user_in_role):
-    return user_in_role(Role.COMPLIANCE_REVIEWER, username="compliance")
-
-
-@pytest.fixture
 def cc17(catalogue, compliance) -> Policy:
     return policy_save(actor=compliance, controls=[gdpr("Art. 5"), gdpr("Art. 6")], owner=compliance, **CC17)
 

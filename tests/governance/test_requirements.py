@@ -46,29 +46,8 @@ PLAYBOOK_CONSTRAINTS = [
 
 
 @pytest.fixture
-def product_owner(user_in_role):
-    """Owns the use case and, by the RACI below, is Accountable for its requirements."""
-    return user_in_role(Role.PRODUCT_OWNER, username="po")
-
-
-@pytest.fixture
 def drafter(user_in_role):
     return user_in_role(Role.ML_ENGINEER, username="ml")
-
-
-@pytest.fixture
-def compliance(user_in_role):
-    return user_in_role(Role.COMPLIANCE_REVIEWER, username="compliance")
-
-
-@pytest.fixture
-def risk(user_in_role):
-    return user_in_role(Role.RISK_OFFICER, username="risk")
-
-
-@pytest.fixture
-def second_risk(user_in_role):
-    return user_in_role(Role.RISK_OFFICER, username="risk-2")
 
 
 @pytest.fixture

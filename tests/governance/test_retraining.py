@@ -31,16 +31,6 @@ PIPELINE = "service:training-pipeline"
 
 
 @pytest.fixture
-def product_owner(user_in_role):
-    return user_in_role(Role.PRODUCT_OWNER, username="po")
-
-
-@pytest.fixture
-def risk(user_in_role):
-    return user_in_role(Role.RISK_OFFICER, username="risk")
-
-
-@pytest.fixture
 def use_case(product_owner):
     return make_use_case(product_owner)
 

@@ -35,26 +35,6 @@ def approved_thresholds(use_case, proposer, approver, rules=None, rationale="Pla
 
 
 @pytest.fixture
-def product_owner(user_in_role):
-    return user_in_role(Role.PRODUCT_OWNER, username="po")
-
-
-@pytest.fixture
-def risk(user_in_role):
-    return user_in_role(Role.RISK_OFFICER, username="risk")
-
-
-@pytest.fixture
-def second_risk(user_in_role):
-    return user_in_role(Role.RISK_OFFICER, username="risk-2")
-
-
-@pytest.fixture
-def compliance(user_in_role):
-    return user_in_role(Role.COMPLIANCE_REVIEWER, username="compliance")
-
-
-@pytest.fixture
 def use_case(product_owner):
     return make_use_case(product_owner)
 

@@ -38,11 +38,6 @@ def ledger_of(obj) -> list[LedgerEntry]:
 
 
 @pytest.fixture
-def product_owner(user_in_role):
-    return user_in_role(Role.PRODUCT_OWNER, username="po")
-
-
-@pytest.fixture
 def use_case(product_owner) -> UseCase:
     return make_use_case(product_owner)
 

@@ -69,11 +69,6 @@ def engineer(user_in_role):
 
 
 @pytest.fixture
-def legal(user_in_role):
-    return user_in_role(Role.LEGAL_REVIEWER, username="legal")
-
-
-@pytest.fixture
 def crm(steward) -> SourceSystem:
     return register_source(steward)
 

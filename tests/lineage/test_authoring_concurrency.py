@@ -1,11 +1,7 @@
 """Two people pressing the same button at once on real concurrent PostgreSQL sessions: exactly one of them
 changes the record, the other is told why not, and the ledger holds one change."""
 
-import threading
-from collections.abc import Callable
-
 import pytest
-from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
@@ -13,30 +9,11 @@ from audit.choices import LedgerAction
 from lineage.choices import DatasetVersionState
 from lineage.models import Dataset, DatasetVersion
 from tests import services
+from tests.concurrency import run_at_once
 from tests.lineage.conftest import ledger_of, sourced_version
 from tests.signing_in import login_verified
 
 pytestmark = [services.postgres_race, pytest.mark.django_db(transaction=True)]
-
-
-def at_once(*actions: Callable[[], object]) -> list[object]:
-    """Run the actions in threads released together; their results, in order."""
-    start = threading.Barrier(len(actions))
-    results: list[object] = [None] * len(actions)
-
-    def run(index: int, action: Callable[[], object]) -> None:
-        try:
-            start.wait(timeout=30)
-            results[index] = action()
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=item) for item in enumerate(actions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 def signed_in(user) -> Client:
@@ -52,7 +29,8 @@ def test_two_authors_submitting_the_same_draft_at_once_submit_it_once(
     url = reverse("admin:lineage_datasetversion_submit", args=[version.pk])
     clients = [signed_in(engineer), signed_in(steward)]
 
-    pages = at_once(*(lambda client=client: client.post(url, follow=True).content.decode() for client in clients))
+    posts = (lambda client=client: client.post(url, follow=True).content.decode() for client in clients)
+    pages = [outcome.get() for outcome in run_at_once(*posts)]
 
     submitted = [page for page in pages if f"Submitted {version} for Legal review" in page]
     refused = [page for page in pages if "Support-chats@1 is legal review; only a draft can change." in page]
@@ -74,7 +52,8 @@ def test_two_stewards_registering_the_same_dataset_at_once_register_it_once(stew
     form = {"slug": "support-chats", "name": "Support chats", "steward": steward.pk, "description": ""}
     clients = [signed_in(steward), signed_in(other)]
 
-    responses = at_once(*(lambda client=client: client.post(url, form) for client in clients))
+    posts = (lambda client=client: client.post(url, form) for client in clients)
+    responses = [outcome.get() for outcome in run_at_once(*posts)]
 
     assert sorted(response.status_code for response in responses) in ([302, 400], [302, 409])
     [refused] = [response for response in responses if response.status_code != 302]

@@ -1,10 +1,7 @@
 """One reviewer signing the same stage twice at once (two tabs, a double click) signs it once: the second
 attempt finds the version already moved on (PostgreSQL, real concurrent sessions)."""
 
-import threading
-
 import pytest
-from django.db import connection
 
 from audit.choices import LedgerAction
 from audit.ledger import ActionDenied
@@ -15,6 +12,7 @@ from lineage.models import DatasetVersion
 from lineage.reviews import STAGES, assigned_reviewers, dataset_version_review_approve
 from lineage.services import dataset_version_submit
 from tests import services
+from tests.concurrency import run_at_once
 from tests.governance.conftest import PASSWORD
 from tests.lineage.conftest import ledger_of, sourced_version
 
@@ -26,24 +24,12 @@ def test_the_same_reviewer_approving_twice_at_once_signs_once(
 ) -> None:
     security = user_in_role(Role.SECURITY_REVIEWER, username="security")
     version = dataset_version_submit(version=sourced_version(support_chats, engineer, crm), actor=engineer)
-    start = threading.Barrier(2)
-    outcomes: list[str] = []
 
     def approve() -> None:
-        try:
-            start.wait(timeout=30)
-            dataset_version_review_approve(version=version, reviewer=legal, password=PASSWORD)
-            outcomes.append("approved")
-        except ActionDenied:
-            outcomes.append("refused")
-        finally:
-            connection.close()
+        dataset_version_review_approve(version=version, reviewer=legal, password=PASSWORD)
 
-    threads = [threading.Thread(target=approve) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    raced = run_at_once(approve, approve, timeout=60)
+    outcomes = ["refused" if outcome.refused(ActionDenied) else "approved" for outcome in raced]
 
     assert sorted(outcomes) == ["approved", "refused"]
     assert DatasetVersion.objects.get(pk=version.pk).state == DatasetVersionState.SECURITY_REVIEW

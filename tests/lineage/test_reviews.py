@@ -32,16 +32,6 @@ pytestmark = pytest.mark.django_db
 LEGAL, SECURITY, COMPLIANCE = STAGES
 
 
-@pytest.fixture
-def security(user_in_role):
-    return user_in_role(Role.SECURITY_REVIEWER, username="security")
-
-
-@pytest.fixture
-def compliance(user_in_role):
-    return user_in_role(Role.COMPLIANCE_REVIEWER, username="compliance")
-
-
 def fresh(version) -> DatasetVersion:
     return DatasetVersion.objects.get(pk=version.pk)
 

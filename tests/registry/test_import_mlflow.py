@@ -1,13 +1,12 @@
 """``manage.py import_mlflow`` against a real MLflow tracking server (SQLite backend) started for these tests."""
 
 import io
-import threading
 import uuid
+from functools import partial
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection
 
 from audit.choices import LedgerAction
 from audit.models import LedgerEntry
@@ -16,6 +15,7 @@ from registry.mlflow_tracking import read_model_versions
 from registry.models import ModelVersion, TrainingRun
 from registry.services.training import training_run_complete
 from tests import services
+from tests.concurrency import run_at_once
 from tests.registry.conftest import ledger_of, sha, version
 from tests.registry.mlflow_server import Pipeline, mlflow_server
 
@@ -354,23 +354,11 @@ def test_two_imports_of_the_same_version_at_once_register_it_once(world, pipelin
     run_id = pipeline.run(datasets=[mlflow_input("support-chats@1")], tags=tags())
     pipeline.register(model_name, run_id)
     snapshots = read_model_versions(tracking_uri, model_name)
-    start, outcomes = threading.Barrier(2), []
-
-    def import_once() -> None:
-        try:
-            start.wait(timeout=30)
-            results = import_model_versions(
-                snapshots=snapshots, use_case=world.use_case, name=model_name, actor=world["mleng"]
-            )
-            outcomes.extend(str(result.outcome) for result in results)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=import_once) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    import_once = partial(
+        import_model_versions, snapshots=snapshots, use_case=world.use_case, name=model_name, actor=world["mleng"]
+    )
+    raced = run_at_once(import_once, import_once, timeout=120)
+    outcomes = [str(result.outcome) for outcome in raced for result in outcome.get()]
 
     assert sorted(outcomes) == ["imported", "unchanged"]
     assert ModelVersion.objects.filter(name=model_name).count() == 1

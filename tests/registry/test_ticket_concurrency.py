@@ -1,11 +1,8 @@
 """Two people acting on one change ticket at once (PostgreSQL, real concurrent sessions)."""
 
-import threading
-
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db import connection
 
 from audit.choices import LedgerAction
 from audit.ledger import ActionDenied
@@ -15,31 +12,16 @@ from registry.choices import ChangeTicketState, Environment
 from registry.models import ChangeTicket
 from registry.services.promotion import change_ticket_approve, valid_approvals
 from tests import services
+from tests.concurrency import run_at_once
 from tests.registry.conftest import ledger_of
 
 pytestmark = [services.postgres_race, pytest.mark.django_db(transaction=True)]
 
 
 def _race(*actions) -> list[str]:
-    start = threading.Barrier(len(actions))
-    outcomes: list[str] = []
-
-    def run(action) -> None:
-        try:
-            start.wait(timeout=30)
-            action()
-            outcomes.append("signed")
-        except ActionDenied:
-            outcomes.append("refused")
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(action,)) for action in actions]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=90)
-    return sorted(outcomes)
+    return sorted(
+        "refused" if outcome.refused(ActionDenied) else "signed" for outcome in run_at_once(*actions, timeout=90)
+    )
 
 
 @pytest.fixture

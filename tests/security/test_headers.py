@@ -10,7 +10,6 @@ from django.test import Client
 from django.urls import NoReverseMatch, reverse
 
 from evidence.models import EvidencePack
-from governance.choices import Role
 from governance.sessions import ACTIVITY_RESOLUTION_S, SEEN_AT
 from tests.signing_in import login_verified
 
@@ -50,11 +49,6 @@ def production_transport(settings) -> None:
     settings.SECURE_HSTS_PRELOAD = True
     settings.SESSION_COOKIE_SECURE = True
     settings.CSRF_COOKIE_SECURE = True
-
-
-@pytest.fixture
-def auditor(user_in_role):
-    return user_in_role(Role.AUDITOR, username="auditor")
 
 
 def signed_in(user) -> Client:

@@ -37,10 +37,10 @@ def _limit(settings) -> None:
 
 
 @pytest.fixture
-def legal(user_in_role):
-    user = user_in_role(Role.LEGAL_REVIEWER, username="legal")
-    enrolled_authenticator(user)
-    return user
+def legal(legal):
+    """The Legal reviewer persona, enrolled in the second factor."""
+    enrolled_authenticator(legal)
+    return legal
 
 
 def attempt(client: Client, password: str, username: str = "legal", **meta: str):

@@ -32,16 +32,6 @@ VERIFY = reverse("admin:second_factor")
 ENROL = reverse("admin:second_factor_enrol")
 
 
-@pytest.fixture
-def legal(user_in_role):
-    return user_in_role(Role.LEGAL_REVIEWER, username="legal")
-
-
-@pytest.fixture
-def security(user_in_role):
-    return user_in_role(Role.SECURITY_REVIEWER, username="security")
-
-
 def password_step(client: Client, username: str, password: str = DEFAULT_DEMO_PASSWORD, **extra: str):
     return client.post(SIGN_IN, {"username": username, "password": password, "next": LANDING}, **extra)
 

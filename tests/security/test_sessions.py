@@ -22,11 +22,6 @@ LANDING = "/admin/"
 SIGN_IN = reverse("admin:login")
 
 
-@pytest.fixture
-def auditor(user_in_role):
-    return user_in_role(Role.AUDITOR, username="auditor")
-
-
 def signed_in(user) -> Client:
     client = Client()
     login_verified(client, user)  # force_login (user_logged_in fires, as after the sign-in form) + second factor

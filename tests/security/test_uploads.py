@@ -5,9 +5,9 @@ refusal in the ledger, with the SHA-256 of the bytes actually stored."""
 import hashlib
 import io
 import struct
-import threading
 import zipfile
 import zlib
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -32,6 +32,7 @@ from lineage.services import dataset_create
 from registry.choices import IncidentSeverity, IncidentSource
 from registry.services.incidents import incident_open
 from tests import services
+from tests.concurrency import run_at_once
 from tests.governance.test_usecases import use_case_fields
 from tests.lineage.conftest import new_version
 from tests.signing_in import login_verified
@@ -608,23 +609,16 @@ def test_an_incident_report_is_uploaded_through_the_page_and_lands_on_the_incide
 @pytest.mark.django_db(transaction=True)
 def test_two_people_superseding_the_same_document_at_once_make_one_successor(people, version) -> None:
     first = upload(people["steward"], version, pdf_bytes(), "dpia.pdf")
-    start = threading.Barrier(2)
-    outcomes: dict[str, object] = {}
+    names = ("steward", "legal")
 
-    def supersede(name: str) -> None:
-        try:
-            start.wait(timeout=30)
-            outcomes[name] = upload(people[name], version, pdf_bytes(), f"dpia-{name}.pdf", supersedes=first)
-        except BaseException as error:  # collected and checked in the main thread
-            outcomes[name] = error
-        finally:
-            connection.close()
+    def supersede(name: str) -> Document:
+        return upload(people[name], version, pdf_bytes(), f"dpia-{name}.pdf", supersedes=first)
 
-    threads = [threading.Thread(target=supersede, args=(name,)) for name in ("steward", "legal")]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    raced = run_at_once(*(partial(supersede, name) for name in names), timeout=60)
+    outcomes = {
+        name: outcome.result if outcome.error is None else outcome.error
+        for name, outcome in zip(names, raced, strict=True)
+    }
 
     successors = [outcome for outcome in outcomes.values() if isinstance(outcome, Document)]
     refusals = [outcome for outcome in outcomes.values() if isinstance(outcome, ValidationError)]

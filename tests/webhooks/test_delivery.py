@@ -18,6 +18,7 @@ from governance.models import UseCase
 from registry.choices import IncidentSource
 from registry.services.incidents import incident_open
 from tests import services
+from tests.concurrency import run_at_once
 from webhooks.choices import DeliveryStatus, WebhookEvent
 from webhooks.conf import backoff_seconds
 from webhooks.delivery import webhook_delivery_attempt
@@ -350,21 +351,11 @@ def test_two_workers_taking_the_same_delivery_at_once_post_it_once(receiver, sub
         subscription=subscription, event=WebhookEvent.GATE_FAILED, event_id=uuid.uuid4(), payload={"id": "drill"}
     )
     receiver.delay_s = 1.0
-    start = threading.Barrier(2)
-    outcomes = []
 
-    def worker() -> None:
-        start.wait()
-        try:
-            outcomes.append(webhook_delivery_attempt(delivery_id=delivery.pk, attempt=1).status)
-        finally:
-            connections.close_all()
+    def worker() -> object:
+        return webhook_delivery_attempt(delivery_id=delivery.pk, attempt=1).status
 
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    outcomes = [outcome.get() for outcome in run_at_once(worker, worker, timeout=30)]
 
     assert sorted(outcomes, key=str) == [None, DeliveryStatus.DELIVERED]  # the second gave way
     assert len(receiver.received) == 1
