@@ -30,7 +30,8 @@ from registry.choices import (
 )
 from registry.errors import GateBlocked
 from registry.models import ChangeTicket, Deployment, DeploymentEvent, GateDecision, ModelVersion
-from registry.services.deployments import _override_for, locked_deployment, put_live
+from registry.selectors import break_glass_override_covers
+from registry.services.deployments import deployment_get_locked, deployment_put_live
 from registry.services.training import model_data_problems
 
 OPEN_STATES = (ChangeTicketState.DRAFT, ChangeTicketState.SUBMITTED, ChangeTicketState.APPROVED)
@@ -210,6 +211,19 @@ def change_ticket_create(
         return ticket
 
 
+#: What the requester alone may do with a ticket, and what anybody else is told.
+REQUESTER_ONLY = {
+    "change_ticket_submit": "Only the requester submits a change ticket.",
+    "change_ticket_cancel": "Only the requester cancels a change ticket.",
+}
+
+
+def change_ticket_requester_refusal(ticket: ChangeTicket, actor: AbstractBaseUser, attempted: str) -> str | None:
+    """Why ``actor`` may not ``attempted`` (submit or cancel) the ticket because it is not theirs; None if it is.
+    The services refuse with it, and the admin asks it before offering the form."""
+    return None if actor.pk == ticket.requested_by_id else REQUESTER_ONLY[attempted]
+
+
 def _locked_ticket(ticket: ChangeTicket) -> ChangeTicket:
     return ChangeTicket.objects.select_for_update(of=("self",)).select_related("model_version").get(pk=ticket.pk)
 
@@ -220,10 +234,9 @@ def change_ticket_submit(*, ticket: ChangeTicket, actor: AbstractBaseUser) -> Ch
     attempted = "change_ticket_submit"
     with denials_recorded(), transaction.atomic(), acting_as(actor):
         locked = _locked_ticket(ticket)
-        if actor.pk != locked.requested_by_id:
-            raise ActionDenied(
-                "Only the requester submits a change ticket.", actor=actor, attempted=attempted, obj=locked
-            )
+        refusal = change_ticket_requester_refusal(locked, actor, attempted)
+        if refusal:
+            raise ActionDenied(refusal, actor=actor, attempted=attempted, obj=locked)
         if locked.state != ChangeTicketState.DRAFT:
             raise ActionDenied(
                 f"{locked.identifier} is {locked.get_state_display().lower()}, not a draft.",
@@ -322,10 +335,9 @@ def change_ticket_cancel(*, ticket: ChangeTicket, actor: AbstractBaseUser, reaso
     attempted = "change_ticket_cancel"
     with denials_recorded(), transaction.atomic(), acting_as(actor):
         locked = _locked_ticket(ticket)
-        if actor.pk != locked.requested_by_id:
-            raise ActionDenied(
-                "Only the requester cancels a change ticket.", actor=actor, attempted=attempted, obj=locked
-            )
+        refusal = change_ticket_requester_refusal(locked, actor, attempted)
+        if refusal:
+            raise ActionDenied(refusal, actor=actor, attempted=attempted, obj=locked)
         if locked.state not in OPEN_STATES:
             raise ActionDenied(
                 f"{locked.identifier} is {locked.get_state_display().lower()}.",
@@ -351,14 +363,15 @@ def change_ticket_deploy(
     with denials_recorded(), transaction.atomic(), acting_as(actor):
         locked = _locked_ticket(ticket)
         require(actor, "registry.change_changeticket", attempted=attempted, obj=locked)
-        deployment = locked_deployment(locked.model_version.use_case_id, locked.environment)
+        deployment = deployment_get_locked(locked.model_version.use_case_id, locked.environment)
         problems = promotion_problems(locked.model_version, locked.environment, ticket=locked)
         used_override = None
         if problems:
-            if locked.state != ChangeTicketState.APPROVED or not _override_for(override, locked, "promotion"):
+            covered = break_glass_override_covers(override, record=locked, gate="promotion")
+            if locked.state != ChangeTicketState.APPROVED or not covered:
                 raise GateBlocked(problems, actor=actor, attempted=attempted, obj=locked)
             used_override = override
-        put_live(deployment, locked.model_version, actor=actor, ticket=locked, override=used_override)
+        deployment_put_live(deployment, locked.model_version, actor=actor, ticket=locked, override=used_override)
         locked.deploy()
         locked.deployed_at = timezone.now()
         locked.save()
