@@ -20,17 +20,6 @@ from lineage.openlineage.api import OpenLineageIntake
 from lineage.services import RECORD_FIELDS, dataset_version_create, dataset_version_submit, lineage_source_add
 
 
-def dataset_version_named(identifier: str) -> DatasetVersion | None:
-    """``slug@number`` or a primary key."""
-    slug, _sep, number = identifier.strip().rpartition("@")
-    versions = DatasetVersion.objects.select_related("dataset")
-    if slug and number.isdigit():
-        return versions.filter(dataset__slug=slug, number=int(number)).first()
-    if identifier.isdigit():
-        return versions.filter(pk=int(identifier)).first()
-    return None
-
-
 class LineageSourceIn(serializers.Serializer):
     source_system = serializers.CharField(max_length=200, help_text="The source system's name.")
     legal_basis = serializers.CharField(max_length=40)
@@ -88,7 +77,7 @@ class DatasetVersionCreate(PipelineCreateAPIView):
         self.check_use_case(dataset.use_case_id, attempted="dataset_version_create", obj=dataset)
         parents, unknown = [], []
         for identifier in data.pop("parents"):
-            parent = dataset_version_named(identifier)
+            parent = DatasetVersion.objects.select_related("dataset").identified_by(identifier).first()
             (parents if parent is not None else unknown).append(parent or identifier)
         if unknown:
             raise ValidationError({"parents": [f"Unknown dataset versions: {', '.join(unknown)}."]})
@@ -122,7 +111,7 @@ class DatasetVersionSubmit(PipelineCreateAPIView):
         return super().post(request, *args, **kwargs)
 
     def create(self, request: Request, identifier: str) -> Response:
-        version = dataset_version_named(identifier)
+        version = DatasetVersion.objects.select_related("dataset").identified_by(identifier).first()
         if version is None:
             raise NotFound(f"No dataset version {identifier!r}.")
         self.check_use_case(version.dataset.use_case_id, attempted="dataset_version_submit", obj=version)

@@ -21,7 +21,7 @@ from governance.api.views import PipelineAPIView, PipelineCreateAPIView, all_or_
 from governance.models import PipelineTokenScope, UseCase
 from lineage.models import DatasetVersion
 from registry.choices import ChangeRisk, Environment, IncidentSeverity, IncidentSource
-from registry.lookups import dataset_version_by_identifier, model_version_by_identifier
+from registry.lookups import model_version_by_identifier
 from registry.models import (
     BaseModel,
     Deployment,
@@ -146,7 +146,7 @@ class TrainingRunCreate(PipelineCreateAPIView):
         versions, unknown = [], []
         for identifier in data.pop("dataset_versions"):
             try:
-                versions.append(dataset_version_by_identifier(identifier))
+                versions.append(DatasetVersion.objects.get_by_identifier(identifier))
             except DatasetVersion.DoesNotExist:
                 unknown.append(identifier)
         if unknown:

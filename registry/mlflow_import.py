@@ -56,7 +56,6 @@ TRAINING_CONTEXTS = frozenset({"", "training", "train"})
 #: 128 bits of the content digest: as much as fits comfortably in MLflow's 36-character digest.
 MIN_DIGEST_HEX = 32
 _HEX = re.compile(r"^[0-9a-f]+$")
-_IDENTIFIER = re.compile(r"^(?P<slug>[-a-zA-Z0-9_]+)@(?P<number>[0-9]+)$")
 #: Bulky, and MLflow's bookkeeping rather than the run's configuration.
 _LEFT_OUT = frozenset({"mlflow.log-model.history"})
 
@@ -102,13 +101,9 @@ def resolve_datasets(run: RunSnapshot) -> tuple[list[DatasetVersion], list[str]]
     for item in inputs:
         digest = item.digest.strip().lower()
         label = f"Dataset input {item.name!r} (digest {item.digest!r})"
-        named = _IDENTIFIER.match(item.name.strip())
-        if named:
-            version = (
-                DatasetVersion.objects.select_related("dataset")
-                .filter(dataset__slug=named["slug"], number=int(named["number"]))
-                .first()
-            )
+        named = DatasetVersion.objects.select_related("dataset").filter_identifier(item.name)
+        if named is not None:
+            version = named.first()
             if version is None:
                 problems.append(f"{label} names {item.name}, which is not a dataset version in the portal.")
             elif not _matches(version, digest):
