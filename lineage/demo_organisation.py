@@ -11,12 +11,14 @@ from django.db import transaction
 
 from governance.models import Policy, UseCase
 from lineage.choices import Article9Condition, LegalBasis, Sensitivity, TransformationKind
-from lineage.erasure import dataset_version_retire, dataset_version_revoke
 from lineage.models import Dataset, DatasetVersion, LineageTemplate, SourceSystem
-from lineage.reviews import dataset_version_reject, dataset_version_review_approve
 from lineage.services import (
     dataset_create,
     dataset_version_create,
+    dataset_version_reject,
+    dataset_version_retire,
+    dataset_version_review_approve,
+    dataset_version_revoke,
     dataset_version_submit,
     lineage_edge_add,
     lineage_record_update,

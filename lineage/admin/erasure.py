@@ -17,8 +17,8 @@ from governance.admin import GovernedAdmin, RoleGatedAdmin
 from governance.authz import holds_approval_permission
 from governance.ledger import ActionDenied
 from lineage.choices import ErasureState
-from lineage.erasure import erasure_request_create, erasure_request_process
 from lineage.models import ErasureRequest
+from lineage.services import erasure_request_create, erasure_request_process
 
 
 class ErasureRequestForm(forms.ModelForm):

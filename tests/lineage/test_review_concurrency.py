@@ -9,10 +9,10 @@ from django.db import connection
 from governance.choices import LedgerAction, Role
 from governance.ledger import ActionDenied
 from governance.models import Signature
-from lineage.choices import DatasetVersionState
+from lineage.choices import STAGES, DatasetVersionState
 from lineage.models import DatasetVersion
-from lineage.reviews import STAGES, assigned_reviewers, dataset_version_review_approve
-from lineage.services import dataset_version_submit
+from lineage.selectors import assigned_reviewers
+from lineage.services import dataset_version_review_approve, dataset_version_submit
 from tests import services
 from tests.governance.conftest import PASSWORD
 from tests.lineage.conftest import ledger_of, sourced_version

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from governance.choices import EvaluationDimension, LedgerAction
 from governance.models import LedgerEntry, Signature
-from lineage.erasure import dataset_version_revoke
+from lineage.services import dataset_version_revoke
 from registry.choices import (
     ChangeTicketState,
     DeploymentEventKind,

@@ -9,7 +9,7 @@ from django.urls import reverse
 from governance.choices import EvaluationDimension, LedgerAction
 from governance.ledger import ActionDenied
 from governance.models import BreakGlassOverride, LedgerEntry
-from lineage.erasure import dataset_version_revoke
+from lineage.services import dataset_version_revoke
 from registry.choices import ChangeTicketState, Environment
 from registry.errors import GateBlocked
 from registry.models import ChangeTicket, Deployment

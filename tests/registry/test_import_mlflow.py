@@ -11,9 +11,9 @@ from django.db import connection
 
 from governance.choices import LedgerAction
 from governance.models import LedgerEntry
-from registry.mlflow_import import import_model_versions
 from registry.mlflow_tracking import read_model_versions
 from registry.models import ModelVersion, TrainingRun
+from registry.services.mlflow_import import model_version_import_batch
 from registry.services.training import training_run_complete
 from tests import services
 from tests.registry.conftest import ledger_of, sha, version
@@ -40,7 +40,7 @@ def model_name() -> str:
 
 
 def tags(**overrides: str) -> dict[str, str]:
-    """What a governed pipeline tags its runs with (see registry.mlflow_import)."""
+    """What a governed pipeline tags its runs with (see registry.services.mlflow_import)."""
     return {
         "mlflow.source.git.commit": sha("commit")[:40],
         "mlflow.source.git.repoURL": "git@example.com:ml/support-assistant.git",
@@ -359,7 +359,7 @@ def test_two_imports_of_the_same_version_at_once_register_it_once(world, pipelin
     def import_once() -> None:
         try:
             start.wait(timeout=30)
-            results = import_model_versions(
+            results = model_version_import_batch(
                 snapshots=snapshots, use_case=world.use_case, name=model_name, actor=world["mleng"]
             )
             outcomes.extend(str(result.outcome) for result in results)

@@ -15,7 +15,7 @@ from governance.ledger import ActionDenied
 from governance.services.revisions import revision_approve
 from governance.services.thresholds import RuleInput, threshold_revision_propose
 from governance.signatures import signatures_for
-from lineage.erasure import dataset_version_revoke
+from lineage.services import dataset_version_revoke
 from registry.choices import ChangeTicketState, DeploymentEventKind, Environment
 from registry.models import ChangeTicket, DeploymentEvent, ModelVersion
 from registry.services.deployments import deployment_get_locked, deployment_kill_switch

@@ -283,7 +283,7 @@ def _registered_run(
     )
 
 
-def import_model_version(
+def model_version_import(
     *, snapshot: VersionSnapshot, use_case: UseCase, name: str, actor: AbstractBaseUser
 ) -> VersionResult:
     """Bring one MLflow version and its run into the registry, whole or not at all.
@@ -355,14 +355,14 @@ def _already_imported(
     return result
 
 
-def import_model_versions(
+def model_version_import_batch(
     *, snapshots: list[VersionSnapshot], use_case: UseCase, name: str, actor: AbstractBaseUser, dry_run: bool = False
 ) -> list[VersionResult]:
     """Every version in turn, each in its own transaction. A dry run goes through exactly the same checks and
     services inside one transaction that is then rolled back, so it writes nothing, not even refusals."""
     if not dry_run:
-        return [import_model_version(snapshot=s, use_case=use_case, name=name, actor=actor) for s in snapshots]
+        return [model_version_import(snapshot=s, use_case=use_case, name=name, actor=actor) for s in snapshots]
     with transaction.atomic():
-        results = [import_model_version(snapshot=s, use_case=use_case, name=name, actor=actor) for s in snapshots]
+        results = [model_version_import(snapshot=s, use_case=use_case, name=name, actor=actor) for s in snapshots]
         transaction.set_rollback(True)
     return results

@@ -170,7 +170,7 @@ HANDLERS = {
 }
 
 
-def training_job_handle(job: TrainingJob) -> None:
+def training_run_record_openlineage(job: TrainingJob) -> None:
     """RUNNING and OTHER events add facets to the OpenLineage run only; the training run is unchanged."""
     handler = HANDLERS.get(job.event_type)
     if handler is not None:
