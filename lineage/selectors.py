@@ -13,6 +13,7 @@ from lineage.choices import (
     LegalBasis,
     ReviewStage,
     Sensitivity,
+    SourceStatus,
 )
 from lineage.graph import downstream_version_ids
 from lineage.models import DatasetVersion, DatasetVersionReviewer, ErasureRequest, LineageSource
@@ -70,7 +71,7 @@ def submission_problems(version: DatasetVersion) -> list[str]:
                 problems.append(f"{source.source_system}: special-category data needs an Art. 9 condition.")
             if not record.dpia_reference.strip():
                 problems.append(f"{source.source_system}: special-category data needs a DPIA reference.")
-        if source.source_system.status != "active":
+        if source.source_system.status != SourceStatus.ACTIVE:
             problems.append(f"{source.source_system} is decommissioned.")
     if record.sensitivity == Sensitivity.RESTRICTED and not record.privacy_controls:
         problems.append("Restricted data needs the privacy controls applied (redaction, pseudonymisation, ...).")

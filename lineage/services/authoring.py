@@ -23,6 +23,7 @@ from lineage.choices import (
     DatasetVersionState,
     PrivacyControl,
     Sensitivity,
+    SourceStatus,
     TransformationKind,
 )
 from lineage.graph import lock_graph, upstream_version_ids
@@ -214,7 +215,7 @@ def lineage_source_add(
     with denials_recorded(), transaction.atomic(), acting_as(actor):
         locked = _locked_draft(version, actor, "lineage_source_add")
         source_system = SourceSystem.objects.get(pk=source_system.pk)  # its status now, not when it was read
-        if source_system.status != "active":
+        if source_system.status != SourceStatus.ACTIVE:
             raise ValidationError(
                 {"source_system": f"{source_system} is decommissioned; no new data may come from it."}
             )

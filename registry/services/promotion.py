@@ -26,6 +26,7 @@ from registry.choices import (
     ChangeTicketState,
     DeploymentEventKind,
     Environment,
+    GateOutcome,
     HumanReviewDecision,
 )
 from registry.errors import GateBlocked
@@ -72,10 +73,10 @@ def _gate_problems(model_version: ModelVersion, gate: GateDecision | None) -> li
     if gate is None:
         return [f"{model_version} has no gate decision; run the validation suite and evaluate the gate."]
     problems = []
-    if gate.outcome == "fail":
-        failing = [figures["label"] for figures in gate.figures.values() if figures.get("outcome") == "fail"]
+    if gate.outcome == GateOutcome.FAIL:
+        failing = [figures["label"] for figures in gate.figures.values() if figures.get("outcome") == GateOutcome.FAIL]
         problems.append(f"The gate of {model_version} is FAIL ({', '.join(failing)}).")
-    elif gate.outcome == "borderline":
+    elif gate.outcome == GateOutcome.BORDERLINE:
         if gate.human_decision != HumanReviewDecision.ACCEPTED:
             problems.append(f"The gate of {model_version} is BORDERLINE and has no accepted, signed human review.")
         elif not any(valid for _signature, valid in signatures_for(gate)):
