@@ -283,9 +283,9 @@ def _input_version(dataset: Dataset, wanted: str | None, where: str) -> DatasetV
             )
         return version
     text = wanted.strip().lower().removeprefix("sha256:")
-    named = versions.filter_identifier(text)
+    named = versions.filter_identifier(text)  # ``slug@n``: only this dataset's versions are searched
     if named is not None:
-        version = named.filter(dataset=dataset).first()
+        version = named.first()
     elif text.isdigit():
         version = versions.filter(number=int(text)).first()
     elif SHA256_HEX.match(text):
