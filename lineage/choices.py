@@ -1,5 +1,9 @@
+from dataclasses import dataclass
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from governance.choices import Role
 
 
 class SourceStatus(models.TextChoices):
@@ -104,3 +108,42 @@ class OpenLineageEventType(models.TextChoices):
     FAIL = "FAIL", _("Failed")
     ABORT = "ABORT", _("Aborted")
     OTHER = "OTHER", _("Other (facets only)")
+
+
+@dataclass(frozen=True)
+class ReviewStage:
+    """One stage of a dataset version's review: its state, the role that reviews it, the per-version object
+    permission the assigned reviewer holds, the meaning of the stage signature and the transition it makes."""
+
+    state: DatasetVersionState
+    role: Role
+    permission: str  # codename of the per-version object permission
+    meaning: str
+    approve: str  # name of the transition
+
+
+#: The review stages, in the order a version goes through them.
+STAGES = (
+    ReviewStage(
+        DatasetVersionState.LEGAL_REVIEW,
+        Role.LEGAL_REVIEWER,
+        "review_legal_datasetversion",
+        "Approved as Legal reviewer",
+        "approve_legal",
+    ),
+    ReviewStage(
+        DatasetVersionState.SECURITY_REVIEW,
+        Role.SECURITY_REVIEWER,
+        "review_security_datasetversion",
+        "Approved as Security reviewer",
+        "approve_security",
+    ),
+    ReviewStage(
+        DatasetVersionState.COMPLIANCE_REVIEW,
+        Role.COMPLIANCE_REVIEWER,
+        "review_compliance_datasetversion",
+        "Approved as Compliance reviewer",
+        "approve_compliance",
+    ),
+)
+STAGE_BY_STATE = {stage.state.value: stage for stage in STAGES}

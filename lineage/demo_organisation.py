@@ -10,13 +10,15 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from governance.models import Policy, UseCase
-from lineage.choices import Article9Condition, LegalBasis, Sensitivity, TransformationKind
-from lineage.erasure import dataset_version_retire, dataset_version_revoke
+from lineage.choices import Article9Condition, DatasetVersionState, LegalBasis, Sensitivity, TransformationKind
 from lineage.models import Dataset, DatasetVersion, LineageTemplate, SourceSystem
-from lineage.reviews import dataset_version_reject, dataset_version_review_approve
 from lineage.services import (
     dataset_create,
     dataset_version_create,
+    dataset_version_reject,
+    dataset_version_retire,
+    dataset_version_review_approve,
+    dataset_version_revoke,
     dataset_version_submit,
     lineage_edge_add,
     lineage_record_update,
@@ -38,8 +40,8 @@ SUPPORT_CHATS_POLICY = (
     "who consented to service improvement."
 )
 
-#: Where each demo version ends up: "draft", a review stage, or a final state.
-Target = str
+#: Where each demo version ends up: a draft, a review stage, or a final state.
+Target = DatasetVersionState
 
 
 @dataclass(frozen=True)
@@ -67,9 +69,12 @@ DATASETS = (
         "Support chats (billing)",
         "support-assistant",
         (
-            DemoVersion("approved", (("Salesforce CRM", LegalBasis.CONTRACT), ("Zendesk tickets", LegalBasis.CONSENT))),
-            DemoVersion("legal_review", parents=(1,)),
-            DemoVersion("draft", parents=(2,)),
+            DemoVersion(
+                DatasetVersionState.APPROVED,
+                (("Salesforce CRM", LegalBasis.CONTRACT), ("Zendesk tickets", LegalBasis.CONSENT)),
+            ),
+            DemoVersion(DatasetVersionState.LEGAL_REVIEW, parents=(1,)),
+            DemoVersion(DatasetVersionState.DRAFT, parents=(2,)),
         ),
         ("CC-17",),
     ),
@@ -78,9 +83,13 @@ DATASETS = (
         "Wealth-management product Q&A",
         "wealth-chatbot",
         (
-            DemoVersion("revoked", (("Portfolio management system", LegalBasis.LEGITIMATE_INTERESTS),)),
-            DemoVersion("approved", (("Portfolio management system", LegalBasis.LEGITIMATE_INTERESTS),)),
-            DemoVersion("security_review", parents=(2,)),
+            DemoVersion(
+                DatasetVersionState.REVOKED, (("Portfolio management system", LegalBasis.LEGITIMATE_INTERESTS),)
+            ),
+            DemoVersion(
+                DatasetVersionState.APPROVED, (("Portfolio management system", LegalBasis.LEGITIMATE_INTERESTS),)
+            ),
+            DemoVersion(DatasetVersionState.SECURITY_REVIEW, parents=(2,)),
         ),
         ("WM-04",),
     ),
@@ -90,13 +99,13 @@ DATASETS = (
         "clinical-notes",
         (
             DemoVersion(
-                "rejected",
+                DatasetVersionState.REJECTED,
                 (("Epic clinical notes", LegalBasis.PUBLIC_TASK),),
                 sensitivity=Sensitivity.RESTRICTED,
                 special_category=True,
             ),
             DemoVersion(
-                "compliance_review",
+                DatasetVersionState.COMPLIANCE_REVIEW,
                 (("Epic clinical notes", LegalBasis.PUBLIC_TASK),),
                 sensitivity=Sensitivity.RESTRICTED,
                 special_category=True,
@@ -109,11 +118,9 @@ DATASETS = (
         "call-transcripts",
         "Call transcripts (2025 pilot)",
         "support-assistant",
-        (DemoVersion("retired", (("Contact-centre call transcripts", LegalBasis.CONSENT),)),),
+        (DemoVersion(DatasetVersionState.RETIRED, (("Contact-centre call transcripts", LegalBasis.CONSENT),)),),
     ),
 )
-
-_REVIEW_ORDER = ("legal_review", "security_review", "compliance_review", "approved")
 
 
 def _digest(*parts: object) -> str:
@@ -165,24 +172,32 @@ def seed_template() -> LineageTemplate:
 
 def _drive(version: DatasetVersion, target: Target, people: dict, password: str) -> DatasetVersion:
     """Move a draft along the workflow to ``target``, each step by the person whose job it is."""
-    if target == "draft":
+    if target == DatasetVersionState.DRAFT:
         return version
     version = dataset_version_submit(version=version, actor=people["mleng"])
-    reviewer_for = {"legal_review": "legal", "security_review": "security", "compliance_review": "compliance"}
-    if target == "rejected":
+    reviewer_for = {
+        DatasetVersionState.LEGAL_REVIEW: "legal",
+        DatasetVersionState.SECURITY_REVIEW: "security",
+        DatasetVersionState.COMPLIANCE_REVIEW: "compliance",
+    }
+    if target == DatasetVersionState.REJECTED:
         return dataset_version_reject(
             version=version, reviewer=people["legal"], reason="The Art. 9 condition does not cover model training."
         )
-    final = "approved" if target in ("approved", "revoked", "retired") else target
+    final = (
+        DatasetVersionState.APPROVED
+        if target in (DatasetVersionState.APPROVED, DatasetVersionState.REVOKED, DatasetVersionState.RETIRED)
+        else target
+    )
     while version.state != final:
         version = dataset_version_review_approve(
             version=version, reviewer=people[reviewer_for[version.state]], password=password
         )
     actions: dict[str, Callable[[], DatasetVersion]] = {
-        "revoked": lambda: dataset_version_revoke(
+        DatasetVersionState.REVOKED: lambda: dataset_version_revoke(
             version=version, actor=people["compliance"], reason="Superseded after a data-quality finding."
         ),
-        "retired": lambda: dataset_version_retire(version=version, actor=people["compliance"]),
+        DatasetVersionState.RETIRED: lambda: dataset_version_retire(version=version, actor=people["compliance"]),
     }
     return actions[target]() if target in actions else version
 

@@ -29,7 +29,8 @@ from lineage.services import MAX_PARAMETER_BYTES, clean_parameters
 MAX_PARAMETER_TEXT = 4 * MAX_PARAMETER_BYTES
 #: Versions named in one go (parents of a new version).
 MAX_PARENTS = 20
-IDENTIFIER = re.compile(r"^(?P<slug>[-a-zA-Z0-9_]+)@(?P<number>[0-9]{1,9})$")
+#: Version numbers typed by hand stay below this (nine digits): a longer one is a typing mistake.
+MAX_TYPED_NUMBER = 10**9
 
 
 class PersonChoiceField(forms.ModelChoiceField):
@@ -82,12 +83,13 @@ def parse_identifiers(text: str) -> list[DatasetVersion]:
     names = list(dict.fromkeys(part.strip() for part in re.split(r"[,\s]+", text) if part.strip()))
     if len(names) > MAX_PARENTS:
         raise ValidationError(_("Name at most %(limit)d versions at once.") % {"limit": MAX_PARENTS})
-    malformed = [name for name in names if not IDENTIFIER.match(name)]
+    split = {name: DatasetVersion.objects.split_identifier(name) for name in names}
+    malformed = [name for name, named in split.items() if named is None or named[1] >= MAX_TYPED_NUMBER]
     if malformed:
         raise ValidationError(
             f"Give each version as dataset@number, e.g. support-chats@3 (not {', '.join(malformed)})."
         )
-    wanted = [(match["slug"], int(match["number"])) for match in map(IDENTIFIER.match, names)]
+    wanted = [split[name] for name in names]
     query = Q()
     for slug, number in wanted:
         query |= Q(dataset__slug=slug, number=number)

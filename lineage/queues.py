@@ -9,8 +9,8 @@ from django.db.models import Q
 from django.urls import reverse
 
 from governance.worklist import WorkItem, WorkQueue, register_queue
+from lineage.choices import STAGES
 from lineage.models import DatasetVersionReviewer
-from lineage.reviews import STAGES
 
 
 def _waiting_for_my_review(user: AbstractBaseUser) -> Iterator[WorkItem]:

@@ -16,10 +16,10 @@ class RegistryConfig(AppConfig):
 
         from lineage.openlineage.training import register_training_job_handler
         from registry import queues
-        from registry.openlineage_training import training_job_handle
+        from registry.services.openlineage import training_run_record_openlineage
 
         queues.register()
-        register_training_job_handler(training_job_handle)
+        register_training_job_handler(training_run_record_openlineage)
 
     def _register_attachment_rules(self) -> None:
         from governance.models import DocumentKind

@@ -21,8 +21,10 @@ from registry.choices import (
     Containment,
     Environment,
     ExpectedBehaviour,
+    HumanReviewDecision,
     IncidentSeverity,
     IncidentSource,
+    ResultOutcome,
     RootCauseKind,
     ValidationCategory,
 )
@@ -220,7 +222,7 @@ def _validate(model: ModelVersion, suite: ValidationSuite, people: dict, misses:
                 ResultInput(
                     case=case.key,
                     attempt=attempt,
-                    outcome="pass" if passed else "fail",
+                    outcome=ResultOutcome.PASS if passed else ResultOutcome.FAIL,
                     output_excerpt="[redacted] ... ending 4242" if case.key.startswith("PCI") else "",
                     human_reviewer="risk2" if case.category == ValidationCategory.HUMAN_REVIEW else "",
                 )
@@ -363,7 +365,7 @@ def seed_support_assistant(people: dict, password: str) -> None:
     gate_human_review(
         decision=borderline,
         reviewer=people["risk2"],
-        verdict="accepted",
+        verdict=HumanReviewDecision.ACCEPTED,
         note="The misses are paraphrases of the right refund period; accepted for staging.",
         password=password,
     )

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Exists, OuterRef, QuerySet
 
+from governance.models import BreakGlassOverride
 from lineage.choices import DatasetVersionState
 from lineage.graph import downstream_version_ids, versions_fed_by_sources
 from lineage.models import DatasetVersion, SourceSystem
@@ -64,3 +65,15 @@ def model_versions_on_unapproved_data() -> QuerySet[ModelVersion]:
         dataset_version__state=DatasetVersionState.APPROVED
     )
     return ModelVersion.objects.filter(Exists(unapproved))
+
+
+def break_glass_override_covers(override: BreakGlassOverride | None, *, record: object, gate: str) -> bool:
+    """Whether ``override`` is a recorded break-glass override of ``gate`` for exactly this record: an override
+    for another gate or another record lets nothing through."""
+    if override is None:
+        return False
+    return (
+        override.object_id == str(record.pk)
+        and override.content_type.model_class() is type(record)
+        and override.gate == gate
+    )

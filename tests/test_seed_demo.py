@@ -252,7 +252,7 @@ def test_a_second_run_adds_nothing_to_the_organisation_or_the_ledger() -> None:
 def test_seeds_dataset_versions_in_every_state_of_the_review_workflow() -> None:
     from lineage.choices import DatasetVersionState
     from lineage.models import DatasetVersion, LineageTemplate, SourceSystem
-    from lineage.reviews import approved_for_training
+    from lineage.selectors import approved_for_training
 
     seed()
 

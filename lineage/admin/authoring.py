@@ -25,13 +25,13 @@ from lineage.forms import (
     TransformationStepForm,
 )
 from lineage.models import DatasetVersion
-from lineage.reviews import assigned_reviewers, dataset_version_assign_reviewer, stage_of
+from lineage.selectors import assigned_reviewers, stage_of, submission_problems
 from lineage.services import (
+    dataset_version_assign_reviewer,
     dataset_version_submit,
     lineage_edge_add,
     lineage_record_update,
     lineage_source_add,
-    submission_problems,
     transformation_step_add,
 )
 

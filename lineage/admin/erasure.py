@@ -18,8 +18,8 @@ from audit.ledger import ActionDenied
 from governance.admin import RoleGatedAdmin
 from governance.authz import holds_approval_permission
 from lineage.choices import ErasureState
-from lineage.erasure import erasure_request_create, erasure_request_process
 from lineage.models import ErasureRequest
+from lineage.services import erasure_request_create, erasure_request_process
 
 
 class ErasureRequestForm(forms.ModelForm):

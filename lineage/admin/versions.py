@@ -20,16 +20,14 @@ from lineage.admin.pages import form_page
 from lineage.forms import DatasetVersionForm
 from lineage.models import DatasetVersion, LineageEdge, LineageSource
 from lineage.review_page import changes_since_previous, lineage_svg
-from lineage.reviews import (
-    approved_for_training,
+from lineage.risk import assess
+from lineage.selectors import approved_for_training, is_assigned, stage_of
+from lineage.services import (
+    dataset_version_create,
     dataset_version_reject,
     dataset_version_request_changes,
     dataset_version_review_approve,
-    is_assigned,
-    stage_of,
 )
-from lineage.risk import assess
-from lineage.services import dataset_version_create
 
 REGISTER = "lineage.add_datasetversion"
 

@@ -1,4 +1,5 @@
 import re
+from typing import Self
 
 from django.conf import settings
 from django.core.validators import RegexValidator
@@ -8,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from guardian.models import UserObjectPermissionBase
 
-from audit.models import GovernedModel
+from audit.models import GovernedModel, GovernedQuerySet
 from lineage.choices import DatasetVersionState
 
 REVIEW_STATES = [
@@ -44,6 +45,38 @@ class Dataset(GovernedModel):
 
     def __str__(self) -> str:
         return self.slug
+
+
+#: The human-readable identifier of a dataset version: the dataset's slug, ``@``, the version number.
+IDENTIFIER = re.compile(r"^(?P<slug>[-a-zA-Z0-9_]+)@(?P<number>[0-9]+)$")
+
+
+class DatasetVersionQuerySet(GovernedQuerySet):
+    """Finds versions by the identifier people and pipelines use (``support-chats@3``): the one place that
+    reads that form, so the API, the admin, the commands and the importers agree on it."""
+
+    @staticmethod
+    def split_identifier(identifier: str) -> tuple[str, int] | None:
+        """``("support-chats", 3)`` for ``support-chats@3``; None for anything else (a primary key included)."""
+        named = IDENTIFIER.match(identifier.strip())
+        return (named["slug"], int(named["number"])) if named else None
+
+    def filter_identifier(self, identifier: str) -> Self | None:
+        """The version named ``slug@number`` (one at most), or None if ``identifier`` is not of that form."""
+        named = self.split_identifier(identifier)
+        return self.filter(dataset__slug=named[0], number=named[1]) if named else None
+
+    def identified_by(self, identifier: str) -> Self:
+        """The version ``identifier`` names, ``slug@number`` or a primary key; empty if it names none."""
+        named = self.filter_identifier(identifier)
+        if named is not None:
+            return named
+        value = identifier.strip()
+        return self.filter(pk=int(value)) if value.isdecimal() and value.isascii() else self.none()
+
+    def get_by_identifier(self, identifier: str) -> "DatasetVersion":
+        """``slug@number`` or a primary key, with its dataset; ``DatasetVersion.DoesNotExist`` if there is none."""
+        return self.select_related("dataset").identified_by(identifier).get()
 
 
 class DatasetVersion(ConcurrentTransitionMixin, GovernedModel):
@@ -83,6 +116,8 @@ class DatasetVersion(ConcurrentTransitionMixin, GovernedModel):
         blank=True,
     )
     submitted_at = models.DateTimeField(_("submitted at (UTC)"), null=True, blank=True)
+
+    objects = DatasetVersionQuerySet.as_manager()
 
     digest_exclude = ("revision", "submitted_by", "submitted_at")
 

@@ -12,7 +12,7 @@ How an event maps onto the portal (``services.openlineage_event_record`` does it
   facet carries) and the input dataset versions, completes it on COMPLETE and fails it on FAIL or ABORT, with the
   registry's gates (data not approved for training: 409). Such a job also needs the token's ``runs:write``
   scope; without a handler, or without the facet on START or COMPLETE, it is refused (400) rather than
-  half-recorded. The facet's fields are described in ``registry.openlineage_training``.
+  half-recorded. The facet's fields are described in ``registry.services.openlineage``.
 - An **output dataset** is a registered ``Dataset`` whose slug is the OpenLineage dataset ``name`` (the
   ``namespace`` says where the data lives and becomes part of the storage URI). When the run completes, each
   output becomes a new **draft** dataset version (content digest from the ``version`` facet, rows and bytes

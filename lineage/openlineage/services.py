@@ -255,9 +255,10 @@ def _resolve_input(ref: DatasetRef, where: str) -> ResolvedInput:
     name, wanted = ref.name, ref.facets.get("version")
     dataset = Dataset.objects.filter(slug=name).first()
     if dataset is None and "@" in name:
-        slug, _at, number = name.rpartition("@")
+        # The dataset named with the version read, as the version facet would give it: a number or a digest.
+        slug, _at, version = name.rpartition("@")
         dataset = Dataset.objects.filter(slug=slug).first()
-        wanted = number if dataset is not None else wanted
+        wanted = version if dataset is not None else wanted
     if dataset is not None:
         return ResolvedInput(ref=ref, version=_input_version(dataset, wanted, where))
     source_name = ref.facets.get("dataSource", {}).get("name")
@@ -282,9 +283,11 @@ def _input_version(dataset: Dataset, wanted: str | None, where: str) -> DatasetV
             )
         return version
     text = wanted.strip().lower().removeprefix("sha256:")
-    number = text.rpartition("@")[2] if text.startswith(f"{dataset.slug}@") else text
-    if number.isdigit():
-        version = versions.filter(number=int(number)).first()
+    named = versions.filter_identifier(text)  # ``slug@n``: only this dataset's versions are searched
+    if named is not None:
+        version = named.first()
+    elif text.isdigit():
+        version = versions.filter(number=int(text)).first()
     elif SHA256_HEX.match(text):
         version = versions.filter(content_digest=text).first()
     else:

@@ -17,7 +17,6 @@ from lineage.models import DatasetVersion
 from registry.admin.base import RegistryAdmin
 from registry.admin.pages import change_url, form_page, post_action
 from registry.choices import IncidentState, RootCauseKind
-from registry.lookups import dataset_version_by_identifier
 from registry.models import Incident, ModelCard, TrainingRun
 from registry.services.incidents import incident_close, incident_confirm, incident_dismiss, incident_resolve
 
@@ -50,7 +49,7 @@ class ResolveForm(forms.Form):
         if not value:
             return None
         try:
-            return dataset_version_by_identifier(value)
+            return DatasetVersion.objects.get_by_identifier(value)
         except DatasetVersion.DoesNotExist:
             raise ValidationError(f"No dataset version {value}.") from None
 

@@ -25,6 +25,7 @@ from registry.services.promotion import (
     change_ticket_cancel,
     change_ticket_deploy,
     change_ticket_reject,
+    change_ticket_requester_refusal,
     change_ticket_submit,
     promotion_problems,
     signing_role,
@@ -147,8 +148,9 @@ class ChangeTicketAdmin(RegistryAdmin):
 
     def cancel_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         ticket = self._ticket(pk)
-        if request.user.pk != ticket.requested_by_id:
-            refuse(request, attempted="change_ticket_cancel", obj=ticket, reason="Only the requester cancels.")
+        refusal = change_ticket_requester_refusal(ticket, request.user, "change_ticket_cancel")
+        if refusal:
+            refuse(request, attempted="change_ticket_cancel", obj=ticket, reason=refusal)
         return reason_view(
             request,
             admin_site=self.admin_site,
@@ -162,8 +164,9 @@ class ChangeTicketAdmin(RegistryAdmin):
 
     def submit_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         ticket = self._ticket(pk)
-        if request.user.pk != ticket.requested_by_id:
-            refuse(request, attempted="change_ticket_submit", obj=ticket, reason="Only the requester submits.")
+        refusal = change_ticket_requester_refusal(ticket, request.user, "change_ticket_submit")
+        if refusal:
+            refuse(request, attempted="change_ticket_submit", obj=ticket, reason=refusal)
         return post_action(
             request,
             record=ticket,
@@ -215,7 +218,7 @@ def ticket_context(request: HttpRequest, ticket: ChangeTicket) -> dict[str, Any]
     user = request.user
     approvals = valid_approvals(ticket)
     held = roles_of(user)
-    requester = user.pk == ticket.requested_by_id
+    requester = change_ticket_requester_refusal(ticket, user, "change_ticket_submit") is None
     submitted = ticket.state == ChangeTicketState.SUBMITTED
     approver = submitted and not requester and may(request, SIGN)
     already_signed = any(signer.pk == user.pk for signer in approvals.values())

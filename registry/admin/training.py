@@ -108,9 +108,9 @@ class ModelVersionAdmin(RegistryAdmin):
 
     def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> tuple[QuerySet, bool]:
         """``support-assistant:7`` finds that version exactly; anything else searches names and run IDs."""
-        name, _sep, number = search_term.strip().rpartition(":")
-        if name and number.isdigit():
-            return queryset.filter(name=name, number=int(number)), False
+        exact = queryset.filter_identifier(search_term)
+        if exact is not None:
+            return exact, False
         return super().get_search_results(request, queryset, search_term)
 
     @admin.display(description=_("training data"), ordering="data_unapproved")

@@ -68,10 +68,12 @@ class ChangeTicket(ConcurrentTransitionMixin, GovernedModel):
         constraints = [
             models.UniqueConstraint(
                 fields=["model_version", "environment"],
-                condition=models.Q(state__in=["draft", "submitted", "approved"]),
+                condition=models.Q(
+                    state__in=[ChangeTicketState.DRAFT, ChangeTicketState.SUBMITTED, ChangeTicketState.APPROVED]
+                ),
                 name="ticket_one_open_per_environment",
             ),
-            models.CheckConstraint(condition=~models.Q(environment="dev"), name="ticket_not_for_dev"),
+            models.CheckConstraint(condition=~models.Q(environment=Environment.DEV), name="ticket_not_for_dev"),
         ]
         permissions = [("approve_changeticket", _("Can sign change tickets for the roles one holds"))]
 

@@ -1,4 +1,5 @@
 import re
+from typing import Self
 
 from django.conf import settings
 from django.core.validators import RegexValidator
@@ -7,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from audit.models import GovernedModel
+from audit.models import GovernedModel, GovernedQuerySet
 from registry.choices import TrainingRunStatus
 
 SHA256_HEX = RegexValidator(re.compile(r"^[0-9a-f]{64}$"), _("A SHA-256 digest: 64 lowercase hexadecimal digits."))
@@ -130,6 +131,40 @@ class TrainingRunDataset(models.Model):
         return f"{self.run_id} <- {self.dataset_version_id}"
 
 
+#: The human-readable identifier of a model version: its name, ``:``, the version number.
+IDENTIFIER = re.compile(r"^(?P<name>[-a-zA-Z0-9_]+):(?P<number>[0-9]+)$")
+
+
+class ModelVersionQuerySet(GovernedQuerySet):
+    """Finds versions by the identifier people and pipelines use (``support-assistant:7``): the one place that
+    reads that form, so the API, the admin and the commands agree on it."""
+
+    @staticmethod
+    def split_identifier(identifier: str) -> tuple[str, int] | None:
+        """``("support-assistant", 7)`` for ``support-assistant:7``; None for anything else (a primary key
+        included)."""
+        named = IDENTIFIER.match(identifier.strip())
+        return (named["name"], int(named["number"])) if named else None
+
+    def filter_identifier(self, identifier: str) -> Self | None:
+        """The version named ``name:number`` (one at most), or None if ``identifier`` is not of that form: the
+        admin's search uses it to find one version exactly and to search as usual otherwise."""
+        named = self.split_identifier(identifier)
+        return self.filter(name=named[0], number=named[1]) if named else None
+
+    def identified_by(self, identifier: str) -> Self:
+        """The version ``identifier`` names, ``name:number`` or a primary key; empty if it names none."""
+        named = self.filter_identifier(identifier)
+        if named is not None:
+            return named
+        value = identifier.strip()
+        return self.filter(pk=int(value)) if value.isdecimal() and value.isascii() else self.none()
+
+    def get_by_identifier(self, identifier: str) -> "ModelVersion":
+        """``name:number`` or a primary key; ``ModelVersion.DoesNotExist`` if there is none."""
+        return self.identified_by(identifier).get()
+
+
 class ModelVersion(GovernedModel):
     """A fine-tuned model (``support-assistant:7``), produced by exactly one completed training run."""
 
@@ -155,6 +190,8 @@ class ModelVersion(GovernedModel):
         blank=True,
         help_text=_("The version in the registry it was imported from, e.g. models:/support-assistant/2 in MLflow."),
     )
+
+    objects = ModelVersionQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("model version")

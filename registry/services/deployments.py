@@ -20,16 +20,15 @@ from registry.choices import (
     DeploymentEventKind,
     Environment,
     IncidentSeverity,
-    IncidentSource,
-    IncidentState,
 )
 from registry.errors import GateBlocked
 from registry.models import ChangeTicket, Deployment, DeploymentEvent, Incident, ModelVersion
-from registry.services.incidents import _new_incident, record_containment
+from registry.selectors import break_glass_override_covers
+from registry.services.incidents import incident_raise_on_call, incident_record_containment
 from registry.services.training import model_data_problems
 
 
-def record_event(
+def deployment_event_record(
     deployment: Deployment, kind: DeploymentEventKind, *, actor: AbstractBaseUser, **links: object
 ) -> DeploymentEvent:
     """The deployment history row, and its ledger entry with every link it carries."""
@@ -52,13 +51,13 @@ def record_event(
     return event
 
 
-def locked_deployment(use_case_id: int, environment: str) -> Deployment:
+def deployment_get_locked(use_case_id: int, environment: str) -> Deployment:
     """The deployment row, created on first use, locked until the transaction ends."""
     deployment, _created = Deployment.objects.get_or_create(use_case_id=use_case_id, environment=environment)
     return Deployment.objects.select_for_update().get(pk=deployment.pk)
 
 
-def put_live(
+def deployment_put_live(
     deployment: Deployment,
     version: ModelVersion,
     *,
@@ -73,7 +72,7 @@ def put_live(
         deployment.previous_stable_version = replaced
     deployment.current_version = version
     deployment.save()
-    return record_event(
+    return deployment_event_record(
         deployment,
         DeploymentEventKind.DEPLOY,
         model_version=version,
@@ -90,35 +89,11 @@ def deployment_deploy_dev(*, model_version: ModelVersion, actor: AbstractBaseUse
     attempted = "deployment_deploy_dev"
     with denials_recorded(), transaction.atomic(), acting_as(actor):
         require(actor, "registry.deploy_dev_deployment", attempted=attempted, obj=model_version)
-        deployment = locked_deployment(model_version.use_case_id, Environment.DEV)
+        deployment = deployment_get_locked(model_version.use_case_id, Environment.DEV)
         problems = model_data_problems(model_version)
         if problems:
             raise GateBlocked(problems, actor=actor, attempted=attempted, obj=model_version)
-        return put_live(deployment, model_version, actor=actor, reason="development deploy")
-
-
-def _incident_for(
-    deployment: Deployment, incident: Incident | None, actor: AbstractBaseUser, title: str, reason: str, severity: str
-) -> Incident:
-    if incident is not None:
-        locked = Incident.objects.select_for_update().get(pk=incident.pk)
-        if locked.use_case_id != deployment.use_case_id:
-            raise ValidationError({"incident": f"{locked.identifier} is about another use case."})
-        if locked.state in (IncidentState.RESOLVED, IncidentState.CLOSED, IncidentState.DISMISSED):
-            raise ValidationError(
-                {"incident": f"{locked.identifier} is {locked.get_state_display().lower()}; link an open incident."}
-            )
-        return locked
-    return _new_incident(
-        use_case_id=deployment.use_case_id,
-        title=title,
-        description=reason,
-        severity=severity,
-        source=IncidentSource.ON_CALL,
-        model_version_id=deployment.current_version_id,
-        deployment=deployment,
-        reported_by=actor.get_username(),
-    )
+        return deployment_put_live(deployment, model_version, actor=actor, reason="development deploy")
 
 
 def deployment_rollback(
@@ -150,7 +125,7 @@ def deployment_rollback(
                 obj=locked,
             )
         problems = model_data_problems(target)
-        if problems and not _override_for(override, locked, "rollback"):
+        if problems and not break_glass_override_covers(override, record=locked, gate="rollback"):
             raise GateBlocked(
                 [f"Rolling back to {target} needs a break-glass override:", *problems],
                 actor=actor,
@@ -158,10 +133,15 @@ def deployment_rollback(
                 obj=locked,
             )
         rolled_back = locked.current_version
-        incident = _incident_for(
-            locked, incident, actor, f"Rollback of {rolled_back} in {locked.environment}", reason.strip(), severity
+        incident = incident_raise_on_call(
+            deployment=locked,
+            incident=incident,
+            actor=actor,
+            title=f"Rollback of {rolled_back} in {locked.environment}",
+            description=reason.strip(),
+            severity=severity,
         )
-        record_containment(incident, Containment.ROLLBACK)
+        incident_record_containment(incident, Containment.ROLLBACK)
         # The new "previous stable" is whatever the restored version itself replaced when it went live.
         restored_from = (
             locked.events.filter(kind=DeploymentEventKind.DEPLOY, model_version=target)
@@ -172,7 +152,7 @@ def deployment_rollback(
         locked.current_version = target
         locked.previous_stable_version_id = restored_from if restored_from != target.pk else None
         locked.save()
-        return record_event(
+        return deployment_event_record(
             locked,
             DeploymentEventKind.ROLLBACK,
             model_version=target,
@@ -182,17 +162,6 @@ def deployment_rollback(
             actor=actor,
             reason=reason.strip()[:500],
         )
-
-
-def _override_for(override: BreakGlassOverride | None, record: object, gate: str) -> bool:
-    """Whether ``override`` is a recorded break-glass override of ``gate`` for exactly this record."""
-    if override is None:
-        return False
-    return (
-        override.object_id == str(record.pk)
-        and override.content_type.model_class() is type(record)
-        and override.gate == gate
-    )
 
 
 def deployment_kill_switch(
@@ -214,14 +183,19 @@ def deployment_kill_switch(
             )
         linked = None
         if engage:
-            linked = _incident_for(
-                locked, incident, actor, f"Kill switch on {locked}", reason.strip(), IncidentSeverity.SEV1
+            linked = incident_raise_on_call(
+                deployment=locked,
+                incident=incident,
+                actor=actor,
+                title=f"Kill switch on {locked}",
+                description=reason.strip(),
+                severity=IncidentSeverity.SEV1,
             )
-            record_containment(linked, Containment.KILL_SWITCH)
+            incident_record_containment(linked, Containment.KILL_SWITCH)
         locked.kill_switch_engaged = engage
         locked.kill_switch_reason = reason.strip()[:500] if engage else ""
         locked.save()
-        return record_event(
+        return deployment_event_record(
             locked,
             DeploymentEventKind.KILL_SWITCH_ON if engage else DeploymentEventKind.KILL_SWITCH_OFF,
             model_version=locked.current_version,

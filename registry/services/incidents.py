@@ -64,6 +64,39 @@ def incident_open(
         )
 
 
+def incident_raise_on_call(
+    *,
+    deployment: Deployment,
+    incident: Incident | None,
+    actor: AbstractBaseUser,
+    title: str,
+    description: str,
+    severity: str,
+) -> Incident:
+    """The incident an on-call action (rollback, kill switch) is recorded on: ``incident`` if given, which must
+    be open and about the deployment's use case, else a new one. Called inside the deployment services, which
+    hold the permission for the action and so for its incident."""
+    if incident is not None:
+        locked = Incident.objects.select_for_update().get(pk=incident.pk)
+        if locked.use_case_id != deployment.use_case_id:
+            raise ValidationError({"incident": f"{locked.identifier} is about another use case."})
+        if locked.state in (IncidentState.RESOLVED, IncidentState.CLOSED, IncidentState.DISMISSED):
+            raise ValidationError(
+                {"incident": f"{locked.identifier} is {locked.get_state_display().lower()}; link an open incident."}
+            )
+        return locked
+    return _new_incident(
+        use_case_id=deployment.use_case_id,
+        title=title,
+        description=description,
+        severity=severity,
+        source=IncidentSource.ON_CALL,
+        model_version_id=deployment.current_version_id,
+        deployment=deployment,
+        reported_by=actor.get_username(),
+    )
+
+
 def incident_raise_draft(*, deployment: Deployment, title: str, description: str) -> Incident:
     """Monitoring raises a draft; a person confirms or dismisses it. Called inside the monitoring service."""
     with acting_as(actor_name=MONITOR):
@@ -123,7 +156,7 @@ def incident_dismiss(*, incident: Incident, actor: AbstractBaseUser, reason: str
         return locked
 
 
-def record_containment(incident: Incident, action: Containment) -> None:
+def incident_record_containment(incident: Incident, action: Containment) -> None:
     """Inside a service's transaction, on a locked incident: note the containment and mark it contained."""
     if action.value not in incident.containment:
         incident.containment = [*incident.containment, action.value]
@@ -142,7 +175,7 @@ def incident_contain(*, incident: Incident, actor: AbstractBaseUser, action: str
         locked = _locked(incident, actor, "registry.change_incident", "incident_contain")
         if locked.state not in (IncidentState.OPEN, IncidentState.CONTAINED):
             _refuse_state(locked, actor, "incident_contain", "only an open incident is contained.")
-        record_containment(locked, Containment(action))
+        incident_record_containment(locked, Containment(action))
         return locked
 
 

@@ -27,11 +27,13 @@ from registry.choices import (
     ChangeTicketState,
     DeploymentEventKind,
     Environment,
+    GateOutcome,
     HumanReviewDecision,
 )
 from registry.errors import GateBlocked
 from registry.models import ChangeTicket, Deployment, DeploymentEvent, GateDecision, ModelVersion
-from registry.services.deployments import _override_for, locked_deployment, put_live
+from registry.selectors import break_glass_override_covers
+from registry.services.deployments import deployment_get_locked, deployment_put_live
 from registry.services.training import model_data_problems
 
 OPEN_STATES = (ChangeTicketState.DRAFT, ChangeTicketState.SUBMITTED, ChangeTicketState.APPROVED)
@@ -72,10 +74,10 @@ def _gate_problems(model_version: ModelVersion, gate: GateDecision | None) -> li
     if gate is None:
         return [f"{model_version} has no gate decision; run the validation suite and evaluate the gate."]
     problems = []
-    if gate.outcome == "fail":
-        failing = [figures["label"] for figures in gate.figures.values() if figures.get("outcome") == "fail"]
+    if gate.outcome == GateOutcome.FAIL:
+        failing = [figures["label"] for figures in gate.figures.values() if figures.get("outcome") == GateOutcome.FAIL]
         problems.append(f"The gate of {model_version} is FAIL ({', '.join(failing)}).")
-    elif gate.outcome == "borderline":
+    elif gate.outcome == GateOutcome.BORDERLINE:
         if gate.human_decision != HumanReviewDecision.ACCEPTED:
             problems.append(f"The gate of {model_version} is BORDERLINE and has no accepted, signed human review.")
         elif not any(valid for _signature, valid in signatures_for(gate)):
@@ -211,6 +213,19 @@ def change_ticket_create(
         return ticket
 
 
+#: What the requester alone may do with a ticket, and what anybody else is told.
+REQUESTER_ONLY = {
+    "change_ticket_submit": "Only the requester submits a change ticket.",
+    "change_ticket_cancel": "Only the requester cancels a change ticket.",
+}
+
+
+def change_ticket_requester_refusal(ticket: ChangeTicket, actor: AbstractBaseUser, attempted: str) -> str | None:
+    """Why ``actor`` may not ``attempted`` (submit or cancel) the ticket because it is not theirs; None if it is.
+    The services refuse with it, and the admin asks it before offering the form."""
+    return None if actor.pk == ticket.requested_by_id else REQUESTER_ONLY[attempted]
+
+
 def _locked_ticket(ticket: ChangeTicket) -> ChangeTicket:
     return ChangeTicket.objects.select_for_update(of=("self",)).select_related("model_version").get(pk=ticket.pk)
 
@@ -221,10 +236,9 @@ def change_ticket_submit(*, ticket: ChangeTicket, actor: AbstractBaseUser) -> Ch
     attempted = "change_ticket_submit"
     with denials_recorded(), transaction.atomic(), acting_as(actor):
         locked = _locked_ticket(ticket)
-        if actor.pk != locked.requested_by_id:
-            raise ActionDenied(
-                "Only the requester submits a change ticket.", actor=actor, attempted=attempted, obj=locked
-            )
+        refusal = change_ticket_requester_refusal(locked, actor, attempted)
+        if refusal:
+            raise ActionDenied(refusal, actor=actor, attempted=attempted, obj=locked)
         if locked.state != ChangeTicketState.DRAFT:
             raise ActionDenied(
                 f"{locked.identifier} is {locked.get_state_display().lower()}, not a draft.",
@@ -323,10 +337,9 @@ def change_ticket_cancel(*, ticket: ChangeTicket, actor: AbstractBaseUser, reaso
     attempted = "change_ticket_cancel"
     with denials_recorded(), transaction.atomic(), acting_as(actor):
         locked = _locked_ticket(ticket)
-        if actor.pk != locked.requested_by_id:
-            raise ActionDenied(
-                "Only the requester cancels a change ticket.", actor=actor, attempted=attempted, obj=locked
-            )
+        refusal = change_ticket_requester_refusal(locked, actor, attempted)
+        if refusal:
+            raise ActionDenied(refusal, actor=actor, attempted=attempted, obj=locked)
         if locked.state not in OPEN_STATES:
             raise ActionDenied(
                 f"{locked.identifier} is {locked.get_state_display().lower()}.",
@@ -352,14 +365,15 @@ def change_ticket_deploy(
     with denials_recorded(), transaction.atomic(), acting_as(actor):
         locked = _locked_ticket(ticket)
         require(actor, "registry.change_changeticket", attempted=attempted, obj=locked)
-        deployment = locked_deployment(locked.model_version.use_case_id, locked.environment)
+        deployment = deployment_get_locked(locked.model_version.use_case_id, locked.environment)
         problems = promotion_problems(locked.model_version, locked.environment, ticket=locked)
         used_override = None
         if problems:
-            if locked.state != ChangeTicketState.APPROVED or not _override_for(override, locked, "promotion"):
+            covered = break_glass_override_covers(override, record=locked, gate="promotion")
+            if locked.state != ChangeTicketState.APPROVED or not covered:
                 raise GateBlocked(problems, actor=actor, attempted=attempted, obj=locked)
             used_override = override
-        put_live(deployment, locked.model_version, actor=actor, ticket=locked, override=used_override)
+        deployment_put_live(deployment, locked.model_version, actor=actor, ticket=locked, override=used_override)
         locked.deploy()
         locked.deployed_at = timezone.now()
         locked.save()

@@ -21,7 +21,7 @@ from governance.inputs import bounded_json
 from governance.models import RetrainingCadence, UseCase
 from governance.services.retraining import retraining_completed
 from lineage.models import DatasetVersion
-from lineage.reviews import approved_for_training
+from lineage.selectors import approved_for_training
 from registry.choices import TrainingRunStatus
 from registry.errors import GateBlocked
 from registry.models import BaseModel, ModelVersion, TrainingRun, TrainingRunDataset

@@ -24,7 +24,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
 
 from audit.models import LedgerEntry
-from registry.api import parse_results
+from registry.api.serializers import parse_results
 from registry.models import Incident
 from tests.api.conftest import Pipeline
 

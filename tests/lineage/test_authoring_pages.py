@@ -12,9 +12,9 @@ from django.urls import reverse
 from audit.choices import LedgerAction
 from audit.models import LedgerEntry
 from governance.choices import Role
-from lineage.choices import DatasetVersionState, LegalBasis, TransformationKind
+from lineage.choices import STAGES, DatasetVersionState, LegalBasis, TransformationKind
 from lineage.models import DatasetVersion, LineageEdge, LineageSource, TransformationStep
-from lineage.reviews import STAGES, assigned_reviewers
+from lineage.selectors import assigned_reviewers
 from lineage.services import MAX_PARAMETER_BYTES, dataset_version_submit, lineage_edge_add, lineage_source_add
 from tests.lineage.conftest import digest, ledger_of, new_version, register_source, sourced_version
 from tests.signing_in import login_verified

@@ -10,15 +10,18 @@ from audit.ledger import ActionDenied
 from audit.models import LedgerEntry
 from governance.choices import Role
 from lineage.choices import DatasetVersionState, ErasureKind, ErasureState, LegalBasis, SourceStatus
-from lineage.erasure import (
+from lineage.models import DatasetVersion
+from lineage.services import (
+    dataset_create,
     dataset_version_retire,
+    dataset_version_review_approve,
     dataset_version_revoke,
+    dataset_version_submit,
     erasure_request_create,
     erasure_request_process,
+    lineage_edge_add,
+    lineage_source_add,
 )
-from lineage.models import DatasetVersion
-from lineage.reviews import dataset_version_review_approve
-from lineage.services import dataset_create, dataset_version_submit, lineage_edge_add, lineage_source_add
 from tests.governance.conftest import PASSWORD
 from tests.lineage.conftest import new_version, register_source
 

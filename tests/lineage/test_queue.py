@@ -5,7 +5,7 @@ from django.test import Client
 from django.urls import reverse
 
 from governance.choices import Role
-from lineage.reviews import assigned_reviewers, stage_of
+from lineage.selectors import assigned_reviewers, stage_of
 from lineage.services import dataset_version_submit
 from tests.lineage.conftest import sourced_version
 from tests.signing_in import login_verified

@@ -7,10 +7,10 @@ from audit.choices import LedgerAction
 from audit.ledger import ActionDenied
 from audit.models import Signature
 from governance.choices import Role
-from lineage.choices import DatasetVersionState
+from lineage.choices import STAGES, DatasetVersionState
 from lineage.models import DatasetVersion
-from lineage.reviews import STAGES, assigned_reviewers, dataset_version_review_approve
-from lineage.services import dataset_version_submit
+from lineage.selectors import assigned_reviewers
+from lineage.services import dataset_version_review_approve, dataset_version_submit
 from tests import services
 from tests.concurrency import run_at_once
 from tests.governance.conftest import PASSWORD

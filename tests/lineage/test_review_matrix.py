@@ -8,14 +8,13 @@ from guardian.shortcuts import assign_perm
 
 from audit.ledger import ActionDenied
 from governance.choices import Role
-from lineage.choices import DatasetVersionState
-from lineage.reviews import (
-    STAGES,
+from lineage.choices import STAGES, DatasetVersionState
+from lineage.services import (
     dataset_version_reject,
     dataset_version_request_changes,
     dataset_version_review_approve,
+    dataset_version_submit,
 )
-from lineage.services import dataset_version_submit
 from tests.governance.conftest import PASSWORD
 from tests.lineage.conftest import new_version, sourced_version
 from tests.signing_in import login_verified

@@ -9,7 +9,7 @@ from audit.models import LedgerEntry
 from governance.choices import Role
 from lineage.choices import DatasetVersionState
 from lineage.models import DatasetVersion
-from lineage.reviews import assigned_reviewers, stage_of
+from lineage.selectors import assigned_reviewers, stage_of
 from lineage.services import dataset_version_submit
 from tests.governance.conftest import PASSWORD
 from tests.lineage.conftest import sourced_version

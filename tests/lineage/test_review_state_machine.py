@@ -16,19 +16,17 @@ from hypothesis import strategies as st
 from audit.ledger import ActionDenied
 from audit.signatures import signatures_for
 from governance.choices import Role
-from lineage.choices import DatasetVersionState
+from lineage.choices import STAGES, DatasetVersionState
 from lineage.models import DatasetVersion
-from lineage.reviews import (
-    STAGES,
-    approved_for_training,
-    assigned_reviewers,
+from lineage.selectors import approved_for_training, assigned_reviewers, stage_of
+from lineage.services import (
+    dataset_create,
     dataset_version_assign_reviewer,
     dataset_version_reject,
     dataset_version_request_changes,
     dataset_version_review_approve,
-    stage_of,
+    dataset_version_submit,
 )
-from lineage.services import dataset_create, dataset_version_submit
 from tests.governance.conftest import PASSWORD
 from tests.lineage.conftest import register_source, sourced_version
 

@@ -10,20 +10,16 @@ from audit.choices import LedgerAction
 from audit.ledger import ActionDenied
 from audit.models import Signature
 from governance.choices import Role
-from lineage.choices import DatasetVersionState
+from lineage.choices import STAGES, DatasetVersionState
 from lineage.models import DatasetVersion
-from lineage.reviews import (
-    STAGES,
-    approved_for_training,
-    assigned_reviewers,
+from lineage.selectors import approved_for_training, assigned_reviewers, is_assigned, stage_of
+from lineage.services import (
     dataset_version_assign_reviewer,
     dataset_version_reject,
     dataset_version_request_changes,
     dataset_version_review_approve,
-    is_assigned,
-    stage_of,
+    dataset_version_submit,
 )
-from lineage.services import dataset_version_submit
 from tests.governance.conftest import PASSWORD
 from tests.lineage.conftest import ledger_of, sourced_version
 

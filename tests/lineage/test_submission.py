@@ -10,13 +10,8 @@ from audit.choices import LedgerAction
 from audit.ledger import ActionDenied
 from lineage.choices import Article9Condition, DatasetVersionState, LegalBasis, SourceStatus
 from lineage.models import DatasetVersion
-from lineage.services import (
-    dataset_version_submit,
-    lineage_edge_add,
-    lineage_record_update,
-    lineage_source_add,
-    submission_problems,
-)
+from lineage.selectors import submission_problems
+from lineage.services import dataset_version_submit, lineage_edge_add, lineage_record_update, lineage_source_add
 from tests.lineage.conftest import ledger_of, new_version, register_source, sourced_version
 
 pytestmark = pytest.mark.django_db

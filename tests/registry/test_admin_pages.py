@@ -16,7 +16,7 @@ from django.utils import timezone
 from audit.choices import LedgerAction
 from audit.models import LedgerEntry, Signature
 from governance.choices import EvaluationDimension
-from lineage.erasure import dataset_version_revoke
+from lineage.services import dataset_version_revoke
 from registry.choices import (
     ChangeTicketState,
     DeploymentEventKind,

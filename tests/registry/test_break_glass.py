@@ -11,7 +11,7 @@ from audit.ledger import ActionDenied
 from audit.models import LedgerEntry
 from governance.choices import EvaluationDimension
 from governance.models import BreakGlassOverride
-from lineage.erasure import dataset_version_revoke
+from lineage.services import dataset_version_revoke
 from registry.choices import ChangeTicketState, Environment
 from registry.errors import GateBlocked
 from registry.models import ChangeTicket, Deployment

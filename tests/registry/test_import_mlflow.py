@@ -10,9 +10,9 @@ from django.core.management.base import CommandError
 
 from audit.choices import LedgerAction
 from audit.models import LedgerEntry
-from registry.mlflow_import import import_model_versions
 from registry.mlflow_tracking import read_model_versions
 from registry.models import ModelVersion, TrainingRun
+from registry.services.mlflow_import import model_version_import_batch
 from registry.services.training import training_run_complete
 from tests import services
 from tests.concurrency import run_at_once
@@ -40,7 +40,7 @@ def model_name() -> str:
 
 
 def tags(**overrides: str) -> dict[str, str]:
-    """What a governed pipeline tags its runs with (see registry.mlflow_import)."""
+    """What a governed pipeline tags its runs with (see registry.services.mlflow_import)."""
     return {
         "mlflow.source.git.commit": sha("commit")[:40],
         "mlflow.source.git.repoURL": "git@example.com:ml/support-assistant.git",
@@ -355,7 +355,7 @@ def test_two_imports_of_the_same_version_at_once_register_it_once(world, pipelin
     pipeline.register(model_name, run_id)
     snapshots = read_model_versions(tracking_uri, model_name)
     import_once = partial(
-        import_model_versions, snapshots=snapshots, use_case=world.use_case, name=model_name, actor=world["mleng"]
+        model_version_import_batch, snapshots=snapshots, use_case=world.use_case, name=model_name, actor=world["mleng"]
     )
     raced = run_at_once(import_once, import_once, timeout=120)
     outcomes = [str(result.outcome) for outcome in raced for result in outcome.get()]

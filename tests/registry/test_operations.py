@@ -12,7 +12,7 @@ from django.utils import timezone
 from audit.ledger import ActionDenied
 from governance.models import RetrainingCadence
 from governance.overrides import break_glass_override
-from lineage.erasure import dataset_version_revoke
+from lineage.services import dataset_version_revoke
 from registry.choices import DeploymentEventKind, Environment, IncidentSeverity, IncidentState
 from registry.errors import GateBlocked
 from registry.models import Deployment, Incident

@@ -13,7 +13,7 @@ from governance.choices import EvaluationDimension, Role
 from governance.overrides import break_glass_override
 from governance.services.revisions import revision_approve
 from governance.services.thresholds import RuleInput, threshold_revision_propose
-from lineage.erasure import dataset_version_revoke
+from lineage.services import dataset_version_revoke
 from registry.choices import ChangeTicketState, DeploymentEventKind, Environment
 from registry.errors import GateBlocked
 from registry.models import ChangeTicket, Deployment

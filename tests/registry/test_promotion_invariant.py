@@ -15,10 +15,10 @@ from audit.signatures import signatures_for
 from governance.choices import EvaluationDimension
 from governance.services.revisions import revision_approve
 from governance.services.thresholds import RuleInput, threshold_revision_propose
-from lineage.erasure import dataset_version_revoke
+from lineage.services import dataset_version_revoke
 from registry.choices import ChangeTicketState, DeploymentEventKind, Environment
 from registry.models import ChangeTicket, DeploymentEvent, ModelVersion
-from registry.services.deployments import deployment_kill_switch, locked_deployment
+from registry.services.deployments import deployment_get_locked, deployment_kill_switch
 from registry.services.gates import gate_human_review
 from registry.services.promotion import (
     change_ticket_approve,
@@ -101,7 +101,7 @@ def act(world, model: ModelVersion, action: tuple) -> None:
             )
             revision_approve(revision=proposal, approver=world["risk2"], password=PASSWORD)
         elif name == "kill_switch":
-            prod = locked_deployment(model.use_case_id, Environment.PROD)
+            prod = deployment_get_locked(model.use_case_id, Environment.PROD)
             deployment_kill_switch(deployment=prod, actor=world["risk"], engage=args[0], reason="Drill")
     except (ActionDenied, ValidationError):
         pass

@@ -9,8 +9,8 @@ from governance.models import Policy, RetrainingCadence
 from governance.services.policies import policy_save
 from governance.services.retraining import retraining_cadence_set, retraining_completed
 from lineage.choices import ErasureKind
-from lineage.erasure import erasure_request_create, erasure_request_process
 from lineage.models import SourceSystem
+from lineage.services import erasure_request_create, erasure_request_process
 
 pytestmark = pytest.mark.django_db
 

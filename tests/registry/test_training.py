@@ -3,7 +3,7 @@ from django.core.exceptions import ValidationError
 
 from audit.ledger import ActionDenied
 from audit.models import LedgerEntry
-from lineage.erasure import dataset_version_revoke
+from lineage.services import dataset_version_revoke
 from registry.choices import TrainingRunStatus
 from registry.errors import GateBlocked
 from registry.models import TrainingRun

@@ -4,8 +4,8 @@ the demo organisation's world, a subscriber on loopback, and the services the po
 import pytest
 
 from governance.choices import EvaluationDimension
-from lineage.erasure import dataset_version_revoke
-from lineage.reviews import assigned_reviewers, dataset_version_reject, dataset_version_review_approve, stage_of
+from lineage.selectors import assigned_reviewers, stage_of
+from lineage.services import dataset_version_reject, dataset_version_review_approve, dataset_version_revoke
 from registry.choices import Environment, IncidentSource
 from registry.models import Deployment
 from registry.services.deployments import deployment_deploy_dev, deployment_rollback

@@ -3,7 +3,6 @@ import json
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from lineage.models import DatasetVersion, SourceSystem
-from registry.lookups import dataset_version_by_identifier
 from registry.selectors import Impact, impact_of_source, impact_of_versions
 
 
@@ -27,7 +26,7 @@ class Command(BaseCommand):
             impact, start = impact_of_source(system), str(system)
         else:
             try:
-                version = dataset_version_by_identifier(dataset_version)
+                version = DatasetVersion.objects.get_by_identifier(dataset_version)
             except DatasetVersion.DoesNotExist:
                 raise CommandError(f"No dataset version {dataset_version!r}.", returncode=1) from None
             impact, start = impact_of_versions([version.pk]), version.identifier

@@ -3,8 +3,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.text import slugify
 
 from governance.models import UseCase
-from registry.mlflow_import import Outcome, import_model_versions
 from registry.mlflow_tracking import TrackingError, read_model_versions
+from registry.services.mlflow_import import Outcome, model_version_import_batch
 
 
 class Command(BaseCommand):
@@ -54,7 +54,7 @@ class Command(BaseCommand):
         if not snapshots:
             self.stdout.write(f"{model!r} has no versions in MLflow; nothing to import.")
             return
-        results = import_model_versions(
+        results = model_version_import_batch(
             snapshots=snapshots, use_case=found_use_case, name=portal_name, actor=user, dry_run=dry_run
         )
         for result in results:

@@ -2,12 +2,10 @@
 reviewer assigned to that stage of that version. No training run may use a version this has not approved.
 
 Assignment is an object permission (django-guardian, direct foreign-key table): a data steward assigns a
-reviewer, or ``assign_next_reviewer`` picks one round-robin. Being in the stage's group is necessary and not
-sufficient; being an administrator is neither. Whoever created or submitted a version cannot review it, and
-nobody signs two stages of one version.
+reviewer, or ``dataset_version_assign_next_reviewer`` picks one round-robin. Being in the stage's group is
+necessary and not sufficient; being an administrator is neither. Whoever created or submitted a version cannot
+review it, and nobody signs two stages of one version.
 """
-
-from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, Permission
@@ -20,69 +18,11 @@ from audit import ledger
 from audit.audit_context import acting_as
 from audit.choices import LedgerAction
 from audit.ledger import ActionDenied, denials_recorded
-from audit.signatures import signatures_for
 from governance.authz import require, roles_of
-from governance.choices import Role
 from governance.signatures import signature_sign
-from lineage.choices import DatasetVersionState
-from lineage.models import DatasetVersion, DatasetVersionReviewer
-
-
-@dataclass(frozen=True)
-class ReviewStage:
-    state: DatasetVersionState
-    role: Role
-    permission: str  # codename of the per-version object permission
-    meaning: str
-    approve: str  # name of the transition
-
-
-STAGES = (
-    ReviewStage(
-        DatasetVersionState.LEGAL_REVIEW,
-        Role.LEGAL_REVIEWER,
-        "review_legal_datasetversion",
-        "Approved as Legal reviewer",
-        "approve_legal",
-    ),
-    ReviewStage(
-        DatasetVersionState.SECURITY_REVIEW,
-        Role.SECURITY_REVIEWER,
-        "review_security_datasetversion",
-        "Approved as Security reviewer",
-        "approve_security",
-    ),
-    ReviewStage(
-        DatasetVersionState.COMPLIANCE_REVIEW,
-        Role.COMPLIANCE_REVIEWER,
-        "review_compliance_datasetversion",
-        "Approved as Compliance reviewer",
-        "approve_compliance",
-    ),
-)
-STAGE_BY_STATE = {stage.state.value: stage for stage in STAGES}
-
-
-def stage_of(version: DatasetVersion) -> ReviewStage | None:
-    return STAGE_BY_STATE.get(version.state)
-
-
-def assigned_reviewers(version: DatasetVersion, stage: ReviewStage) -> list[AbstractBaseUser]:
-    ids = DatasetVersionReviewer.objects.filter(content_object=version, permission__codename=stage.permission)
-    return list(get_user_model().objects.filter(pk__in=ids.values("user_id")))
-
-
-def is_assigned(user: AbstractBaseUser, version: DatasetVersion, stage: ReviewStage) -> bool:
-    """Explicitly, not through guardian's checker, which says yes to every superuser."""
-    return DatasetVersionReviewer.objects.filter(
-        content_object=version, user=user, permission__codename=stage.permission
-    ).exists()
-
-
-def _signers_of_this_revision(version: DatasetVersion) -> dict[int, str]:
-    """Signer id -> stage meaning, for the stage signatures that still hold on this exact content."""
-    meanings = {stage.meaning for stage in STAGES}
-    return {s.signer_id: s.meaning for s, valid in signatures_for(version) if valid and s.meaning in meanings}
+from lineage.choices import STAGES, ReviewStage
+from lineage.models import DatasetVersion
+from lineage.selectors import assigned_reviewers, is_assigned, stage_of, stage_signers
 
 
 def _why_not_eligible(user: AbstractBaseUser, version: DatasetVersion, stage: ReviewStage) -> str | None:
@@ -92,7 +32,7 @@ def _why_not_eligible(user: AbstractBaseUser, version: DatasetVersion, stage: Re
         return f"Only a {stage.role.label} may review at the {version.get_state_display()} stage."
     if user.pk in (version.created_by_id, version.submitted_by_id):
         return "Whoever created or submitted a version cannot review it."
-    signed = _signers_of_this_revision(version).get(user.pk)
+    signed = stage_signers(version).get(user.pk)
     if signed and signed != stage.meaning:
         return f"You already signed this version ({signed}); another person must review this stage."
     return None
@@ -131,7 +71,7 @@ def dataset_version_assign_reviewer(
         _assign(locked, stage, reviewer)
 
 
-def assign_next_reviewer(version: DatasetVersion) -> AbstractBaseUser | None:
+def dataset_version_assign_next_reviewer(version: DatasetVersion) -> AbstractBaseUser | None:
     """Round-robin: the eligible member of the stage's group with the fewest open assignments (then the
     longest-standing account). None if nobody is eligible: the data steward must assign someone."""
     stage = stage_of(version)
@@ -184,7 +124,7 @@ def dataset_version_review_approve(
         signature_sign(record=locked, signer=reviewer, password=password, username=username, meaning=stage.meaning)
         getattr(locked, stage.approve)()
         locked.save()
-        assign_next_reviewer(locked)
+        dataset_version_assign_next_reviewer(locked)
         return locked
 
 
@@ -223,18 +163,3 @@ def dataset_version_request_changes(
 
 def dataset_version_reject(*, version: DatasetVersion, reviewer: AbstractBaseUser, reason: str) -> DatasetVersion:
     return _decide_against(version, reviewer, reason, "reject", "dataset_version_reject")
-
-
-def approved_for_training(version: DatasetVersion) -> tuple[bool, list[str]]:
-    """Whether a training run may use the version, with every reason if not. A material change after approval
-    invalidates a stage signature, and so the approval."""
-    reasons = []
-    if version.state != DatasetVersionState.APPROVED:
-        reasons.append(f"{version} is {version.get_state_display().lower()}, not approved for training.")
-    signers = _signers_of_this_revision(version)
-    for stage in STAGES:
-        if stage.meaning not in signers.values():
-            reasons.append(f"{version} has no valid {stage.role.label} signature on its current content.")
-    if len(signers) < len(STAGES) and not reasons:
-        reasons.append(f"{version} needs three different signers.")
-    return (not reasons, reasons)

@@ -7,7 +7,6 @@ from collections.abc import Iterable
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from audit.audit_context import acting_as
@@ -16,8 +15,8 @@ from governance.authz import require
 from governance.choices import RetrainingTrigger
 from governance.services.retraining import retraining_trigger_event
 from lineage.choices import DatasetVersionState, ErasureKind, ErasureState, SourceStatus
-from lineage.graph import downstream_version_ids
-from lineage.models import DatasetVersion, ErasureRequest, LineageSource, SourceSystem
+from lineage.models import DatasetVersion, ErasureRequest, SourceSystem
+from lineage.selectors import affected_versions
 
 #: States in which a version is out of use already: revoking it again changes nothing.
 OUT_OF_USE = {DatasetVersionState.REVOKED, DatasetVersionState.RETIRED, DatasetVersionState.REJECTED}
@@ -94,22 +93,6 @@ def erasure_request_create(
         request.save()
         request.source_systems.set(sources)
         return request
-
-
-def affected_versions(request: ErasureRequest) -> tuple[set[int], set[int]]:
-    """(versions drawn directly from the request's sources in an overlapping period, versions derived from
-    them). A source period left open counts as overlapping: when in doubt, a version is affected."""
-    overlap = Q()
-    if request.period_end:
-        overlap &= Q(period_start__isnull=True) | Q(period_start__lte=request.period_end)
-    if request.period_start:
-        overlap &= Q(period_end__isnull=True) | Q(period_end__gte=request.period_start)
-    direct = set(
-        LineageSource.objects.filter(overlap, source_system__in=request.source_systems.all()).values_list(
-            "record__version_id", flat=True
-        )
-    )
-    return direct, downstream_version_ids(direct) - direct
 
 
 def erasure_request_process(*, request: ErasureRequest, actor: AbstractBaseUser) -> ErasureRequest:

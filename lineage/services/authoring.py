@@ -1,5 +1,5 @@
-"""Services of the lineage app: registering sources, datasets, versions and their lineage, and submitting a
-version for review. Every function checks role permission and state and leaves its ledger entries."""
+"""Authoring lineage: registering sources, datasets, versions and their lineage, and submitting a version for
+review. Every function checks role permission and state and leaves its ledger entries."""
 
 import datetime
 from collections.abc import Iterable
@@ -12,18 +12,18 @@ from django.utils import timezone
 
 from audit import ledger
 from audit.audit_context import acting_as
-from audit.canonical import canonical_bytes
 from audit.choices import LedgerAction
 from audit.ledger import ActionDenied, denials_recorded
 from governance.authz import require
+from governance.inputs import bounded_json
 from governance.models import Policy, UseCase
 from lineage.choices import (
     Article9Condition,
     DataCategory,
     DatasetVersionState,
-    LegalBasis,
     PrivacyControl,
     Sensitivity,
+    SourceStatus,
     TransformationKind,
 )
 from lineage.graph import lock_graph, upstream_version_ids
@@ -37,7 +37,8 @@ from lineage.models import (
     SourceSystem,
     TransformationStep,
 )
-from lineage.reviews import assign_next_reviewer
+from lineage.selectors import submission_problems
+from lineage.services.reviews import dataset_version_assign_next_reviewer
 
 #: Transformation parameters are configuration, not data: bounded in size and nesting.
 MAX_PARAMETER_BYTES = 16 * 1024
@@ -214,7 +215,7 @@ def lineage_source_add(
     with denials_recorded(), transaction.atomic(), acting_as(actor):
         locked = _locked_draft(version, actor, "lineage_source_add")
         source_system = SourceSystem.objects.get(pk=source_system.pk)  # its status now, not when it was read
-        if source_system.status != "active":
+        if source_system.status != SourceStatus.ACTIVE:
             raise ValidationError(
                 {"source_system": f"{source_system} is decommissioned; no new data may come from it."}
             )
@@ -235,33 +236,13 @@ def lineage_source_add(
 
 def clean_parameters(parameters: Any) -> dict[str, Any]:
     """Transformation parameters: a JSON object, at most 16 KiB canonical and 8 levels deep."""
-    if not isinstance(parameters, dict):
-        raise ValidationError({"parameters": "Parameters must be a JSON object (name: value)."})
-
-    def depth(value: Any) -> int:
-        """Levels of objects and lists; a plain value adds none."""
-        if isinstance(value, dict):
-            children = value.values()
-        elif isinstance(value, list):
-            children = value
-        else:
-            return 0
-        return 1 + max((depth(child) for child in children), default=0)
-
-    if depth(parameters) > MAX_PARAMETER_DEPTH:
-        raise ValidationError({"parameters": f"Parameters are nested deeper than {MAX_PARAMETER_DEPTH} levels."})
-    try:
-        size = len(canonical_bytes(parameters))
-    except (TypeError, ValueError) as error:
-        raise ValidationError({"parameters": f"Parameters are not plain JSON: {error}"}) from None
-    if size > MAX_PARAMETER_BYTES:
-        raise ValidationError(
-            {
-                "parameters": f"Parameters take {size} bytes; the limit is {MAX_PARAMETER_BYTES}. Store large "
-                "configuration as a file and reference its digest."
-            }
-        )
-    return parameters
+    return bounded_json(
+        parameters,
+        field="parameters",
+        label="Parameters",
+        max_bytes=MAX_PARAMETER_BYTES,
+        max_depth=MAX_PARAMETER_DEPTH,
+    )
 
 
 def transformation_step_add(
@@ -317,30 +298,6 @@ def lineage_edge_add(*, child: DatasetVersion, parent: DatasetVersion, actor: Ab
         return edge
 
 
-def submission_problems(version: DatasetVersion) -> list[str]:
-    """What stops the version from going to review, each said so that the author knows what to fix."""
-    record = version.lineage
-    sources = list(record.sources.select_related("source_system"))
-    problems = []
-    if not sources and not version.parent_edges.exists():
-        problems.append("Name at least one source system or parent dataset version.")
-    for source in sources:
-        if source.legal_basis == LegalBasis.CONSENT and not record.consent_scope.strip():
-            problems.append(f"{source.source_system}: consent is the legal basis, so state the consent scope.")
-        if source.special_category:
-            if not source.article9_condition:
-                problems.append(f"{source.source_system}: special-category data needs an Art. 9 condition.")
-            if not record.dpia_reference.strip():
-                problems.append(f"{source.source_system}: special-category data needs a DPIA reference.")
-        if source.source_system.status != "active":
-            problems.append(f"{source.source_system} is decommissioned.")
-    if record.sensitivity == Sensitivity.RESTRICTED and not record.privacy_controls:
-        problems.append("Restricted data needs the privacy controls applied (redaction, pseudonymisation, ...).")
-    if record.retention_days is None:
-        problems.append("Set the retention period.")
-    return problems
-
-
 def dataset_version_submit(*, version: DatasetVersion, actor: AbstractBaseUser) -> DatasetVersion:
     """Freeze the draft and send it to Legal review."""
     with denials_recorded(), transaction.atomic(), acting_as(actor):
@@ -352,5 +309,5 @@ def dataset_version_submit(*, version: DatasetVersion, actor: AbstractBaseUser) 
         locked.submitted_by = actor
         locked.submitted_at = timezone.now()
         locked.save()
-        assign_next_reviewer(locked)  # the Legal stage's reviewer, round-robin; a steward may reassign
+        dataset_version_assign_next_reviewer(locked)  # the Legal stage's reviewer, round-robin; a steward may reassign
         return locked

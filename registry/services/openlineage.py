@@ -34,7 +34,7 @@ from governance.models import UseCase
 from lineage.choices import OpenLineageEventType
 from lineage.openlineage.events import TRAINING_FACET
 from lineage.openlineage.training import TrainingJob
-from registry.api import BaseModelField
+from registry.api.serializers import BaseModelField
 from registry.choices import TrainingRunStatus
 from registry.models import TrainingRun
 from registry.services.training import training_run_complete, training_run_fail, training_run_register
@@ -170,7 +170,7 @@ HANDLERS = {
 }
 
 
-def training_job_handle(job: TrainingJob) -> None:
+def training_run_record_openlineage(job: TrainingJob) -> None:
     """RUNNING and OTHER events add facets to the OpenLineage run only; the training run is unchanged."""
     handler = HANDLERS.get(job.event_type)
     if handler is not None:

@@ -56,7 +56,6 @@ TRAINING_CONTEXTS = frozenset({"", "training", "train"})
 #: 128 bits of the content digest: as much as fits comfortably in MLflow's 36-character digest.
 MIN_DIGEST_HEX = 32
 _HEX = re.compile(r"^[0-9a-f]+$")
-_IDENTIFIER = re.compile(r"^(?P<slug>[-a-zA-Z0-9_]+)@(?P<number>[0-9]+)$")
 #: Bulky, and MLflow's bookkeeping rather than the run's configuration.
 _LEFT_OUT = frozenset({"mlflow.log-model.history"})
 
@@ -102,13 +101,9 @@ def resolve_datasets(run: RunSnapshot) -> tuple[list[DatasetVersion], list[str]]
     for item in inputs:
         digest = item.digest.strip().lower()
         label = f"Dataset input {item.name!r} (digest {item.digest!r})"
-        named = _IDENTIFIER.match(item.name.strip())
-        if named:
-            version = (
-                DatasetVersion.objects.select_related("dataset")
-                .filter(dataset__slug=named["slug"], number=int(named["number"]))
-                .first()
-            )
+        named = DatasetVersion.objects.select_related("dataset").filter_identifier(item.name)
+        if named is not None:
+            version = named.first()
             if version is None:
                 problems.append(f"{label} names {item.name}, which is not a dataset version in the portal.")
             elif not _matches(version, digest):
@@ -288,7 +283,7 @@ def _registered_run(
     )
 
 
-def import_model_version(
+def model_version_import(
     *, snapshot: VersionSnapshot, use_case: UseCase, name: str, actor: AbstractBaseUser
 ) -> VersionResult:
     """Bring one MLflow version and its run into the registry, whole or not at all.
@@ -360,14 +355,14 @@ def _already_imported(
     return result
 
 
-def import_model_versions(
+def model_version_import_batch(
     *, snapshots: list[VersionSnapshot], use_case: UseCase, name: str, actor: AbstractBaseUser, dry_run: bool = False
 ) -> list[VersionResult]:
     """Every version in turn, each in its own transaction. A dry run goes through exactly the same checks and
     services inside one transaction that is then rolled back, so it writes nothing, not even refusals."""
     if not dry_run:
-        return [import_model_version(snapshot=s, use_case=use_case, name=name, actor=actor) for s in snapshots]
+        return [model_version_import(snapshot=s, use_case=use_case, name=name, actor=actor) for s in snapshots]
     with transaction.atomic():
-        results = [import_model_version(snapshot=s, use_case=use_case, name=name, actor=actor) for s in snapshots]
+        results = [model_version_import(snapshot=s, use_case=use_case, name=name, actor=actor) for s in snapshots]
         transaction.set_rollback(True)
     return results
