@@ -78,7 +78,7 @@ class Migration(migrations.Migration):
                         null=True,
                         on_delete=django.db.models.deletion.PROTECT,
                         related_name="+",
-                        to="audit.ledgercheckpoint",
+                        to="governance.ledgercheckpoint",
                         verbose_name="ledger checkpoint",
                     ),
                 ),

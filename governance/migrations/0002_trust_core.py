@@ -143,7 +143,7 @@ class Migration(migrations.Migration):
                     models.OneToOneField(
                         on_delete=django.db.models.deletion.PROTECT,
                         related_name="+",
-                        to="audit.ledgerentry",
+                        to="governance.ledgerentry",
                         verbose_name="ledger entry",
                     ),
                 ),

@@ -32,7 +32,7 @@ class Migration(migrations.Migration):
                     models.OneToOneField(
                         on_delete=django.db.models.deletion.PROTECT,
                         related_name="+",
-                        to="audit.signature",
+                        to="governance.signature",
                         verbose_name="approval signature",
                     ),
                 ),
@@ -58,7 +58,7 @@ class Migration(migrations.Migration):
                     models.OneToOneField(
                         on_delete=django.db.models.deletion.PROTECT,
                         related_name="+",
-                        to="audit.ledgerentry",
+                        to="governance.ledgerentry",
                         verbose_name="ledger entry",
                     ),
                 ),
