@@ -1,7 +1,7 @@
 """Signatures' binding: whether a signature still holds for the record it signed (§11.70 of 21 CFR Part 11).
 
 Signing itself, with its re-authentication of the signer, is a service of identity and access
-(``governance.signatures.signature_sign``); the trust core only reads signatures and compares digests.
+(``accounts.services.signatures.signature_sign``); the trust core only reads signatures and compares digests.
 """
 
 from django.contrib.contenttypes.models import ContentType

@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 from bench.registry import RUNS, WARMUP, seed_demo
 from bench.timing import median_ms
 from governance.models import UseCase
-from governance.tokens import pipeline_token_create
+from governance.services.tokens import pipeline_token_create
 from registry.models import ModelVersion, ValidationSuite
 
 RESULTS = 10_000

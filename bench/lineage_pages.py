@@ -12,9 +12,9 @@ from django.urls import reverse
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.choices import Role
+from accounts.roles import grant_role_permissions
 from governance.catalogue import load_controls
-from governance.choices import Role
-from governance.roles import grant_role_permissions
 from lineage.choices import LegalBasis
 from lineage.services import (
     dataset_create,

@@ -11,8 +11,8 @@ from django.contrib.auth import get_user_model
 from django.db import models, transaction
 from django.utils import timezone
 
+from accounts.demo import DEFAULT_DEMO_PASSWORD
 from bench.timing import median_ms
-from governance.demo import DEFAULT_DEMO_PASSWORD
 from governance.models import UseCase
 from lineage.models import Dataset, DatasetVersion, LineageEdge, LineageRecord, LineageSource, SourceSystem
 from registry.models import Deployment, ModelVersion, TrainingRun, TrainingRunDataset, ValidationSuite
@@ -29,8 +29,8 @@ RUNS = 15
 def seed_demo() -> None:
     from importlib import import_module
 
+    from accounts.demo import seed_demo_logins
     from governance.catalogue import load_controls
-    from governance.demo import seed_demo_logins
 
     load_controls()
     seed_demo_logins(password=DEFAULT_DEMO_PASSWORD)

@@ -7,8 +7,8 @@ class EvidenceConfig(AppConfig):
     verbose_name = _("Evidence")
 
     def ready(self) -> None:
+        from accounts.roles import register_role_permissions
         from evidence.roles import ROLE_GRANTS
-        from governance.roles import register_role_permissions
 
         register_role_permissions(ROLE_GRANTS)
 

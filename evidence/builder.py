@@ -22,6 +22,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from weasyprint import HTML, Attachment
 
+from accounts.choices import Role
 from audit import checkpoints, signing_keys
 from audit.canonical import to_jsonable
 from audit.models import LedgerCheckpoint
@@ -37,7 +38,7 @@ from evidence.collect import (
 )
 from evidence.exports import bom_bytes, ledger_jsonl, provenance_bytes, validation_csv
 from evidence.fetcher import StaticOnlyFetcher
-from governance.choices import LifecycleStage, Role
+from governance.choices import LifecycleStage
 from governance.models import UseCase
 from registry.models import GateDecision, ModelVersion
 

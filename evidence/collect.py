@@ -135,7 +135,7 @@ def record_key(record: models.Model) -> tuple[int, str]:
 
 
 def overrides_of(records: Sequence[models.Model]) -> list[BreakGlassOverride]:
-    """``governance.overrides.overrides_for`` of every record, in the records' order, in one query."""
+    """``governance.services.overrides.overrides_for`` of every record, in the records' order, in one query."""
     found = _grouped(
         BreakGlassOverride.objects.filter(_by_record(records)).select_related(
             "requested_by", "approved_by", "approval_signature"

@@ -3,9 +3,9 @@ registered with the roles in ``EvidenceConfig.ready``."""
 
 from collections.abc import Mapping
 
+from accounts.choices import Role
+from accounts.roles import Actions
 from evidence.models import EvidencePack
-from governance.choices import Role
-from governance.roles import Actions
 
 _DOWNLOAD = {EvidencePack: ("view", "view_pdf")}
 

@@ -14,6 +14,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.authz import holds_approval_permission
 from audit import ledger
 from audit.access import access_record
 from audit.choices import AccessKind, LedgerAction
@@ -24,7 +25,6 @@ from evidence.choices import PackScope, PackStatus
 from evidence.collect import PackData, collect, ledger_slice
 from evidence.exports import bom_bytes, ledger_jsonl, provenance_bytes
 from evidence.models import EvidencePack
-from governance.authz import holds_approval_permission
 from governance.models import UseCase
 from registry.models import ModelVersion
 

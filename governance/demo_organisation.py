@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.choices import Role
 from governance.choices import (
     ConstraintKind,
     EuAiActRiskTier,
@@ -17,7 +18,6 @@ from governance.choices import (
     RegulatedDomain,
     RetrainingSchedule,
     RetrainingTrigger,
-    Role,
     Severity,
     UseCaseStatus,
 )

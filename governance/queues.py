@@ -5,7 +5,8 @@ from collections.abc import Iterator
 from django.contrib.auth.models import AbstractBaseUser
 from django.urls import reverse
 
-from governance.choices import RequirementsState, RevisionState, Role
+from accounts.choices import Role
+from governance.choices import RequirementsState, RevisionState
 from governance.models import RaciMatrix, RequirementsDocument, RetrainingCadence, ThresholdPolicy
 from governance.worklist import WorkItem, WorkQueue, register_queue
 

@@ -6,8 +6,9 @@ from collections.abc import Mapping
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Group, Permission, User
 
+from accounts.choices import Role
+from accounts.roles import EDIT, VIEW, Actions
 from audit.models import AccessEvent, LedgerCheckpoint, LedgerEntry, LedgerVerification, Signature
-from governance.choices import Role
 from governance.models import (
     BehaviorConstraint,
     BreakGlassOverride,
@@ -23,7 +24,6 @@ from governance.models import (
     ThresholdRule,
     UseCase,
 )
-from governance.roles import EDIT, VIEW, Actions
 
 #: The trust core: the ledger and everything beside it. Audit models only ever have the view permission.
 _AUDIT_TRAIL = {

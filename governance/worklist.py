@@ -12,8 +12,8 @@ from itertools import islice
 
 from django.contrib.auth.models import AbstractBaseUser
 
-from governance.choices import Role
-from governance.roles import ROLE_DUTIES
+from accounts.choices import Role
+from accounts.roles import ROLE_DUTIES
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ class LineageConfig(AppConfig):
     verbose_name = _("Dataset lineage")
 
     def ready(self) -> None:
-        from governance.roles import register_role_permissions
+        from accounts.roles import register_role_permissions
         from lineage.roles import ROLE_GRANTS
 
         register_role_permissions(ROLE_GRANTS)

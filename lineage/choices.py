@@ -3,7 +3,7 @@ from dataclasses import dataclass
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from governance.choices import Role
+from accounts.choices import Role
 
 
 class SourceStatus(models.TextChoices):

@@ -2,8 +2,8 @@
 
 from collections.abc import Mapping
 
-from governance.choices import Role
-from governance.roles import EDIT, VIEW, Actions
+from accounts.choices import Role
+from accounts.roles import EDIT, VIEW, Actions
 from lineage.models import (
     Dataset,
     DatasetVersion,

@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext_lazy as _
 
-from governance.second_factor import session_is_verified
+from accounts.services.second_factor import session_is_verified
 from governance.selectors import ledger_integrity_alert
 from governance.worklist import desks_for
 
@@ -32,7 +32,7 @@ class PortalAdminSite(admin.AdminSite):
         ``PasswordStepView`` in place of ``LoginView``)."""
         from django.contrib.admin.forms import AdminAuthenticationForm
 
-        from governance.admin.second_factor import PasswordStepView
+        from accounts.admin.second_factor import PasswordStepView
 
         if request.method == "GET" and self.has_permission(request):
             return HttpResponseRedirect(reverse("admin:index", current_app=self.name))
@@ -55,7 +55,7 @@ class PortalAdminSite(admin.AdminSite):
         )(request)
 
     def get_urls(self) -> list[URLPattern]:
-        from governance.admin import second_factor
+        from accounts.admin import second_factor
 
         def before_sign_in(view: Callable[..., HttpResponse]) -> Callable[[HttpRequest], HttpResponse]:
             """The second-factor steps come before ``has_permission`` holds, so not through ``admin_view``."""

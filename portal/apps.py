@@ -13,7 +13,7 @@ class PortalAdminConfig(AdminConfig):
         super().ready()
         from django.contrib import admin
 
-        from governance.admin import second_factor
+        from accounts.admin import second_factor
 
         second_factor.register(admin.site)  # after autodiscovery, replacing django-otp's and axes' admins
 

@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "portal.apps.SignInLockoutConfig",  # axes: sign-in throttling and lockout
     # The product, in the order of its layers: each app may import only from those above it.
     "audit",
+    "accounts",
     "governance",
     "lineage",
     "registry",
@@ -96,7 +97,7 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Ends sessions idle too long, older than the absolute limit, or of a deactivated person.
-    "governance.sessions.SessionLifetimeMiddleware",
+    "accounts.sessions.SessionLifetimeMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Stamps every ledger entry with the request id and the signed-in user (simple-history reads it too).
     "audit.audit_context.AuditContextMiddleware",
@@ -177,15 +178,15 @@ AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_CALLABLE = "governance.admin.second_factor.locked_out_response"
+AXES_LOCKOUT_CALLABLE = "accounts.admin.second_factor.locked_out_response"
 AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "code"]  # never kept in the attempt records
 AXES_ENABLE_ADMIN = False  # the portal's own lockout admin lifts a lockout through a service and the ledger
 #: The number of reverse proxies in front of the portal, each appending the address it was connected from to
 #: X-Forwarded-For. 0: the portal is reached directly and X-Forwarded-For is ignored (a client could forge it).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
-AXES_CLIENT_IP_CALLABLE = "governance.sign_in.client_address"
+AXES_CLIENT_IP_CALLABLE = "accounts.sign_in.client_address"
 # A signed-in session ends after 30 minutes without activity and 12 hours after sign-in, whatever happens in
-# between (governance.sessions enforces both; the cookie's own age is only the outer bound).
+# between (accounts.sessions enforces both; the cookie's own age is only the outer bound).
 SESSION_IDLE_TIMEOUT_S = env_int("SESSION_IDLE_TIMEOUT_S", 30 * 60)
 SESSION_ABSOLUTE_TIMEOUT_S = env_int("SESSION_ABSOLUTE_TIMEOUT_S", 12 * 3600)
 SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT_S
@@ -193,7 +194,7 @@ SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT_S
 # --- Single sign-on (OpenID Connect), optional -----------------------------------------------------------
 # On when OIDC_RP_CLIENT_ID is set: the login page offers "Sign in with SSO" beside the password form, which
 # stays for break-glass administrators. The identity provider's groups claim sets a person's roles at each
-# sign-in (governance.oidc); a person none of whose groups maps to a role is refused.
+# sign-in (accounts.oidc); a person none of whose groups maps to a role is refused.
 OIDC_RP_CLIENT_ID = env_str("OIDC_RP_CLIENT_ID")
 OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID)
 OIDC_RP_CLIENT_SECRET = env_str("OIDC_RP_CLIENT_SECRET")
@@ -226,7 +227,7 @@ if OIDC_ENABLED:
     ]
     if _missing:
         raise ImproperlyConfigured(f"OIDC_RP_CLIENT_ID is set, so single sign-on needs {', '.join(_missing)} too.")
-    AUTHENTICATION_BACKENDS = [*AUTHENTICATION_BACKENDS, "governance.oidc.PortalOIDCBackend"]
+    AUTHENTICATION_BACKENDS = [*AUTHENTICATION_BACKENDS, "accounts.oidc.PortalOIDCBackend"]
 
 # --- Internationalisation: time is UTC everywhere --------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -9,7 +9,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("admin/", admin.site.urls),
     # Single sign-on (OpenID Connect): 404 unless configured; local accounts keep the admin login form.
-    path("oidc/", include("governance.oidc_urls")),
+    path("oidc/", include("accounts.oidc_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("lineage.api.urls")),

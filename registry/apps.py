@@ -7,7 +7,7 @@ class RegistryConfig(AppConfig):
     verbose_name = _("Model registry")
 
     def ready(self) -> None:
-        from governance.roles import register_role_permissions
+        from accounts.roles import register_role_permissions
         from registry.roles import ROLE_GRANTS
 
         register_role_permissions(ROLE_GRANTS)

@@ -6,8 +6,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Exists, OuterRef
 from django.urls import reverse
 
-from governance.authz import holds_approval_permission, roles_of
-from governance.choices import Role
+from accounts.authz import holds_approval_permission, roles_of
+from accounts.choices import Role
 from governance.worklist import WorkItem, WorkQueue, register_queue
 from registry.choices import ChangeTicketState, GateOutcome, IncidentState
 from registry.models import ChangeTicket, GateDecision, Incident

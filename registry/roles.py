@@ -5,8 +5,8 @@ the approvers' worklist (``registry.queues``) is derived from it."""
 
 from collections.abc import Mapping
 
-from governance.choices import Role
-from governance.roles import EDIT, VIEW, Actions
+from accounts.choices import Role
+from accounts.roles import EDIT, VIEW, Actions
 from registry.models import (
     BaseModel,
     ChangeTicket,

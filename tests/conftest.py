@@ -4,9 +4,9 @@ from collections.abc import Iterator
 import pytest
 from django.apps import apps as django_apps
 
-from governance.choices import Role
-from governance.demo import DEFAULT_DEMO_PASSWORD, seed_demo_logins
-from governance.roles import grant_role_permissions
+from accounts.choices import Role
+from accounts.demo import DEFAULT_DEMO_PASSWORD, seed_demo_logins
+from accounts.roles import grant_role_permissions
 from tests import services
 
 _MARKER_CHECKS = {

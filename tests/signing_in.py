@@ -13,7 +13,7 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from governance.second_factor import AUTHENTICATOR_NAME, BACKUP_CODES_NAME, authenticator_of
+from accounts.services.second_factor import AUTHENTICATOR_NAME, BACKUP_CODES_NAME, authenticator_of
 
 
 def enrolled_authenticator(user: object) -> TOTPDevice:

@@ -3,7 +3,7 @@
 import pytest
 from django.contrib.auth import get_user_model
 
-from governance.demo import DEFAULT_DEMO_PASSWORD
+from accounts.demo import DEFAULT_DEMO_PASSWORD
 from tests.signing_in import second_factor_code
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

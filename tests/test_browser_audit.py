@@ -4,10 +4,10 @@ import json
 
 import pytest
 
+from accounts.demo import DEFAULT_DEMO_PASSWORD
 from audit import ledger
 from audit.choices import LedgerAction
 from audit.models import LedgerEntry
-from governance.demo import DEFAULT_DEMO_PASSWORD
 from tests.signing_in import second_factor_code
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

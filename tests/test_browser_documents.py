@@ -10,9 +10,9 @@ from django.conf import settings
 from django.test import Client
 from pypdf import PdfWriter
 
+from accounts.choices import Role
 from audit.choices import LedgerAction
 from audit.models import LedgerEntry
-from governance.choices import Role
 from governance.models import Document
 from lineage.services import dataset_create
 from tests.lineage.conftest import new_version

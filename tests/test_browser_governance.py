@@ -3,10 +3,10 @@ and signing requirements."""
 
 import pytest
 
+from accounts.demo import DEFAULT_DEMO_PASSWORD
 from audit.choices import LedgerAction
 from audit.models import LedgerEntry
 from governance.choices import RequirementsState, RevisionState
-from governance.demo import DEFAULT_DEMO_PASSWORD
 from governance.models import RaciMatrix, RequirementsDocument, ThresholdPolicy, UseCase
 from tests.conftest import sign_in
 

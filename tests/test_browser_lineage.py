@@ -2,7 +2,7 @@
 
 import pytest
 
-from governance.demo import DEFAULT_DEMO_PASSWORD
+from accounts.demo import DEFAULT_DEMO_PASSWORD
 from lineage.choices import DatasetVersionState
 from lineage.models import DatasetVersion
 from lineage.services import dataset_version_submit

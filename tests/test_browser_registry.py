@@ -3,7 +3,7 @@ change ticket, the on-call risk officer rolls prod back, and a revoked dataset s
 
 import pytest
 
-from governance.demo import DEFAULT_DEMO_PASSWORD
+from accounts.demo import DEFAULT_DEMO_PASSWORD
 from lineage.services import dataset_version_revoke
 from registry.choices import ChangeTicketState, DeploymentEventKind, Environment
 from registry.models import Deployment

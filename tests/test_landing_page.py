@@ -4,8 +4,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from governance.choices import Role
-from governance.roles import ROLE_DUTIES
+from accounts.choices import Role
+from accounts.roles import ROLE_DUTIES
 from governance.worklist import WorkItem, WorkQueue, _registry, register_queue
 from tests.signing_in import login_verified
 

@@ -3,8 +3,8 @@
 import pytest
 from django.contrib.auth.models import Group
 
-from governance.choices import Role
-from governance.roles import ROLE_DUTIES, grant_role_permissions, permission_keys, role_permissions
+from accounts.choices import Role
+from accounts.roles import ROLE_DUTIES, grant_role_permissions, permission_keys, role_permissions
 
 pytestmark = pytest.mark.django_db
 

@@ -10,10 +10,10 @@ from django.test import Client, RequestFactory
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.choices import Role
+from accounts.demo import DEFAULT_DEMO_PASSWORD, DEMO_AUTHENTICATOR_NAME, DEMO_LOGINS, seed_demo_logins
+from accounts.services.second_factor import secret_text
 from audit.models import LedgerEntry
-from governance.choices import Role
-from governance.demo import DEFAULT_DEMO_PASSWORD, DEMO_AUTHENTICATOR_NAME, DEMO_LOGINS, seed_demo_logins
-from governance.second_factor import secret_text
 
 pytestmark = pytest.mark.django_db
 
@@ -159,7 +159,7 @@ def test_a_production_seed_gives_no_demo_authenticator(settings: object) -> None
 
 
 def test_the_deploy_check_fails_while_a_demo_authenticator_exists(settings: object) -> None:
-    from governance.checks import demo_authenticator_check
+    from accounts.checks import demo_authenticator_check
 
     seed()
     assert demo_authenticator_check() == []  # a pilot install: expected

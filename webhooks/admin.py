@@ -16,12 +16,12 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from accounts.admin.actions import attach_service_errors
+from accounts.admin.role_gated import RoleGatedAdmin
+from accounts.authz import holds_approval_permission
 from audit.admin.governed import ReadOnlyAuditAdmin
 from audit.canonical import canonical_bytes
 from audit.ledger import ActionDenied
-from governance.admin.actions import attach_service_errors
-from governance.admin.governed import RoleGatedAdmin
-from governance.authz import holds_approval_permission
 from governance.models import UseCase
 from webhooks.choices import WebhookEvent
 from webhooks.models import WebhookDelivery, WebhookSubscription

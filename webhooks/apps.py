@@ -7,7 +7,7 @@ class WebhooksConfig(AppConfig):
     verbose_name = _("Webhooks")
 
     def ready(self) -> None:
-        from governance.roles import register_role_permissions
+        from accounts.roles import register_role_permissions
         from webhooks.roles import ROLE_GRANTS
 
         register_role_permissions(ROLE_GRANTS)

@@ -3,8 +3,8 @@ delivery again; Auditors read the subscriptions and the delivery log. Registered
 
 from collections.abc import Mapping
 
-from governance.choices import Role
-from governance.roles import EDIT, VIEW, Actions
+from accounts.choices import Role
+from accounts.roles import EDIT, VIEW, Actions
 from webhooks.models import WebhookDelivery, WebhookSubscription
 
 ROLE_GRANTS: Mapping[Role, Mapping[type, Actions]] = {

@@ -1,7 +1,7 @@
 """Managing webhook subscriptions and sending a delivery again: every change checked, locked and in the ledger.
 
 Subscriptions send governance data out of the portal, so managing them is a security decision: the Security
-Reviewer role holds it (``governance.roles``), an administrator does not by being one. The ledger records
+Reviewer role holds it (``accounts.roles``), an administrator does not by being one. The ledger records
 each change with the secret's fingerprint, never the secret, and the URL's origin and fingerprint, never the URL.
 """
 
@@ -13,11 +13,11 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.authz import require
 from audit import ledger
 from audit.audit_context import acting_as
 from audit.choices import LedgerAction
 from audit.ledger import ActionDenied, denials_recorded
-from governance.authz import require
 from governance.models import UseCase
 from webhooks.choices import DeliveryStatus, WebhookEvent
 from webhooks.events import enqueue_after_commit

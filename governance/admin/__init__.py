@@ -3,7 +3,6 @@ break-glass overrides and pipeline tokens."""
 
 from governance.admin.catalogue import ControlAdmin, ControlFrameworkAdmin, PolicyAdmin
 from governance.admin.documents import DocumentAdmin
-from governance.admin.governed import RoleGatedAdmin
 from governance.admin.overrides import BreakGlassOverrideAdmin
 from governance.admin.requirements import RequirementsDocumentAdmin
 from governance.admin.retraining import RetrainingCadenceAdmin
@@ -21,7 +20,6 @@ __all__ = [
     "RaciMatrixAdmin",
     "RequirementsDocumentAdmin",
     "RetrainingCadenceAdmin",
-    "RoleGatedAdmin",
     "ThresholdPolicyAdmin",
     "UseCaseAdmin",
 ]

@@ -6,8 +6,8 @@ from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
+from accounts.admin.role_gated import RoleGatedAdmin
 from audit.admin.governed import GovernedAdmin, ReadOnlyAuditAdmin
-from governance.admin.governed import RoleGatedAdmin
 from governance.models import Control, ControlFramework, Policy
 from governance.services.policies import policy_save
 

@@ -16,9 +16,9 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from accounts.admin.actions import attach_service_errors, refuse
 from audit.admin.governed import ReadOnlyAuditAdmin
 from audit.ledger import ActionDenied
-from governance.admin.actions import attach_service_errors, refuse
 from governance.models import Document
 from governance.services.documents import (
     ATTACHMENT_RULES,

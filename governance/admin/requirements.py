@@ -8,11 +8,11 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 
+from accounts.admin.role_gated import RoleGatedAdmin
+from accounts.admin.signing import reason_view, signing_view
+from accounts.authz import holds_approval_permission
 from audit.admin.governed import GovernedAdmin
 from audit.ledger import ActionDenied
-from governance.admin.governed import RoleGatedAdmin
-from governance.admin.signing import reason_view, signing_view
-from governance.authz import holds_approval_permission
 from governance.choices import RequirementsState
 from governance.models import BehaviorConstraint, RequirementsDocument
 from governance.services.requirements import (

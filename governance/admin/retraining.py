@@ -4,8 +4,8 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
+from accounts.admin.role_gated import RoleGatedAdmin
 from audit.admin.governed import GovernedAdmin
-from governance.admin.governed import RoleGatedAdmin
 from governance.choices import RetrainingTrigger
 from governance.models import RetrainingCadence
 from governance.services.retraining import retraining_cadence_set

@@ -6,8 +6,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 
+from accounts.admin.signing import reason_view, signing_view
 from audit.admin.governed import GovernedAdmin, ReadOnlyAuditAdmin
-from governance.admin.signing import reason_view, signing_view
 from governance.models import RaciMatrix, ThresholdPolicy
 from governance.models.revisions import ChangeControlledRevision
 from governance.services.revisions import revision_approve, revision_reject

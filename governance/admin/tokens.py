@@ -22,13 +22,18 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from accounts.admin.actions import attach_service_errors, refuse
+from accounts.admin.signing import reason_view
 from audit.admin.governed import GovernedAdmin
 from audit.ledger import ActionDenied
-from governance.admin.actions import attach_service_errors, refuse
-from governance.admin.signing import reason_view
 from governance.models import PipelineToken, PipelineTokenScope, UseCase
 from governance.models.tokens import validate_rate
-from governance.tokens import DEFAULT_EXPIRY_DAYS, MAX_EXPIRY_DAYS, pipeline_token_create, pipeline_token_revoke
+from governance.services.tokens import (
+    DEFAULT_EXPIRY_DAYS,
+    MAX_EXPIRY_DAYS,
+    pipeline_token_create,
+    pipeline_token_revoke,
+)
 
 ISSUE_PERMISSION = "governance.add_pipelinetoken"
 

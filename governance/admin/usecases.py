@@ -11,11 +11,12 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
+from accounts.admin.role_gated import RoleGatedAdmin
+from accounts.authz import holds_approval_permission
+from accounts.choices import Role
 from audit.admin.governed import GovernedAdmin
 from audit.ledger import ActionDenied
-from governance.admin.governed import RoleGatedAdmin
-from governance.authz import holds_approval_permission
-from governance.choices import EvaluationDimension, LifecycleStage, RaciLetter, RevisionState, Role
+from governance.choices import EvaluationDimension, LifecycleStage, RaciLetter, RevisionState
 from governance.models import RaciMatrix, ThresholdPolicy, UseCase
 from governance.services.raci import effective_raci, raci_revision_propose
 from governance.services.thresholds import RuleInput, effective_thresholds, threshold_revision_propose

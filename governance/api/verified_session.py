@@ -4,7 +4,7 @@ factor. Pipeline tokens are unaffected (they authenticate by ``PipelineTokenAuth
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.request import Request
 
-from governance.second_factor import session_is_verified
+from accounts.services.second_factor import session_is_verified
 
 
 class VerifiedSessionAuthentication(SessionAuthentication):

@@ -1,5 +1,5 @@
 """Governance models: use cases, requirements, policies and controls, RACI, thresholds, retraining, documents,
-break-glass overrides, pipeline tokens and sessions. Each module holds one concern; import from here."""
+break-glass overrides and pipeline tokens. Each module holds one concern; import from here."""
 
 from governance.models.controls import Control, ControlFramework, Policy
 from governance.models.documents import Document, DocumentKind
@@ -7,7 +7,6 @@ from governance.models.overrides import BreakGlassOverride
 from governance.models.raci import RaciAssignment, RaciMatrix
 from governance.models.requirements import BehaviorConstraint, RequirementsDocument
 from governance.models.retraining import RetrainingCadence
-from governance.models.sessions import UserSession
 from governance.models.thresholds import ThresholdPolicy, ThresholdRule
 from governance.models.tokens import IdempotentRequest, PipelineToken, PipelineTokenScope
 from governance.models.usecases import UseCase
@@ -30,5 +29,4 @@ __all__ = [
     "ThresholdPolicy",
     "ThresholdRule",
     "UseCase",
-    "UserSession",
 ]

@@ -3,7 +3,8 @@ from typing import Any
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from governance.choices import LifecycleStage, RaciLetter, RevisionState, Role
+from accounts.choices import Role
+from governance.choices import LifecycleStage, RaciLetter, RevisionState
 from governance.models.revisions import ChangeControlledRevision
 
 

@@ -29,12 +29,12 @@ from django.core.files.storage import Storage, storages
 from django.db import models, transaction
 from django.utils import timezone
 
+from accounts.authz import holds_approval_permission
 from audit import ledger
 from audit.access import access_record
 from audit.canonical import model_label
 from audit.choices import AccessKind, LedgerAction
 from audit.ledger import ActionDenied, denials_recorded
-from governance.authz import holds_approval_permission
 from governance.models import Document, DocumentKind
 from governance.uploads import inspect_upload
 

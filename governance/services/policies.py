@@ -4,9 +4,9 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
+from accounts.authz import require
 from audit.audit_context import acting_as
 from audit.ledger import denials_recorded
-from governance.authz import require
 from governance.choices import RetrainingTrigger
 from governance.models import Control, Policy, UseCase
 from governance.services.retraining import retraining_trigger_event

@@ -6,10 +6,11 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from accounts.authz import require
+from accounts.choices import Role
 from audit.audit_context import acting_as
 from audit.ledger import ActionDenied, denials_recorded
-from governance.authz import require
-from governance.choices import LifecycleStage, RaciLetter, RevisionState, Role
+from governance.choices import LifecycleStage, RaciLetter, RevisionState
 from governance.models import RaciAssignment, RaciMatrix, UseCase
 from governance.services.revisions import next_revision_number, record_revision_content
 

@@ -7,15 +7,16 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from accounts.authz import require, roles_of
+from accounts.choices import Role
+from accounts.services.signatures import signature_sign
 from audit.audit_context import acting_as
 from audit.ledger import ActionDenied, denials_recorded
 from audit.models import Signature
 from audit.signatures import signatures_for
-from governance.authz import require, roles_of
-from governance.choices import LifecycleStage, RequirementsState, Role
+from governance.choices import LifecycleStage, RequirementsState
 from governance.models import BehaviorConstraint, Policy, RequirementsDocument, UseCase
 from governance.services.raci import accountable_role
-from governance.signatures import signature_sign
 
 COMPLIANCE_MEANING = "Approved as Compliance reviewer"
 

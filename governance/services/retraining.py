@@ -7,9 +7,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.authz import require
 from audit.audit_context import acting_as
 from audit.ledger import denials_recorded
-from governance.authz import require
 from governance.choices import RetrainingSchedule, RetrainingTrigger
 from governance.models import RetrainingCadence, UseCase
 

@@ -5,14 +5,15 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.authz import holds_approval_permission, roles_of
+from accounts.choices import Role
+from accounts.services.signatures import signature_sign
 from audit import ledger
 from audit.audit_context import acting_as
 from audit.choices import LedgerAction
 from audit.ledger import ActionDenied, denials_recorded
-from governance.authz import holds_approval_permission, roles_of
-from governance.choices import RevisionState, Role
+from governance.choices import RevisionState
 from governance.models.revisions import ChangeControlledRevision
-from governance.signatures import signature_sign
 
 #: The roles whose approval counts, in the order their name is used in the signature's meaning.
 APPROVER_ROLES = (Role.RISK_OFFICER, Role.COMPLIANCE_REVIEWER)

@@ -8,9 +8,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from accounts.authz import require
 from audit.audit_context import acting_as
 from audit.ledger import ActionDenied, denials_recorded
-from governance.authz import require
 from governance.choices import EvaluationDimension, RevisionState
 from governance.models import ThresholdPolicy, ThresholdRule, UseCase
 from governance.services.revisions import next_revision_number, record_revision_content

@@ -4,9 +4,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from accounts.authz import require
 from audit.audit_context import acting_as
 from audit.ledger import denials_recorded
-from governance.authz import require
 from governance.models import UseCase
 
 EDITABLE_FIELDS = (

@@ -13,8 +13,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpR
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 
+from accounts.admin.actions import may, refuse
 from audit.ledger import ActionDenied
-from governance.admin.actions import may, refuse
 from lineage.admin.pages import form_page
 from lineage.choices import DatasetVersionState
 from lineage.forms import (

@@ -9,8 +9,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
+from accounts.admin.actions import may, refuse
 from audit.admin import GovernedAdmin, ReadOnlyAuditAdmin
-from governance.admin.actions import may, refuse
 from lineage.admin.pages import form_page
 from lineage.forms import DatasetForm, SourceSystemForm
 from lineage.models import Dataset, LineageRecord, LineageSource, LineageTemplate, SourceSystem, TransformationStep

@@ -13,10 +13,10 @@ from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
+from accounts.admin.role_gated import RoleGatedAdmin
+from accounts.authz import holds_approval_permission
 from audit.admin import GovernedAdmin
 from audit.ledger import ActionDenied
-from governance.admin import RoleGatedAdmin
-from governance.authz import holds_approval_permission
 from lineage.choices import ErasureState
 from lineage.models import ErasureRequest
 from lineage.services import erasure_request_create, erasure_request_process

@@ -12,8 +12,8 @@ from django.db import IntegrityError, models
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 
+from accounts.admin.actions import attach_service_errors
 from audit.ledger import ActionDenied
-from governance.admin.actions import attach_service_errors
 
 
 def form_page(

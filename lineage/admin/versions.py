@@ -12,8 +12,8 @@ from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 from django.utils.safestring import mark_safe
 
-from governance.admin.actions import may, refuse
-from governance.admin.signing import reason_view, signing_view
+from accounts.admin.actions import may, refuse
+from accounts.admin.signing import reason_view, signing_view
 from lineage.admin.authoring import DraftAuthoringMixin, authoring_context
 from lineage.admin.catalogue import LineageAdmin
 from lineage.admin.pages import form_page

@@ -15,10 +15,10 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from accounts.authz import require
 from audit.audit_context import acting_as
 from audit.canonical import canonical_bytes
 from audit.ledger import ActionDenied, record_denial
-from governance.authz import require
 from lineage.choices import DatasetVersionState, OpenLineageEventType, TransformationKind
 from lineage.models import Dataset, DatasetVersion, OpenLineageRun, SourceSystem
 from lineage.openlineage.events import ONCE, TERMINAL, DatasetRef, RunEvent

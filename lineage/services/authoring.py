@@ -10,11 +10,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.authz import require
 from audit import ledger
 from audit.audit_context import acting_as
 from audit.choices import LedgerAction
 from audit.ledger import ActionDenied, denials_recorded
-from governance.authz import require
 from governance.inputs import bounded_json
 from governance.models import Policy, UseCase
 from lineage.choices import (

@@ -14,12 +14,12 @@ from django.db import transaction
 from django.db.models import Count, Q
 from guardian.shortcuts import assign_perm, remove_perm
 
+from accounts.authz import require, roles_of
+from accounts.services.signatures import signature_sign
 from audit import ledger
 from audit.audit_context import acting_as
 from audit.choices import LedgerAction
 from audit.ledger import ActionDenied, denials_recorded
-from governance.authz import require, roles_of
-from governance.signatures import signature_sign
 from lineage.choices import STAGES, ReviewStage
 from lineage.models import DatasetVersion
 from lineage.selectors import assigned_reviewers, is_assigned, stage_of, stage_signers

@@ -10,9 +10,9 @@ from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path
 from django.utils.translation import gettext_lazy as _
 
+from accounts.admin.actions import may, refuse
+from accounts.admin.signing import reason_view
 from audit.admin import ReadOnlyAuditAdmin
-from governance.admin.actions import may, refuse
-from governance.admin.signing import reason_view
 from lineage.choices import DatasetVersionState
 from registry.admin.base import RegistryAdmin, UnapprovedDataFilter, data_flag, on_unapproved_data, unapproved_links
 from registry.admin.pages import RollbackBreakGlassForm, approver_reauthentication_counted, change_url, form_page

@@ -11,8 +11,8 @@ from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path
 from django.utils.translation import gettext_lazy as _
 
-from governance.admin.actions import may, refuse
-from governance.admin.signing import reason_view
+from accounts.admin.actions import may, refuse
+from accounts.admin.signing import reason_view
 from lineage.models import DatasetVersion
 from registry.admin.base import RegistryAdmin
 from registry.admin.pages import change_url, form_page, post_action

@@ -14,9 +14,9 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpR
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
+from accounts.admin.actions import attach_service_errors
+from accounts.services.signatures import ReauthenticationFailed, record_failed_reauthentication, signing_locked_out
 from audit.ledger import ActionDenied, record_denial
-from governance.admin.actions import attach_service_errors
-from governance.signatures import ReauthenticationFailed, record_failed_reauthentication, signing_locked_out
 from registry.errors import GateBlocked
 
 

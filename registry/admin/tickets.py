@@ -10,9 +10,9 @@ from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path
 from django.utils.translation import gettext_lazy as _
 
-from governance.admin.actions import may, refuse
-from governance.admin.signing import reason_view, signing_view
-from governance.authz import roles_of
+from accounts.admin.actions import may, refuse
+from accounts.admin.signing import reason_view, signing_view
+from accounts.authz import roles_of
 from registry.admin.base import RegistryAdmin
 from registry.admin.pages import BreakGlassForm, approver_reauthentication_counted, change_url, form_page, post_action
 from registry.choices import ChangeTicketState

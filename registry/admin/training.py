@@ -12,8 +12,8 @@ from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext_lazy as _
 
+from accounts.admin.actions import may, refuse
 from audit.admin import ReadOnlyAuditAdmin
-from governance.admin.actions import may, refuse
 from lineage.choices import DatasetVersionState
 from registry.admin.base import (
     ReadOnlyInline,

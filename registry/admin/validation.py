@@ -12,12 +12,13 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils.translation import gettext_lazy as _
 
+from accounts.admin.actions import attach_service_errors, may, refuse
+from accounts.forms import SignatureForm
+from accounts.services.signatures import ReauthenticationFailed
 from audit.admin import ReadOnlyAuditAdmin
 from audit.canonical import record_digest
 from audit.ledger import ActionDenied
 from audit.signatures import signatures_for
-from governance.admin.actions import attach_service_errors, may, refuse
-from governance.signatures import ReauthenticationFailed, SignatureForm
 from registry.admin.base import ReadOnlyInline, RegistryAdmin
 from registry.admin.matrix import evaluation_matrix, gate_rows
 from registry.admin.pages import change_url

@@ -6,10 +6,10 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Max
 
+from accounts.authz import require
 from audit.audit_context import acting_as
 from audit.canonical import to_jsonable
 from audit.ledger import denials_recorded
-from governance.authz import require
 from registry.models import Deployment, ModelCard, ModelVersion
 
 

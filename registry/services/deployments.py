@@ -9,11 +9,11 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from accounts.authz import require
 from audit import ledger
 from audit.audit_context import acting_as
 from audit.choices import LedgerAction
 from audit.ledger import ActionDenied, denials_recorded
-from governance.authz import require
 from governance.models import BreakGlassOverride
 from registry.choices import (
     Containment,

@@ -2,7 +2,7 @@
 
 The override and the action it allows are one transaction: if the action is still refused (the ticket is not
 approved, say), no override is left behind. The override needs a written justification and a second person,
-a Risk Officer who signs it with their password (``governance.overrides``); the deployment event carries it,
+a Risk Officer who signs it with their password (``governance.services.overrides``); the deployment event carries it,
 so the deployment page and every evidence pack flag it.
 """
 
@@ -13,7 +13,7 @@ from django.db import models, transaction
 
 from audit.ledger import denials_recorded
 from governance.models import BreakGlassOverride
-from governance.overrides import break_glass_override
+from governance.services.overrides import break_glass_override
 from registry.models import ChangeTicket, Deployment, DeploymentEvent
 from registry.services.deployments import deployment_rollback
 from registry.services.promotion import change_ticket_deploy

@@ -12,13 +12,13 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Q
 
+from accounts.authz import holds_approval_permission, require
+from accounts.services.signatures import signature_sign
 from audit.audit_context import acting_as
 from audit.ledger import ActionDenied, denials_recorded
-from governance.authz import holds_approval_permission, require
 from governance.choices import EvaluationDimension
 from governance.models import ThresholdPolicy
 from governance.services.thresholds import effective_thresholds
-from governance.signatures import signature_sign
 from registry.choices import GateOutcome, HumanReviewDecision, ResultOutcome
 from registry.errors import GateBlocked
 from registry.models import GateDecision, ValidationResult, ValidationRun

@@ -7,9 +7,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from accounts.authz import require
 from audit.audit_context import acting_as
 from audit.ledger import denials_recorded
-from governance.authz import require
 from registry.models import Deployment, MonitoringSummary
 from registry.services.incidents import incident_raise_draft
 

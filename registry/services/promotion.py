@@ -12,15 +12,16 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.authz import holds_approval_permission, require, roles_of
+from accounts.choices import Role
+from accounts.services.signatures import signature_sign
 from audit.audit_context import acting_as
 from audit.ledger import ActionDenied, denials_recorded
 from audit.signatures import signatures_for
-from governance.authz import holds_approval_permission, require, roles_of
-from governance.choices import LifecycleStage, RaciLetter, Role
+from governance.choices import LifecycleStage, RaciLetter
 from governance.models import BreakGlassOverride, UseCase
 from governance.services.raci import raci_roles
 from governance.services.thresholds import effective_thresholds
-from governance.signatures import signature_sign
 from registry.choices import (
     ENVIRONMENT_ORDER,
     ChangeRisk,

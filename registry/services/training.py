@@ -11,12 +11,12 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from accounts.authz import require
 from audit import ledger
 from audit.audit_context import acting_as
 from audit.canonical import canonical_bytes
 from audit.choices import LedgerAction
 from audit.ledger import ActionDenied, denials_recorded
-from governance.authz import require
 from governance.inputs import bounded_json
 from governance.models import RetrainingCadence, UseCase
 from governance.services.retraining import retraining_completed

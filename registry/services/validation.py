@@ -17,12 +17,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.authz import require
 from audit import ledger
 from audit.audit_context import acting_as
 from audit.canonical import canonical_bytes
 from audit.choices import LedgerAction
 from audit.ledger import ActionDenied, denials_recorded
-from governance.authz import require
 from governance.models import BehaviorConstraint, UseCase
 from registry.choices import ResultOutcome, ValidationCategory
 from registry.models import ModelVersion, ValidationCase, ValidationResult, ValidationRun, ValidationSuite

@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 
 from audit.models import LedgerEntry
 from governance.models import PipelineToken, UseCase
-from governance.tokens import pipeline_token_create
+from governance.services.tokens import pipeline_token_create
 from tests.registry.conftest import World, world  # noqa: F401 - ``world`` is a fixture
 
 ACCOUNT = "ci-pipeline"

@@ -26,7 +26,7 @@ from rest_framework.test import APIClient
 
 from audit.models import LedgerEntry
 from governance.models import PipelineTokenScope, UseCase
-from governance.tokens import pipeline_token_create
+from governance.services.tokens import pipeline_token_create
 from lineage.models import DatasetVersion, OpenLineageRun
 from tests import services
 from tests.api.conftest import ACCOUNT_USERNAME, Pipeline, by_service_account

@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 from audit.models import LedgerEntry
 from governance.api.throttling import PipelineTokenRateThrottle
 from governance.models import PipelineToken, UseCase
-from governance.tokens import pipeline_token_create
+from governance.services.tokens import pipeline_token_create
 from registry.models import Incident
 from tests.signing_in import login_verified
 

@@ -8,9 +8,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
+from accounts.choices import Role
 from audit.choices import LedgerAction
 from audit.models import LedgerEntry
-from governance.choices import Role
 from governance.models import PipelineToken, UseCase
 from tests.signing_in import login_verified
 

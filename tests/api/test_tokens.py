@@ -12,12 +12,12 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from accounts.authz import explicit_permissions
+from accounts.choices import Role
 from audit.ledger import ActionDenied
 from audit.models import LedgerEntry
-from governance.authz import explicit_permissions
-from governance.choices import Role
 from governance.models import PipelineToken
-from governance.tokens import pipeline_token_revoke
+from governance.services.tokens import pipeline_token_revoke
 from registry.services.promotion import change_ticket_approve
 from tests.registry.conftest import ledger_of
 from tests.signing_in import login_verified
@@ -111,7 +111,7 @@ def test_expired_token_is_401(world, issue):
     pipeline = issue(days=1)
     assert pipeline.get(DEPLOYMENT).status_code == 200
     later = timezone.now() + datetime.timedelta(days=2)
-    with mock.patch("governance.tokens.timezone.now", return_value=later):
+    with mock.patch("governance.services.tokens.timezone.now", return_value=later):
         assert pipeline.get(DEPLOYMENT).status_code == 401
 
 

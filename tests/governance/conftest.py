@@ -2,8 +2,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 
-from governance.choices import Role
-from governance.demo import DEFAULT_DEMO_PASSWORD
+from accounts.choices import Role
+from accounts.demo import DEFAULT_DEMO_PASSWORD
 
 PASSWORD = DEFAULT_DEMO_PASSWORD
 

@@ -7,11 +7,11 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
 
+from accounts.choices import Role
+from accounts.services.signatures import SIGNING_SESSION_KEY, signature_sign
 from audit import ledger, signing_keys
 from audit.choices import AccessKind, LedgerAction
 from audit.models import AccessEvent, LedgerEntry, LedgerVerification, Signature
-from governance.choices import Role
-from governance.signatures import SIGNING_SESSION_KEY, signature_sign
 from tests.governance.conftest import PASSWORD
 from tests.governed_app.models import Memo
 from tests.governed_app.services import memo_edit

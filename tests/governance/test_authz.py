@@ -3,8 +3,8 @@
 import pytest
 from django.contrib.auth.models import Permission
 
-from governance.authz import holds_approval_permission
-from governance.choices import Role
+from accounts.authz import holds_approval_permission
+from accounts.choices import Role
 
 pytestmark = pytest.mark.django_db
 

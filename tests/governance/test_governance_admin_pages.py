@@ -5,9 +5,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from accounts.choices import Role
 from audit.models import LedgerEntry, Signature
 from governance.admin.usecases import cell_name
-from governance.choices import EvaluationDimension, LifecycleStage, RequirementsState, RevisionState, Role
+from governance.choices import EvaluationDimension, LifecycleStage, RequirementsState, RevisionState
 from governance.models import RaciMatrix, ThresholdPolicy
 from governance.services.raci import raci_revision_propose
 from governance.services.requirements import constraint_save, requirements_create, requirements_submit
@@ -509,7 +510,7 @@ def test_the_raci_grid_page_has_a_bounded_query_count(
 def test_the_signing_page_shows_the_content_being_signed(client, user_in_role) -> None:
     from django.urls import reverse
 
-    from governance.demo import DEFAULT_DEMO_PASSWORD, seed_demo_logins
+    from accounts.demo import DEFAULT_DEMO_PASSWORD, seed_demo_logins
     from governance.demo_organisation import seed
     from governance.models import RequirementsDocument
 

@@ -6,7 +6,7 @@ from audit.choices import LedgerAction
 from audit.ledger import ActionDenied
 from audit.models import LedgerEntry
 from governance.models import BreakGlassOverride
-from governance.overrides import break_glass_override, overrides_for
+from governance.services.overrides import break_glass_override, overrides_for
 from tests.governance.conftest import PASSWORD
 from tests.governed_app.models import Memo
 

@@ -6,13 +6,14 @@ from collections.abc import Callable
 import pytest
 from django.contrib.auth import get_user_model
 
+from accounts.authz import holds_approval_permission
+from accounts.choices import Role
+from accounts.roles import role_permissions
 from audit.choices import LedgerAction
 from audit.ledger import ActionDenied
 from audit.models import LedgerEntry
-from governance.authz import holds_approval_permission
-from governance.choices import RetrainingSchedule, RetrainingTrigger, Role
+from governance.choices import RetrainingSchedule, RetrainingTrigger
 from governance.models import Policy, UseCase
-from governance.roles import role_permissions
 from governance.services.policies import policy_save
 from governance.services.raci import raci_revision_propose
 from governance.services.requirements import requirements_create

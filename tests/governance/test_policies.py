@@ -5,11 +5,11 @@ import datetime
 import pytest
 from django.core.exceptions import ValidationError
 
+from accounts.choices import Role
 from audit.choices import LedgerAction
 from audit.ledger import ActionDenied
 from audit.models import LedgerEntry
 from governance.catalogue import load_controls
-from governance.choices import Role
 from governance.models import Control, Policy
 from governance.services.policies import policy_save
 from tests.governance.test_usecases import ledger_of

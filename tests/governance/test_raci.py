@@ -6,10 +6,11 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from accounts.choices import Role
 from audit.choices import LedgerAction
 from audit.ledger import ActionDenied
 from audit.models import LedgerEntry, Signature
-from governance.choices import LifecycleStage, RaciLetter, RevisionState, Role
+from governance.choices import LifecycleStage, RaciLetter, RevisionState
 from governance.models import RaciAssignment, RaciMatrix
 from governance.services.raci import (
     accountable_role,

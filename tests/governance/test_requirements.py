@@ -7,11 +7,12 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 
+from accounts.choices import Role
 from audit.choices import LedgerAction
 from audit.ledger import ActionDenied
 from audit.signatures import signatures_for
 from governance.catalogue import load_controls
-from governance.choices import ConstraintKind, RequirementsState, Role, Severity
+from governance.choices import ConstraintKind, RequirementsState, Severity
 from governance.models import BehaviorConstraint, Control, RequirementsDocument
 from governance.services.policies import policy_save
 from governance.services.raci import raci_revision_propose

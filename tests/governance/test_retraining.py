@@ -9,10 +9,11 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.choices import Role
 from audit.choices import LedgerAction
 from audit.ledger import ActionDenied
 from audit.models import LedgerEntry
-from governance.choices import RetrainingSchedule, RetrainingTrigger, Role
+from governance.choices import RetrainingSchedule, RetrainingTrigger
 from governance.models import RetrainingCadence
 from governance.services.retraining import (
     SCHEDULER,

@@ -9,11 +9,12 @@ from django.test import RequestFactory
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.middleware import OTPMiddleware
 
+from accounts.forms import SignatureForm
+from accounts.services.signatures import SIGNING_SESSION_KEY, signature_sign
 from audit.choices import LedgerAction
 from audit.ledger import ActionDenied
 from audit.models import LedgerEntry, Signature
 from audit.signatures import signature_is_valid
-from governance.signatures import SIGNING_SESSION_KEY, SignatureForm, signature_sign
 from tests.governance.conftest import PASSWORD
 from tests.governed_app.models import Memo
 from tests.governed_app.services import memo_create, memo_edit, memo_publish

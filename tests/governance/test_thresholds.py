@@ -6,10 +6,11 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from accounts.choices import Role
 from audit.choices import LedgerAction
 from audit.ledger import ActionDenied
 from audit.models import LedgerEntry
-from governance.choices import EvaluationDimension, RevisionState, Role
+from governance.choices import EvaluationDimension, RevisionState
 from governance.models import ThresholdPolicy, ThresholdRule
 from governance.services.revisions import revision_approve, revision_reject
 from governance.services.thresholds import (

@@ -3,10 +3,11 @@
 import pytest
 from django.core.exceptions import ValidationError
 
+from accounts.choices import Role
 from audit.choices import LedgerAction
 from audit.ledger import ActionDenied
 from audit.models import LedgerEntry
-from governance.choices import EuAiActRiskTier, InternalRiskTier, RegulatedDomain, Role, UseCaseStatus
+from governance.choices import EuAiActRiskTier, InternalRiskTier, RegulatedDomain, UseCaseStatus
 from governance.models import UseCase
 from governance.services.usecases import clean_jurisdictions, use_case_create, use_case_update
 

@@ -3,8 +3,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 
+from accounts.admin.signing import signing_view
 from audit.admin import GovernedAdmin
-from governance.admin.signing import signing_view
 from tests.governed_app.models import Memo
 from tests.governed_app.services import memo_publish
 

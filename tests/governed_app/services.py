@@ -3,9 +3,9 @@
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
+from accounts.services.signatures import signature_sign
 from audit.audit_context import acting_as
 from audit.ledger import ActionDenied, denials_recorded
-from governance.signatures import signature_sign
 from tests.governed_app.models import Memo
 
 

@@ -7,8 +7,8 @@ import itertools
 
 import pytest
 
+from accounts.choices import Role
 from audit.models import LedgerEntry
-from governance.choices import Role
 from lineage.choices import LegalBasis
 from lineage.models import Dataset, DatasetVersion, SourceSystem
 from lineage.services import dataset_create, dataset_version_create, lineage_source_add, source_system_create

@@ -45,7 +45,7 @@ def test_two_authors_submitting_the_same_draft_at_once_submit_it_once(
 
 
 def test_two_stewards_registering_the_same_dataset_at_once_register_it_once(steward, user_in_role) -> None:
-    from governance.choices import Role
+    from accounts.choices import Role
 
     other = user_in_role(Role.DATA_STEWARD, username="steward-2")
     url = reverse("admin:lineage_dataset_add")

@@ -9,9 +9,9 @@ from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
 
+from accounts.choices import Role
 from audit.choices import LedgerAction
 from audit.models import LedgerEntry
-from governance.choices import Role
 from lineage.choices import STAGES, DatasetVersionState, LegalBasis, TransformationKind
 from lineage.models import DatasetVersion, LineageEdge, LineageSource, TransformationStep
 from lineage.selectors import assigned_reviewers

@@ -5,10 +5,10 @@ import datetime
 import pytest
 from django.core.exceptions import ValidationError
 
+from accounts.choices import Role
 from audit.choices import LedgerAction
 from audit.ledger import ActionDenied
 from audit.models import LedgerEntry
-from governance.choices import Role
 from lineage.choices import DatasetVersionState, ErasureKind, ErasureState, LegalBasis, SourceStatus
 from lineage.models import DatasetVersion
 from lineage.services import (

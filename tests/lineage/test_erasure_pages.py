@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from governance.choices import Role
+from accounts.choices import Role
 from lineage.choices import ErasureState
 from lineage.models import ErasureRequest
 from tests.lineage.conftest import register_source

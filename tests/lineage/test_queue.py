@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from governance.choices import Role
+from accounts.choices import Role
 from lineage.selectors import assigned_reviewers, stage_of
 from lineage.services import dataset_version_submit
 from tests.lineage.conftest import sourced_version

@@ -5,10 +5,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from accounts.choices import Role
 from audit.audit_context import acting_as
 from audit.choices import LedgerAction
 from audit.models import LedgerEntry
-from governance.choices import Role
 from lineage.choices import DatasetVersionState
 from lineage.models import Dataset, DatasetVersion, LineageEdge, LineageTemplate, SourceSystem
 from tests.lineage.conftest import digest, ledger_of, new_version

@@ -3,10 +3,10 @@ attempt finds the version already moved on (PostgreSQL, real concurrent sessions
 
 import pytest
 
+from accounts.choices import Role
 from audit.choices import LedgerAction
 from audit.ledger import ActionDenied
 from audit.models import Signature
-from governance.choices import Role
 from lineage.choices import STAGES, DatasetVersionState
 from lineage.models import DatasetVersion
 from lineage.selectors import assigned_reviewers

@@ -6,8 +6,8 @@ from django.test import Client
 from django.urls import reverse
 from guardian.shortcuts import assign_perm
 
+from accounts.choices import Role
 from audit.ledger import ActionDenied
-from governance.choices import Role
 from lineage.choices import STAGES, DatasetVersionState
 from lineage.services import (
     dataset_version_reject,

@@ -4,9 +4,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from accounts.choices import Role
 from audit.choices import LedgerAction
 from audit.models import LedgerEntry
-from governance.choices import Role
 from lineage.choices import DatasetVersionState
 from lineage.models import DatasetVersion
 from lineage.selectors import assigned_reviewers, stage_of

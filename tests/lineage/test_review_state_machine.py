@@ -13,9 +13,9 @@ from guardian.shortcuts import assign_perm
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
+from accounts.choices import Role
 from audit.ledger import ActionDenied
 from audit.signatures import signatures_for
-from governance.choices import Role
 from lineage.choices import STAGES, DatasetVersionState
 from lineage.models import DatasetVersion
 from lineage.selectors import approved_for_training, assigned_reviewers, stage_of

@@ -6,10 +6,10 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from guardian.shortcuts import assign_perm
 
+from accounts.choices import Role
 from audit.choices import LedgerAction
 from audit.ledger import ActionDenied
 from audit.models import Signature
-from governance.choices import Role
 from lineage.choices import STAGES, DatasetVersionState
 from lineage.models import DatasetVersion
 from lineage.selectors import approved_for_training, assigned_reviewers, is_assigned, stage_of

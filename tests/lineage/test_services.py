@@ -4,11 +4,11 @@ then nothing is saved), and that a submitted version is frozen."""
 import pytest
 from django.core.exceptions import ValidationError
 
+from accounts.choices import Role
 from audit.audit_context import acting_as
 from audit.choices import LedgerAction
 from audit.ledger import ActionDenied
 from audit.models import LedgerEntry
-from governance.choices import Role
 from lineage.choices import DatasetVersionState, LegalBasis, Sensitivity, TransformationKind
 from lineage.models import (
     Dataset,

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 import pytest
 from django.utils import timezone
 
+from accounts.demo import DEFAULT_DEMO_PASSWORD
 from audit.models import LedgerEntry
 from governance.choices import EvaluationDimension
-from governance.demo import DEFAULT_DEMO_PASSWORD
 from governance.models import UseCase
 from lineage.models import DatasetVersion
 from registry.choices import ChangeRisk, Environment, ExpectedBehaviour, ValidationCategory

@@ -3,7 +3,7 @@
 import pytest
 from django.core.management import call_command
 
-from governance.demo import DEFAULT_DEMO_PASSWORD
+from accounts.demo import DEFAULT_DEMO_PASSWORD
 from registry import demo_organisation
 from registry.choices import ChangeTicketState, DeploymentEventKind, Environment, IncidentState
 from registry.models import ChangeTicket, Deployment, GateDecision, Incident, ModelCard, ModelVersion

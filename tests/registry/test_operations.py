@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from audit.ledger import ActionDenied
 from governance.models import RetrainingCadence
-from governance.overrides import break_glass_override
+from governance.services.overrides import break_glass_override
 from lineage.services import dataset_version_revoke
 from registry.choices import DeploymentEventKind, Environment, IncidentSeverity, IncidentState
 from registry.errors import GateBlocked

@@ -7,10 +7,11 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from accounts.choices import Role
 from audit.choices import LedgerAction
 from audit.ledger import ActionDenied
-from governance.choices import EvaluationDimension, Role
-from governance.overrides import break_glass_override
+from governance.choices import EvaluationDimension
+from governance.services.overrides import break_glass_override
 from governance.services.revisions import revision_approve
 from governance.services.thresholds import RuleInput, threshold_revision_propose
 from lineage.services import dataset_version_revoke

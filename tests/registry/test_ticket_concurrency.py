@@ -4,10 +4,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
+from accounts.choices import Role
+from accounts.demo import DEFAULT_DEMO_PASSWORD
 from audit.choices import LedgerAction
 from audit.ledger import ActionDenied
-from governance.choices import Role
-from governance.demo import DEFAULT_DEMO_PASSWORD
 from registry.choices import ChangeTicketState, Environment
 from registry.models import ChangeTicket
 from registry.services.promotion import change_ticket_approve, valid_approvals

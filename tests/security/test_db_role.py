@@ -18,10 +18,10 @@ from django.db import DatabaseError, connection, transaction
 from django.test import Client
 from django.urls import reverse
 
+from accounts.choices import Role
 from audit import append_only, ledger
 from audit.choices import LedgerAction
 from audit.models import AccessEvent, LedgerEntry, Signature
-from governance.choices import Role
 from tests.governed_app.models import Memo
 from tests.governed_app.services import memo_create, memo_edit, memo_publish
 from tests.signing_in import login_verified

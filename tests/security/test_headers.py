@@ -9,8 +9,8 @@ from django.contrib import admin
 from django.test import Client
 from django.urls import NoReverseMatch, reverse
 
+from accounts.sessions import ACTIVITY_RESOLUTION_S, SEEN_AT
 from evidence.models import EvidencePack
-from governance.sessions import ACTIVITY_RESOLUTION_S, SEEN_AT
 from tests.signing_in import login_verified
 
 pytestmark = pytest.mark.django_db

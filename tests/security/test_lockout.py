@@ -13,13 +13,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.admin.second_factor import PENDING_KEY
+from accounts.choices import Role
+from accounts.demo import DEFAULT_DEMO_PASSWORD
+from accounts.sign_in import client_address, lockout_lift
 from audit.choices import LedgerAction
 from audit.ledger import ActionDenied
 from audit.models import LedgerEntry
-from governance.admin.second_factor import PENDING_KEY
-from governance.choices import Role
-from governance.demo import DEFAULT_DEMO_PASSWORD
-from governance.sign_in import client_address, lockout_lift
 from tests.signing_in import enrolled_authenticator, login_verified
 
 pytestmark = pytest.mark.django_db

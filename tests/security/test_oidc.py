@@ -24,12 +24,12 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
+from accounts.admin.second_factor import PENDING_KEY
+from accounts.choices import Role
+from accounts.demo import DEFAULT_DEMO_PASSWORD
+from accounts.oidc import SSO_ACCOUNTS_GROUP, group_map
 from audit.choices import LedgerAction
 from audit.models import LedgerEntry, Signature
-from governance.admin.second_factor import PENDING_KEY
-from governance.choices import Role
-from governance.demo import DEFAULT_DEMO_PASSWORD
-from governance.oidc import SSO_ACCOUNTS_GROUP, group_map
 from tests.governed_app.services import memo_create
 from tests.signing_in import authenticator_code, enrolled_authenticator, login_verified, second_factor_code
 
@@ -164,7 +164,7 @@ def sso(settings, provider: Provider, role_groups: None) -> Provider:
     settings.OIDC_OP_USER_ENDPOINT = f"{provider.url}/userinfo"
     settings.OIDC_OP_JWKS_ENDPOINT = f"{provider.url}/jwks"
     settings.OIDC_GROUP_MAP = json.dumps(GROUP_MAP)
-    settings.AUTHENTICATION_BACKENDS = [*settings.AUTHENTICATION_BACKENDS, "governance.oidc.PortalOIDCBackend"]
+    settings.AUTHENTICATION_BACKENDS = [*settings.AUTHENTICATION_BACKENDS, "accounts.oidc.PortalOIDCBackend"]
     return provider
 
 

@@ -9,9 +9,9 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 from django.urls import reverse
 
-from governance.choices import Role
-from governance.models import UserSession
-from governance.sessions import ACTIVITY_RESOLUTION_S, AUTHENTICATED_AT, SEEN_AT
+from accounts.choices import Role
+from accounts.models import UserSession
+from accounts.sessions import ACTIVITY_RESOLUTION_S, AUTHENTICATED_AT, SEEN_AT
 from tests.signing_in import login_verified
 
 pytestmark = pytest.mark.django_db

@@ -8,9 +8,9 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
 
+from accounts.demo import DEFAULT_DEMO_PASSWORD
 from audit.choices import LedgerAction
 from audit.models import LedgerEntry, Signature
-from governance.demo import DEFAULT_DEMO_PASSWORD
 from tests.governed_app.models import Memo
 from tests.governed_app.services import memo_create, memo_publish
 from tests.signing_in import authenticator_code, enrolled_authenticator, login_verified

@@ -18,11 +18,11 @@ from django.urls import reverse
 from pypdf import PdfWriter
 from pypdf.generic import ArrayObject, DictionaryObject, NameObject, NumberObject, TextStringObject
 
+from accounts.choices import Role
 from audit import append_only
 from audit.choices import AccessKind, LedgerAction
 from audit.ledger import ActionDenied
 from audit.models import AccessEvent, LedgerEntry
-from governance.choices import Role
 from governance.models import Document, DocumentKind
 from governance.services.documents import document_download, document_storage, document_upload
 from governance.services.usecases import use_case_create

@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from governance.choices import Role
+from accounts.choices import Role
 from webhooks.choices import WebhookEvent
 from webhooks.services import webhook_subscription_create
 

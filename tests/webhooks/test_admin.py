@@ -9,8 +9,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from accounts.choices import Role
 from audit.models import LedgerEntry
-from governance.choices import Role
 from governance.models import UseCase
 from registry.choices import IncidentSource
 from registry.services.incidents import incident_open

@@ -11,9 +11,9 @@ import pytest
 from django.db import IntegrityError, connection, connections, transaction
 from django.utils import timezone
 
+from accounts.choices import Role
 from audit.ledger import ActionDenied
 from audit.models import LedgerEntry
-from governance.choices import Role
 from governance.models import UseCase
 from registry.choices import IncidentSource
 from registry.services.incidents import incident_open

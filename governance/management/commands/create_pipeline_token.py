@@ -2,7 +2,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from governance.models import PipelineTokenScope, UseCase
-from governance.tokens import DEFAULT_EXPIRY_DAYS, pipeline_token_create
+from governance.services.tokens import DEFAULT_EXPIRY_DAYS, pipeline_token_create
 
 
 class Command(BaseCommand):

@@ -5,14 +5,14 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from governance.demo import (
+from accounts.demo import (
     DEFAULT_DEMO_PASSWORD,
     DEMO_LOGINS,
     demo_authenticator_key,
     seed_demo_authenticators,
     seed_demo_logins,
 )
-from governance.second_factor import authenticator_of, secret_text
+from accounts.services.second_factor import authenticator_of, secret_text
 
 
 class Command(BaseCommand):

@@ -19,7 +19,7 @@ from django.contrib.auth.management import create_permissions
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from governance.choices import Role
+from accounts.choices import Role
 
 #: What each role does in the portal, shown on its landing page.
 ROLE_DUTIES: Mapping[Role, str] = {
@@ -70,7 +70,7 @@ def permission_keys(role: Role) -> set[tuple[str, str, str]]:
 def grant_role_permissions(apps: Apps = global_apps, **kwargs: object) -> None:
     """Create the role groups and add their permissions; safe to run any number of times.
 
-    Connected to ``post_migrate`` (see ``GovernanceConfig.ready``): after ``migrate`` with the registry of the
+    Connected to ``post_migrate`` (see ``AccountsConfig.ready``): after ``migrate`` with the registry of the
     migrated state, after ``flush`` (which sends no registry) with the installed apps.
     Django creates an app's permissions in its own ``post_migrate`` handler, app by app; they are created here
     first for every app, so the grants do not depend on the order in which the apps' handlers run.

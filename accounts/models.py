@@ -1,3 +1,5 @@
+"""Identity and access's own records. People, groups and permissions are Django's (``django.contrib.auth``)."""
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -18,6 +20,8 @@ class UserSession(models.Model):
     created_at = models.DateTimeField(_("created at (UTC)"), auto_now_add=True)
 
     class Meta:
+        # The name it was created with, before identity and access were an app of their own.
+        db_table = "governance_usersession"
         verbose_name = _("user session")
         default_permissions = ()
         indexes = [models.Index(fields=["user"], name="user_session_user_idx")]

@@ -12,10 +12,11 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
+from accounts.forms import SignatureForm
+from accounts.services.signatures import ReauthenticationFailed
 from audit.canonical import record_digest
 from audit.ledger import ActionDenied
 from audit.signatures import signatures_for
-from governance.signatures import ReauthenticationFailed, SignatureForm
 
 #: Called with the signer's credentials (``password``, ``username``); performs the approval service, which
 #: signs inside its own transaction. Raises ``ActionDenied`` to refuse.
@@ -70,7 +71,7 @@ def signing_view(
         "cancel_url": cancel_url,
         "summary_template": summary_template,
     }
-    return TemplateResponse(request, "admin/governance/sign.html", context, status=status)
+    return TemplateResponse(request, "admin/accounts/sign.html", context, status=status)
 
 
 class ReasonForm(forms.Form):
@@ -114,4 +115,4 @@ def reason_view(
         "form": form,
         "submit_label": submit_label,
     }
-    return TemplateResponse(request, "admin/governance/reason.html", context, status=status)
+    return TemplateResponse(request, "admin/accounts/reason.html", context, status=status)

@@ -20,16 +20,15 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from accounts.choices import SERVICE_ACCOUNT_PREFIX, Role
 from audit import ledger
 from audit.audit_context import acting_as, describe_actor
 from audit.choices import LedgerAction
 from audit.ledger import ActionDenied, denials_recorded
-from governance.choices import Role
 from governance.models import PipelineToken, PipelineTokenScope, UseCase
 from governance.models.tokens import validate_rate
 
 TOKEN_PREFIX = "pt_"  # noqa: S105 - a marker, not a secret
-SERVICE_ACCOUNT_PREFIX = "svc-"
 DEFAULT_EXPIRY_DAYS = 90
 MAX_EXPIRY_DAYS = 730
 #: The one role a service account holds: it registers and requests, it never approves.

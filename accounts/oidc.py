@@ -8,7 +8,7 @@ reassigns). SSO signs in only the accounts it created itself, which it marks by 
 ``SSO_ACCOUNTS_GROUP`` group and leaves without a usable password: a local account (a break-glass administrator
 with a password), a pipeline's service account (``svc-*``) or any other account the IdP happens to name is
 refused and the refusal recorded, so an IdP that sends such a username cannot take that account over. An SSO
-account signs with a code from its second factor (see ``governance.signatures``).
+account signs with a code from its second factor (see ``accounts.services.signatures``).
 
 The backend answers only the SSO callback: Django's ``authenticate()`` tries every backend, the password form's
 included, and the library's backend would otherwise read ``code``/``state`` from any request's query string and
@@ -36,12 +36,11 @@ from django.urls import reverse
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
 
+from accounts.admin.second_factor import begin_second_factor
+from accounts.choices import SERVICE_ACCOUNT_PREFIX, Role
+from accounts.services.second_factor import authenticator_of
 from audit import ledger
 from audit.choices import LedgerAction
-from governance.admin.second_factor import begin_second_factor
-from governance.choices import Role
-from governance.second_factor import authenticator_of
-from governance.tokens import SERVICE_ACCOUNT_PREFIX
 
 #: Seconds of clock difference tolerated between the IdP and the portal when checking ``exp``/``iat``.
 CLOCK_LEEWAY_S = 30
@@ -201,7 +200,7 @@ class PortalOIDCBackend(OIDCAuthenticationBackend):
             return
         user.groups.remove(*Group.objects.filter(name__in=removed))
         user.groups.add(*Group.objects.filter(name__in=added))
-        user._explicit_permission_cache = None  # governance.authz caches a person's permissions on the object
+        user._explicit_permission_cache = None  # accounts.authz caches a person's permissions on the object
         ledger.append(
             action=LedgerAction.UPDATE,
             obj=user,

@@ -1,6 +1,7 @@
-"""A database from before the trust core became the audit app migrates forward without losing anything.
+"""A database from before governance was split into audit, accounts and governance migrates forward without
+losing anything.
 
-The move is state only (the tables keep their names), plus the moved models' content types, which carry the
+The moves are state only (the tables keep their names), plus the moved models' content types, which carry the
 permissions role groups hold. So: rows, grants and the ledger's verifiability must all come through a migration
 back to before the split and forward again, on SQLite as on PostgreSQL."""
 
@@ -11,15 +12,16 @@ from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
+from accounts.choices import Role
+from accounts.models import UserSession
+from accounts.roles import grant_role_permissions
 from audit import ledger
 from audit.checkpoints import ledger_checkpoint_create
 from audit.choices import LedgerAction
 from audit.models import LedgerCheckpoint, LedgerEntry, Signature
 from audit.verification import verify_chain
-from governance.choices import Role
-from governance.roles import grant_role_permissions
 
-MOVED = ("ledgerentry", "ledgercheckpoint", "ledgerverification", "signature", "accessevent")
+MOVED_TO_AUDIT = ("ledgerentry", "ledgercheckpoint", "ledgerverification", "signature", "accessevent")
 
 
 def migrate(*targets: tuple[str, str | None]) -> None:
@@ -28,8 +30,8 @@ def migrate(*targets: tuple[str, str | None]) -> None:
     executor.migrate(list(targets))
 
 
-def app_of_moved_content_types() -> set[str]:
-    return set(ContentType.objects.filter(model__in=MOVED).values_list("app_label", flat=True))
+def apps_of(*models: str) -> set[str]:
+    return set(ContentType.objects.filter(model__in=models).values_list("app_label", flat=True))
 
 
 def auditor_grants() -> set[tuple[str, str]]:
@@ -38,7 +40,7 @@ def auditor_grants() -> set[tuple[str, str]]:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_database_from_before_the_split_migrates_forward_with_its_rows_grants_and_chain(memo) -> None:
+def test_a_database_from_before_the_split_migrates_forward_with_its_rows_grants_and_chain(memo, author) -> None:
     grant_role_permissions()
     for number in range(5):
         ledger.append(action=LedgerAction.EXPORT, actor_name="system:test", payload={"n": number})
@@ -46,14 +48,19 @@ def test_a_database_from_before_the_split_migrates_forward_with_its_rows_grants_
     entries, signatures = LedgerEntry.objects.count(), Signature.objects.count()
     grants = auditor_grants()
     assert {("ledgerentry", "view_ledgerentry"), ("signature", "view_signature")} <= grants
-    assert app_of_moved_content_types() == {"audit"}
+    UserSession.objects.create(user=author, session_key="k" * 32)
+    sessions = UserSession.objects.count()
+    assert apps_of(*MOVED_TO_AUDIT) == {"audit"}
+    assert apps_of("usersession") == {"accounts"}
 
     leaves = MigrationExecutor(connection).loader.graph.leaf_nodes()
-    migrate(("audit", None))  # back to the last state with the trust core inside the governance app
-    assert app_of_moved_content_types() == {"governance"}
+    migrate(("audit", None))  # back to the last state with everything inside the governance app
+    assert apps_of(*MOVED_TO_AUDIT, "usersession") == {"governance"}
     migrate(*leaves)
 
-    assert app_of_moved_content_types() == {"audit"}
+    assert apps_of(*MOVED_TO_AUDIT) == {"audit"}
+    assert apps_of("usersession") == {"accounts"}
+    assert UserSession.objects.count() == sessions
     assert (LedgerEntry.objects.count(), Signature.objects.count()) == (entries, signatures)
     assert LedgerCheckpoint.objects.exists()
     assert auditor_grants() == grants

@@ -6,8 +6,8 @@ from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, Validatio
 from django.db import models, transaction
 from django.http import HttpRequest
 
+from accounts.authz import holds_approval_permission
 from audit.ledger import record_denial
-from governance.authz import holds_approval_permission
 
 
 def may(request: HttpRequest, permission: str) -> bool:

@@ -20,11 +20,11 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.http import HttpRequest
 
+from accounts.authz import roles_of
+from accounts.choices import Role
 from audit import ledger
 from audit.choices import LedgerAction
 from audit.ledger import ActionDenied, denials_recorded
-from governance.authz import roles_of
-from governance.choices import Role
 
 logger = logging.getLogger(__name__)
 

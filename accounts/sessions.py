@@ -21,7 +21,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 
-from governance.models import UserSession
+from accounts.models import UserSession
 
 #: Session keys: when the person signed in, when they were last active (seconds since the epoch, UTC), and the
 #: session key last written to the ``UserSession`` index (a key can change after sign-in, e.g. on a password

@@ -23,10 +23,10 @@ from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.sign_in import may_lift_lockouts
 from audit import ledger
 from audit.choices import LedgerAction
 from audit.ledger import ActionDenied, denials_recorded
-from governance.sign_in import may_lift_lockouts
 
 AUTHENTICATOR_NAME = "Authenticator app"
 BACKUP_CODES_NAME = "Backup codes"

@@ -4,12 +4,12 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
 
+from accounts.authz import holds_approval_permission
+from accounts.services.signatures import signature_sign
 from audit import ledger
 from audit.choices import LedgerAction
 from audit.ledger import ActionDenied, denials_recorded
-from governance.authz import holds_approval_permission
 from governance.models import BreakGlassOverride
-from governance.signatures import signature_sign
 
 MIN_JUSTIFICATION = 30
 

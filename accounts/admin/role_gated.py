@@ -5,7 +5,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from governance.authz import holds_approval_permission
+from accounts.authz import holds_approval_permission
 
 
 class RoleGatedAdmin(admin.ModelAdmin):

@@ -12,21 +12,19 @@ unthrottled way of guessing passwords.
 """
 
 from axes.handlers.proxy import AxesProxyHandler
-from django import forms
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.auth.signals import user_login_failed
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
 from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 
+from accounts.services.second_factor import second_factor_verify
 from audit import audit_context, ledger
 from audit.canonical import record_digest, to_jsonable
 from audit.choices import LedgerAction
-from audit.ledger import ActionDenied, denials_recorded, record_denial
+from audit.ledger import ActionDenied, denials_recorded
 from audit.models.signatures import Signature
-from governance.second_factor import second_factor_verify, session_is_verified
 
 #: Session key set after the first successful signing of a session.
 SIGNING_SESSION_KEY = "governance.esign_session_started"
@@ -64,7 +62,7 @@ def signing_locked_out(request: HttpRequest, signer: AbstractBaseUser) -> bool:
 
 def record_failed_reauthentication(request: HttpRequest, signer: AbstractBaseUser) -> None:
     """A wrong password or code at signing counts as a failed sign-in: axes counts it towards the lockout and
-    ``governance.sign_in`` records it (the step says it was a signature). Call it outside the service's
+    ``accounts.sign_in`` records it (the step says it was a signature). Call it outside the service's
     transaction, which the refusal rolled back."""
     user_login_failed.send(
         sender=__name__, credentials={"username": signer.get_username(), "step": SIGNING_STEP}, request=request
@@ -125,82 +123,3 @@ def signature_sign(
             record_digest=digest,
             ledger_entry=entry,
         )
-
-
-class SignatureForm(forms.Form):
-    """Re-authentication for one signing. Asks for the username on the session's first signing, and refuses
-    a session that has not passed the second factor."""
-
-    username = forms.CharField(label=_("Username"), max_length=150, required=False)
-    password = forms.CharField(label=_("Password"), strip=False, widget=forms.PasswordInput, max_length=4096)
-
-    def __init__(self, *args: object, request: HttpRequest, meaning: str, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
-        self.request = request
-        self.meaning = meaning
-        self.first_signing = not request.session.get(SIGNING_SESSION_KEY, False)
-        if self.first_signing:
-            self.fields["username"].required = True
-        else:
-            del self.fields["username"]
-        signer = getattr(request, "user", None)
-        if signer is not None and signer.is_authenticated and signs_with_second_factor(signer):
-            # Single sign-on left no password: the second component is a code the signer's second factor shows.
-            password = self.fields["password"]
-            password.label = _("Code from your authenticator app (or an unused backup code)")
-            password.help_text = _(
-                "You sign in through single sign-on and have no portal password: enter the code your "
-                "authenticator app shows now, or one of your backup codes. Each code signs once."
-            )
-            password.widget = forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "text"})
-
-    def clean(self) -> dict:
-        """A signature is given only in a session that passed the second factor, and not by someone whom wrong
-        passwords (at signing in or at signing) have locked out."""
-        if not session_is_verified(self.request):
-            raise forms.ValidationError(
-                _("Signing needs a session verified with your second factor: sign out and sign in again."),
-                code="second_factor_required",
-            )
-        if signing_locked_out(self.request, self.request.user):
-            record_denial(
-                actor=self.request.user,
-                attempted=f"sign: {self.meaning}",
-                reason="locked out after too many failed sign-ins or signing attempts",
-            )
-            raise forms.ValidationError(
-                _(
-                    "Too many wrong passwords or codes: signing and signing in are locked for your account from "
-                    "this address. Try again later, or ask a Security Reviewer to lift the lockout."
-                ),
-                code="locked_out",
-            )
-        return super().clean()
-
-    def credentials(self) -> dict[str, str | None]:
-        """What an approval service passes on to ``signature_sign`` (after ``is_valid()``)."""
-        return {
-            "password": self.cleaned_data["password"],
-            "username": self.cleaned_data.get("username") if self.first_signing else None,
-        }
-
-    def mark_session_signed(self) -> None:
-        """After a successful signing: the rest of this session asks for the password only."""
-        self.request.session[SIGNING_SESSION_KEY] = True
-
-    def sign(self, record: models.Model) -> Signature:
-        """Sign after ``is_valid()``; raises ``ActionDenied`` (recorded) if re-authentication fails."""
-        try:
-            signature = signature_sign(
-                record=record, signer=self.request.user, meaning=self.meaning, **self.credentials()
-            )
-        except ReauthenticationFailed:
-            self.reauthentication_failed()
-            raise
-        self.mark_session_signed()
-        return signature
-
-    def reauthentication_failed(self) -> None:
-        """After a service refused the signer's credentials (``ReauthenticationFailed``): count the failure
-        towards the sign-in lockout and record it."""
-        record_failed_reauthentication(self.request, self.request.user)

@@ -3,7 +3,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from governance.demo import demo_authenticator_key
+from accounts.demo import demo_authenticator_key
 
 
 class Command(BaseCommand):

@@ -37,9 +37,8 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from audit.ledger import ActionDenied
-from governance.admin.signing import reason_view
-from governance.second_factor import (
+from accounts.admin.signing import reason_view
+from accounts.services.second_factor import (
     AUTHENTICATOR_CODE,
     MAX_CODE_LENGTH,
     Verification,
@@ -53,10 +52,11 @@ from governance.second_factor import (
     second_factor_verify,
     secret_text,
 )
-from governance.sign_in import lockout_lift, may_lift_lockouts
+from accounts.sign_in import lockout_lift, may_lift_lockouts
+from audit.ledger import ActionDenied
 
 #: The session key of a sign-in whose password has passed and whose second factor is awaited.
-PENDING_KEY = "governance.second_factor.pending"
+PENDING_KEY = "accounts.services.second_factor.pending"
 #: In the pending sign-in: the authenticator being set up in this session (see ``enrolment_authenticator``).
 ENROLMENT_DEVICE_KEY = "enrolment_device"
 SUPERSEDED_MESSAGE = _(

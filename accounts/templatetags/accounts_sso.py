@@ -5,7 +5,7 @@ from urllib.parse import urlencode
 from django import template
 from django.urls import reverse
 
-from governance.oidc import sso_enabled
+from accounts.oidc import sso_enabled
 
 register = template.Library()
 

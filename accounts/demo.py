@@ -1,8 +1,6 @@
-"""The demo organisation: one login per role (two risk officers, so change control can be shown) plus an
-administrator, all sharing one password; and the organisation's governance: three use cases with their
-policies, requirements, RACI, thresholds and retraining cadences.
+"""The demo organisation's people: one login per role (two risk officers, so change control can be shown) plus
+an administrator, all sharing one password, each with a demo authenticator when ``DEBUG`` is on.
 
-Everything is created through the services, by the demo people, so the demo's audit ledger is real.
 Everything is created only if missing, so running the seed twice changes nothing.
 """
 
@@ -15,16 +13,16 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.choices import Role
 from audit import ledger
 from audit.choices import LedgerAction
-from governance.choices import Role
 
 DEFAULT_DEMO_PASSWORD = "governance-demo-2026"  # noqa: S105 - printed to the console by design
 
 #: DEMO ONLY. The demo logins' authenticator secrets are derived from their usernames and this published phrase,
 #: so that anyone trying the demo can pass the second factor (``manage.py demo_code USER`` prints the code).
 #: A secret anyone can compute protects nothing: these devices are named so in the admin, are given only to the
-#: logins a DEBUG seed creates, and ``check --deploy`` fails while one exists (governance.checks).
+#: logins a DEBUG seed creates, and ``check --deploy`` fails while one exists (accounts.checks).
 DEMO_AUTHENTICATOR_PHRASE = "llm-governance-portal demo authenticator (published, never for production)"
 DEMO_AUTHENTICATOR_NAME = "Demo authenticator (published secret: demo only)"
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from governance.oidc import SSOCallbackView, SSOStartView
+from accounts.oidc import SSOCallbackView, SSOStartView
 
 urlpatterns = [
     path("authenticate/", SSOStartView.as_view(), name="oidc_authentication_init"),

@@ -1,0 +1,2 @@
+"""Identity and access in the admin: signing in with two factors, the signing and "say why" pages every approval
+renders, role-gated action pages and model admins."""
