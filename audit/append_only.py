@@ -90,13 +90,13 @@ def protected_tables(connection: BaseDatabaseWrapper) -> set[str]:
         return {row[0] for row in cursor.fetchall()}
 
 
-def expected_append_only_tables(connection: BaseDatabaseWrapper) -> set[str]:
+def expected_append_only_tables(connection: BaseDatabaseWrapper, loader: MigrationLoader | None = None) -> set[str]:
     """The tables the code makes append-only: those an applied migration ran ``MakeAppendOnly`` on (resolved to
     their current table names) and every simple-history table (each must carry the triggers, see
     ``audit.models.base``)."""
     from audit.operations import MakeAppendOnly  # the operation is built on this module
 
-    loader = MigrationLoader(connection, ignore_no_migrations=True)
+    loader = loader or MigrationLoader(connection, ignore_no_migrations=True)
     state = loader.project_state()
     current_tables = {model._meta.db_table for model in state.apps.get_models()}
     tables = {model._meta.db_table for model in apps.get_models() if model.__name__.startswith("Historical")}
@@ -114,8 +114,8 @@ def expected_append_only_tables(connection: BaseDatabaseWrapper) -> set[str]:
     return tables
 
 
-def unprotected_tables(connection: BaseDatabaseWrapper) -> list[str]:
+def unprotected_tables(connection: BaseDatabaseWrapper, loader: MigrationLoader | None = None) -> list[str]:
     """Existing tables the code makes append-only that lack their triggers (or, on PostgreSQL, have them disabled
     or not ``ENABLE ALWAYS``): each is a table whose evidence the database would let anyone rewrite."""
     existing = set(connection.introspection.table_names())
-    return sorted((expected_append_only_tables(connection) & existing) - protected_tables(connection))
+    return sorted((expected_append_only_tables(connection, loader) & existing) - protected_tables(connection))

@@ -63,7 +63,7 @@ def append_only_triggers_check(
             executor = MigrationExecutor(connection)
             if executor.migration_plan(executor.loader.graph.leaf_nodes()):
                 continue
-            unprotected = unprotected_tables(connection)
+            unprotected = unprotected_tables(connection, executor.loader)  # the migrations are read once
         except DatabaseError:
             continue  # unreachable database: Django's own checks and the first query say so
         if unprotected:
