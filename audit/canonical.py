@@ -64,6 +64,11 @@ def model_label(model: type[models.Model] | models.Model) -> str:
     return model._meta.label_lower
 
 
+def ledger_labels(model: type[models.Model] | models.Model) -> tuple[str, ...]:
+    """Every type the ledger has named this model by: its label now, and those from before it moved apps."""
+    return (model_label(model), *getattr(model, "former_ledger_labels", ()))
+
+
 def tracked_fields(model: type[models.Model]) -> Iterable[models.Field]:
     return [field for field in model._meta.concrete_fields if not field.primary_key]
 

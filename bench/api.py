@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from accounts.services.tokens import pipeline_token_create
 from bench.registry import RUNS, WARMUP, seed_demo
 from bench.timing import median_ms
 from governance.models import UseCase
-from governance.services.tokens import pipeline_token_create
 from registry.models import ModelVersion, ValidationSuite
 
 RESULTS = 10_000

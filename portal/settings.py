@@ -325,17 +325,17 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "governance.api.verified_session.VerifiedSessionAuthentication",  # signed-in people, second factor passed
-        "governance.api.authentication.PipelineTokenAuthentication",
+        "accounts.api.verified_session.VerifiedSessionAuthentication",  # signed-in people, second factor passed
+        "accounts.api.authentication.PipelineTokenAuthentication",
     ],
     # DRF's JSON parser, refusing the NUL character PostgreSQL cannot store (400 instead of a server error).
-    "DEFAULT_PARSER_CLASSES": ["governance.api.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["accounts.api.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "EXCEPTION_HANDLER": "governance.api.exceptions.api_exception_handler",
+    "EXCEPTION_HANDLER": "accounts.api.exceptions.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     # Per pipeline token, counted in the shared cache; people signed in to the admin are not throttled.
-    "DEFAULT_THROTTLE_CLASSES": ["governance.api.throttling.PipelineTokenRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["accounts.api.throttling.PipelineTokenRateThrottle"],
 }
 #: The largest API request body (bytes): above it, 413. Room for a validation run of about 100,000 results.
 API_MAX_REQUEST_BYTES = env_int("API_MAX_REQUEST_BYTES", 16 * 1024 * 1024)

@@ -6,7 +6,8 @@ import urllib.request
 
 import pytest
 
-from governance.models import PipelineToken, UseCase
+from accounts.models import PipelineToken
+from governance.models import UseCase
 from tests.conftest import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -22,7 +23,7 @@ def test_an_administrator_issues_a_token_sees_it_once_and_the_pipeline_uses_it(l
     use_case = UseCase.objects.get(slug="support-assistant")
     sign_in(page, live_server.url, "admin")
 
-    page.goto(f"{live_server.url}/admin/governance/pipelinetoken/")
+    page.goto(f"{live_server.url}/admin/accounts/pipelinetoken/")
     page.get_by_role("link", name="Issue token").click()
     page.fill("#id_service_account", "release-bot")
     page.fill("#id_name", "Release pipeline")
@@ -48,7 +49,7 @@ def test_an_administrator_issues_a_token_sees_it_once_and_the_pipeline_uses_it(l
     page.wait_for_selector("#result_list")
     assert token.prefix in page.content()
     assert secret not in page.content()
-    page.goto(f"{live_server.url}/admin/governance/pipelinetoken/{token.pk}/change/")
+    page.goto(f"{live_server.url}/admin/accounts/pipelinetoken/{token.pk}/change/")
     assert "120/min" in page.content()
     assert secret not in page.content()
     cookies = " ".join(cookie["value"] for cookie in page.context.cookies())

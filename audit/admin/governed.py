@@ -13,7 +13,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from audit import ledger
 from audit.access import access_record
-from audit.canonical import model_label
+from audit.canonical import ledger_labels
 from audit.choices import AccessKind
 from audit.models.ledger import LedgerEntry
 from audit.signatures import signatures_for
@@ -65,7 +65,7 @@ class GovernedAdmin(SimpleHistoryAdmin):
         if not self.has_view_or_change_permission(request, obj):
             raise PermissionDenied
         entries = list(
-            LedgerEntry.objects.filter(object_type=model_label(obj), object_id=str(obj.pk)).order_by("-sequence")[
+            LedgerEntry.objects.filter(object_type__in=ledger_labels(obj), object_id=str(obj.pk)).order_by("-sequence")[
                 :AUDIT_TRAIL_LIMIT
             ]
         )

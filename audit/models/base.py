@@ -24,6 +24,18 @@ class GovernedWriteRefused(Exception):
     """A write that would bypass history and the audit ledger was attempted."""
 
 
+class GovernedHistoricalRecords(HistoricalRecords):
+    """simple-history's history, with one addition: a governed model may name its history table
+    (``history_db_table``), so a model that moves to another app keeps its history where it is."""
+
+    def get_meta_options(self, model: type[models.Model]) -> dict[str, Any]:
+        options = super().get_meta_options(model)
+        table = getattr(model, "history_db_table", "")
+        if table:
+            options["db_table"] = table
+        return options
+
+
 class GovernedQuerySet(models.QuerySet):
     """Refuses bulk writes: they send no signals, so they would leave no history and no ledger entry.
 
@@ -55,11 +67,16 @@ class GovernedModel(models.Model):
     #: Fields left out of the signed digest besides FSM state fields and auto-updated timestamps, which
     #: change as a result of signing and so cannot be part of what is signed.
     digest_exclude: ClassVar[tuple[str, ...]] = ()
+    #: The history table's name, when it is not the default (a model that moved from another app keeps its own).
+    history_db_table: ClassVar[str] = ""
+    #: The types (``app_label.model``) the ledger named this model by before it moved to another app; its
+    #: history is read under all of them (``audit.canonical.ledger_labels``).
+    former_ledger_labels: ClassVar[tuple[str, ...]] = ()
 
     objects = GovernedQuerySet.as_manager()
     # History rows point at their user with SET_NULL, which the append-only triggers would refuse; deleting a
     # person who acted is refused earlier and cleanly, by the ledger's PROTECT foreign key to the actor.
-    history = HistoricalRecords(inherit=True, get_user=_history_user)
+    history = GovernedHistoricalRecords(inherit=True, get_user=_history_user)
 
     class Meta:
         abstract = True

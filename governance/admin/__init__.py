@@ -1,5 +1,5 @@
-"""Admin for the governance app: use cases, policies, requirements, RACI, thresholds, retraining, documents,
-break-glass overrides and pipeline tokens."""
+"""Admin for the governance app: use cases, policies, requirements, RACI, thresholds, retraining, documents
+and break-glass overrides."""
 
 from governance.admin.catalogue import ControlAdmin, ControlFrameworkAdmin, PolicyAdmin
 from governance.admin.documents import DocumentAdmin
@@ -7,7 +7,6 @@ from governance.admin.overrides import BreakGlassOverrideAdmin
 from governance.admin.requirements import RequirementsDocumentAdmin
 from governance.admin.retraining import RetrainingCadenceAdmin
 from governance.admin.revisions import RaciMatrixAdmin, ThresholdPolicyAdmin
-from governance.admin.tokens import PipelineTokenAdmin
 from governance.admin.usecases import UseCaseAdmin
 
 __all__ = [
@@ -15,7 +14,6 @@ __all__ = [
     "ControlAdmin",
     "ControlFrameworkAdmin",
     "DocumentAdmin",
-    "PipelineTokenAdmin",
     "PolicyAdmin",
     "RaciMatrixAdmin",
     "RequirementsDocumentAdmin",

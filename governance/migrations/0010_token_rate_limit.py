@@ -2,8 +2,6 @@
 
 from django.db import migrations, models
 
-import governance.models.tokens
-
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -18,7 +16,6 @@ class Migration(migrations.Migration):
                 blank=True,
                 help_text="Requests this token may make, e.g. 600/min; empty: the portal's default (API_TOKEN_RATE).",
                 max_length=20,
-                validators=[governance.models.tokens.validate_rate],
                 verbose_name="rate limit",
             ),
         ),
@@ -29,7 +26,6 @@ class Migration(migrations.Migration):
                 blank=True,
                 help_text="Requests this token may make, e.g. 600/min; empty: the portal's default (API_TOKEN_RATE).",
                 max_length=20,
-                validators=[governance.models.tokens.validate_rate],
                 verbose_name="rate limit",
             ),
         ),

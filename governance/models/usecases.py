@@ -22,6 +22,15 @@ class UseCase(GovernedModel):
     eu_ai_act_risk_tier = models.CharField(_("EU AI Act risk tier"), max_length=20, choices=EuAiActRiskTier.choices)
     internal_risk_tier = models.CharField(_("internal risk tier"), max_length=20, choices=InternalRiskTier.choices)
     status = models.CharField(_("status"), max_length=20, choices=UseCaseStatus.choices, default=UseCaseStatus.PROPOSED)
+    #: The pipeline tokens that reach this use case's records (``token.use_cases`` seen from the token). Declared
+    #: here, not on the token, because identity and access sit below the domain and do not know use cases.
+    pipeline_tokens = models.ManyToManyField(
+        "accounts.PipelineToken",
+        verbose_name=_("pipeline tokens"),
+        related_name="use_cases",
+        blank=True,
+        db_table="governance_pipelinetoken_use_cases",
+    )
 
     class Meta:
         verbose_name = _("use case")

@@ -4,7 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from governance.api.parsers import MAX_SAFE_INTEGER
+from accounts.api.parsers import MAX_SAFE_INTEGER
 from lineage.choices import Article9Condition
 from lineage.services import RECORD_FIELDS
 

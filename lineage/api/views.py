@@ -8,8 +8,8 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from governance.api.views import PipelineCreateAPIView, all_or_nothing
-from governance.models import PipelineTokenScope
+from accounts.api.views import PipelineCreateAPIView, all_or_nothing
+from accounts.models import PipelineTokenScope
 from lineage.api.serializers import DatasetVersionIn, DatasetVersionOut
 from lineage.models import Dataset, DatasetVersion, SourceSystem
 from lineage.services import dataset_version_create, dataset_version_submit, lineage_source_add

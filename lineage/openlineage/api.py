@@ -10,10 +10,10 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.api.exceptions import RequestTooLarge
+from accounts.api.views import PipelineAPIView
+from accounts.models import PipelineTokenScope
 from audit.ledger import record_denial
-from governance.api.exceptions import RequestTooLarge
-from governance.api.views import PipelineAPIView
-from governance.models import PipelineTokenScope
 from lineage.openlineage.events import RunEventIn, decode_body, parse_run_event
 from lineage.openlineage.services import RecordedEvent, openlineage_event_record
 from lineage.openlineage.training import check_training_job, is_training_job

@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
-from governance.api.parsers import MAX_SAFE_INTEGER
+from accounts.api.parsers import MAX_SAFE_INTEGER
 from registry.choices import ChangeRisk, Environment, IncidentSeverity, IncidentSource
 from registry.models import BaseModel
 from registry.services.validation import ResultInput

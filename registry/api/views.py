@@ -13,8 +13,9 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from governance.api.views import PipelineAPIView, PipelineCreateAPIView, all_or_nothing
-from governance.models import PipelineTokenScope, UseCase
+from accounts.api.views import PipelineAPIView, PipelineCreateAPIView, all_or_nothing
+from accounts.models import PipelineTokenScope
+from governance.models import UseCase
 from lineage.models import DatasetVersion
 from registry.api.serializers import (
     ChangeTicketIn,

@@ -7,9 +7,10 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
+from accounts.models import PipelineToken
+from accounts.services.tokens import pipeline_token_create
 from audit.models import LedgerEntry
-from governance.models import PipelineToken, UseCase
-from governance.services.tokens import pipeline_token_create
+from governance.models import UseCase
 from tests.registry.conftest import World, world  # noqa: F401 - ``world`` is a fixture
 
 ACCOUNT = "ci-pipeline"

@@ -24,9 +24,10 @@ from openlineage.client.serde import Serde
 from openlineage.client.transport.http import ApiKeyTokenProvider, HttpConfig, HttpTransport
 from rest_framework.test import APIClient
 
+from accounts.models import PipelineTokenScope
+from accounts.services.tokens import pipeline_token_create
 from audit.models import LedgerEntry
-from governance.models import PipelineTokenScope, UseCase
-from governance.services.tokens import pipeline_token_create
+from governance.models import UseCase
 from lineage.models import DatasetVersion, OpenLineageRun
 from tests import services
 from tests.api.conftest import ACCOUNT_USERNAME, Pipeline, by_service_account

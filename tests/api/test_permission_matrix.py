@@ -2,8 +2,8 @@
 
 import pytest
 
+from accounts.models import PipelineTokenScope
 from audit.models import LedgerEntry
-from governance.models import PipelineTokenScope
 from tests.signing_in import login_verified
 
 S = PipelineTokenScope

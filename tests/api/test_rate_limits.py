@@ -11,10 +11,11 @@ from django.core.cache import caches
 from django.core.exceptions import ValidationError
 from rest_framework.test import APIClient
 
+from accounts.api.throttling import PipelineTokenRateThrottle
+from accounts.models import PipelineToken
+from accounts.services.tokens import pipeline_token_create
 from audit.models import LedgerEntry
-from governance.api.throttling import PipelineTokenRateThrottle
-from governance.models import PipelineToken, UseCase
-from governance.services.tokens import pipeline_token_create
+from governance.models import UseCase
 from registry.models import Incident
 from tests.signing_in import login_verified
 
@@ -123,7 +124,7 @@ def test_tokens_without_a_rate_of_their_own_use_the_portal_default(demo_organisa
     # The ledger says which rate the token follows, not the default's value on the day it was issued.
     issued = {
         entry.object_id: entry.payload["rate_limit"]
-        for entry in LedgerEntry.objects.filter(object_type="governance.pipelinetoken", action="update")
+        for entry in LedgerEntry.objects.filter(object_type="accounts.pipelinetoken", action="update")
     }
     assert (issued[str(default.token.pk)], issued[str(own.token.pk)]) == ("default", "5/min")
 

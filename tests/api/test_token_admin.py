@@ -9,13 +9,14 @@ from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
 from accounts.choices import Role
+from accounts.models import PipelineToken
 from audit.choices import LedgerAction
 from audit.models import LedgerEntry
-from governance.models import PipelineToken, UseCase
+from governance.models import UseCase
 from tests.signing_in import login_verified
 
-ISSUE = "/admin/governance/pipelinetoken/issue/"
-TOKENS = "/admin/governance/pipelinetoken/"
+ISSUE = "/admin/accounts/pipelinetoken/issue/"
+TOKENS = "/admin/accounts/pipelinetoken/"
 SECRET = re.compile(r'id="issued-secret" value="(pt_[^"]+)"')
 
 
@@ -40,7 +41,7 @@ def administrator(demo_organisation, client):
 
 @pytest.mark.django_db
 def test_an_administrator_issues_a_token_and_sees_its_secret_only_in_that_response(administrator):
-    assert 'href="/admin/governance/pipelinetoken/issue/"' in administrator.get(TOKENS).content.decode()
+    assert 'href="/admin/accounts/pipelinetoken/issue/"' in administrator.get(TOKENS).content.decode()
     assert administrator.get(ISSUE).status_code == 200
 
     response = administrator.post(ISSUE, issue_form())
@@ -57,7 +58,7 @@ def test_an_administrator_issues_a_token_and_sees_its_secret_only_in_that_respon
         "120/min",
     )
     assert token.created_by.startswith("admin")
-    entries = LedgerEntry.objects.filter(object_type="governance.pipelinetoken", object_id=str(token.pk))
+    entries = LedgerEntry.objects.filter(object_type="accounts.pipelinetoken", object_id=str(token.pk))
     assert any(entry.payload.get("rate_limit") == "120/min" for entry in entries)
     everything_recorded = b"".join(
         bytes(canonical) for canonical in LedgerEntry.objects.values_list("canonical", flat=True)
@@ -89,7 +90,7 @@ def test_a_person_whose_role_may_not_issue_tokens_is_refused_and_the_attempt_rec
     denial = LedgerEntry.objects.filter(action=LedgerAction.DENIED).latest("sequence")
     assert denial.actor_id == person.pk
     assert denial.payload["attempted"] == "pipeline_token_create"
-    assert 'href="/admin/governance/pipelinetoken/issue/"' not in client.get(TOKENS).content.decode()
+    assert 'href="/admin/accounts/pipelinetoken/issue/"' not in client.get(TOKENS).content.decode()
 
 
 @pytest.mark.django_db

@@ -14,10 +14,12 @@ from rest_framework.test import APIClient
 
 from accounts.authz import explicit_permissions
 from accounts.choices import Role
+from accounts.models import PipelineToken
+from accounts.services.tokens import pipeline_token_revoke
+from audit import ledger
+from audit.choices import LedgerAction
 from audit.ledger import ActionDenied
 from audit.models import LedgerEntry
-from governance.models import PipelineToken
-from governance.services.tokens import pipeline_token_revoke
 from registry.services.promotion import change_ticket_approve
 from tests.registry.conftest import ledger_of
 from tests.signing_in import login_verified
@@ -111,7 +113,7 @@ def test_expired_token_is_401(world, issue):
     pipeline = issue(days=1)
     assert pipeline.get(DEPLOYMENT).status_code == 200
     later = timezone.now() + datetime.timedelta(days=2)
-    with mock.patch("governance.services.tokens.timezone.now", return_value=later):
+    with mock.patch("accounts.services.tokens.timezone.now", return_value=later):
         assert pipeline.get(DEPLOYMENT).status_code == 401
 
 
@@ -129,7 +131,7 @@ def test_administrator_revokes_tokens_in_the_admin(world, issue, client):
     pipeline = issue()
     login_verified(client, world["admin"])
     response = client.post(
-        "/admin/governance/pipelinetoken/",
+        "/admin/accounts/pipelinetoken/",
         {"action": "revoke", "_selected_action": [pipeline.token.pk]},
     )
     assert response.status_code == 302
@@ -137,11 +139,32 @@ def test_administrator_revokes_tokens_in_the_admin(world, issue, client):
     assert pipeline.token.revoked_at is not None
     assert pipeline.token.revoked_by.startswith("admin")
     assert pipeline.get(DEPLOYMENT).status_code == 401
-    assert client.get("/admin/governance/pipelinetoken/").status_code == 200
-    page = client.get(f"/admin/governance/pipelinetoken/{pipeline.token.pk}/change/")
+    assert client.get("/admin/accounts/pipelinetoken/").status_code == 200
+    page = client.get(f"/admin/accounts/pipelinetoken/{pipeline.token.pk}/change/")
     assert page.status_code == 200
     assert pipeline.token.token_hash not in page.content.decode()
-    assert client.get(f"/admin/governance/pipelinetoken/{pipeline.token.pk}/audit-trail/").status_code == 200
+    assert client.get(f"/admin/accounts/pipelinetoken/{pipeline.token.pk}/audit-trail/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_tokens_audit_trail_reads_the_entries_written_before_tokens_moved_to_accounts(world, issue, client):
+    """Tokens belonged to the governance app: what the ledger recorded of them then keeps its type, and still
+    belongs to the token's audit trail."""
+    pipeline = issue()
+    before = ledger.append(
+        action=LedgerAction.UPDATE,
+        actor_name="system:test",
+        object_type="governance.pipelinetoken",
+        object_id=str(pipeline.token.pk),
+        payload={"name": "recorded before the move"},
+    )
+    since = LedgerEntry.objects.get(object_type="accounts.pipelinetoken", action=LedgerAction.CREATE)
+    login_verified(client, world["admin"])
+
+    page = client.get(f"/admin/accounts/pipelinetoken/{pipeline.token.pk}/audit-trail/").content.decode()
+
+    for entry in (before, since):
+        assert f"/admin/audit/ledgerentry/{entry.sequence}/change/" in page
 
 
 @pytest.mark.django_db
@@ -167,7 +190,7 @@ def test_create_pipeline_token_refuses_bad_input_and_issues_nothing(demo_organis
 @pytest.mark.django_db
 def test_administrator_revokes_one_token_saying_why(world, issue, client):
     pipeline = issue()
-    url = f"/admin/governance/pipelinetoken/{pipeline.token.pk}/revoke/"
+    url = f"/admin/accounts/pipelinetoken/{pipeline.token.pk}/revoke/"
     login_verified(client, world["mleng"])
     assert client.get(url).status_code == 403, "an engineer is not a token administrator"
     login_verified(client, world["admin"])

@@ -18,10 +18,10 @@ from accounts.admin.second_factor import PENDING_KEY
 from accounts.choices import Role
 from accounts.demo import DEFAULT_DEMO_PASSWORD
 from accounts.services.second_factor import authenticator_of, backup_codes_renew, second_factor_reset, secret_text
+from accounts.services.tokens import service_account_for
 from audit.choices import LedgerAction
 from audit.ledger import ActionDenied
 from audit.models import LedgerEntry
-from governance.services.tokens import service_account_for
 from tests.signing_in import authenticator_code, enrolled_authenticator, login_verified
 
 pytestmark = pytest.mark.django_db

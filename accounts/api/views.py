@@ -1,4 +1,4 @@
-"""The base of every pipeline endpoint: token, rate limit (``governance.api.throttling``, checked before the
+"""The base of every pipeline endpoint: token, rate limit (``accounts.api.throttling``, checked before the
 scope) and scope, the use-case check, the body limit, and ``Idempotency-Key`` on POST.
 
 A POST with an ``Idempotency-Key`` runs in one transaction with its key: a retry with the same key and the same
@@ -21,11 +21,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.api.authentication import PipelineTokenAuthentication
+from accounts.api.exceptions import RequestTooLarge
+from accounts.api.permissions import HasTokenScope
+from accounts.models import IdempotentRequest, PipelineToken
 from audit.ledger import ActionDenied, record_denial
-from governance.api.authentication import PipelineTokenAuthentication
-from governance.api.exceptions import RequestTooLarge
-from governance.api.permissions import HasTokenScope
-from governance.models import IdempotentRequest, PipelineToken
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_IDEMPOTENCY_KEY = 200

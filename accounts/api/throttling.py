@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from django.core.cache import cache as default_cache
 from rest_framework.throttling import BaseThrottle
 
-from governance.models import PipelineToken
+from accounts.models import PipelineToken
 
 logger = logging.getLogger(__name__)
 

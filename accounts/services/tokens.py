@@ -16,17 +16,16 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, Group
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.choices import SERVICE_ACCOUNT_PREFIX, Role
+from accounts.models import PipelineToken, PipelineTokenScope, validate_rate
 from audit import ledger
 from audit.audit_context import acting_as, describe_actor
 from audit.choices import LedgerAction
 from audit.ledger import ActionDenied, denials_recorded
-from governance.models import PipelineToken, PipelineTokenScope, UseCase
-from governance.models.tokens import validate_rate
 
 TOKEN_PREFIX = "pt_"  # noqa: S105 - a marker, not a secret
 DEFAULT_EXPIRY_DAYS = 90
@@ -87,7 +86,7 @@ def pipeline_token_create(
     *,
     service_account_name: str,
     name: str,
-    use_cases: Iterable[UseCase],
+    use_cases: Iterable[models.Model],
     scopes: Iterable[str] | None = None,
     expires_in_days: int = DEFAULT_EXPIRY_DAYS,
     rate_limit: str = "",
@@ -116,7 +115,7 @@ def pipeline_token_create(
     if errors:
         raise ValidationError(errors)
     with denials_recorded(), transaction.atomic(), acting_as(actor, actor_name=actor_name):
-        if actor is not None and not actor.has_perm("governance.add_pipelinetoken"):
+        if actor is not None and not actor.has_perm("accounts.add_pipelinetoken"):
             raise ActionDenied(
                 "Your account may not issue pipeline tokens.", actor=actor, attempted="pipeline_token_create"
             )
@@ -162,7 +161,7 @@ def pipeline_token_revoke(
         raise ValidationError({"revocation_reason": "Say why the token is revoked."})
     with denials_recorded(), transaction.atomic(), acting_as(actor, actor_name=actor_name):
         locked = PipelineToken.objects.select_for_update().get(pk=token.pk)
-        if actor is not None and not actor.has_perm("governance.change_pipelinetoken"):
+        if actor is not None and not actor.has_perm("accounts.change_pipelinetoken"):
             raise ActionDenied("Your account may not revoke pipeline tokens.", actor=actor, attempted=attempted)
         if locked.revoked_at is not None:
             raise ActionDenied(f"{locked} is already revoked.", actor=actor, attempted=attempted, obj=locked)

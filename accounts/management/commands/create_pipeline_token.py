@@ -1,8 +1,8 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from governance.models import PipelineTokenScope, UseCase
-from governance.services.tokens import DEFAULT_EXPIRY_DAYS, pipeline_token_create
+from accounts.models import PipelineToken, PipelineTokenScope
+from accounts.services.tokens import DEFAULT_EXPIRY_DAYS, pipeline_token_create
 
 
 class Command(BaseCommand):
@@ -36,7 +36,8 @@ class Command(BaseCommand):
         name: str,
         **options: object,
     ) -> None:
-        found = {use_case.slug: use_case for use_case in UseCase.objects.filter(slug__in=use_cases)}
+        reachable = PipelineToken.reach_model().objects.filter(slug__in=use_cases)
+        found = {use_case.slug: use_case for use_case in reachable}
         missing = sorted(set(use_cases) - set(found))
         if missing:
             raise CommandError(f"No use case {', '.join(missing)}.")

@@ -24,18 +24,17 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.admin.actions import attach_service_errors, refuse
 from accounts.admin.signing import reason_view
-from audit.admin.governed import GovernedAdmin
-from audit.ledger import ActionDenied
-from governance.models import PipelineToken, PipelineTokenScope, UseCase
-from governance.models.tokens import validate_rate
-from governance.services.tokens import (
+from accounts.models import PipelineToken, PipelineTokenScope, validate_rate
+from accounts.services.tokens import (
     DEFAULT_EXPIRY_DAYS,
     MAX_EXPIRY_DAYS,
     pipeline_token_create,
     pipeline_token_revoke,
 )
+from audit.admin.governed import GovernedAdmin
+from audit.ledger import ActionDenied
 
-ISSUE_PERMISSION = "governance.add_pipelinetoken"
+ISSUE_PERMISSION = "accounts.add_pipelinetoken"
 
 
 class IssueTokenForm(forms.Form):
@@ -49,7 +48,7 @@ class IssueTokenForm(forms.Form):
     name = forms.CharField(label=_("What the token is for"), max_length=100)
     use_cases = forms.ModelMultipleChoiceField(
         label=_("Use cases"),
-        queryset=UseCase.objects.order_by("name"),
+        queryset=PipelineToken.reach_model().objects.order_by("name"),
         widget=forms.CheckboxSelectMultiple,
         help_text=_("The token reaches records of these use cases only."),
     )
@@ -91,7 +90,7 @@ class PipelineTokenAdmin(GovernedAdmin):
         "name",
         "prefix",
         "service_account",
-        "use_cases",
+        "reach",
         "scopes",
         "created_at",
         "created_by",
@@ -113,6 +112,10 @@ class PipelineTokenAdmin(GovernedAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    @admin.display(description=_("use cases"))
+    def reach(self, obj: PipelineToken) -> str:
+        return ", ".join(obj.use_cases.order_by("slug").values_list("slug", flat=True))
+
     @admin.display(description=_("scopes"))
     def scope_list(self, obj: PipelineToken) -> str:
         return ", ".join(obj.scopes)
@@ -131,11 +134,11 @@ class PipelineTokenAdmin(GovernedAdmin):
     def revoke_link(self, obj: PipelineToken) -> str:
         if obj.revoked_at is not None:
             return ""
-        url = reverse("admin:governance_pipelinetoken_revoke", args=[obj.pk])
+        url = reverse("admin:accounts_pipelinetoken_revoke", args=[obj.pk])
         return format_html('<a href="{}">{}</a>', url, _("Revoke..."))
 
     def has_revoke_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("governance.change_pipelinetoken")
+        return request.user.has_perm("accounts.change_pipelinetoken")
 
     def has_issue_permission(self, request: HttpRequest) -> bool:
         # The service's own test: the add permission (administrators hold it; no portal role does).
@@ -147,11 +150,11 @@ class PipelineTokenAdmin(GovernedAdmin):
 
     def get_urls(self) -> list[URLPattern]:
         return [
-            path("issue/", self.admin_site.admin_view(self.issue_view), name="governance_pipelinetoken_issue"),
+            path("issue/", self.admin_site.admin_view(self.issue_view), name="accounts_pipelinetoken_issue"),
             path(
                 "<path:object_id>/revoke/",
                 self.admin_site.admin_view(self.revoke_view),
-                name="governance_pipelinetoken_revoke",
+                name="accounts_pipelinetoken_revoke",
             ),
             *super().get_urls(),
         ]
@@ -189,7 +192,7 @@ class PipelineTokenAdmin(GovernedAdmin):
             "title": _("Issue a pipeline token"),
             "form": form,
         }
-        return TemplateResponse(request, "admin/governance/pipelinetoken/issue.html", context, status=status)
+        return TemplateResponse(request, "admin/accounts/pipelinetoken/issue.html", context, status=status)
 
     def _issued_response(self, request: HttpRequest, token: PipelineToken, secret: str) -> HttpResponse:
         context = {
@@ -198,9 +201,9 @@ class PipelineTokenAdmin(GovernedAdmin):
             "title": _("Token issued: copy it now"),
             "token": token,
             "secret": secret,
-            "use_cases": ", ".join(token.use_cases.order_by("slug").values_list("slug", flat=True)),
+            "use_cases": self.reach(token),
         }
-        response = TemplateResponse(request, "admin/governance/pipelinetoken/issued.html", context)
+        response = TemplateResponse(request, "admin/accounts/pipelinetoken/issued.html", context)
         add_never_cache_headers(response)
         return response
 
@@ -216,7 +219,7 @@ class PipelineTokenAdmin(GovernedAdmin):
             title=f"Revoke {token}",
             submit_label=str(_("Revoke the token")),
             perform=lambda reason: pipeline_token_revoke(token=token, actor=request.user, reason=reason),
-            success_url=reverse("admin:governance_pipelinetoken_changelist"),
+            success_url=reverse("admin:accounts_pipelinetoken_changelist"),
             success_message=f"{token} is revoked; it no longer authenticates.",
         )
 

@@ -2,8 +2,8 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from accounts.models import PipelineToken
 from audit.ledger import record_denial
-from governance.models import PipelineToken
 
 
 class HasTokenScope(BasePermission):

@@ -2,7 +2,7 @@ from django.http import HttpRequest
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
-from governance.services.tokens import token_from_secret
+from accounts.services.tokens import token_from_secret
 
 
 class PipelineTokenAuthentication(authentication.BaseAuthentication):
