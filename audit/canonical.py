@@ -59,6 +59,30 @@ def canonical_bytes(document: Any) -> bytes:
     return rfc8785.dumps(to_jsonable(document))
 
 
+def json_depth(value: Any, *, stop_after: int | None = None) -> int:
+    """Levels of objects and lists in a parsed JSON value (a plain value adds none).
+
+    Iterative, so a document nested deeper than Python's recursion limit is measured rather than crashing the
+    measurement; with ``stop_after`` it stops at the first container deeper than that, so refusing a hostile
+    document costs no more than reading down to the limit. Only containers are visited, never scalars.
+    """
+    deepest = 0
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if stop_after is not None and deepest > stop_after:
+            return deepest
+        pending.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return deepest
+
+
 def model_label(model: type[models.Model] | models.Model) -> str:
     """``app_label.model_name``: how the ledger names a type."""
     return model._meta.label_lower

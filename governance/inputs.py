@@ -8,21 +8,10 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from audit.canonical import canonical_bytes
+from audit.canonical import canonical_bytes, json_depth
 
 DEFAULT_MAX_BYTES = 16 * 1024
 DEFAULT_MAX_DEPTH = 8
-
-
-def json_depth(value: Any) -> int:
-    """Levels of objects and lists; a plain value adds none."""
-    if isinstance(value, dict):
-        children = value.values()
-    elif isinstance(value, list):
-        children = value
-    else:
-        return 0
-    return 1 + max((json_depth(child) for child in children), default=0)
 
 
 def bounded_json(
@@ -39,7 +28,7 @@ def bounded_json(
     noun = "a JSON object (name: value)" if kind is dict else "a JSON list"
     if not isinstance(value, kind):
         raise ValidationError({field: f"{label} must be {noun}."})
-    if json_depth(value) > max_depth:
+    if json_depth(value, stop_after=max_depth) > max_depth:
         raise ValidationError({field: f"{label} is nested deeper than {max_depth} levels."})
     try:
         size = len(canonical_bytes(value))

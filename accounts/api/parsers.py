@@ -3,6 +3,9 @@
 - A NUL character (``\\u0000``): PostgreSQL stores it neither in text nor in ``jsonb``.
 - A number outside I-JSON (RFC 7493): an integer beyond +-(2**53 - 1) or a float too large to be finite. The
   ledger hashes RFC 8785 canonical JSON, which has no representation for them.
+- A document nested deeper than ``MAX_JSON_DEPTH`` levels of objects and lists. No record the API takes needs
+  more, and deeper ones exhaust Python's recursion (in the parser itself, or later in the serializers and the
+  ledger's canonical form) and would answer a server error.
 
 Either would fail deep inside a service, as a server error; here the request is refused before anything runs,
 with a 400 that says what to change. The NUL check is one scan of the raw body, and numbers are checked as they
@@ -18,9 +21,14 @@ from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 from rest_framework.utils import json as drf_json
 
+from audit.canonical import json_depth
+
 #: ``\\u0000`` as a JSON escape: preceded by an even number of backslashes (``\\\\u0000`` is the text "\\u0000").
 _NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 MAX_SAFE_INTEGER = 2**53 - 1
+#: The deepest nesting of objects and lists a request may have (an OpenLineage event needs about ten).
+MAX_JSON_DEPTH = 64
+TOO_DEEP = f"The JSON is nested deeper than {MAX_JSON_DEPTH} levels of objects and lists; flatten it."
 
 
 class UnstorableNumber(ValueError):
@@ -48,13 +56,18 @@ class JSONParser(parsers.JSONParser):
             raise ParseError("The request contains a NUL character (\\u0000), which cannot be stored; remove it.")
         encoding = parsers.get_encoding(parser_context or {})
         try:
-            return json.loads(
+            data = json.loads(
                 body.decode(encoding),
                 parse_constant=drf_json.strict_constant if self.strict else None,
                 parse_int=_integer,
                 parse_float=_float,
             )
+        except RecursionError:
+            raise ParseError(TOO_DEEP) from None
         except UnstorableNumber as exc:
             raise ParseError(str(exc)) from None
         except ValueError as exc:
             raise ParseError(f"JSON parse error - {exc}") from None
+        if json_depth(data, stop_after=MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+            raise ParseError(TOO_DEEP)
+        return data

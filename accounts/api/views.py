@@ -37,6 +37,9 @@ class PipelineAPIView(APIView):
     authentication_classes = [PipelineTokenAuthentication]
     permission_classes = [HasTokenScope]
     required_scope: str = ""
+    #: Views that read and parse the body themselves (OpenLineage's gzip) set this; the others have any body
+    #: parsed before they run, so a malformed one is a 400 even where the endpoint would not read it.
+    reads_raw_body: bool = False
 
     @property
     def token(self) -> PipelineToken:
@@ -68,6 +71,8 @@ class PipelineAPIView(APIView):
                 f"The request body has {length} bytes; the limit is {settings.API_MAX_REQUEST_BYTES}. "
                 "Send fewer records per request."
             )
+        if length and request.method in ("POST", "PUT", "PATCH") and not self.reads_raw_body:
+            request.data  # noqa: B018 -- parsed now for its errors; DRF keeps the result for the view
 
     def check_use_case(self, use_case_id: int | None, *, attempted: str, obj: object = None) -> None:
         """403 unless the token reaches the use case (recorded in the ledger as a refused action)."""

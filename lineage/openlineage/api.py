@@ -59,6 +59,7 @@ class OpenLineageIntake(PipelineAPIView):
     """
 
     required_scope = PipelineTokenScope.LINEAGE_WRITE
+    reads_raw_body = True  # it may come gzipped: see ``_body``
 
     @staticmethod
     def _body(request: Request) -> bytes:
