@@ -136,8 +136,10 @@ def test_the_daily_verification_replays_the_rows_too(demo_lineage) -> None:
 
     result = verify_ledger_chain.delay().get()
 
+    run = LedgerVerification.objects.get()
     assert result["ok"]
-    assert result["state_differences"] == 1
+    assert run.state_checked
+    assert run.differences.get().field == "state"
 
 
 def test_the_landing_page_names_the_difference_until_a_replay_finds_none(
