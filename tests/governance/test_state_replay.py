@@ -191,3 +191,17 @@ def test_the_replay_reads_a_fixed_number_of_queries_per_batch_whatever_the_numbe
     before = queries()
     add_sources(10)  # ten more sources: one more batch of rows and one more of created records, two queries each
     assert queries() == before + 4
+
+
+def test_edits_through_services_replay_clean_including_times_the_database_sets(memo, author) -> None:
+    from tests.governed_app.models import Memo
+    from tests.governed_app.services import memo_edit
+
+    edited = memo_edit(memo=memo, actor=author, body="Redact card numbers and CVVs.")
+    assert edited.updated_at != memo.updated_at  # auto_now: not editable, still in the ledger's changes
+    assert "Ledger OK" in verify_state()
+
+    set_column(Memo, "amount", "1000000.00", memo.pk)
+    message = differences_named()
+
+    assert f"Card redaction rule (governed_app.memo #{memo.pk}): amount is '1000000.00' in the database" in message
