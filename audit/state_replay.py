@@ -18,6 +18,7 @@ locks the row and writes the ledger in the same transaction) then no longer look
 """
 
 import decimal
+import functools
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
@@ -109,11 +110,13 @@ def governed_models() -> list[type[models.Model]]:
     return sorted(found, key=model_label)
 
 
+@functools.cache
 def _labels(model: type[models.Model]) -> list[str]:
     """How the ledger may name the model's records: itself and any proxy of it."""
     return sorted({model_label(m) for m in apps.get_models() if m._meta.concrete_model is model})
 
 
+@functools.cache
 def _fields_by_key(model: type[models.Model]) -> dict[str, models.Field]:
     """Snapshots name fields by attname (``dataset_id``), update diffs by name (``dataset``): both lead to the field."""
     by_key: dict[str, models.Field] = {}
