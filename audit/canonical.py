@@ -108,10 +108,15 @@ def _as_stored(field: models.Field, value: Any) -> Any:
     return value
 
 
+def field_jsonable(field: models.Field, value: Any) -> JsonValue:
+    """``value`` of ``field`` as JSON, as it reads back from the database (foreign keys as their raw ids)."""
+    return to_jsonable(_as_stored(field, value))
+
+
 def snapshot(instance: models.Model, fields: Iterable[models.Field] | None = None) -> dict[str, JsonValue]:
     """The record's field values as JSON, foreign keys as their raw ids."""
     chosen = tracked_fields(type(instance)) if fields is None else fields
-    return {field.attname: to_jsonable(_as_stored(field, getattr(instance, field.attname))) for field in chosen}
+    return {field.attname: field_jsonable(field, getattr(instance, field.attname)) for field in chosen}
 
 
 def _digest_fields(model: type[models.Model]) -> list[models.Field]:

@@ -33,14 +33,23 @@ def _history_snapshot(history_instance: models.Model, model: type[models.Model])
     return snapshot(history_instance, fields)
 
 
-def _history_changes(history_instance: Any) -> dict[str, Any] | None:
+def _history_changes(history_instance: Any, model: type[models.Model]) -> dict[str, Any] | None:
     previous = history_instance.prev_record
     if previous is None:
         return None
     delta = history_instance.diff_against(previous)
-    return {
+    changes = {
         change.field: {"before": to_jsonable(change.old), "after": to_jsonable(change.new)} for change in delta.changes
     }
+    # ``diff_against`` compares editable fields only; the ledger records every column that changed (an
+    # ``auto_now`` time, a non-editable digest), so that replaying it gives the row (``audit.state_replay``).
+    for field in tracked_fields(model):
+        if field.editable or field.name in changes or not hasattr(history_instance, field.attname):
+            continue
+        before, after = getattr(previous, field.attname), getattr(history_instance, field.attname)
+        if before != after:
+            changes[field.name] = {"before": to_jsonable(before), "after": to_jsonable(after)}
+    return changes
 
 
 def history_to_ledger(
@@ -54,7 +63,7 @@ def history_to_ledger(
     action = _HISTORY_ACTIONS[history_instance.history_type]
     payload: dict[str, Any] = {"history_id": history_instance.history_id}
     if action == LedgerAction.UPDATE:
-        changes = _history_changes(history_instance)
+        changes = _history_changes(history_instance, sender)
         if changes is None:
             payload["after"] = _history_snapshot(history_instance, sender)
         else:

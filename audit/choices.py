@@ -29,3 +29,12 @@ class AccessKind(models.TextChoices):
     VIEW_AUDIT_TRAIL = "view_audit_trail", _("Viewed audit trail")
     EXPORT = "export", _("Exported")
     DOWNLOAD = "download", _("Downloaded")
+
+
+class StateDifferenceKind(models.TextChoices):
+    """How a governed row disagrees with what the ledger says it is."""
+
+    FIELD = "field", _("Field differs from the ledger")
+    UNRECORDED = "unrecorded", _("Row exists with no ledger record of its creation")
+    VANISHED = "vanished", _("Row deleted without a ledger entry")
+    UNDELETED = "undeleted", _("Row exists though the ledger records its deletion")

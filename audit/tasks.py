@@ -15,6 +15,7 @@ def make_ledger_checkpoint() -> int | None:
 
 @shared_task(name="audit.tasks.verify_ledger_chain")
 def verify_ledger_chain() -> dict[str, object]:
-    """Verify the ledger; a failure is logged as an error and shown to staff on every landing page."""
-    run = ledger_verify_and_record()
+    """Verify the ledger and replay it over the governed rows; a failure or a difference is logged as an error and
+    shown to staff on every landing page."""
+    run = ledger_verify_and_record(state=True)
     return {"ok": run.ok, "entries": run.entries_checked, "first_broken_sequence": run.first_broken_sequence}

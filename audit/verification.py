@@ -43,7 +43,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 from psycopg.types.string import ByteaBinaryLoader
 
-from audit import merkle, signing_keys
+from audit import merkle, signing_keys, state_replay
 from audit.canonical import to_jsonable
 from audit.checkpoints import checkpoint_storage, parse_file
 from audit.ledger import DOCUMENT_FIELDS
@@ -485,19 +485,27 @@ def _judge(report: VerificationReport, result: RangeResult, claims: list[Checkpo
         raise LedgerBroken(sequence, problem)
 
 
-def ledger_verify_and_record() -> LedgerVerification:
-    """Run the verification and keep its outcome; a failure is logged as an error for alerting."""
+def ledger_verify_and_record(*, state: bool = False) -> LedgerVerification:
+    """Run the verification and keep its outcome; a failure is logged as an error for alerting. With ``state``
+    the ledger is also replayed over the governed rows (``audit.state_replay``) and what differs is kept with
+    the run."""
     started_at = timezone.now()
     report = verify_chain()
     if not report.ok:
         logger.error("Audit ledger verification FAILED at entry #%s: %s", report.first_broken_sequence, report.message)
     # A plain row, not a ledger entry: recording the run must not depend on the ledger being sound.
-    return LedgerVerification.objects.create(
-        started_at=started_at,
-        finished_at=timezone.now(),
-        ok=report.ok,
-        entries_checked=report.entries_checked,
-        checkpoints_checked=report.checkpoints_checked,
-        first_broken_sequence=report.first_broken_sequence,
-        message=report.message,
-    )
+    replayed = state_replay.ledger_state_replay() if state else None
+    with transaction.atomic():
+        run = LedgerVerification.objects.create(
+            started_at=started_at,
+            finished_at=timezone.now(),
+            ok=report.ok,
+            entries_checked=report.entries_checked,
+            checkpoints_checked=report.checkpoints_checked,
+            first_broken_sequence=report.first_broken_sequence,
+            message=report.message,
+            **(replayed.counts() if replayed is not None else {}),
+        )
+        if replayed is not None:
+            replayed.record(run)
+    return run

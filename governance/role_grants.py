@@ -8,7 +8,14 @@ from django.contrib.auth.models import Group, Permission, User
 
 from accounts.choices import Role
 from accounts.roles import EDIT, VIEW, Actions
-from audit.models import AccessEvent, LedgerCheckpoint, LedgerEntry, LedgerVerification, Signature
+from audit.models import (
+    AccessEvent,
+    LedgerCheckpoint,
+    LedgerEntry,
+    LedgerStateDifference,
+    LedgerVerification,
+    Signature,
+)
 from governance.models import (
     BehaviorConstraint,
     BreakGlassOverride,
@@ -31,6 +38,7 @@ _AUDIT_TRAIL = {
     Signature: VIEW,
     LedgerCheckpoint: VIEW,
     LedgerVerification: VIEW,
+    LedgerStateDifference: VIEW,
     BreakGlassOverride: VIEW,
 }
 

@@ -9,7 +9,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext_lazy as _
 
 from accounts.services.second_factor import session_is_verified
-from governance.selectors import ledger_integrity_alert
+from governance.selectors import ledger_integrity_alert, ledger_state_alert
 from governance.worklist import desks_for
 
 #: The product's apps first, in the order of the lifecycle; anything else (users, groups) after them.
@@ -81,6 +81,7 @@ class PortalAdminSite(admin.AdminSite):
         context = {
             "desks": desks_for(request.user),
             "ledger_alert": ledger_integrity_alert(),
+            "ledger_state_alert": ledger_state_alert(),
             **(extra_context or {}),
         }
         return super().index(request, extra_context=context)

@@ -7,13 +7,25 @@ query, and runs, model versions and deployments are one query each.
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from django.db import models
 from django.db.models import Exists, OuterRef, QuerySet
 
-from governance.models import BreakGlassOverride
+from governance.models import BreakGlassOverride, ThresholdPolicy
 from lineage.choices import DatasetVersionState
 from lineage.graph import downstream_version_ids, versions_fed_by_sources
 from lineage.models import DatasetVersion, SourceSystem
-from registry.models import Deployment, ModelVersion, TrainingRun, TrainingRunDataset
+from registry.models import (
+    BaseModel,
+    ChangeTicket,
+    Deployment,
+    GateDecision,
+    ModelCard,
+    ModelVersion,
+    TrainingRun,
+    TrainingRunDataset,
+    ValidationRun,
+    ValidationSuite,
+)
 
 
 @dataclass
@@ -77,3 +89,29 @@ def break_glass_override_covers(override: BreakGlassOverride | None, *, record: 
         and override.content_type.model_class() is type(record)
         and override.gate == gate
     )
+
+
+def model_version_evidence(model_version: ModelVersion) -> dict[type[models.Model], list[object]]:
+    """The governed records a model version's promotion rests on (model -> primary keys): the version, its
+    training run, base model and dataset versions, its validation runs and their suites, its gate decisions and
+    the threshold revisions they were judged by, its change tickets and model cards. Five queries."""
+    gates = list(model_version.gate_decisions.values_list("pk", "threshold_policy_id", "suite_id", "validation_run_id"))
+    runs = list(model_version.validation_runs.values_list("pk", "suite_id"))
+    return {
+        ModelVersion: [model_version.pk],
+        TrainingRun: [model_version.training_run_id],
+        BaseModel: list(
+            TrainingRun.objects.filter(pk=model_version.training_run_id).values_list("base_model_id", flat=True)
+        ),
+        DatasetVersion: list(
+            TrainingRunDataset.objects.filter(run_id=model_version.training_run_id).values_list(
+                "dataset_version_id", flat=True
+            )
+        ),
+        ValidationRun: [pk for pk, _suite in runs] + [gate[3] for gate in gates],
+        ValidationSuite: [suite for _pk, suite in runs] + [gate[2] for gate in gates],
+        GateDecision: [gate[0] for gate in gates],
+        ThresholdPolicy: [gate[1] for gate in gates],
+        ChangeTicket: list(model_version.tickets.values_list("pk", flat=True)),
+        ModelCard: list(model_version.cards.values_list("pk", flat=True)),
+    }

@@ -6,6 +6,7 @@ from audit.admin.ledger import (
     AccessEventAdmin,
     LedgerCheckpointAdmin,
     LedgerEntryAdmin,
+    LedgerStateDifferenceAdmin,
     LedgerVerificationAdmin,
     SignatureAdmin,
 )
@@ -15,6 +16,7 @@ __all__ = [
     "GovernedAdmin",
     "LedgerCheckpointAdmin",
     "LedgerEntryAdmin",
+    "LedgerStateDifferenceAdmin",
     "LedgerVerificationAdmin",
     "ReadOnlyAuditAdmin",
     "SignatureAdmin",

@@ -20,7 +20,15 @@ from audit.access import access_record
 from audit.admin.governed import ReadOnlyAuditAdmin
 from audit.canonical import model_label
 from audit.choices import AccessKind
-from audit.models import AccessEvent, GovernedModel, LedgerCheckpoint, LedgerEntry, LedgerVerification, Signature
+from audit.models import (
+    AccessEvent,
+    GovernedModel,
+    LedgerCheckpoint,
+    LedgerEntry,
+    LedgerStateDifference,
+    LedgerVerification,
+    Signature,
+)
 from audit.signatures import signature_is_valid
 
 #: The changelist counts at most this many matching rows; beyond, it shows "10000+" pages' worth.
@@ -195,8 +203,32 @@ class LedgerVerificationAdmin(ReadOnlyAuditAdmin):
         "checkpoints_checked",
         "first_broken_sequence",
         "message",
+        "state_checked",
+        "records_checked",
+        "state_differences",
     )
-    list_filter = ("ok",)
+    list_filter = ("ok", "state_checked")
+
+
+@admin.register(LedgerStateDifference)
+class LedgerStateDifferenceAdmin(ReadOnlyAuditAdmin):
+    """What a replay of the ledger over the governed rows found (``verify_ledger --state``)."""
+
+    list_display = (
+        "verification",
+        "kind",
+        "object_type",
+        "object_id",
+        "object_label",
+        "field",
+        "ledger_value",
+        "row_value",
+    )
+    list_filter = ("kind",)
+    list_select_related = ("verification",)
+    raw_id_fields = ("verification",)
+    search_fields = ("object_id",)
+    show_full_result_count = False
 
 
 @admin.register(AccessEvent)

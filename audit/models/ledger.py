@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from audit.choices import LedgerAction
+from audit.choices import LedgerAction, StateDifferenceKind
 
 GENESIS_HASH = bytes(32)
 
@@ -115,6 +115,10 @@ class LedgerVerification(models.Model):
     checkpoints_checked = models.IntegerField(_("checkpoints checked"))
     first_broken_sequence = models.BigIntegerField(_("first broken sequence"), null=True, blank=True)
     message = models.TextField(_("finding"), blank=True)
+    #: Whether this run also replayed the ledger over the governed rows (``verify_ledger --state``, the daily task).
+    state_checked = models.BooleanField(_("governed rows replayed"), default=False)
+    records_checked = models.BigIntegerField(_("records checked"), default=0)
+    state_differences = models.BigIntegerField(_("state differences"), default=0)
 
     class Meta:
         # The name it was created with, before the trust core was its own app.
@@ -125,3 +129,33 @@ class LedgerVerification(models.Model):
 
     def __str__(self) -> str:
         return f"{'OK' if self.ok else 'BROKEN'} {self.started_at:%Y-%m-%d %H:%M}Z"
+
+
+class LedgerStateDifference(models.Model):
+    """A governed row that disagrees with what the ledger last recorded of it, found by a verification run
+    that replayed the ledger (``audit.state_replay``): a change made around the services, e.g. a plain SQL
+    UPDATE by the application's own database role. Kept per record and field so that the promotion gate can ask
+    whether a model version's evidence is touched, and so that the landing page can name it."""
+
+    verification = models.ForeignKey(
+        LedgerVerification, verbose_name=_("verification"), on_delete=models.CASCADE, related_name="differences"
+    )
+    kind = models.CharField(_("kind"), max_length=12, choices=StateDifferenceKind.choices)
+    object_type = models.CharField(_("object type"), max_length=100)
+    object_id = models.CharField(_("object id"), max_length=64)
+    object_label = models.CharField(_("object"), max_length=300, blank=True)
+    field = models.CharField(_("field"), max_length=200, blank=True)
+    ledger_value = models.JSONField(_("as the ledger records it"), null=True, blank=True)
+    row_value = models.JSONField(_("as the row holds it"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("ledger state difference")
+        ordering = ["verification", "object_type", "object_id", "field"]
+        default_permissions = ("view",)
+        indexes = [models.Index(fields=["verification", "object_type", "object_id"], name="ledger_difference_idx")]
+
+    def __str__(self) -> str:
+        where = f"{self.object_type} #{self.object_id} {self.object_label}".strip()
+        if self.kind == StateDifferenceKind.FIELD:
+            return f"{where}: {self.field} is {self.row_value!r}, the ledger says {self.ledger_value!r}"
+        return f"{where}: {self.get_kind_display().lower()}"

@@ -21,6 +21,9 @@ class RaciMatrix(ChangeControlledRevision):
         related_name="raci_revisions",
     )
 
+    #: What ``content()`` reads, fetched for many revisions at once when the ledger is replayed over them.
+    content_prefetch = ("assignments",)
+
     class Meta:
         verbose_name = _("RACI matrix")
         verbose_name_plural = _("RACI matrices")

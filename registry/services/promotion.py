@@ -18,6 +18,7 @@ from accounts.services.signatures import signature_sign
 from audit.audit_context import acting_as
 from audit.ledger import ActionDenied, denials_recorded
 from audit.signatures import signatures_for
+from audit.state_replay import describe, latest_state_replay, state_differences_for
 from governance.choices import LifecycleStage, RaciLetter
 from governance.models import BreakGlassOverride, UseCase
 from governance.services.raci import raci_roles
@@ -33,7 +34,7 @@ from registry.choices import (
 )
 from registry.errors import GateBlocked
 from registry.models import ChangeTicket, Deployment, DeploymentEvent, GateDecision, ModelVersion
-from registry.selectors import break_glass_override_covers
+from registry.selectors import break_glass_override_covers, model_version_evidence
 from registry.services.deployments import deployment_get_locked, deployment_put_live
 from registry.services.training import model_data_problems
 
@@ -127,13 +128,37 @@ def _ticket_problems(ticket: ChangeTicket | None, environment: str) -> list[str]
     return problems
 
 
+#: Differences named one by one in the gate's answer; the rest are counted.
+SHOWN_DIFFERENCES = 10
+
+
+def _ledger_state_problems(model_version: ModelVersion) -> list[str]:
+    """Evidence changed around the services (found by the latest ledger replay, ``verify_ledger --state``) is not
+    evidence: while a record the version's promotion rests on differs from what the ledger recorded of it, the
+    version goes nowhere. One query when the latest replay found nothing."""
+    replay = latest_state_replay()
+    if replay is None or not replay.state_differences:
+        return []
+    differences = state_differences_for(model_version_evidence(model_version), verification=replay)
+    if not differences:
+        return []
+    when = f"{replay.started_at:%Y-%m-%d %H:%M} UTC"
+    problems = [
+        f"Evidence of {model_version} differs from the audit ledger (verification of {when}): {describe(difference)}."
+        for difference in differences[:SHOWN_DIFFERENCES]
+    ]
+    if len(differences) > SHOWN_DIFFERENCES:
+        problems.append(f"... and {len(differences) - SHOWN_DIFFERENCES} more differences in its evidence.")
+    return problems
+
+
 def promotion_problems(
     model_version: ModelVersion, environment: str, *, ticket: ChangeTicket | None = None, check_ticket: bool = True
 ) -> list[str]:
     """Every reason ``model_version`` may not go live in ``environment`` now (empty: it may)."""
     if environment not in Environment.values:
         return [f"Unknown environment {environment!r}."]
-    problems = model_data_problems(model_version)
+    problems = model_data_problems(model_version) + _ledger_state_problems(model_version)
     if environment != Environment.DEV:
         problems += _order_problems(model_version, environment)
     if environment in GATED_ENVIRONMENTS:

@@ -1,17 +1,42 @@
+from argparse import ArgumentParser
+
 from django.core.management.base import BaseCommand, CommandError
 
+from audit import state_replay
 from audit.verification import ledger_verify_and_record
+
+#: Differences named in the command's output; all of them are kept with the run.
+SHOWN_DIFFERENCES = 50
 
 
 class Command(BaseCommand):
     help = (
         "Recompute every ledger entry's hash and link, check the columns against the hashed bytes and every "
-        "signed checkpoint (database and files). Exit 0 if all holds; 1 naming the first broken entry."
+        "signed checkpoint (database and files). Exit 0 if all holds; 1 naming the first broken entry. With "
+        "--state, also replay the ledger over every governed record and name each row and field that differs."
     )
 
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument(
+            "--state",
+            action="store_true",
+            help="Also compare every governed row with the field values the ledger last recorded for it.",
+        )
+
     def handle(self, *args: object, **options: object) -> None:
-        run = ledger_verify_and_record()
+        run = ledger_verify_and_record(state=bool(options["state"]))
         if not run.ok:
             raise CommandError(f"Ledger BROKEN at #{run.first_broken_sequence}: {run.message}", returncode=1)
+        if run.state_differences:
+            shown = run.differences.order_by("object_type", "object_id", "field")[:SHOWN_DIFFERENCES]
+            lines = [state_replay.describe(difference) for difference in shown]
+            if run.state_differences > len(lines):
+                lines.append(f"... and {run.state_differences - len(lines)} more (see the ledger verification)")
+            raise CommandError(
+                f"Governed records DIFFER from the ledger ({run.state_differences}):\n" + "\n".join(lines),
+                returncode=1,
+            )
         summary = f"{run.entries_checked} entries and {run.checkpoints_checked} checkpoints verified"
+        if run.state_checked:
+            summary += f"; {run.records_checked} governed records agree with it"
         self.stdout.write(self.style.SUCCESS(f"Ledger OK: {summary}."))
