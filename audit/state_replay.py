@@ -31,7 +31,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Q
 
-from audit.canonical import JsonValue, field_jsonable, model_label, to_jsonable, tracked_fields
+from audit.canonical import JsonValue, field_jsonable, ledger_labels, model_label, to_jsonable, tracked_fields
 from audit.choices import LedgerAction, StateDifferenceKind
 from audit.models.base import GovernedModel
 from audit.models.ledger import LedgerEntry, LedgerStateDifference, LedgerVerification
@@ -112,8 +112,8 @@ def governed_models() -> list[type[models.Model]]:
 
 @functools.cache
 def _labels(model: type[models.Model]) -> list[str]:
-    """How the ledger may name the model's records: itself and any proxy of it."""
-    return sorted({model_label(m) for m in apps.get_models() if m._meta.concrete_model is model})
+    """How the ledger may name the model's records: itself and any proxy of it, now and before they moved apps."""
+    return sorted({label for m in apps.get_models() if m._meta.concrete_model is model for label in ledger_labels(m)})
 
 
 @functools.cache
