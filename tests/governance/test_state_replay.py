@@ -14,11 +14,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.choices import Role
+from accounts.services.tokens import pipeline_token_create
 from audit import state_replay
 from audit.choices import StateDifferenceKind
-from audit.models import LedgerStateDifference, LedgerVerification
-from governance.choices import RevisionState
-from governance.models import ThresholdPolicy, ThresholdRule
+from audit.models import LedgerEntry, LedgerStateDifference, LedgerVerification
+from governance.choices import EuAiActRiskTier, InternalRiskTier, RegulatedDomain, RevisionState
+from governance.models import ThresholdPolicy, ThresholdRule, UseCase
 from lineage.choices import DatasetVersionState
 from lineage.models import DatasetVersion, SourceSystem
 from lineage.services.authoring import source_system_create
@@ -205,3 +206,29 @@ def test_edits_through_services_replay_clean_including_times_the_database_sets(m
     message = differences_named()
 
     assert f"Card redaction rule (governed_app.memo #{memo.pk}): amount is '1000000.00' in the database" in message
+
+
+def test_a_token_recorded_before_tokens_moved_to_accounts_replays_under_its_former_type(memo, author) -> None:
+    """An upgraded database: the ledger recorded the token as ``governance.pipelinetoken``, as it was then."""
+    use_case = UseCase.objects.create(
+        name="Support assistant",
+        slug="support-assistant",
+        business_objective="Answer",
+        owner=author,
+        regulated_domain=RegulatedDomain.BANKING,
+        eu_ai_act_risk_tier=EuAiActRiskTier.HIGH,
+        internal_risk_tier=InternalRiskTier.TIER_2,
+    )
+    token = pipeline_token_create(
+        service_account_name="training", name="CI", use_cases=[use_case], actor_name="system:test"
+    ).token
+    with triggers_lifted(LedgerEntry._meta.db_table) as cursor:
+        cursor.execute(
+            f"UPDATE {LedgerEntry._meta.db_table} SET object_type = %s WHERE object_type = %s",  # noqa: S608
+            ["governance.pipelinetoken", "accounts.pipelinetoken"],
+        )
+
+    findings = state_replay.ledger_state_replay().findings
+
+    assert LedgerEntry.objects.filter(object_type="governance.pipelinetoken", object_id=str(token.pk)).exists()
+    assert [finding for finding in findings if finding.object_type == "accounts.pipelinetoken"] == []
