@@ -328,7 +328,8 @@ REST_FRAMEWORK = {
         "governance.api.verified_session.VerifiedSessionAuthentication",  # signed-in people, second factor passed
         "governance.api.authentication.PipelineTokenAuthentication",
     ],
-    # DRF's JSON parser, refusing the NUL character PostgreSQL cannot store (400 instead of a server error).
+    # JSON only, read up to API_MAX_REQUEST_BYTES (not Django's 2.5 MiB DATA_UPLOAD_MAX_MEMORY_SIZE, which stays the
+    # admin's limit for form posts), refusing the NUL character PostgreSQL cannot store (400, not a server error).
     "DEFAULT_PARSER_CLASSES": ["governance.api.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "governance.api.exceptions.api_exception_handler",
