@@ -23,6 +23,9 @@ Variables (see README, "Configuration"):
   API_TOKEN_RATE         requests a pipeline token may make unless it has its own rate (default 600/min)
   CACHE_URL              e.g. redis://127.0.0.1:6379/1: the cache shared by every process (API rate counters);
                          unset = an in-process cache, right only for a single-process pilot
+  EVIDENCE_PACK_RENDER_TIMEOUT_S, EVIDENCE_PACK_RENDER_ATTEMPTS, EVIDENCE_PACK_SWEEP_INTERVAL_S   a pack rendering
+                         longer than the timeout (default the task time limit + 5 min) is requeued, and failed after
+                         that many renders (3); how often Celery beat looks (300 s)
 """
 
 import re
@@ -303,6 +306,12 @@ CELERY_TIMEZONE = "UTC"
 CELERY_ENABLE_UTC = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 30 * 60)
+#: How long an evidence pack may render before the sweep (Celery beat, ``sweep_evidence_packs``) takes it for
+#: stuck: longer than the task's time limit, so that no render still running is requeued.
+EVIDENCE_PACK_RENDER_TIMEOUT_S = env_int("EVIDENCE_PACK_RENDER_TIMEOUT_S", CELERY_TASK_TIME_LIMIT + 5 * 60)
+#: Renders started on one pack before the sweep fails it instead of requeueing it (a pack that kills its worker
+#: every time must not loop for ever); asking for it again with its idempotency key restarts it.
+EVIDENCE_PACK_RENDER_ATTEMPTS = env_int("EVIDENCE_PACK_RENDER_ATTEMPTS", 3)
 
 # --- Cache ----------------------------------------------------------------------------------------------
 # The API's rate counters live here, so every gunicorn worker must see the same cache: Redis in production
@@ -377,6 +386,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Webhook deliveries whose Celery message was lost (broker down at commit) are sent again.
     "webhooks-requeue-overdue": {"task": "webhooks.requeue_overdue", "schedule": 300},
+    # Evidence packs left rendering longer than EVIDENCE_PACK_RENDER_TIMEOUT_S are requeued, or failed.
+    "evidence-packs-sweep": {
+        "task": "evidence.sweep_stuck_packs",
+        "schedule": env_int("EVIDENCE_PACK_SWEEP_INTERVAL_S", 300),
+    },
 }
 
 # --- Transport security ---------------------------------------------------------------------------------
