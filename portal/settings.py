@@ -165,6 +165,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+# Where a sign-in lands when it was given no safe ``next``: the admin index, each role's desk (Django's default,
+# /accounts/profile/, is no page here). Single sign-on lands there too.
+LOGIN_REDIRECT_URL = "admin:index"
 
 # --- Second factor and sign-in throttling ---------------------------------------------------------------
 # Every person signs in with a password and then a TOTP code (or a one-time backup code); the admin and every
@@ -398,6 +401,8 @@ CELERY_BEAT_SCHEDULE = {
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 SESSION_COOKIE_HTTPONLY = True
+# No script of the portal reads the CSRF cookie: the admin's forms and the API docs take the token from the page.
+CSRF_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
