@@ -126,6 +126,12 @@ class DatasetVersion(ConcurrentTransitionMixin, GovernedModel):
         ordering = ["dataset_id", "-number"]
         constraints = [
             models.UniqueConstraint(fields=["dataset", "number"], name="dataset_version_unique"),
+            # One version per content: ``dataset_version_create`` refuses a second one, naming the first.
+            models.UniqueConstraint(
+                fields=["dataset", "content_digest"],
+                name="dataset_version_content_unique",
+                violation_error_message=_("This dataset already has a version with this content."),
+            ),
             models.CheckConstraint(condition=models.Q(number__gte=1), name="dataset_version_positive"),
         ]
         indexes = [models.Index(fields=["state"], name="dataset_version_state_idx")]
