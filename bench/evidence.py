@@ -7,6 +7,7 @@ and ~10,000 ledger entries in scope.
 entries in scope; the pages summarise, so the two must be equal.
 """
 
+import hashlib
 import time
 from collections.abc import Iterator
 
@@ -41,7 +42,16 @@ def more_training_data(model: ModelVersion) -> None:
     top = DatasetVersion.objects.filter(dataset_id=original.dataset_id).aggregate(models.Max("number"))["number__max"]
     for offset in range(1, DATASET_VERSIONS):
         [copy] = models.QuerySet(model=DatasetVersion).bulk_create(
-            [DatasetVersion(**{**column_values(original), "number": top + offset})]
+            [
+                DatasetVersion(
+                    **{
+                        **column_values(original),
+                        "number": top + offset,
+                        # One version per content (a unique constraint): each copy stands for new data.
+                        "content_digest": hashlib.sha256(f"{original.content_digest}+{offset}".encode()).hexdigest(),
+                    }
+                )
+            ]
         )
         [copied_record] = models.QuerySet(model=LineageRecord).bulk_create(
             [LineageRecord(**{**column_values(record), "version_id": copy.pk})]

@@ -54,6 +54,7 @@ class EvidencePackAdmin(ReadOnlyAuditAdmin):
         "status",
         "failure_reason",
         "progress_bar",
+        "attempts",
         "started_at",
         "finished_at",
         "page_count",

@@ -50,6 +50,9 @@ class EvidencePack(models.Model):
     status = models.CharField(_("status"), max_length=12, choices=PackStatus.choices, default=PackStatus.QUEUED)
     failure_reason = models.TextField(_("failure reason"), blank=True)
     progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0, validators=[MaxValueValidator(100)])
+    #: Renders started since the pack was (re)queued by a person; also names the render that owns the pack now,
+    #: so that a render the stuck-pack sweep gave up on cannot complete or fail it afterwards.
+    attempts = models.PositiveSmallIntegerField(_("render attempts"), default=0)
     file = models.FileField(_("file"), upload_to="evidence-packs/", blank=True)
     sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True)
     page_count = models.PositiveIntegerField(_("pages"), null=True, blank=True)

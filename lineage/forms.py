@@ -23,7 +23,7 @@ from lineage.models import (
     SourceSystem,
     TransformationStep,
 )
-from lineage.services import MAX_PARAMETER_BYTES, clean_parameters
+from lineage.services import MAX_PARAMETER_BYTES, clean_parameters, same_content_refusal
 
 #: Typed parameters may carry indentation and spacing; what counts is the canonical size the service checks.
 MAX_PARAMETER_TEXT = 4 * MAX_PARAMETER_BYTES
@@ -124,6 +124,17 @@ class DatasetVersionForm(AdminStyled, forms.ModelForm):
 
     def clean_parents(self) -> list[DatasetVersion]:
         return parse_identifiers(self.cleaned_data["parents"])
+
+    def clean(self) -> dict[str, Any]:
+        """Content the dataset already has a version of is refused beside the digest, naming that version, as
+        ``dataset_version_create`` (which decides, under the dataset's lock) would; the model's own unique check
+        could only say that some version has it."""
+        cleaned = super().clean()
+        dataset, content = cleaned.get("dataset"), cleaned.get("content_digest")
+        refusal = same_content_refusal(dataset=dataset, content_digest=content) if dataset and content else None
+        if refusal is not None:
+            self.add_error(None, refusal)
+        return cleaned
 
 
 class LineageRecordForm(AdminStyled, forms.ModelForm):

@@ -23,6 +23,9 @@ Variables (see README, "Configuration"):
   API_TOKEN_RATE         requests a pipeline token may make unless it has its own rate (default 600/min)
   CACHE_URL              e.g. redis://127.0.0.1:6379/1: the cache shared by every process (API rate counters);
                          unset = an in-process cache, right only for a single-process pilot
+  EVIDENCE_PACK_RENDER_TIMEOUT_S, EVIDENCE_PACK_RENDER_ATTEMPTS, EVIDENCE_PACK_SWEEP_INTERVAL_S   a pack rendering
+                         longer than the timeout (default the task time limit + 5 min) is requeued, and failed after
+                         that many renders (3); how often Celery beat looks (300 s)
 """
 
 import re
@@ -162,6 +165,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+# Where a sign-in lands when it was given no safe ``next``: the admin index, each role's desk (Django's default,
+# /accounts/profile/, is no page here). Single sign-on lands there too.
+LOGIN_REDIRECT_URL = "admin:index"
 
 # --- Second factor and sign-in throttling ---------------------------------------------------------------
 # Every person signs in with a password and then a TOTP code (or a one-time backup code); the admin and every
@@ -303,6 +309,12 @@ CELERY_TIMEZONE = "UTC"
 CELERY_ENABLE_UTC = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 30 * 60)
+#: How long an evidence pack may render before the sweep (Celery beat, ``sweep_evidence_packs``) takes it for
+#: stuck: longer than the task's time limit, so that no render still running is requeued.
+EVIDENCE_PACK_RENDER_TIMEOUT_S = env_int("EVIDENCE_PACK_RENDER_TIMEOUT_S", CELERY_TASK_TIME_LIMIT + 5 * 60)
+#: Renders started on one pack before the sweep fails it instead of requeueing it (a pack that kills its worker
+#: every time must not loop for ever); asking for it again with its idempotency key restarts it.
+EVIDENCE_PACK_RENDER_ATTEMPTS = env_int("EVIDENCE_PACK_RENDER_ATTEMPTS", 3)
 
 # --- Cache ----------------------------------------------------------------------------------------------
 # The API's rate counters live here, so every gunicorn worker must see the same cache: Redis in production
@@ -328,7 +340,9 @@ REST_FRAMEWORK = {
         "accounts.api.verified_session.VerifiedSessionAuthentication",  # signed-in people, second factor passed
         "accounts.api.authentication.PipelineTokenAuthentication",
     ],
-    # DRF's JSON parser, refusing the NUL character PostgreSQL cannot store (400 instead of a server error).
+    # JSON only, read up to API_MAX_REQUEST_BYTES (not Django's 2.5 MiB DATA_UPLOAD_MAX_MEMORY_SIZE, which stays the
+    # admin's limit for form posts), refusing what the portal cannot keep (a NUL character, numbers outside I-JSON,
+    # nesting deeper than 64 levels): 400 or 413, never a server error.
     "DEFAULT_PARSER_CLASSES": ["accounts.api.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "accounts.api.exceptions.api_exception_handler",
@@ -376,6 +390,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Webhook deliveries whose Celery message was lost (broker down at commit) are sent again.
     "webhooks-requeue-overdue": {"task": "webhooks.requeue_overdue", "schedule": 300},
+    # Evidence packs left rendering longer than EVIDENCE_PACK_RENDER_TIMEOUT_S are requeued, or failed.
+    "evidence-packs-sweep": {
+        "task": "evidence.sweep_stuck_packs",
+        "schedule": env_int("EVIDENCE_PACK_SWEEP_INTERVAL_S", 300),
+    },
 }
 
 # --- Transport security ---------------------------------------------------------------------------------
@@ -383,6 +402,8 @@ CELERY_BEAT_SCHEDULE = {
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 SESSION_COOKIE_HTTPONLY = True
+# No script of the portal reads the CSRF cookie: the admin's forms and the API docs take the token from the page.
+CSRF_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

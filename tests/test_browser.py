@@ -38,3 +38,22 @@ def test_a_wrong_password_keeps_the_user_out_with_a_clear_message(live_server, d
 
     assert "Please enter the correct username and password" in page.inner_text(".errornote")
     assert page.locator("#waiting-heading").count() == 0
+
+
+def test_a_sign_in_sent_elsewhere_lands_on_the_desk_and_no_script_reads_the_csrf_cookie(
+    live_server, demo_users, page
+) -> None:
+    """The two sign-in forms post with a CSRF cookie that page scripts cannot read (``CSRF_COOKIE_HTTPONLY``)."""
+    page.goto(f"{live_server.url}/admin/login/?next=https://elsewhere.example/")
+    page.fill("#id_username", "legal")
+    page.fill("#id_password", DEFAULT_DEMO_PASSWORD)
+    code = second_factor_code(get_user_model().objects.get(username="legal"))
+    page.click("input[type=submit]")
+    page.fill("#id_code", code)
+    page.click("#second-factor-form input[type=submit]")
+
+    page.wait_for_selector("#waiting-heading")
+    assert page.url == f"{live_server.url}/admin/"
+    cookies = {cookie["name"]: cookie for cookie in page.context.cookies()}
+    assert cookies["csrftoken"]["httpOnly"] is True
+    assert "csrftoken" not in page.evaluate("document.cookie")

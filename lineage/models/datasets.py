@@ -126,6 +126,9 @@ class DatasetVersion(ConcurrentTransitionMixin, GovernedModel):
         ordering = ["dataset_id", "-number"]
         constraints = [
             models.UniqueConstraint(fields=["dataset", "number"], name="dataset_version_unique"),
+            # One version per content is the service's rule (``dataset_version_create`` refuses a second one,
+            # naming the first, under the dataset's row lock), not a constraint: databases from before the rule
+            # may hold such pairs, and versions are evidence, never deleted, so a constraint could not be added.
             models.CheckConstraint(condition=models.Q(number__gte=1), name="dataset_version_positive"),
         ]
         indexes = [models.Index(fields=["state"], name="dataset_version_state_idx")]

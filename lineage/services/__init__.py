@@ -17,6 +17,7 @@ from lineage.services.authoring import (
     lineage_edge_add,
     lineage_record_update,
     lineage_source_add,
+    same_content_refusal,
     source_system_create,
     transformation_step_add,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "lineage_edge_add",
     "lineage_record_update",
     "lineage_source_add",
+    "same_content_refusal",
     "source_system_create",
     "transformation_step_add",
 ]

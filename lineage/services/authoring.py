@@ -106,6 +106,21 @@ def dataset_create(
         return dataset
 
 
+def same_content_refusal(*, dataset: Dataset, content_digest: str) -> ValidationError | None:
+    """The refusal of a new version of ``dataset`` with content it already has a version of, naming that version;
+    None if the content is new to the dataset. Forms may ask early; ``dataset_version_create`` decides."""
+    number = dataset.versions.filter(content_digest=content_digest).values_list("number", flat=True).first()
+    if number is None:
+        return None
+    existing = f"{dataset.slug}@{number}"
+    return ValidationError(
+        {
+            "content_digest": f"{existing} already has this content (SHA-256 {content_digest}); "
+            f"a new version needs new content. Use {existing}."
+        }
+    )
+
+
 def dataset_version_create(
     *,
     dataset: Dataset,
@@ -123,7 +138,11 @@ def dataset_version_create(
     """A new draft version with its lineage record, pre-filled from ``template`` and then from ``lineage``.
 
     ``parents`` are the versions it derives from, recorded in the same transaction: a version is never left
-    registered without the lineage its author gave it."""
+    registered without the lineage its author gave it.
+
+    Content the dataset already has a version of is refused, naming that version: the same data registered twice
+    would be reviewed twice and could be approved under one identifier and rejected under another. Two requests
+    with the same digest at once cannot both pass: the dataset's row lock orders them."""
     unknown = set(lineage) - set(RECORD_FIELDS)
     if unknown:
         raise ValidationError(f"Unknown lineage fields: {', '.join(sorted(unknown))}.")
@@ -137,6 +156,8 @@ def dataset_version_create(
             lock_graph()  # before the dataset's row, in the order lineage_edge_add takes them
         locked = Dataset.objects.select_for_update().get(pk=dataset.pk)
         require(actor, "lineage.add_datasetversion", attempted="dataset_version_create", obj=locked)
+        if (refusal := same_content_refusal(dataset=locked, content_digest=content_digest)) is not None:
+            raise refusal
         latest = locked.versions.order_by("-number").values_list("number", flat=True).first() or 0
         version = DatasetVersion(
             dataset=locked,

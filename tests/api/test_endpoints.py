@@ -402,6 +402,29 @@ def test_pipeline_registers_a_dataset_version_with_lineage_and_submits_it(world,
 
 
 @pytest.mark.django_db
+def test_twenty_posts_of_the_same_content_make_one_dataset_version(world, pipeline):
+    body = {
+        "dataset": "support-chats",
+        "content_digest": sha("chats-nightly"),
+        "row_count": 120_000,
+        "size_bytes": 48_000_000,
+        "storage_uri": "s3://datasets/support-chats/nightly/",
+        "sources": [{"source_system": "Salesforce CRM", "legal_basis": "contract"}],
+    }
+    before = DatasetVersion.objects.count()
+    first = pipeline.post("/api/v1/dataset-versions", body)
+    assert first.status_code == 201, first.json()
+    identifier = first.json()["identifier"]
+
+    refusals = [pipeline.post("/api/v1/dataset-versions", body) for _ in range(19)]
+
+    assert {response.status_code for response in refusals} == {400}
+    [message] = refusals[0].json()["errors"]["content_digest"]
+    assert f"{identifier} already has this content" in message
+    assert DatasetVersion.objects.count() == before + 1
+
+
+@pytest.mark.django_db
 def test_bad_dataset_version_is_400_and_writes_nothing(world, pipeline):
     before = DatasetVersion.objects.count()
     body = {

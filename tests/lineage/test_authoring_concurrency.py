@@ -2,6 +2,7 @@
 changes the record, the other is told why not, and the ledger holds one change."""
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 
@@ -10,7 +11,7 @@ from lineage.choices import DatasetVersionState
 from lineage.models import Dataset, DatasetVersion
 from tests import services
 from tests.concurrency import run_at_once
-from tests.lineage.conftest import ledger_of, sourced_version
+from tests.lineage.conftest import digest, ledger_of, new_version, sourced_version
 from tests.signing_in import login_verified
 
 pytestmark = [services.postgres_race, pytest.mark.django_db(transaction=True)]
@@ -60,3 +61,15 @@ def test_two_stewards_registering_the_same_dataset_at_once_register_it_once(stew
     assert refused.context["form"].errors
     dataset = Dataset.objects.get()
     assert len([entry for entry in ledger_of(dataset) if entry.action == LedgerAction.CREATE]) == 1
+
+
+def test_two_pipelines_registering_the_same_content_at_once_make_one_version(engineer, support_chats) -> None:
+    content = digest("nightly-export")
+
+    outcomes = run_at_once(*(lambda: new_version(support_chats, engineer, content_digest=content) for _ in range(2)))
+
+    refused = [outcome for outcome in outcomes if outcome.refused(ValidationError)]
+    [made] = [outcome.get() for outcome in outcomes if outcome not in refused]
+    assert len(refused) == 1
+    assert f"{made.identifier} already has this content" in str(refused[0].error)
+    assert list(DatasetVersion.objects.values_list("content_digest", flat=True)) == [content]

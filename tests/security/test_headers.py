@@ -122,6 +122,7 @@ def test_evidence_pack_pdf_download_carries_the_policy_and_transport_headers(
 def test_cookies_are_secure_and_http_only_in_production(auditor) -> None:
     login_page = Client().get(reverse("admin:login"), secure=True)
     assert login_page.cookies["csrftoken"]["secure"] is True
+    assert login_page.cookies["csrftoken"]["httponly"] is True  # no script of the portal reads it
 
     client = signed_in(auditor)
     session = client.session

@@ -169,6 +169,18 @@ def test_the_authenticator_code_signs_in_and_goes_where_asked(client: Client, le
     assert not entries(LedgerAction.LOGIN_FAILED)
 
 
+@pytest.mark.parametrize("unsafe", ["https://elsewhere.example/admin/", "//elsewhere.example/", ""])
+def test_a_sign_in_asked_to_go_elsewhere_lands_on_the_desk(client: Client, legal, unsafe: str) -> None:
+    device = enrolled_authenticator(legal)
+    client.post(SIGN_IN, {"username": "legal", "password": DEFAULT_DEMO_PASSWORD, "next": unsafe})
+
+    response = client.post(VERIFY, {"code": authenticator_code(device)})
+
+    assert response.status_code == 302
+    assert response["Location"] == LANDING
+    assert client.get(response["Location"]).status_code == 200
+
+
 def test_the_first_sign_in_enrols_with_a_qr_code_and_shows_backup_codes_once(client: Client, legal) -> None:
     response = password_step(client, "legal")
     assert response["Location"] == ENROL
