@@ -193,10 +193,15 @@ class LedgerVerificationAdmin(ReadOnlyAuditAdmin):
         "ok",
         "entries_checked",
         "checkpoints_checked",
+        "uncovered_tail",
         "first_broken_sequence",
         "message",
     )
     list_filter = ("ok",)
+
+    @admin.display(description=_("after the newest stored checkpoint"))
+    def uncovered_tail(self, run: LedgerVerification) -> str:
+        return run.uncovered_tail()
 
 
 @admin.register(AccessEvent)

@@ -11,6 +11,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.utils.timesince import timesince
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from audit.choices import LedgerAction
@@ -115,6 +117,10 @@ class LedgerVerification(models.Model):
     checkpoints_checked = models.IntegerField(_("checkpoints checked"))
     first_broken_sequence = models.BigIntegerField(_("first broken sequence"), null=True, blank=True)
     message = models.TextField(_("finding"), blank=True)
+    # The tail no checkpoint outside the database covered yet: what could have been rewritten unseen.
+    entries_after_checkpoint = models.BigIntegerField(_("entries after the newest checkpoint"), default=0)
+    newest_checkpoint_size = models.BigIntegerField(_("newest checkpoint (entries)"), null=True, blank=True)
+    newest_checkpoint_at = models.DateTimeField(_("newest checkpoint made at (UTC)"), null=True, blank=True)
 
     class Meta:
         # The name it was created with, before the trust core was its own app.
@@ -125,3 +131,19 @@ class LedgerVerification(models.Model):
 
     def __str__(self) -> str:
         return f"{'OK' if self.ok else 'BROKEN'} {self.started_at:%Y-%m-%d %H:%M}Z"
+
+    def uncovered_tail(self) -> str:
+        """The tail no checkpoint outside the database covered when the run started, and how old the newest such
+        checkpoint then was: what could have been rewritten without contradicting a stored copy."""
+        if self.newest_checkpoint_at is None:
+            return gettext("%(count)s entries, and no checkpoint outside the database.") % {
+                "count": self.entries_after_checkpoint
+            }
+        return gettext(
+            "%(count)s entries after the newest checkpoint outside the database (%(size)s entries, made %(age)s "
+            "before this run)."
+        ) % {
+            "count": self.entries_after_checkpoint,
+            "size": self.newest_checkpoint_size,
+            "age": timesince(self.newest_checkpoint_at, self.started_at),
+        }
