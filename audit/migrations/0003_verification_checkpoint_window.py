@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="ledgerverification",
             name="entries_after_checkpoint",
-            field=models.BigIntegerField(default=0, verbose_name="entries after the newest checkpoint"),
+            field=models.BigIntegerField(blank=True, null=True, verbose_name="entries after the newest checkpoint"),
         ),
         migrations.AddField(
             model_name="ledgerverification",

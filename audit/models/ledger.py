@@ -12,8 +12,8 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.utils.timesince import timesince
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from audit.choices import LedgerAction
 
@@ -117,8 +117,9 @@ class LedgerVerification(models.Model):
     checkpoints_checked = models.IntegerField(_("checkpoints checked"))
     first_broken_sequence = models.BigIntegerField(_("first broken sequence"), null=True, blank=True)
     message = models.TextField(_("finding"), blank=True)
-    # The tail no checkpoint outside the database covered yet: what could have been rewritten unseen.
-    entries_after_checkpoint = models.BigIntegerField(_("entries after the newest checkpoint"), default=0)
+    # The tail no checkpoint outside the database covered yet: what could have been rewritten unseen. Runs from
+    # before it was measured have none.
+    entries_after_checkpoint = models.BigIntegerField(_("entries after the newest checkpoint"), null=True, blank=True)
     newest_checkpoint_size = models.BigIntegerField(_("newest checkpoint (entries)"), null=True, blank=True)
     newest_checkpoint_at = models.DateTimeField(_("newest checkpoint made at (UTC)"), null=True, blank=True)
 
@@ -135,13 +136,21 @@ class LedgerVerification(models.Model):
     def uncovered_tail(self) -> str:
         """The tail no checkpoint outside the database covered when the run started, and how old the newest such
         checkpoint then was: what could have been rewritten without contradicting a stored copy."""
+        if self.entries_after_checkpoint is None:
+            return ""
+        count = self.entries_after_checkpoint
         if self.newest_checkpoint_at is None:
-            return gettext("%(count)s entries, and no checkpoint outside the database.") % {
-                "count": self.entries_after_checkpoint
-            }
-        return gettext(
+            return ngettext(
+                "%(count)s entry, and no checkpoint outside the database.",
+                "%(count)s entries, and no checkpoint outside the database.",
+                count,
+            ) % {"count": count}
+        return ngettext(
+            "%(count)s entry after the newest checkpoint outside the database (%(size)s entries, made %(age)s "
+            "before this run).",
             "%(count)s entries after the newest checkpoint outside the database (%(size)s entries, made %(age)s "
-            "before this run)."
+            "before this run).",
+            count,
         ) % {
             "count": self.entries_after_checkpoint,
             "size": self.newest_checkpoint_size,
