@@ -144,14 +144,19 @@ def test_checkpoints_of_the_same_entries_made_at_once_make_one() -> None:
 # --- The attacks on the tail ---------------------------------------------------------------------------------
 
 
+def entries_after_a_checkpoint_and_beat_a_minute_later() -> None:
+    """Beat checkpoints 5 entries (entry 6 records it); entries 7..10 follow; a minute later beat runs again."""
+    fill(5)
+    last_run = timezone.now()
+    make_ledger_checkpoint.delay()
+    fill(4)
+    beat_tick(last_run_at=last_run, now=last_run + datetime.timedelta(seconds=61))
+
+
 def test_a_tail_deleted_after_the_newest_checkpoint_is_caught() -> None:
     """Entries appended after the newest checkpoint are covered by the next one a minute later, stored where the
     database's owner cannot reach; deleting them afterwards, with the checkpoints that cover them, is caught."""
-    fill(5)
-    last_run = timezone.now()
-    make_ledger_checkpoint.delay()  # beat's last run: 5 entries, and entry 6 records it
-    fill(4)  # 7..10, after the newest checkpoint
-    beat_tick(last_run_at=last_run, now=last_run + datetime.timedelta(seconds=61))  # a minute later
+    entries_after_a_checkpoint_and_beat_a_minute_later()
 
     tamper("DELETE FROM {t} WHERE sequence >= 8")
     delete_checkpoints_beyond(5)
@@ -163,11 +168,7 @@ def test_a_tail_deleted_after_the_newest_checkpoint_is_caught() -> None:
 
 
 def test_a_tail_rewritten_after_the_newest_checkpoint_and_rechained_is_caught() -> None:
-    fill(5)
-    last_run = timezone.now()
-    make_ledger_checkpoint.delay()
-    fill(4)  # 7..10; entry 8 holds {"n": 1}
-    beat_tick(last_run_at=last_run, now=last_run + datetime.timedelta(seconds=61))  # a minute later
+    entries_after_a_checkpoint_and_beat_a_minute_later()  # entry 8 holds {"n": 1}
     forged = bytes(LedgerEntry.objects.get(sequence=8).canonical).replace(b'"n":1}', b'"n":100}')
     assert forged != bytes(LedgerEntry.objects.get(sequence=8).canonical)
 
