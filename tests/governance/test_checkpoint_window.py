@@ -36,6 +36,12 @@ from tests.tampering import triggers_lifted
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _production_window(settings) -> None:
+    """The default allowance (twice the interval), which the test settings widen for every other test."""
+    settings.LEDGER_CHECKPOINT_MAX_AGE_S = 2 * settings.LEDGER_CHECKPOINT_INTERVAL_S
+
+
 def beat_tick(*, last_run_at: datetime.datetime, now: datetime.datetime) -> bool:
     """What Celery beat does at ``now`` about the ledger checkpoint, which it last ran at ``last_run_at``: it asks
     the entry's schedule, built from the settings as beat builds it, and runs the task if that says it is due."""
