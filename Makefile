@@ -29,6 +29,9 @@ run: $(INSTALLED)
 	@echo
 	@echo "LLM Governance Portal: http://$(HOST):$(PORT)/admin/  (sign in with a login above)"
 	@echo
+	@# No Celery beat in a pilot: a checkpoint still follows new ledger entries within LEDGER_CHECKPOINT_INTERVAL_S.
+	$(PY) manage.py checkpoint_ledger --repeat & checkpoints=$$!; \
+	trap 'kill $$checkpoints 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 lint: $(INSTALLED)

@@ -28,6 +28,7 @@ link are checked; its columns are then read again, as they are, and compared wit
 every other database: that comparison decides, and names the column that differs.
 """
 
+import datetime
 import functools
 import hashlib
 import json
@@ -39,13 +40,16 @@ from dataclasses import dataclass, field
 
 import orjson
 import psycopg
+from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
+from django.utils.timesince import timesince
 from psycopg.types.string import ByteaBinaryLoader
 
 from audit import merkle, signing_keys, state_replay
 from audit.canonical import to_jsonable
 from audit.checkpoints import checkpoint_storage, parse_file
+from audit.choices import LedgerAction
 from audit.ledger import DOCUMENT_FIELDS
 from audit.models.ledger import GENESIS_HASH, LedgerCheckpoint, LedgerEntry, LedgerVerification
 
@@ -64,20 +68,29 @@ class LedgerBroken(Exception):
 
 @dataclass
 class CheckpointClaim:
-    """What a checkpoint (row or file) says the ledger's first ``tree_size`` entries hash to."""
+    """What a checkpoint (row or file) says the ledger's first ``tree_size`` entries hash to, and when it said so.
+    ``stored``: a copy in checkpoint storage, out of the database's reach."""
 
     tree_size: int
     root_hash: bytes
     source: str
+    created_at: datetime.datetime
+    stored: bool = False
 
 
 @dataclass
 class VerificationReport:
+    """``entries_after_checkpoint`` and ``newest_checkpoint_*`` describe the ledger's tail that no checkpoint outside
+    the database covers yet: the only part of it that could be rewritten without contradicting a stored copy."""
+
     ok: bool
     entries_checked: int
     checkpoints_checked: int
     first_broken_sequence: int | None = None
     message: str = ""
+    entries_after_checkpoint: int = 0
+    newest_checkpoint_size: int | None = None
+    newest_checkpoint_at: datetime.datetime | None = None
 
 
 # --- The columns rendered as JCS by PostgreSQL -----------------------------------------------------------
@@ -266,7 +279,11 @@ def _checkpoint_claims(report: VerificationReport) -> list[CheckpointClaim]:
             statement.get("tree_size") != checkpoint.tree_size or statement.get("root_hash") != checkpoint.root_hash_hex
         ):
             raise LedgerBroken(checkpoint.tree_size, "the database checkpoint's signature or statement is invalid")
-        claims.append(CheckpointClaim(checkpoint.tree_size, bytes(checkpoint.root_hash), "database checkpoint"))
+        claims.append(
+            CheckpointClaim(
+                checkpoint.tree_size, bytes(checkpoint.root_hash), "database checkpoint", checkpoint.created_at
+            )
+        )
     storage = checkpoint_storage()
     try:
         _dirs, files = storage.listdir("")
@@ -283,7 +300,11 @@ def _checkpoint_claims(report: VerificationReport) -> list[CheckpointClaim]:
                 raise LedgerBroken(0, f"checkpoint file {name} is unreadable: {error}") from None
         if not signing_keys.verify(parsed["statement_bytes"], parsed["signature"], public):
             raise LedgerBroken(parsed["tree_size"], f"checkpoint file {name} has an invalid signature")
-        claims.append(CheckpointClaim(parsed["tree_size"], parsed["root_hash"], f"checkpoint file {name}"))
+        claims.append(
+            CheckpointClaim(
+                parsed["tree_size"], parsed["root_hash"], f"checkpoint file {name}", parsed["created_at"], stored=True
+            )
+        )
     report.checkpoints_checked = len(claims)
     return sorted(claims, key=lambda claim: claim.tree_size)
 
@@ -293,8 +314,9 @@ def verify_chain() -> VerificationReport:
     try:
         claims = _checkpoint_claims(report)
         tail = LedgerEntry.objects.order_by("-sequence").values_list("sequence", flat=True).first() or 0
+        waiting = _uncovered_tail(report, claims, tail)
         result = _verify_range(1, tail, GENESIS_HASH, {claim.tree_size for claim in claims})
-        _judge(report, result, claims, tail)
+        _judge(report, result, claims, tail, waiting)
     except LedgerBroken as broken:
         report.ok = False
         report.first_broken_sequence = broken.sequence
@@ -464,11 +486,68 @@ def _check_parsed(rows: Iterator[tuple], chain: _Chain) -> None:
         chain.next_sequence, chain.prev_hash = expected_sequence, expected_prev
 
 
-def _judge(report: VerificationReport, result: RangeResult, claims: list[CheckpointClaim], tail: int) -> None:
-    """The first problem by sequence number, whether an entry's or a checkpoint's."""
+def _uncovered_tail(report: VerificationReport, claims: list[CheckpointClaim], tail: int) -> tuple[int, str] | None:
+    """Measure the tail no stored checkpoint covers (into ``report``). A finding if an entry in it has waited for a
+    checkpoint longer than ``LEDGER_CHECKPOINT_MAX_AGE_S``: checkpoints have stopped, or cannot be stored, and
+    whoever controls the database could rewrite that tail unseen. The checkpoints' own entries do not wait."""
+    newest = max((claim for claim in claims if claim.stored), key=lambda claim: claim.tree_size, default=None)
+    covered = newest.tree_size if newest else 0
+    report.entries_after_checkpoint = max(tail - covered, 0)
+    report.newest_checkpoint_size = newest.tree_size if newest else None
+    report.newest_checkpoint_at = newest.created_at if newest else None
+    first = (
+        LedgerEntry.objects.filter(sequence__gt=covered)
+        .exclude(action=LedgerAction.CHECKPOINT)
+        .order_by("sequence")
+        .values_list("sequence", "recorded_at")
+        .first()
+    )
+    if first is None:
+        return None
+    sequence, recorded_at = first
+    now = timezone.now()
+    allowed = datetime.timedelta(seconds=settings.LEDGER_CHECKPOINT_MAX_AGE_S)
+    if now - recorded_at <= allowed:
+        return None
+    exposed = (
+        f"the newest covers {newest.tree_size} entries and was made {timesince(newest.created_at, now)} ago, so the "
+        f"{report.entries_after_checkpoint} entries after it"
+        if newest
+        else f"there is none, so all {report.entries_after_checkpoint} entries"
+    )
+    return (
+        sequence,
+        f"recorded {timesince(recorded_at, now)} ago and not yet covered by a checkpoint outside the database "
+        f"(allowed: {settings.LEDGER_CHECKPOINT_MAX_AGE_S} s); {exposed} could be rewritten unseen: checkpoints "
+        "have stopped, or cannot be stored",
+    )
+
+
+def _judge(
+    report: VerificationReport,
+    result: RangeResult,
+    claims: list[CheckpointClaim],
+    tail: int,
+    waiting: tuple[int, str] | None,
+) -> None:
+    """The first problem by sequence number, whether an entry's, a checkpoint's or the uncovered tail's."""
     report.entries_checked = result.checked
-    findings = [result.broken] if result.broken is not None else []
+    findings = [finding for finding in (result.broken, waiting) if finding is not None]
     roots = result.roots
+    in_database = {claim.tree_size: claim for claim in claims if not claim.stored}
+    for claim in claims:
+        if claim.stored and claim.tree_size not in in_database:
+            findings.append(
+                (
+                    claim.tree_size + 1,
+                    f"the {claim.source} (of {claim.tree_size} entries) is missing from the database's checkpoints "
+                    "(a deleted checkpoint)",
+                )
+            )
+        elif claim.stored and in_database[claim.tree_size].root_hash != claim.root_hash:
+            findings.append(
+                (claim.tree_size, f"the {claim.source} and the database checkpoint of {claim.tree_size} entries differ")
+            )
     for claim in claims:
         if claim.tree_size > tail:
             findings.append(
@@ -504,6 +583,9 @@ def ledger_verify_and_record(*, state: bool = False) -> LedgerVerification:
             checkpoints_checked=report.checkpoints_checked,
             first_broken_sequence=report.first_broken_sequence,
             message=report.message,
+            entries_after_checkpoint=report.entries_after_checkpoint,
+            newest_checkpoint_size=report.newest_checkpoint_size,
+            newest_checkpoint_at=report.newest_checkpoint_at,
             **(replayed.counts() if replayed is not None else {}),
         )
         if replayed is not None:

@@ -41,3 +41,18 @@ def env_int(name: str, default: int) -> int:
 def env_list(name: str) -> list[str]:
     """A comma-separated list; blanks are dropped."""
     return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
+def env_host_port(name: str) -> tuple[str, int] | None:
+    """``host:port`` (``[::1]:514`` for an IPv6 address) as a socket address; None when unset."""
+    raw = env_str(name)
+    if not raw:
+        return None
+    host, separator, port = raw.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]") if host.startswith("[") else host
+    bare_ipv6 = ":" in host and not raw.startswith("[")
+    if not separator or not host or bare_ipv6 or not port.isdigit():
+        raise ImproperlyConfigured(f"{name}={raw!r} is not host:port; write e.g. siem.example.com:514 or [::1]:514.")
+    if not 0 < int(port) < 65536:
+        raise ImproperlyConfigured(f"{name}={raw!r}: the port must be between 1 and 65535.")
+    return host, int(port)

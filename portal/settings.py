@@ -8,6 +8,9 @@ Variables (see README, "Configuration"):
   CELERY_BROKER_URL      e.g. redis://127.0.0.1:6379/0; unset = tasks run eagerly in-process
   CELERY_RESULT_BACKEND  defaults to the broker URL
   LEDGER_SIGNING_KEY     Ed25519 key for ledger checkpoints
+  LEDGER_CHECKPOINT_INTERVAL_S, LEDGER_CHECKPOINT_MAX_AGE_S   a checkpoint follows new entries within 60 s;
+                         verify_ledger fails when an entry has waited longer than 120 s for one
+  LEDGER_SYSLOG_ADDRESS  host:port of a syslog receiver (UDP) sent every checkpoint as it is made
   CSRF_TRUSTED_ORIGINS   comma-separated origins when served behind a proxy on another scheme or port
   SECURE_HSTS_SECONDS, SECURE_HSTS_PRELOAD, SECURE_SSL_REDIRECT   production transport security
   SESSION_IDLE_TIMEOUT_S, SESSION_ABSOLUTE_TIMEOUT_S   a signed-in session ends after 30 min idle, 12 h in all
@@ -36,7 +39,7 @@ import dj_database_url
 from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 
-from portal.env import env_bool, env_int, env_list, env_str
+from portal.env import env_bool, env_host_port, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR") or BASE_DIR / "var")
@@ -375,10 +378,25 @@ LEDGER_SIGNING_KEY = env_str("LEDGER_SIGNING_KEY")
 LEDGER_SIGNING_KEY_FILE = env_str("LEDGER_SIGNING_KEY_FILE") or (
     str(VAR_DIR / "ledger-signing-key.pem") if DEBUG else ""
 )
+#: A checkpoint follows new ledger entries within this many seconds (Celery beat runs the task this often; it makes
+#: a checkpoint only when something was appended), so that a rewrite of the ledger's tail soon contradicts a signed
+#: copy outside the database.
+LEDGER_CHECKPOINT_INTERVAL_S = env_int("LEDGER_CHECKPOINT_INTERVAL_S", 60)
+#: How long an entry may wait for a checkpoint outside the database before ``verify_ledger`` fails: the interval,
+#: plus room for a beat tick that runs late.
+LEDGER_CHECKPOINT_MAX_AGE_S = env_int("LEDGER_CHECKPOINT_MAX_AGE_S", 2 * LEDGER_CHECKPOINT_INTERVAL_S)
+if not 0 < LEDGER_CHECKPOINT_INTERVAL_S <= LEDGER_CHECKPOINT_MAX_AGE_S:
+    raise ImproperlyConfigured(
+        f"LEDGER_CHECKPOINT_INTERVAL_S={LEDGER_CHECKPOINT_INTERVAL_S} must be positive and at most "
+        f"LEDGER_CHECKPOINT_MAX_AGE_S={LEDGER_CHECKPOINT_MAX_AGE_S}: entries would wait for a checkpoint longer "
+        "than verification allows."
+    )
+#: ``host:port`` of a syslog receiver (UDP) that is sent every checkpoint as it is made; unset: none.
+LEDGER_SYSLOG_ADDRESS = env_host_port("LEDGER_SYSLOG_ADDRESS")
 CELERY_BEAT_SCHEDULE = {
     "ledger-checkpoint": {
         "task": "audit.tasks.make_ledger_checkpoint",
-        "schedule": env_int("LEDGER_CHECKPOINT_INTERVAL_S", 3600),
+        "schedule": LEDGER_CHECKPOINT_INTERVAL_S,
     },
     "retraining-due": {
         "task": "governance.tasks.flag_due_retraining",

@@ -149,6 +149,44 @@ def test_a_sqlite_database_url_also_gets_the_backend_that_keeps_triggers(tmp_pat
     assert result.stdout.split() == ["audit.backends.sqlite3"]
 
 
+def test_celery_beat_checkpoints_the_ledger_as_often_as_the_interval_setting_says() -> None:
+    code = (
+        "from portal.celery import app; from django.conf import settings; "
+        "print(app.conf.beat_schedule['ledger-checkpoint']['schedule'], settings.LEDGER_CHECKPOINT_MAX_AGE_S, "
+        "settings.LEDGER_SYSLOG_ADDRESS)"
+    )
+
+    default = run_manage("shell", "--no-imports", "-c", code, DEBUG="true")
+    configured = run_manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        code,
+        DEBUG="true",
+        LEDGER_CHECKPOINT_INTERVAL_S="30",
+        LEDGER_SYSLOG_ADDRESS="[::1]:5514",
+    )
+
+    assert default.stdout.split() == ["60", "120", "None"], default.stderr
+    assert configured.stdout.split() == ["30", "60", "('::1',", "5514)"], configured.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "refusal"),
+    [
+        ({"LEDGER_CHECKPOINT_INTERVAL_S": "0"}, "LEDGER_CHECKPOINT_INTERVAL_S=0 must be positive"),
+        ({"LEDGER_CHECKPOINT_MAX_AGE_S": "30"}, "at most LEDGER_CHECKPOINT_MAX_AGE_S=30"),
+        ({"LEDGER_SYSLOG_ADDRESS": "siem.example.com"}, "LEDGER_SYSLOG_ADDRESS='siem.example.com' is not host:port"),
+        ({"LEDGER_SYSLOG_ADDRESS": "siem.example.com:0"}, "the port must be between 1 and 65535"),
+    ],
+)
+def test_a_checkpoint_setting_that_cannot_hold_stops_the_portal(env: dict[str, str], refusal: str) -> None:
+    result = run_manage("check", DEBUG="true", **env)
+
+    assert result.returncode != 0
+    assert refusal in result.stderr
+
+
 def test_without_a_broker_tasks_run_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
     env = {key: value for key, value in os.environ.items() if key != "CELERY_BROKER_URL"}
     result = subprocess.run(

@@ -14,6 +14,7 @@ class WebhookEvent(models.TextChoices):
     DEPLOYMENT = "deployment.deployed", _("Model version deployed")
     ROLLBACK = "deployment.rolled_back", _("Deployment rolled back")
     INCIDENT_OPENED = "incident.opened", _("Incident opened")
+    LEDGER_CHECKPOINT = "ledger.checkpoint", _("Audit ledger checkpoint signed")
 
 
 class DeliveryStatus(models.TextChoices):

@@ -34,18 +34,20 @@ EVENT_ID_NAMESPACE = uuid.UUID("5b0f7c1e-3d2a-4f8e-9c61-0a7e4d2b9f13")
 class Subject:
     """A kind of record that raises webhook events, as the app that owns it registers it.
 
-    ``use_case_path`` finds the record's use case, ``fields`` are what an event's ``data`` carries. The ledger
-    entries that raise an event are declared as data: an FSM transition to a state (``on_transition``), a record
-    created with a field at a value (``on_create``), an update setting a field to a value (``on_change``), or an
-    update whose payload carries a part whose ``kind`` is given (``on_recorded``: that part becomes the event's
-    data)."""
+    ``use_case_path`` finds the record's use case (None: the record belongs to none, and its events go to every
+    subscription that chose them, whatever its use case), ``fields`` are what an event's ``data`` carries. The
+    ledger entries that raise an event are declared as data: an FSM transition to a state (``on_transition``), a
+    record created with a field at a value (``on_create``), an update setting a field to a value (``on_change``),
+    an update whose payload carries a part whose ``kind`` is given (``on_recorded``: that part becomes the event's
+    data), or an entry of another action (``on_action``: its whole payload becomes the event's data)."""
 
-    use_case_path: str
+    use_case_path: str | None
     fields: tuple[str, ...] = ()
     on_transition: Mapping[str, WebhookEvent] = field(default_factory=dict)
     on_create: Mapping[tuple[str, str], WebhookEvent] = field(default_factory=dict)
     on_change: Mapping[tuple[str, str], WebhookEvent] = field(default_factory=dict)
     on_recorded: Mapping[tuple[str, str], WebhookEvent] = field(default_factory=dict)
+    on_action: Mapping[str, WebhookEvent] = field(default_factory=dict)
 
 
 #: model label -> subject, as each app registers its records in ``AppConfig.ready``.
@@ -75,6 +77,8 @@ def event_of(action: str, object_type: str, payload: dict[str, Any]) -> Raised |
     subject = SUBJECTS.get(object_type)
     if subject is None:
         return None
+    if action in subject.on_action:
+        return Raised(subject.on_action[action], dict(payload))
     if action == LedgerAction.TRANSITION:
         event = subject.on_transition.get(payload.get("target"))
         return Raised(event, _transition(payload)) if event else None
@@ -100,7 +104,9 @@ def ledger_entry_to_deliveries(
     sender: type, instance: LedgerEntry, created: bool, raw: bool = False, **kw: Any
 ) -> None:
     """``post_save`` of ``LedgerEntry``: cheap column checks first, the payload only for watched records."""
-    if raw or not created or instance.object_type not in SUBJECTS or instance.action not in _WATCHED_ACTIONS:
+    if raw or not created or (subject := SUBJECTS.get(instance.object_type)) is None:
+        return
+    if instance.action not in _WATCHED_ACTIONS and instance.action not in subject.on_action:
         return
     raised = event_of(instance.action, instance.object_type, instance.payload)
     if raised is not None:
@@ -122,14 +128,16 @@ def deliveries_for(entry: LedgerEntry, raised: Raised) -> list[WebhookDelivery]:
     if not subscriptions:
         return []
     subject = SUBJECTS[entry.object_type]
-    model = apps.get_model(entry.object_type)
-    row = (
-        model._base_manager.filter(pk=entry.object_id)
-        .values(subject.use_case_path, f"{subject.use_case_path}__slug", *subject.fields)
-        .first()
-    ) or {}
-    use_case_id = row.get(subject.use_case_path)
-    targets = [subscription for subscription in subscriptions if subscription.wants(raised.event.value, use_case_id)]
+    use_case_fields = (subject.use_case_path, f"{subject.use_case_path}__slug") if subject.use_case_path else ()
+    row = {}
+    if use_case_fields or subject.fields:
+        model = apps.get_model(entry.object_type)
+        row = model._base_manager.filter(pk=entry.object_id).values(*use_case_fields, *subject.fields).first() or {}
+    if subject.use_case_path:
+        use_case_id = row.get(subject.use_case_path)
+        targets = [sub for sub in subscriptions if sub.wants(raised.event.value, use_case_id)]
+    else:
+        targets = subscriptions
     if not targets:
         return []
     event_id = event_id_of(entry, raised.event.value)
@@ -139,7 +147,7 @@ def deliveries_for(entry: LedgerEntry, raised: Raised) -> list[WebhookDelivery]:
         "event": raised.event.value,
         "occurred_at": to_jsonable(entry.recorded_at),
         "actor": entry.actor_name,
-        "use_case": row.get(f"{subject.use_case_path}__slug"),
+        "use_case": row.get(f"{subject.use_case_path}__slug") if subject.use_case_path else None,
         "object": {"type": entry.object_type, "id": entry.object_id, "label": entry.object_label},
         "data": {**{field: to_jsonable(row.get(field)) for field in subject.fields}, **raised.data},
         # Lets a receiver look the event up in the portal's audit ledger and check it there.

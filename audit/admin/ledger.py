@@ -201,6 +201,7 @@ class LedgerVerificationAdmin(ReadOnlyAuditAdmin):
         "ok",
         "entries_checked",
         "checkpoints_checked",
+        "uncovered_tail",
         "first_broken_sequence",
         "message",
         "state_checked",
@@ -229,6 +230,10 @@ class LedgerStateDifferenceAdmin(ReadOnlyAuditAdmin):
     raw_id_fields = ("verification",)
     search_fields = ("object_id",)
     show_full_result_count = False
+
+    @admin.display(description=_("after the newest stored checkpoint"))
+    def uncovered_tail(self, run: LedgerVerification) -> str:
+        return run.uncovered_tail()
 
 
 @admin.register(AccessEvent)

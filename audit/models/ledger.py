@@ -11,7 +11,9 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from audit.choices import LedgerAction, StateDifferenceKind
 
@@ -119,6 +121,11 @@ class LedgerVerification(models.Model):
     state_checked = models.BooleanField(_("governed rows replayed"), default=False)
     records_checked = models.BigIntegerField(_("records checked"), default=0)
     state_differences = models.BigIntegerField(_("state differences"), default=0)
+    # The tail no checkpoint outside the database covered yet: what could have been rewritten unseen. Runs from
+    # before it was measured have none.
+    entries_after_checkpoint = models.BigIntegerField(_("entries after the newest checkpoint"), null=True, blank=True)
+    newest_checkpoint_size = models.BigIntegerField(_("newest checkpoint (entries)"), null=True, blank=True)
+    newest_checkpoint_at = models.DateTimeField(_("newest checkpoint made at (UTC)"), null=True, blank=True)
 
     class Meta:
         # The name it was created with, before the trust core was its own app.
@@ -129,6 +136,30 @@ class LedgerVerification(models.Model):
 
     def __str__(self) -> str:
         return f"{'OK' if self.ok else 'BROKEN'} {self.started_at:%Y-%m-%d %H:%M}Z"
+
+    def uncovered_tail(self) -> str:
+        """The tail no checkpoint outside the database covered when the run started, and how old the newest such
+        checkpoint then was: what could have been rewritten without contradicting a stored copy."""
+        if self.entries_after_checkpoint is None:
+            return ""
+        count = self.entries_after_checkpoint
+        if self.newest_checkpoint_at is None:
+            return ngettext(
+                "%(count)s entry, and no checkpoint outside the database.",
+                "%(count)s entries, and no checkpoint outside the database.",
+                count,
+            ) % {"count": count}
+        return ngettext(
+            "%(count)s entry after the newest checkpoint outside the database (%(size)s entries, made %(age)s "
+            "before this run).",
+            "%(count)s entries after the newest checkpoint outside the database (%(size)s entries, made %(age)s "
+            "before this run).",
+            count,
+        ) % {
+            "count": self.entries_after_checkpoint,
+            "size": self.newest_checkpoint_size,
+            "age": timesince(self.newest_checkpoint_at, self.started_at),
+        }
 
 
 class LedgerStateDifference(models.Model):

@@ -2,6 +2,7 @@
 nothing is sent twice, for a rolled-back change, to a deactivated subscription or to a private address in
 production."""
 
+import base64
 import datetime
 import threading
 import time
@@ -12,8 +13,12 @@ from django.db import IntegrityError, connection, connections, transaction
 from django.utils import timezone
 
 from accounts.choices import Role
+from audit import signing_keys
+from audit.canonical import canonical_bytes
+from audit.checkpoints import ledger_checkpoint_create
 from audit.ledger import ActionDenied
-from audit.models import LedgerEntry
+from audit.models import LedgerCheckpoint, LedgerEntry
+from audit.tasks import make_ledger_checkpoint
 from governance.models import UseCase
 from registry.choices import IncidentSource
 from registry.services.incidents import incident_open
@@ -266,6 +271,46 @@ def test_only_subscribed_events_of_the_chosen_use_case_are_sent(
 
     assert receiver.received == []
     assert not WebhookDelivery.objects.exists()
+
+
+def test_each_ledger_checkpoint_is_sent_as_it_is_made_with_its_signed_statement(
+    receiver, subscribe, security, django_capture_on_commit_callbacks
+) -> None:
+    """A receiver outside the portal keeps what the database's owner cannot rewrite: the signed root of the ledger
+    as it stood a minute ago, and the hash of the checkpoint's own ledger entry."""
+    subscribe(security, events=[WebhookEvent.LEDGER_CHECKPOINT])
+    with django_capture_on_commit_callbacks(execute=True):
+        tree_size = make_ledger_checkpoint.delay().get()  # as Celery beat runs it
+
+    [request] = receiver.received
+    assert request.signature_ok
+    event = request.json
+    checkpoint = LedgerCheckpoint.objects.get(tree_size=tree_size)
+    entry = LedgerEntry.objects.get(action="checkpoint", object_id=str(checkpoint.pk))
+    assert event["event"] == WebhookEvent.LEDGER_CHECKPOINT == "ledger.checkpoint"
+    assert event["use_case"] is None
+    assert event["object"]["type"] == "audit.ledgercheckpoint"
+    assert event["ledger"] == {"sequence": tree_size + 1, "entry_hash": entry.entry_hash_hex}
+    data = event["data"]
+    assert (data["tree_size"], data["root_hash"]) == (tree_size, checkpoint.root_hash_hex)
+    assert canonical_bytes(data["statement"]) == bytes(checkpoint.statement)
+    assert signing_keys.verify(canonical_bytes(data["statement"]), base64.b64decode(data["signature"]))
+
+
+def test_a_checkpoint_goes_to_every_subscription_that_chose_it_whatever_its_use_case(
+    receiver, subscribe, security, use_case
+) -> None:
+    """A checkpoint belongs to no use case: a subscription limited to one is told of it too."""
+    subscribe(security, name="siem", events=[WebhookEvent.LEDGER_CHECKPOINT])
+    subscribe(security, name="one-use-case", events=[WebhookEvent.LEDGER_CHECKPOINT], use_case=use_case)
+    subscribe(security, name="gates-only", events=[WebhookEvent.GATE_FAILED])
+
+    ledger_checkpoint_create()
+
+    sent = WebhookDelivery.objects.filter(event=WebhookEvent.LEDGER_CHECKPOINT)
+    assert sorted(sent.values_list("subscription__name", flat=True)) == ["one-use-case", "siem"]
+    assert ledger_checkpoint_create() is None  # nothing new: no checkpoint, no event
+    assert sent.count() == 2
 
 
 def test_a_deactivated_subscription_gets_nothing_more(

@@ -12,8 +12,10 @@ SHOWN_DIFFERENCES = 50
 class Command(BaseCommand):
     help = (
         "Recompute every ledger entry's hash and link, check the columns against the hashed bytes and every "
-        "signed checkpoint (database and files). Exit 0 if all holds; 1 naming the first broken entry. With "
-        "--state, also replay the ledger over every governed record and name each row and field that differs."
+        "signed checkpoint (database and checkpoint storage, against each other), and that no entry has waited "
+        "longer than LEDGER_CHECKPOINT_MAX_AGE_S for a checkpoint in storage. Exit 0 if all holds; 1 naming the "
+        "first broken entry. With --state, also replay the ledger over every governed record and name each row "
+        "and field that differs."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -25,6 +27,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, **options: object) -> None:
         run = ledger_verify_and_record(state=bool(options["state"]))
+        self.stdout.write(run.uncovered_tail())
         if not run.ok:
             raise CommandError(f"Ledger BROKEN at #{run.first_broken_sequence}: {run.message}", returncode=1)
         if run.state_differences:
