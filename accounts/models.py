@@ -2,7 +2,12 @@
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+
+from accounts.choices import OPEN_STATES, Role, RoleGrantBasis, RoleGrantState
+from audit.models.base import GovernedModel
 
 
 class UserSession(models.Model):
@@ -28,3 +33,120 @@ class UserSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}: {self.session_key[:8]}…"
+
+
+def _person(verbose_name: str, *, null: bool = True) -> models.ForeignKey:
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=verbose_name,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=null,
+        blank=null,
+    )
+
+
+class RoleGrant(ConcurrentTransitionMixin, GovernedModel):
+    """One person holding one portal role: requested by an access administrator, approved with a signature by a
+    second person, and later revoked the same way.
+
+    The role's group membership is what Django's own permission checks read, and only the role grant services
+    change it; approval authority (``accounts.authz``) counts a role group only while an approved grant backs
+    it, so a membership added around the services (a shell, a raw SQL insert) approves nothing. Grants that did
+    not go through maker-checker in the portal (existing members when governance began, the first
+    administrators of an installation, the identity provider's assignments, pipelines' service accounts) say so
+    in ``basis``.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("person"), on_delete=models.PROTECT, related_name="role_grants"
+    )
+    role = models.CharField(_("role"), max_length=40, choices=Role.choices)
+    state = FSMField(
+        _("state"), max_length=24, choices=RoleGrantState.choices, default=RoleGrantState.REQUESTED, protected=True
+    )
+    basis = models.CharField(_("basis"), max_length=24, choices=RoleGrantBasis.choices, default=RoleGrantBasis.APPROVED)
+    reason = models.TextField(_("reason for the grant"))
+    requested_by = _person(_("requested by"))
+    requested_at = models.DateTimeField(_("requested at (UTC)"), default=timezone.now)
+    decided_by = _person(_("grant decided by"))
+    decided_at = models.DateTimeField(_("grant decided at (UTC)"), null=True, blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True)
+    revocation_requested_by = _person(_("removal requested by"))
+    revocation_requested_at = models.DateTimeField(_("removal requested at (UTC)"), null=True, blank=True)
+    revocation_reason = models.TextField(_("reason for the removal"), blank=True)
+    revoked_by = _person(_("removal decided by"))
+    revoked_at = models.DateTimeField(_("revoked at (UTC)"), null=True, blank=True)
+    revocation_note = models.TextField(_("removal decision note"), blank=True)
+
+    #: A signature binds the request (who, which role, why, asked by whom); what is recorded as it is decided
+    #: or later removed cannot be part of it.
+    digest_exclude = (
+        "decided_by",
+        "decided_at",
+        "decision_note",
+        "revocation_requested_by",
+        "revocation_requested_at",
+        "revocation_reason",
+        "revoked_by",
+        "revoked_at",
+        "revocation_note",
+    )
+
+    class Meta:
+        verbose_name = _("role grant")
+        ordering = ["-requested_at", "-id"]
+        default_permissions = ("view",)
+        permissions = [
+            ("request_rolegrant", _("Can request granting or removing a portal role (access administrator)")),
+            ("approve_rolegrant", _("Can approve granting or removing a portal role")),
+        ]
+        indexes = [models.Index(fields=["user", "state"], name="role_grant_user_state_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "role"],
+                condition=models.Q(state__in=[state.value for state in OPEN_STATES]),
+                name="role_grant_one_open_per_person_and_role",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(requested_by__isnull=True) | ~models.Q(requested_by=models.F("user")),
+                name="role_grant_not_requested_for_oneself",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(decided_by__isnull=True)
+                | (~models.Q(decided_by=models.F("user")) & ~models.Q(decided_by=models.F("requested_by"))),
+                name="role_grant_decided_by_a_second_person",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(revoked_by__isnull=True)
+                | (~models.Q(revoked_by=models.F("user")) & ~models.Q(revoked_by=models.F("revocation_requested_by"))),
+                name="role_grant_removal_decided_by_a_second_person",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role} for {self.user}"
+
+    @transition(field=state, source=RoleGrantState.REQUESTED, target=RoleGrantState.APPROVED)
+    def approve(self) -> None:
+        """The person holds the role from now on."""
+
+    @transition(field=state, source=RoleGrantState.REQUESTED, target=RoleGrantState.REJECTED)
+    def reject(self) -> None:
+        """The role is never held through this request."""
+
+    @transition(field=state, source=RoleGrantState.APPROVED, target=RoleGrantState.REVOCATION_REQUESTED)
+    def request_revocation(self) -> None:
+        """Someone asks for the role to be taken away; it is held until a second person agrees."""
+
+    @transition(field=state, source=RoleGrantState.REVOCATION_REQUESTED, target=RoleGrantState.APPROVED)
+    def keep(self) -> None:
+        """The removal was refused: the grant stands."""
+
+    @transition(
+        field=state,
+        source=[RoleGrantState.APPROVED, RoleGrantState.REVOCATION_REQUESTED],
+        target=RoleGrantState.REVOKED,
+    )
+    def revoke(self) -> None:
+        """The role is no longer held through this grant."""
