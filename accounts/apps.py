@@ -47,16 +47,16 @@ class AccountsConfig(AppConfig):
 
     def _register_role_permissions(self) -> None:
         """Risk officers and compliance reviewers approve role grants and removals (requests come from access
-        administrators, by a permission of their own); auditors read them."""
+        administrators, by a permission of their own) and, as role owners, attest access reviews; auditors read both."""
         from accounts.choices import Role
-        from accounts.models import RoleGrant
+        from accounts.models import AccessReview, RoleGrant
         from accounts.roles import VIEW, register_role_permissions
 
-        approve = ("view", "approve")
+        approve, attest = ("view", "approve"), ("view", "attest")
         register_role_permissions(
             {
-                Role.RISK_OFFICER: {RoleGrant: approve},
-                Role.COMPLIANCE_REVIEWER: {RoleGrant: approve},
-                Role.AUDITOR: {RoleGrant: VIEW},
+                Role.RISK_OFFICER: {RoleGrant: approve, AccessReview: attest},
+                Role.COMPLIANCE_REVIEWER: {RoleGrant: approve, AccessReview: attest},
+                Role.AUDITOR: {RoleGrant: VIEW, AccessReview: VIEW},
             }
         )

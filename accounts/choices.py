@@ -46,3 +46,8 @@ class RoleGrantBasis(models.TextChoices):
     PROVISIONED = "provisioned", _("Provisioned at installation (bootstrap or demo seed)")
     IDENTITY_PROVIDER = "identity_provider", _("Assigned by the identity provider (single sign-on)")
     SERVICE_ACCOUNT = "service_account", _("Role of a pipeline's service account")
+
+
+class AccessReviewState(models.TextChoices):
+    OPEN = "open", _("Waiting for the role owner")
+    ATTESTED = "attested", _("Attested")

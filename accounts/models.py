@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from accounts.choices import OPEN_STATES, Role, RoleGrantBasis, RoleGrantState
+from accounts.choices import OPEN_STATES, AccessReviewState, Role, RoleGrantBasis, RoleGrantState
 from audit.models.base import GovernedModel
 
 
@@ -150,3 +150,43 @@ class RoleGrant(ConcurrentTransitionMixin, GovernedModel):
     )
     def revoke(self) -> None:
         """The role is no longer held through this grant."""
+
+
+class AccessReview(ConcurrentTransitionMixin, GovernedModel):
+    """The periodic review of who holds a role: the owner of the role (``accounts.roles.ROLE_OWNERS``) signs the
+    list of its members as it stood when the review opened, and names those who should lose it; each of those
+    becomes a removal request, which a second person approves as any other.
+
+    One review per role and period (``ACCESS_REVIEW_MONTHS``, a quarter by default), opened by a scheduled task.
+    """
+
+    role = models.CharField(_("role"), max_length=40, choices=Role.choices)
+    period_start = models.DateField(_("period starting"))
+    state = FSMField(
+        _("state"), max_length=12, choices=AccessReviewState.choices, default=AccessReviewState.OPEN, protected=True
+    )
+    members = models.JSONField(_("members when the review opened"), default=list)
+    opened_at = models.DateTimeField(_("opened at (UTC)"), default=timezone.now)
+    removed = models.JSONField(_("role grants to remove"), default=list, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    attested_by = _person(_("attested by"))
+    attested_at = models.DateTimeField(_("attested at (UTC)"), null=True, blank=True)
+
+    #: The signature attests the member list; the removals chosen with it are recorded beside it.
+    digest_exclude = ("removed", "note", "attested_by", "attested_at")
+
+    class Meta:
+        verbose_name = _("access review")
+        ordering = ["-period_start", "role"]
+        default_permissions = ("view",)
+        permissions = [("attest_accessreview", _("Can attest the members of a role they own"))]
+        constraints = [
+            models.UniqueConstraint(fields=["role", "period_start"], name="access_review_one_per_role_and_period")
+        ]
+
+    def __str__(self) -> str:
+        return f"Access review: {self.role}, period from {self.period_start:%Y-%m-%d}"
+
+    @transition(field=state, source=AccessReviewState.OPEN, target=AccessReviewState.ATTESTED)
+    def attest(self) -> None:
+        """The owner has signed the member list."""

@@ -361,7 +361,13 @@ LEDGER_SIGNING_KEY = env_str("LEDGER_SIGNING_KEY")
 LEDGER_SIGNING_KEY_FILE = env_str("LEDGER_SIGNING_KEY_FILE") or (
     str(VAR_DIR / "ledger-signing-key.pem") if DEBUG else ""
 )
+#: Every how many months each role's owner attests its members (3: a review each quarter, from January).
+ACCESS_REVIEW_MONTHS = env_int("ACCESS_REVIEW_MONTHS", 3)
 CELERY_BEAT_SCHEDULE = {
+    "access-reviews-open": {
+        "task": "accounts.tasks.open_due_access_reviews",
+        "schedule": env_int("ACCESS_REVIEW_CHECK_INTERVAL_S", 24 * 3600),
+    },
     "ledger-checkpoint": {
         "task": "audit.tasks.make_ledger_checkpoint",
         "schedule": env_int("LEDGER_CHECKPOINT_INTERVAL_S", 3600),

@@ -1,6 +1,6 @@
 """Portal roles in the admin: role grants (request, approve with a signature, reject, ask for and decide on a
-removal), and Django's user page without the fields that would change roles, permissions or administrator rights
-around them."""
+removal), access reviews (the owner signs the member list), and Django's user page without the fields that would
+change roles, permissions or administrator rights around them."""
 
 from typing import Any
 
@@ -21,7 +21,8 @@ from django.utils.translation import gettext_lazy as _
 from accounts.admin.actions import attach_service_errors, refuse
 from accounts.admin.signing import reason_view, signing_view
 from accounts.choices import HOLDING_STATES, SERVICE_ACCOUNT_PREFIX, Role
-from accounts.models import RoleGrant
+from accounts.models import AccessReview, RoleGrant
+from accounts.services.access_reviews import access_review_attest
 from accounts.services.role_grants import (
     is_access_administrator,
     role_grant_approve,
@@ -295,3 +296,54 @@ def register(site: admin.AdminSite) -> None:
     if site.is_registered(User):
         site.unregister(User)
     site.register(User, PortalUserAdmin)
+
+
+@admin.register(AccessReview)
+class AccessReviewAdmin(ReadOnlyAuditAdmin, GovernedAdmin):
+    """Reviews are opened by the scheduled task and attested on their signing page, where the owner ticks the
+    members who should lose the role."""
+
+    list_display = ("__str__", "state", "attested_by", "attested_at")
+    list_filter = ("state", "role", "period_start")
+    list_select_related = ("attested_by",)
+    readonly_fields = ("role", "period_start", "state", "member_list", "removed", "note", "attested_by", "attested_at")
+    exclude = ("members",)
+    change_form_template = "admin/accounts/accessreview/change_form.html"
+
+    @admin.display(description=_("members when the review opened"))
+    def member_list(self, review: AccessReview) -> str:
+        return format_html_join(
+            ", ", "{} ({})", ((member["username"], member["basis"]) for member in review.members)
+        ) or _("none")
+
+    def get_urls(self) -> list[URLPattern]:
+        return [
+            path(
+                "<int:pk>/attest/",
+                self.admin_site.admin_view(self.attest_view),
+                name="accounts_accessreview_attest",
+            ),
+            *super().get_urls(),
+        ]
+
+    def attest_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        review = get_object_or_404(AccessReview, pk=pk)
+        back = reverse("admin:accounts_accessreview_change", args=[review.pk])
+        return signing_view(
+            request,
+            admin_site=self.admin_site,
+            record=review,
+            meaning=f"Attest the {review.role} members (period from {review.period_start:%Y-%m-%d})",
+            title=f"Attest: {review}",
+            perform=lambda credentials: access_review_attest(
+                review=review,
+                attester=request.user,
+                remove=request.POST.getlist("remove"),
+                note=request.POST.get("note", ""),
+                **credentials,
+            ),
+            success_url=back,
+            success_message=f"{review} attested; removals chosen wait for a second person's approval.",
+            cancel_url=back,
+            summary_template="admin/accounts/accessreview/summary.html",
+        )

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from accounts.authz import holds_approval_permission, roles_of
 from accounts.choices import HOLDING_STATES, OPEN_STATES, SERVICE_ACCOUNT_PREFIX, Role, RoleGrantBasis, RoleGrantState
-from accounts.models import RoleGrant
+from accounts.models import AccessReview, RoleGrant
 from accounts.services.signatures import signature_sign
 from audit import ledger
 from audit.audit_context import acting_as
@@ -230,15 +230,19 @@ def role_grant_reject(*, grant: RoleGrant, approver: AbstractBaseUser, note: str
         return locked
 
 
-def role_grant_revocation_request(*, grant: RoleGrant, requested_by: AbstractBaseUser, reason: str) -> RoleGrant:
-    """An access administrator asks for a held role to be taken away; the person keeps it until a second person
-    approves the removal."""
+def role_grant_revocation_request(
+    *, grant: RoleGrant, requested_by: AbstractBaseUser, reason: str, review: AccessReview | None = None
+) -> RoleGrant:
+    """An access administrator, or the role's owner attesting an access review (``review``, see
+    ``accounts.services.access_reviews``), asks for a held role to be taken away; the person keeps it until a
+    second person approves the removal."""
     if not reason.strip():
         raise ValidationError({"reason": "Say why the role is to be removed."})
     attempted = "role_grant_revocation_request"
     with denials_recorded(), transaction.atomic(), acting_as(requested_by):
         locked = RoleGrant.objects.select_for_update().get(pk=grant.pk)
-        if not is_access_administrator(requested_by):
+        from_review = review is not None and review.attested_by_id == requested_by.pk and review.role == locked.role
+        if not from_review and not is_access_administrator(requested_by):
             raise ActionDenied(
                 "Only an access administrator may ask for a role to be removed.",
                 actor=requested_by,
