@@ -14,6 +14,7 @@ class AccountsConfig(AppConfig):
 
         from accounts import checks, roles  # noqa: F401 - checks register themselves
 
+        self._register_role_permissions()
         # Once per migrate or flush (sent with this app as sender); every app's permissions are created first.
         post_migrate.connect(roles.grant_role_permissions, sender=self, dispatch_uid="accounts.roles")
         self._connect_session_lifetime()
@@ -42,4 +43,20 @@ class AccountsConfig(AppConfig):
             sessions.end_sessions_of_deactivated,
             sender=get_user_model(),
             dispatch_uid="accounts.sessions.deactivated",
+        )
+
+    def _register_role_permissions(self) -> None:
+        """Risk officers and compliance reviewers approve role grants and removals (requests come from access
+        administrators, by a permission of their own) and, as role owners, attest access reviews; auditors read both."""
+        from accounts.choices import Role
+        from accounts.models import AccessReview, RoleGrant
+        from accounts.roles import VIEW, register_role_permissions
+
+        approve, attest = ("view", "approve"), ("view", "attest")
+        register_role_permissions(
+            {
+                Role.RISK_OFFICER: {RoleGrant: approve, AccessReview: attest},
+                Role.COMPLIANCE_REVIEWER: {RoleGrant: approve, AccessReview: attest},
+                Role.AUDITOR: {RoleGrant: VIEW, AccessReview: VIEW},
+            }
         )

@@ -2,12 +2,19 @@
 
 Django's ``has_perm`` answers True for every permission of a superuser. That is right for administering
 the portal and wrong for approving: an approval is a statement by a person in a role. Approval services
-ask ``holds_approval_permission``, which counts only permissions granted explicitly, through a role group
-or to the user directly.
+ask ``holds_approval_permission``, which counts only permissions granted explicitly: through a role group
+the person holds by an approved role grant (``accounts.models.RoleGrant``), or to the user directly.
+
+Group membership alone is not enough: a membership added around the role grant services (the stock user
+admin once allowed it, a shell or raw SQL still can) carries no grant, so it approves nothing. Neither does
+any role of an administrator (superuser): an administrator holds no portal role.
 """
 
 from django.contrib.auth.models import AbstractBaseUser, Permission
-from django.db.models import Q
+from django.db.models import Q, QuerySet
+
+from accounts.choices import HOLDING_STATES
+from accounts.models import RoleGrant
 
 
 def explicit_permissions(user: AbstractBaseUser) -> frozenset[str]:
@@ -18,14 +25,20 @@ def explicit_permissions(user: AbstractBaseUser) -> frozenset[str]:
     """
     cached = getattr(user, "_explicit_permission_cache", None)
     if cached is None:
+        by_role = Q(group__user=user, group__name__in=_granted_roles(user))
         rows = (
-            Permission.objects.filter(Q(group__user=user) | Q(user=user))
+            Permission.objects.filter((Q() if user.is_superuser else by_role) | Q(user=user))
             .values_list("content_type__app_label", "codename")
             .distinct()
         )
         cached = frozenset(f"{app_label}.{codename}" for app_label, codename in rows)
         user._explicit_permission_cache = cached
     return cached
+
+
+def _granted_roles(user: AbstractBaseUser) -> QuerySet:
+    """The roles the person holds through an approved grant, as a subquery."""
+    return RoleGrant.objects.filter(user=user, state__in=HOLDING_STATES).values("role")
 
 
 def holds_approval_permission(user: AbstractBaseUser, permission: str) -> bool:
@@ -49,7 +62,8 @@ def require(actor: AbstractBaseUser, permission: str, *, attempted: str, obj: ob
 
 
 def roles_of(user: AbstractBaseUser) -> set[str]:
-    """The names of the role groups the user belongs to (administrators hold none by being administrators)."""
-    if not user.is_authenticated or not user.is_active:
+    """The names of the role groups the user belongs to and holds through an approved grant (an administrator
+    holds none, whatever its groups)."""
+    if not user.is_authenticated or not user.is_active or user.is_superuser:
         return set()
-    return set(user.groups.values_list("name", flat=True))
+    return set(user.groups.filter(name__in=_granted_roles(user)).values_list("name", flat=True))

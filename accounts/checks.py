@@ -35,3 +35,40 @@ def demo_authenticator_check(app_configs: object = None, **kwargs: object) -> li
             id="governance.E010",
         )
     ]
+
+
+@register(Tags.security, deploy=True)
+def superusers_with_roles_check(app_configs: object = None, **kwargs: object) -> list[CheckMessage]:
+    """An administrator (superuser) can change anything in the admin, so it must not also be a person whose
+    signature counts. The role grant services refuse to give one a role, and approvals ignore an administrator's
+    groups; this names the accounts that still carry a role group or grant (from before role grants, or made
+    superuser afterwards) so that they are cleaned up."""
+    from django.contrib.auth import get_user_model
+    from django.db import DatabaseError
+    from django.db.models import Q
+
+    from accounts.choices import HOLDING_STATES, Role
+
+    try:
+        holders = sorted(
+            get_user_model()
+            .objects.filter(is_superuser=True)
+            .filter(Q(groups__name__in=Role.values) | Q(role_grants__state__in=HOLDING_STATES))
+            .values_list("username", flat=True)
+            .distinct()
+        )
+    except DatabaseError:
+        return []  # no database yet (before migrate): nobody holds anything
+    if not holders:
+        return []
+    return [
+        Error(
+            f"Administrators (superusers) hold a portal role: {', '.join(holders[:20])}.",
+            hint=(
+                "An administrator holds no portal role and approves nothing. Give the person a separate account "
+                "without administrator rights and request the role for it; remove the administrator's role groups "
+                "(Role grants, 'Ask to remove the role', or with the database) or its superuser status."
+            ),
+            id="accounts.E001",
+        )
+    ]

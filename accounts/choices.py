@@ -18,3 +18,36 @@ class Role(models.TextChoices):
     PRODUCT_OWNER = "Product Owner", _("Product Owner")
     CHANGE_ADVISORY_BOARD = "Change Advisory Board", _("Change Advisory Board")
     AUDITOR = "Auditor", _("Auditor")
+
+
+class RoleGrantState(models.TextChoices):
+    """Where a role grant stands. The role is held (its group membership applied) from approval until revocation,
+    including while a removal is pending."""
+
+    REQUESTED = "requested", _("Requested")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    REVOCATION_REQUESTED = "revocation_requested", _("Removal requested")
+    REVOKED = "revoked", _("Revoked")
+
+
+#: The states in which a grant gives its role.
+HOLDING_STATES = (RoleGrantState.APPROVED, RoleGrantState.REVOCATION_REQUESTED)
+#: The states in which a grant is still open: at most one per person and role.
+OPEN_STATES = (RoleGrantState.REQUESTED, *HOLDING_STATES)
+
+
+class RoleGrantBasis(models.TextChoices):
+    """On what authority a grant was recorded. Only ``approved`` grants went through maker-checker in the
+    portal; the others are recorded with the reason they did not, and each is a ledger entry."""
+
+    APPROVED = "approved", _("Requested and approved by two people")
+    BEFORE_GOVERNANCE = "before_governance", _("Granted before governance")
+    PROVISIONED = "provisioned", _("Provisioned at installation (bootstrap or demo seed)")
+    IDENTITY_PROVIDER = "identity_provider", _("Assigned by the identity provider (single sign-on)")
+    SERVICE_ACCOUNT = "service_account", _("Role of a pipeline's service account")
+
+
+class AccessReviewState(models.TextChoices):
+    OPEN = "open", _("Waiting for the role owner")
+    ATTESTED = "attested", _("Attested")

@@ -9,14 +9,17 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.choices import Role
+from accounts.choices import Role, RoleGrantBasis
+from accounts.services.role_grants import role_grant_record
 from audit import ledger
+from audit.audit_context import acting_as
 from audit.choices import LedgerAction
 
+#: Who the demo logins' role grants are recorded as made by.
+DEMO_SEED_ACTOR = "system:seed_demo"
 DEFAULT_DEMO_PASSWORD = "governance-demo-2026"  # noqa: S105 - printed to the console by design
 
 #: DEMO ONLY. The demo logins' authenticator secrets are derived from their usernames and this published phrase,
@@ -71,7 +74,10 @@ def seed_demo_logins(*, password: str) -> list[str]:
             user.set_password(password)
             user.save(update_fields=["password"])
             if login.role is not None:
-                user.groups.add(Group.objects.get(name=login.role.value))
+                with acting_as(actor_name=DEMO_SEED_ACTOR):
+                    role_grant_record(
+                        user=user, role=login.role, basis=RoleGrantBasis.PROVISIONED, reason="Demo login of this role."
+                    )
             created.append(login.username)
     return created
 

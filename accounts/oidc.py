@@ -37,9 +37,12 @@ from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
 
 from accounts.admin.second_factor import begin_second_factor
-from accounts.choices import SERVICE_ACCOUNT_PREFIX, Role
+from accounts.choices import HOLDING_STATES, SERVICE_ACCOUNT_PREFIX, Role, RoleGrantBasis
+from accounts.models import RoleGrant
+from accounts.services.role_grants import role_grant_end, role_grant_record
 from accounts.services.second_factor import authenticator_of
 from audit import ledger
+from audit.audit_context import acting_as
 from audit.choices import LedgerAction
 
 #: Seconds of clock difference tolerated between the IdP and the portal when checking ``exp``/``iat``.
@@ -194,12 +197,23 @@ class PortalOIDCBackend(OIDCAuthenticationBackend):
 
     def _set_roles(self, user: AbstractBaseUser, roles: set[str]) -> None:
         """Role groups exactly as the claim says; groups that are not roles are left as an administrator set them."""
-        held = set(user.groups.filter(name__in=_ROLE_NAMES).values_list("name", flat=True))
-        added, removed = sorted(roles - held), sorted(held - roles)
+        granted = set(RoleGrant.objects.filter(user=user, state__in=HOLDING_STATES).values_list("role", flat=True))
+        held = granted | set(user.groups.filter(name__in=_ROLE_NAMES).values_list("name", flat=True))
+        added, removed = sorted(roles - granted), sorted(held - roles)
         if not added and not removed:
             return
-        user.groups.remove(*Group.objects.filter(name__in=removed))
-        user.groups.add(*Group.objects.filter(name__in=added))
+        # The identity provider is the authority for these roles: its assignments are recorded as role grants
+        # (basis "identity provider"), without a second person in the portal.
+        with acting_as(actor_name="system:sso"):
+            user.groups.remove(*Group.objects.filter(name__in=removed))  # a membership without a grant, too
+            role_grant_end(user=user, roles=removed, reason="No longer assigned by the identity provider.")
+            for role in added:
+                role_grant_record(
+                    user=user,
+                    role=role,
+                    basis=RoleGrantBasis.IDENTITY_PROVIDER,
+                    reason="Assigned by the identity provider.",
+                )
         user._explicit_permission_cache = None  # accounts.authz caches a person's permissions on the object
         ledger.append(
             action=LedgerAction.UPDATE,

@@ -34,6 +34,20 @@ ROLE_DUTIES: Mapping[Role, str] = {
     Role.AUDITOR: _("Read everything, verify the audit ledger and download evidence packs."),
 }
 
+#: Who owns each role: a holder of the owner role attests the role's members at each access review. Nobody owns
+#: their own role (a Risk Officer's membership is attested by a Compliance reviewer and the other way round).
+ROLE_OWNERS: Mapping[Role, Role] = {
+    Role.ML_ENGINEER: Role.RISK_OFFICER,
+    Role.DATA_STEWARD: Role.COMPLIANCE_REVIEWER,
+    Role.LEGAL_REVIEWER: Role.COMPLIANCE_REVIEWER,
+    Role.SECURITY_REVIEWER: Role.COMPLIANCE_REVIEWER,
+    Role.COMPLIANCE_REVIEWER: Role.RISK_OFFICER,
+    Role.RISK_OFFICER: Role.COMPLIANCE_REVIEWER,
+    Role.PRODUCT_OWNER: Role.RISK_OFFICER,
+    Role.CHANGE_ADVISORY_BOARD: Role.RISK_OFFICER,
+    Role.AUDITOR: Role.COMPLIANCE_REVIEWER,
+}
+
 #: Actions are permission codename prefixes: ``view``, ``add``, ``change``, ``delete`` or a model's own.
 Actions = tuple[str, ...]
 VIEW: Actions = ("view",)

@@ -4,7 +4,6 @@ versions waiting: the figures must not grow with the number of rows."""
 from collections.abc import Iterator
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -12,8 +11,10 @@ from django.urls import reverse
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.choices import Role
+from accounts.choices import Role, RoleGrantBasis
 from accounts.roles import grant_role_permissions
+from accounts.services.role_grants import role_grant_record
+from audit.audit_context import acting_as
 from governance.catalogue import load_controls
 from lineage.choices import LegalBasis
 from lineage.services import (
@@ -29,9 +30,10 @@ PASSWORD = "bench-password-not-secret"  # noqa: S105
 
 def _user(username: str, role: Role, superuser: bool = False):
     user = get_user_model().objects.create_user(username=username, password=PASSWORD, is_staff=True)
-    user.is_superuser = superuser
+    with acting_as(actor_name="system:bench"):
+        role_grant_record(user=user, role=role, basis=RoleGrantBasis.PROVISIONED, reason="Benchmark persona.")
+    user.is_superuser = superuser  # after the grant, which an administrator cannot receive
     user.save()
-    user.groups.add(Group.objects.get(name=role.value))
     return user
 
 

@@ -8,6 +8,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, models
 
+from accounts.selectors import role_holders_at
 from audit.canonical import model_label, record_digest
 from audit.models import LedgerCheckpoint, LedgerEntry, Signature
 from governance.choices import RequirementsState, RevisionState
@@ -73,6 +74,17 @@ class Signed:
 
 
 @dataclass
+class RoleHolding:
+    """Who held each role while some of the pack's signatures were made: one entry per distinct set of holders,
+    so the page stays short however many signatures the pack has."""
+
+    first_signed_at: Any
+    last_signed_at: Any
+    signature_count: int
+    holders: list[tuple[str, tuple[str, ...]]]
+
+
+@dataclass
 class PackData:
     use_case: UseCase
     model_versions: list[ModelVersion]
@@ -94,6 +106,7 @@ class PackData:
     monitoring: list[MonitoringSummary]
     overrides: list[Any]
     ledger_refs: set[tuple[str, str]] = field(default_factory=set)
+    role_holdings: list[RoleHolding] = field(default_factory=list)
 
     @property
     def open_incidents(self) -> list[Incident]:
@@ -288,6 +301,28 @@ def collect(*, use_case: UseCase, model_version: ModelVersion | None = None) -> 
         monitoring=monitoring,
         overrides=overrides_of(governed),
         ledger_refs=_refs(governed),
+        role_holdings=role_holdings([signature for found in signatures.values() for signature, _holds in found]),
+    )
+
+
+def role_holdings(signatures: Sequence[Signature]) -> list[RoleHolding]:
+    """The role holders at the time of each signature, grouped by distinct set of holders, in time order."""
+    ordered = sorted(signatures, key=lambda signature: (signature.signed_at, signature.pk))
+    at = role_holders_at(signature.signed_at for signature in ordered)
+    groups: dict[tuple, list[Signature]] = {}
+    for signature in ordered:
+        groups.setdefault(tuple(at[signature.signed_at].items()), []).append(signature)
+    return sorted(
+        (
+            RoleHolding(
+                first_signed_at=signed[0].signed_at,
+                last_signed_at=signed[-1].signed_at,
+                signature_count=len(signed),
+                holders=list(holders),
+            )
+            for holders, signed in groups.items()
+        ),
+        key=lambda holding: holding.first_signed_at,
     )
 
 

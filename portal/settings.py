@@ -393,7 +393,13 @@ if not 0 < LEDGER_CHECKPOINT_INTERVAL_S <= LEDGER_CHECKPOINT_MAX_AGE_S:
     )
 #: ``host:port`` of a syslog receiver (UDP) that is sent every checkpoint as it is made; unset: none.
 LEDGER_SYSLOG_ADDRESS = env_host_port("LEDGER_SYSLOG_ADDRESS")
+#: Every how many months each role's owner attests its members (3: a review each quarter, from January).
+ACCESS_REVIEW_MONTHS = env_int("ACCESS_REVIEW_MONTHS", 3)
 CELERY_BEAT_SCHEDULE = {
+    "access-reviews-open": {
+        "task": "accounts.tasks.open_due_access_reviews",
+        "schedule": env_int("ACCESS_REVIEW_CHECK_INTERVAL_S", 24 * 3600),
+    },
     "ledger-checkpoint": {
         "task": "audit.tasks.make_ledger_checkpoint",
         "schedule": LEDGER_CHECKPOINT_INTERVAL_S,

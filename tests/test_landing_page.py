@@ -7,6 +7,7 @@ from django.urls import reverse
 from accounts.choices import Role
 from accounts.roles import ROLE_DUTIES
 from governance.worklist import WorkItem, WorkQueue, _registry, register_queue
+from tests.conftest import give_role
 from tests.signing_in import login_verified
 
 pytestmark = pytest.mark.django_db
@@ -46,10 +47,9 @@ def test_each_role_sees_its_own_desk_and_no_one_elses(client: Client, user_in_ro
 
 
 def test_a_user_with_two_roles_sees_both_desks(client: Client, user_in_role) -> None:
-    from django.contrib.auth.models import Group
 
     user = user_in_role(Role.RISK_OFFICER)
-    user.groups.add(Group.objects.get(name=Role.CHANGE_ADVISORY_BOARD.value))
+    give_role(user, Role.CHANGE_ADVISORY_BOARD)
     login_verified(client, user)
 
     page = client.get(reverse("admin:index")).content.decode()
@@ -100,10 +100,10 @@ def test_registering_a_different_queue_under_a_taken_key_is_refused() -> None:
 def test_landing_page_query_count_does_not_depend_on_roles_held(
     client: Client, user_in_role, django_assert_max_num_queries
 ) -> None:
-    from django.contrib.auth.models import Group
 
     user = user_in_role(Role.AUDITOR)
-    user.groups.add(*Group.objects.all())
+    for role in Role:
+        give_role(user, role)
     login_verified(client, user)
 
     # session, user, the second-factor device, permissions, roles, whether they may lift lockouts, the

@@ -1,6 +1,11 @@
 """Identity and access in the admin: signing in with two factors, the signing and "say why" pages every approval
-renders, role-gated action pages and model admins; pipeline tokens."""
+renders, role-gated action pages and model admins; role grants and the user page; pipeline tokens."""
 
+from django.contrib import admin
+
+from accounts.admin import role_grants
 from accounts.admin.tokens import PipelineTokenAdmin
+
+role_grants.register(admin.site)  # the user page without its role, permission and administrator fields
 
 __all__ = ["PipelineTokenAdmin"]

@@ -20,8 +20,9 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from accounts.choices import SERVICE_ACCOUNT_PREFIX, Role
+from accounts.choices import SERVICE_ACCOUNT_PREFIX, Role, RoleGrantBasis
 from accounts.models import PipelineToken, PipelineTokenScope, validate_rate
+from accounts.services.role_grants import role_grant_record
 from audit import ledger
 from audit.audit_context import acting_as, describe_actor
 from audit.choices import LedgerAction
@@ -62,11 +63,14 @@ def service_account_for(name: str) -> AbstractBaseUser:
         raise ValidationError(
             {"service_account": f"{username} is a person's login, not a service account; choose another name."}
         )
-    try:
-        role = Group.objects.get(name=SERVICE_ACCOUNT_ROLE.value)
-    except Group.DoesNotExist:
-        raise ValidationError({"service_account": "The role groups are missing; run the migrations."}) from None
-    account.groups.add(role)
+    if not Group.objects.filter(name=SERVICE_ACCOUNT_ROLE.value).exists():
+        raise ValidationError({"service_account": "The role groups are missing; run the migrations."})
+    role_grant_record(
+        user=account,
+        role=SERVICE_ACCOUNT_ROLE,
+        basis=RoleGrantBasis.SERVICE_ACCOUNT,
+        reason="A pipeline's service account, given its role with its token.",
+    )
     return account
 
 

@@ -4,7 +4,6 @@ the function Accountable for Requirements in the effective RACI and Compliance."
 import datetime
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 
 from accounts.choices import Role
@@ -28,6 +27,7 @@ from governance.services.requirements import (
     requirements_update,
 )
 from governance.services.revisions import revision_approve
+from tests.conftest import give_role
 from tests.governance.conftest import PASSWORD
 from tests.governance.test_raci import approved_raci, signatures_on, valid_grid
 from tests.governance.test_usecases import ledger_of, make_use_case
@@ -301,7 +301,7 @@ def test_the_submitter_cannot_sign_but_another_accountable_member_can(
 
 def test_one_person_holding_both_roles_cannot_sign_twice(user_in_role, in_review) -> None:
     both = user_in_role(Role.PRODUCT_OWNER, username="po-and-compliance")
-    both.groups.add(Group.objects.get(name=Role.COMPLIANCE_REVIEWER.value))
+    give_role(both, Role.COMPLIANCE_REVIEWER)
 
     first = requirements_sign(document=in_review, actor=both, password=PASSWORD)
     with pytest.raises(ActionDenied, match="already signed"):
@@ -484,7 +484,7 @@ def test_the_signing_page_shows_the_capacity_that_will_be_recorded(
 
     requirements_sign(document=in_review, actor=product_owner, password=PASSWORD)
     dual = user_in_role(Role.PRODUCT_OWNER, username="dual-role")
-    dual.groups.add(Group.objects.get(name=Role.COMPLIANCE_REVIEWER.value))
+    give_role(dual, Role.COMPLIANCE_REVIEWER)
     login_verified(client, dual)
     url = reverse("admin:governance_requirementsdocument_sign", args=[in_review.pk])
 

@@ -5,7 +5,6 @@ get 403; a submitted version shows no editing button and refuses a direct post, 
 import json
 
 import pytest
-from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
 
@@ -16,6 +15,7 @@ from lineage.choices import STAGES, DatasetVersionState, LegalBasis, Transformat
 from lineage.models import DatasetVersion, LineageEdge, LineageSource, TransformationStep
 from lineage.selectors import assigned_reviewers
 from lineage.services import MAX_PARAMETER_BYTES, dataset_version_submit, lineage_edge_add, lineage_source_add
+from tests.conftest import give_role
 from tests.lineage.conftest import digest, ledger_of, new_version, register_source, sourced_version
 from tests.signing_in import login_verified
 
@@ -450,7 +450,7 @@ def test_a_reviewer_who_may_not_review_is_refused_on_the_form(
     client: Client, user_in_role, steward, legal, support_chats, crm
 ) -> None:
     author = user_in_role(Role.ML_ENGINEER, username="author")
-    author.groups.add(Group.objects.get(name=Role.LEGAL_REVIEWER.value))  # in the stage's group, and the author
+    give_role(author, Role.LEGAL_REVIEWER)  # in the stage's group, and the author
     version = dataset_version_submit(version=sourced_version(support_chats, author, crm), actor=author)
     login_verified(client, steward)
     before = assigned_reviewers(version, STAGES[0])

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from guardian.shortcuts import assign_perm
@@ -27,6 +26,7 @@ from lineage.services import (
     dataset_version_review_approve,
     dataset_version_submit,
 )
+from tests.conftest import give_role
 from tests.governance.conftest import PASSWORD
 from tests.lineage.conftest import register_source, sourced_version
 
@@ -68,7 +68,8 @@ def build_world() -> World:
             user = get_user_model().objects.create_superuser(username=username, password=PASSWORD)
         else:
             user = get_user_model().objects.create_user(username=username, password=PASSWORD, is_staff=True)
-        user.groups.add(*Group.objects.filter(name__in=[role.value for role in POOL[username]]))
+        for role in POOL[username]:
+            give_role(user, role)
         people[username] = get_user_model().objects.get(pk=user.pk)
     steward, engineer = people["steward"], people["engineer"]
     dataset = dataset_create(actor=steward, slug="support-chats", name="Support chats", steward=steward)

@@ -2,7 +2,6 @@
 reviewer assigned to that stage, never by the author, an administrator, or one person signing twice."""
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from guardian.shortcuts import assign_perm
 
@@ -20,6 +19,7 @@ from lineage.services import (
     dataset_version_review_approve,
     dataset_version_submit,
 )
+from tests.conftest import give_role
 from tests.governance.conftest import PASSWORD
 from tests.lineage.conftest import ledger_of, sourced_version
 
@@ -117,7 +117,7 @@ def test_only_the_assigned_legal_reviewer_may_sign(user_in_role, engineer, legal
 
 
 def test_the_author_cannot_review_even_in_the_legal_group(engineer, steward, legal, support_chats, crm) -> None:
-    engineer.groups.add(Group.objects.get(name=Role.LEGAL_REVIEWER.value))
+    give_role(engineer, Role.LEGAL_REVIEWER)
     version = submitted(support_chats, engineer, crm)
     assert assigned(version, LEGAL) == [legal]  # the rotation skips the author
 
@@ -129,7 +129,7 @@ def test_the_author_cannot_review_even_in_the_legal_group(engineer, steward, leg
 
 def test_nobody_signs_two_stages(user_in_role, engineer, steward, compliance, support_chats, crm) -> None:
     both = user_in_role(Role.LEGAL_REVIEWER, username="legal-and-security")
-    both.groups.add(Group.objects.get(name=Role.SECURITY_REVIEWER.value))
+    give_role(both, Role.SECURITY_REVIEWER)
     security = user_in_role(Role.SECURITY_REVIEWER, username="security")  # joined after ``both``
     version = submitted(support_chats, engineer, crm)
     assert assigned(version, LEGAL) == [both]
@@ -145,7 +145,7 @@ def test_nobody_signs_two_stages(user_in_role, engineer, steward, compliance, su
 
 def test_the_two_roles_person_is_not_assigned_when_alone(user_in_role, engineer, support_chats, crm) -> None:
     both = user_in_role(Role.LEGAL_REVIEWER, username="legal-and-security")
-    both.groups.add(Group.objects.get(name=Role.SECURITY_REVIEWER.value))
+    give_role(both, Role.SECURITY_REVIEWER)
     version = approve(submitted(support_chats, engineer, crm), both)
 
     assert version.state == DatasetVersionState.SECURITY_REVIEW

@@ -2,7 +2,6 @@
 checks it all again at the moment of going live."""
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -28,6 +27,7 @@ from registry.services.promotion import (
     promotion_problems,
     valid_approvals,
 )
+from tests.conftest import give_role
 from tests.registry.conftest import PASSWORD, ledger_of, version
 
 pytestmark = pytest.mark.django_db
@@ -89,7 +89,7 @@ def test_the_requester_cannot_approve_and_nobody_signs_twice(world, user_in_role
         change_ticket_approve(ticket=ticket, approver=world["mleng"], password=PASSWORD)
 
     both = user_in_role(Role.RISK_OFFICER, username="risk-and-cab")
-    both.groups.add(Group.objects.get(name="Change Advisory Board"))
+    give_role(both, Role.CHANGE_ADVISORY_BOARD)
     ticket = change_ticket_approve(ticket=ticket, approver=both, password=PASSWORD)
     with pytest.raises(ActionDenied, match="already signed"):
         change_ticket_approve(ticket=ticket, approver=both, password=PASSWORD)

@@ -2,7 +2,6 @@
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 
 from accounts.choices import Role
 from accounts.demo import DEFAULT_DEMO_PASSWORD
@@ -13,6 +12,7 @@ from registry.models import ChangeTicket
 from registry.services.promotion import change_ticket_approve, valid_approvals
 from tests import services
 from tests.concurrency import run_at_once
+from tests.conftest import give_role
 from tests.registry.conftest import ledger_of
 
 pytestmark = [services.postgres_race, pytest.mark.django_db(transaction=True)]
@@ -33,7 +33,7 @@ def test_ticket(world) -> ChangeTicket:
 
 def test_two_board_members_signing_at_once_sign_once(test_ticket):
     second = get_user_model().objects.create_user(username="cab2", password=DEFAULT_DEMO_PASSWORD, is_staff=True)
-    second.groups.add(Group.objects.get(name=Role.CHANGE_ADVISORY_BOARD.value))
+    give_role(second, Role.CHANGE_ADVISORY_BOARD)
     first = get_user_model().objects.get(username="cab")
 
     outcomes = _race(

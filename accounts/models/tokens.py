@@ -1,10 +1,9 @@
-"""Identity and access's own records. People, groups and permissions are Django's (``django.contrib.auth``).
+"""Pipeline tokens: how a CI/CD or training pipeline speaks to the API, as a named service account.
 
-Pipeline tokens: how a CI/CD or training pipeline speaks to the API, as a named service account. A token acts as
-its service account (a Django user with no password and no staff flag), so the ledger names that account for
-everything the pipeline does. It is limited to scopes (``runs:write``, ``gates:read`` ...) and to use cases; the
-account holds the ML Engineer role and so can never approve or sign anything. Only a SHA-256 digest of the token
-is stored: the token itself is shown once, when it is created.
+A token acts as its service account (a Django user with no password and no staff flag), so the ledger names that
+account for everything the pipeline does. It is limited to scopes (``runs:write``, ``gates:read`` ...) and to use
+cases; the account holds the ML Engineer role and so can never approve or sign anything. Only a SHA-256 digest of
+the token is stored: the token itself is shown once, when it is created.
 
 Which use cases a token reaches is a relation the governance app declares on its ``UseCase`` (as
 ``pipeline_tokens``, ``token.use_cases`` from here), so that identity does not depend on the domain above it.
@@ -19,32 +18,6 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from audit.models.base import GovernedModel
-
-
-class UserSession(models.Model):
-    """Which session keys belong to which person.
-
-    Django's session rows are opaque (the user id sits inside the encoded data), so ending every session of a
-    person who is deactivated would mean decoding every session. This index, written at sign-in, makes it one
-    indexed lookup instead. It is bookkeeping, not evidence: rows go when the session ends.
-    """
-
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="+"
-    )
-    session_key = models.CharField(_("session key"), max_length=40, unique=True)
-    created_at = models.DateTimeField(_("created at (UTC)"), auto_now_add=True)
-
-    class Meta:
-        # The name it was created with, before identity and access were an app of their own.
-        db_table = "governance_usersession"
-        verbose_name = _("user session")
-        default_permissions = ()
-        indexes = [models.Index(fields=["user"], name="user_session_user_idx")]
-
-    def __str__(self) -> str:
-        return f"{self.user_id}: {self.session_key[:8]}…"
-
 
 #: A request rate as the API's throttle reads it: a number of requests per second, minute, hour or day.
 RATE_PATTERN = re.compile(r"[1-9][0-9]{0,8}/(s|sec|second|m|min|minute|h|hour|d|day)")
