@@ -371,6 +371,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # A required text field refuses "", so the schema says so (minLength 1) and a client need not find out.
+    "ENFORCE_NON_BLANK_FIELDS": True,
+    # Every operation's error answers, in one place (the default hook turns enums into components first).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "accounts.api.schema.document_errors",
+    ],
 }
 
 # --- Product settings -----------------------------------------------------------------------------------

@@ -16,3 +16,5 @@ urlpatterns = [
     path("api/v1/", include("registry.api.urls")),
     path("healthz", healthz, name="healthz"),
 ]
+
+handler404 = "portal.views.not_found"

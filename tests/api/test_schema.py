@@ -28,3 +28,43 @@ def test_schema_and_docs_need_a_signed_in_user_or_a_token(demo_organisation, iss
     assert client.get("/api/docs/").status_code == 403
     pipeline = issue(scopes=["gates:read"])
     assert pipeline.get("/api/schema/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_every_operation_documents_the_errors_it_can_answer(demo_users, client):
+    login_verified(client, demo_users["mleng"])
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+
+    error = {"$ref": "#/components/schemas/Error"}
+    assert schema["components"]["schemas"]["Error"]["required"] == ["detail"]
+    for path, operations in schema["paths"].items():
+        if not path.startswith("/api/v1/"):
+            continue
+        for method, operation in operations.items():
+            expected = {"400", "401", "403", "404", "429"}
+            if method == "post":
+                expected |= {"409", "413", "415", "422"}
+            assert expected <= set(operation["responses"]), f"{method} {path}"
+            assert operation["responses"]["401"]["content"]["application/json"]["schema"] == error
+
+
+@pytest.mark.django_db
+def test_required_text_fields_say_they_cannot_be_blank(demo_users, client):
+    login_verified(client, demo_users["mleng"])
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+
+    incident = schema["components"]["schemas"]["IncidentIn"]["properties"]
+    assert incident["title"]["minLength"] == 1
+
+
+@pytest.mark.django_db
+def test_an_api_path_no_url_matches_is_a_json_404(demo_organisation, issue, client):
+    pipeline = issue()
+
+    response = pipeline.get("/api/v1/no-such-endpoint")
+    page = client.get("/no-such-page/")
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "No such endpoint or record."}
+    assert page.status_code == 404
+    assert page["Content-Type"].startswith("text/html")
