@@ -28,13 +28,30 @@ class RequestTooLarge(exceptions.APIException):
 
 
 def _as_field_errors(detail: Any) -> dict[str, list[str]]:
+    """DRF's error detail as ``{field: [messages]}``, nested fields and list items flattened into the key
+    (``job.name``, ``dataset_versions[0]``, as the OpenLineage intake names them), so every message is text."""
     if isinstance(detail, dict):
-        return {
-            str(field): [str(message) for message in (messages if isinstance(messages, list) else [messages])]
-            for field, messages in detail.items()
-        }
+        errors: dict[str, list[str]] = {}
+        for field, messages in detail.items():
+            errors.update(_flattened(messages, str(field)))
+        return errors
     messages = detail if isinstance(detail, list) else [detail]
     return {"non_field_errors": [str(message) for message in messages]}
+
+
+def _flattened(messages: Any, key: str) -> dict[str, list[str]]:
+    if isinstance(messages, dict):  # a nested serializer's fields, or a list field's items by index
+        errors: dict[str, list[str]] = {}
+        for child, inner in messages.items():
+            errors.update(_flattened(inner, f"{key}[{child}]" if isinstance(child, int) else f"{key}.{child}"))
+        return errors
+    if isinstance(messages, list) and any(isinstance(message, (dict, list)) for message in messages):
+        errors = {}  # one entry per item of a list of objects; an item without errors is empty
+        for index, inner in enumerate(messages):
+            if inner:
+                errors.update(_flattened(inner, f"{key}[{index}]"))
+        return errors
+    return {key: [str(message) for message in (messages if isinstance(messages, list) else [messages])]}
 
 
 def django_validation_errors(error: DjangoValidationError) -> dict[str, list[str]]:

@@ -117,6 +117,16 @@ def test_malformed_training_run_is_400_with_field_messages(pipeline):
 
 
 @pytest.mark.django_db
+def test_errors_of_list_items_are_named_by_their_index_in_plain_text(pipeline):
+    body = {**training_body("run-api-4"), "dataset_versions": ["support-chats@1", ""]}
+
+    response = pipeline.post("/api/v1/training-runs", body)
+
+    assert response.status_code == 400
+    assert response.json()["errors"]["dataset_versions[1]"] == ["This field may not be blank."]
+
+
+@pytest.mark.django_db
 def test_pipeline_records_validation_evaluates_the_gate_and_reads_the_decision(world, pipeline):
     model = world.model()
     started = (timezone.now() - datetime.timedelta(hours=1)).isoformat()
