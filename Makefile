@@ -11,7 +11,7 @@ PORT ?= 8000
 # A local checkout is a pilot: debug pages on, no secrets needed. Production sets DEBUG=false (README).
 export DEBUG ?= true
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench bench-scale clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ test: lint
 bench: $(INSTALLED)
 	$(PY) manage.py create_ledger_key --output var/ledger-signing-key.pem
 	$(PY) -m bench
+
+# Ten million ledger entries on PostgreSQL (DATABASE_URL, or the local server): minutes, so never part of `make bench`.
+bench-scale: $(INSTALLED)
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/portal} $(PY) -m bench scale
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .import_linter_cache

@@ -1,9 +1,10 @@
 """Signed Merkle checkpoints of the ledger, kept in the database and sent out of its reach as they are made.
 
 A checkpoint commits to the first ``tree_size`` entries: its root is the RFC 9162 Merkle Tree Hash whose
-leaves are the entries' ``entry_hash`` bytes. Each new checkpoint carries a consistency proof from the
-previous one and is refused if that proof does not verify, i.e. if the checkpointed prefix of the ledger
-has changed since.
+leaves are the entries' ``entry_hash`` bytes. Each new checkpoint stores the tree's newly filled tiles
+(``audit.tree``), takes its root and a consistency proof from the previous checkpoint from them, and is refused if
+that proof does not verify. So a checkpoint costs its new entries plus O(log n) reads; that the entries under the
+stored tiles are still what they hashed to is ``verify_ledger``'s to check, which recomputes all of it.
 
 Celery beat makes one within ``LEDGER_CHECKPOINT_INTERVAL_S`` of new entries. Once it has committed, it goes
 where someone who controls the database cannot follow: a signed file in checkpoint storage (which
@@ -31,6 +32,7 @@ from audit import ledger, merkle, signing_keys
 from audit.canonical import canonical_bytes
 from audit.choices import LedgerAction
 from audit.models.ledger import LedgerCheckpoint, LedgerEntry
+from audit.tree import TILE_WIDTH, StoredTree, store_tiles, stored_size
 
 STATEMENT_KIND = "llm-governance-portal/ledger-checkpoint/v1"
 SYSTEM_ACTOR = "system:checkpoint"
@@ -46,11 +48,6 @@ class CheckpointInconsistent(Exception):
 
 def checkpoint_storage() -> Storage:
     return storages["ledger_checkpoints"]
-
-
-def entry_hashes(up_to: int) -> list[bytes]:
-    rows = LedgerEntry.objects.filter(sequence__lte=up_to).order_by("sequence").values_list("entry_hash", flat=True)
-    return [bytes(value) for value in rows.iterator(chunk_size=20_000)]
 
 
 def file_name_for(tree_size: int) -> str:
@@ -94,14 +91,14 @@ def announcement(checkpoint: LedgerCheckpoint) -> dict[str, Any]:
     }
 
 
-def _consistency(leaves: list[bytes], root: bytes, previous: LedgerCheckpoint | None) -> dict[str, Any] | None:
-    """The proof that the tree of ``leaves``, whose root is ``root``, extends ``previous``; raises if it does not."""
+def _consistency(stored: StoredTree, root: bytes, previous: LedgerCheckpoint | None) -> dict[str, Any] | None:
+    """The proof that the tree ``stored``, whose root is ``root``, extends ``previous``; raises if it does not."""
     if previous is None:
         return None
-    proof = merkle.consistency_proof(leaves, previous.tree_size)
+    proof = stored.consistency_proof(previous.tree_size)
     if not merkle.verify_consistency(
         old_size=previous.tree_size,
-        new_size=len(leaves),
+        new_size=stored.size,
         old_root=bytes(previous.root_hash),
         new_root=root,
         proof=proof,
@@ -127,9 +124,10 @@ def _checkpoint_in_database() -> tuple[LedgerCheckpoint, dict[str, Any] | None] 
             return None
         if _only_new_entry_is_the_last_checkpoint(tail, previous):
             return None
-        leaves = entry_hashes(tail)
-        root = merkle.root(leaves)
-        consistency = _consistency(leaves, root, previous)
+        # The new entries go into the stored tree; the root and the proof from the previous checkpoint are then
+        # a few reads of it, whatever the size of the ledger.
+        root = store_tiles(tail).root()
+        consistency = _consistency(StoredTree(tail), root, previous)
         created_at = timezone.now()
         statement = {
             "kind": STATEMENT_KIND,
@@ -166,7 +164,10 @@ def ledger_checkpoint_create() -> LedgerCheckpoint | None:
     except IntegrityError:  # another process checkpointed the same entries at the same moment, and publishes them
         return None
     if made is None:
-        _store_missing_copy()
+        newest = LedgerCheckpoint.objects.order_by("-tree_size").first()
+        if newest is not None:
+            _store_missing_tiles(newest)
+            _store_missing_copy(newest)
         return None
     checkpoint, consistency = made
     _send_to_syslog(checkpoint)
@@ -174,17 +175,31 @@ def ledger_checkpoint_create() -> LedgerCheckpoint | None:
     return checkpoint
 
 
-def _store_missing_copy() -> None:
-    """The newest checkpoint's storage copy, if an earlier call committed the checkpoint but failed to store it."""
-    newest = LedgerCheckpoint.objects.order_by("-tree_size").first()
-    if newest is None or checkpoint_storage().exists(newest.file_name):
+def _store_missing_tiles(newest: LedgerCheckpoint) -> None:
+    """The tiles of entries the newest checkpoint covers that are not stored yet: a ledger from before the stored
+    tree, which gets them on the first run even when nothing new awaits a checkpoint."""
+    if stored_size() >= newest.tree_size - newest.tree_size % TILE_WIDTH:
         return
-    leaves = entry_hashes(newest.tree_size)
+    try:
+        with transaction.atomic():
+            if store_tiles(newest.tree_size).root() != bytes(newest.root_hash):
+                raise CheckpointInconsistent(
+                    f"The first {newest.tree_size} ledger entries no longer match their checkpoint."
+                )
+    except IntegrityError:  # another process stored them at the same moment
+        return
+
+
+def _store_missing_copy(newest: LedgerCheckpoint) -> None:
+    """The newest checkpoint's storage copy, if an earlier call committed the checkpoint but failed to store it."""
+    if checkpoint_storage().exists(newest.file_name):
+        return
+    stored = StoredTree(newest.tree_size)
     root = bytes(newest.root_hash)
-    if merkle.root(leaves) != root:
+    if stored.root() != root:
         raise CheckpointInconsistent(f"The first {newest.tree_size} ledger entries no longer match their checkpoint.")
     previous = LedgerCheckpoint.objects.filter(tree_size__lt=newest.tree_size).order_by("-tree_size").first()
-    _write_file(newest, _consistency(leaves, root, previous))
+    _write_file(newest, _consistency(stored, root, previous))
 
 
 def _write_file(checkpoint: LedgerCheckpoint, consistency: dict[str, Any] | None) -> None:

@@ -51,7 +51,8 @@ from audit.canonical import to_jsonable
 from audit.checkpoints import checkpoint_storage, parse_file
 from audit.choices import LedgerAction
 from audit.ledger import DOCUMENT_FIELDS
-from audit.models.ledger import GENESIS_HASH, LedgerCheckpoint, LedgerEntry, LedgerVerification
+from audit.models.ledger import GENESIS_HASH, LedgerCheckpoint, LedgerEntry, LedgerTreeTile, LedgerVerification
+from audit.tree import TILE_WIDTH, StoredTree, TileBuilder, TreeStorageBroken, first_leaf, tile_digest
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +92,10 @@ class VerificationReport:
     entries_after_checkpoint: int = 0
     newest_checkpoint_size: int | None = None
     newest_checkpoint_at: datetime.datetime | None = None
+    since_last: bool = False
+    base_tree_size: int | None = None
+    verified_tree_size: int | None = None
+    tiles_checked: int = 0
 
 
 # --- The columns rendered as JCS by PostgreSQL -----------------------------------------------------------
@@ -268,11 +273,12 @@ def _compare_columns(sequence: int, canonical: bytes, columns: tuple) -> None:
 # --- The chain -------------------------------------------------------------------------------------------
 
 
-def _checkpoint_claims(report: VerificationReport) -> list[CheckpointClaim]:
-    """Signed checkpoints from the database and from checkpoint storage; a bad signature is a finding."""
+def _checkpoint_claims(report: VerificationReport, *, from_size: int = 0) -> list[CheckpointClaim]:
+    """Signed checkpoints of at least ``from_size`` entries, from the database and from checkpoint storage; a bad
+    signature is a finding."""
     claims: list[CheckpointClaim] = []
     public: bytes | None = None  # asked for only if there is a checkpoint to check
-    for checkpoint in LedgerCheckpoint.objects.order_by("tree_size"):
+    for checkpoint in LedgerCheckpoint.objects.filter(tree_size__gte=from_size).order_by("tree_size"):
         public = public or signing_keys.public_key_bytes()
         statement = json.loads(bytes(checkpoint.statement))
         if not signing_keys.verify(bytes(checkpoint.statement), bytes(checkpoint.signature), public) or (
@@ -290,7 +296,7 @@ def _checkpoint_claims(report: VerificationReport) -> list[CheckpointClaim]:
     except FileNotFoundError:
         files = []
     for name in sorted(files):
-        if not name.endswith(".json"):
+        if not name.endswith(".json") or _size_in_file_name(name) < from_size:
             continue
         public = public or signing_keys.public_key_bytes()
         with storage.open(name, "rb") as handle:
@@ -300,6 +306,8 @@ def _checkpoint_claims(report: VerificationReport) -> list[CheckpointClaim]:
                 raise LedgerBroken(0, f"checkpoint file {name} is unreadable: {error}") from None
         if not signing_keys.verify(parsed["statement_bytes"], parsed["signature"], public):
             raise LedgerBroken(parsed["tree_size"], f"checkpoint file {name} has an invalid signature")
+        if parsed["tree_size"] < from_size:
+            continue
         claims.append(
             CheckpointClaim(
                 parsed["tree_size"], parsed["root_hash"], f"checkpoint file {name}", parsed["created_at"], stored=True
@@ -309,19 +317,137 @@ def _checkpoint_claims(report: VerificationReport) -> list[CheckpointClaim]:
     return sorted(claims, key=lambda claim: claim.tree_size)
 
 
+def _size_in_file_name(name: str) -> int:
+    """The tree size a checkpoint file is named after (``file_name_for``); 0 for another name, which is then read."""
+    digits = name.removeprefix("checkpoint-").removesuffix(".json")
+    return int(digits) if digits.isdigit() else 0
+
+
 def verify_chain() -> VerificationReport:
+    """Everything from the first entry: the daily run."""
     report = VerificationReport(ok=True, entries_checked=0, checkpoints_checked=0)
     try:
         claims = _checkpoint_claims(report)
         tail = LedgerEntry.objects.order_by("-sequence").values_list("sequence", flat=True).first() or 0
         waiting = _uncovered_tail(report, claims, tail)
-        result = _verify_range(1, tail, GENESIS_HASH, {claim.tree_size for claim in claims})
+        result = _verify_range(1, tail, GENESIS_HASH, {claim.tree_size for claim in claims}, TileBuilder())
         _judge(report, result, claims, tail, waiting)
+        report.tiles_checked = _check_stored_tiles(result)
+        report.verified_tree_size = max(result.roots, default=None)
     except LedgerBroken as broken:
         report.ok = False
         report.first_broken_sequence = broken.sequence
         report.message = str(broken)
     return report
+
+
+def verify_since_last() -> VerificationReport:
+    """Only what followed the newest checkpoint a passing run verified: the frequent run, whose cost follows the new
+    entries, not the ledger. Falls back to ``verify_chain`` when no run has verified a checkpoint yet, or when the
+    newest run failed (only a full run clears a failure).
+
+    The verified checkpoint's tree is rebuilt from the stored tiles at its right edge (at most 255 hashes a level),
+    which must hash to its signed root: that binds them, and so the new entries are added to a tree known to be the
+    one verified. Then the new entries are checked as in the full run, every later checkpoint's root is recomputed
+    and compared, the stored tree's consistency proof from the verified checkpoint to the newest must verify, and
+    the tiles filled since are held against the ones recomputed."""
+    newest_run = LedgerVerification.objects.order_by("-started_at", "-id").first()
+    if newest_run is None or not newest_run.ok or newest_run.verified_tree_size is None:
+        return verify_chain()
+    base = newest_run.verified_tree_size
+    report = VerificationReport(ok=True, entries_checked=0, checkpoints_checked=0, since_last=True, base_tree_size=base)
+    try:
+        claims = _checkpoint_claims(report, from_size=base)
+        base_claim = next((claim for claim in claims if claim.tree_size == base and not claim.stored), None)
+        if base_claim is None:
+            raise LedgerBroken(
+                base, f"the database checkpoint of {base} entries that the last verification reached is gone"
+            )
+        tail = LedgerEntry.objects.order_by("-sequence").values_list("sequence", flat=True).first() or 0
+        waiting = _uncovered_tail(report, claims, tail)
+        builder, prev_hash = _resume_at(base, base_claim.root_hash)
+        result = _verify_range(base + 1, tail, prev_hash, {claim.tree_size for claim in claims}, builder)
+        _judge(report, result, claims, tail, waiting)
+        _check_consistency_from(base, base_claim.root_hash, claims)
+        report.tiles_checked = _check_stored_tiles(result)
+        report.verified_tree_size = max(result.roots, default=base)
+    except (LedgerBroken, TreeStorageBroken) as broken:
+        report.ok = False
+        report.first_broken_sequence = getattr(broken, "sequence", base)
+        report.message = str(broken)
+    return report
+
+
+def _resume_at(base: int, root: bytes) -> tuple[TileBuilder, bytes]:
+    """The tree builder as it stood at the verified checkpoint of ``base`` entries, read from storage and bound to the
+    checkpoint's root, and the hash entry ``base + 1`` must link to (the last entry's, itself bound as the tree's
+    last leaf)."""
+    stored = StoredTree(base)
+    try:
+        builder = TileBuilder.resume(base, stored.edge_rows())
+        if builder.root() != root:
+            raise LedgerBroken(base, f"the stored tree does not hash to the verified checkpoint of {base} entries")
+        last = LedgerEntry.objects.filter(sequence=base).values_list("entry_hash", flat=True).first()
+        if last is None:
+            raise LedgerBroken(base, "missing: the last entry of the verified checkpoint is gone")
+        # The last leaf as the tree just bound to the root holds it: in level 0's unfinished row, or in a full tile
+        # whose stored root that binding covered.
+        bound_leaf = builder.rows[0][-1] if base % TILE_WIDTH else stored.node(0, base - 1)
+        if merkle.leaf_hash(bytes(last)) != bound_leaf:
+            raise LedgerBroken(base, "entry_hash differs from the leaf the verified checkpoint holds (edited)")
+    except TreeStorageBroken as broken:
+        raise LedgerBroken(base, f"the stored tree cannot rebuild the verified checkpoint: {broken}") from None
+    return builder, bytes(last)
+
+
+def _check_consistency_from(base: int, base_root: bytes, claims: list[CheckpointClaim]) -> None:
+    """The stored tree's RFC 9162 consistency proof from the verified checkpoint to the newest database checkpoint."""
+    newest = max((claim for claim in claims if not claim.stored), key=lambda claim: claim.tree_size)
+    if newest.tree_size == base:
+        return
+    try:
+        proof = StoredTree(newest.tree_size).consistency_proof(base)
+    except TreeStorageBroken as broken:
+        raise LedgerBroken(newest.tree_size, f"the stored tree cannot prove the newest checkpoint: {broken}") from None
+    if not merkle.verify_consistency(
+        old_size=base, new_size=newest.tree_size, old_root=base_root, new_root=newest.root_hash, proof=proof
+    ):
+        raise LedgerBroken(
+            newest.tree_size,
+            f"the stored tree does not prove that the checkpoint of {newest.tree_size} entries extends the verified "
+            f"one of {base}",
+        )
+
+
+def _check_stored_tiles(result: "RangeResult") -> int:
+    """Hold every stored tile that the pass recomputed against its recomputation; returns how many were compared.
+
+    Stored tiles past what the pass built (a checkpoint made during the run stores them) are left for the next run;
+    tiles not stored yet are not a finding: the checkpoint run stores them, and proofs cannot be made without them.
+    """
+    recomputed = result.tiles
+    if not recomputed:
+        return 0
+    first_level = {}
+    for level, index in recomputed:
+        first_level[level] = min(first_level.get(level, index), index)
+    compared = 0
+    for level, first in sorted(first_level.items()):
+        rows = LedgerTreeTile.objects.filter(level=level, index__gte=first).order_by("index")
+        for index, hashes, root in rows.values_list("index", "hashes", "root").iterator(chunk_size=500):
+            digest = recomputed.get((level, index))
+            if digest is None:
+                break  # past what this pass built
+            compared += 1
+            if tile_digest(bytes(hashes), bytes(root)) != digest:
+                first = first_leaf(level, index)
+                last = first_leaf(level, index + 1)
+                raise LedgerBroken(
+                    first + 1,
+                    f"the stored tree tile {level}/{index} (over entries #{first + 1} to #{last}) does not match "
+                    "what the entries hash to (altered)",
+                )
+    return compared
 
 
 @dataclass
@@ -334,6 +460,8 @@ class RangeResult:
     checked: int = 0
     roots: dict[int, bytes] = field(default_factory=dict)
     broken: tuple[int, str] | None = None
+    #: ``(level, index) -> tile_digest`` of every tile the pass filled, to hold the stored ones against.
+    tiles: dict[tuple[int, int], bytes] = field(default_factory=dict)
 
 
 @dataclass
@@ -345,22 +473,31 @@ class _Chain:
     prev_hash: bytes
     wanted: set[int]
     roots: dict[int, bytes]
-    frontier: merkle.Frontier = field(default_factory=merkle.Frontier)
+    builder: TileBuilder
 
     @property
     def last_wanted(self) -> int:
         return max(self.wanted, default=0)
 
 
-def _verify_range(first: int, last: int, expected_prev: bytes, root_sizes: set[int]) -> RangeResult:
-    """Check entries ``first..last``; ``expected_prev`` is the hash entry ``first`` must link to. Measured by
-    ``make bench`` as ``ledger_verify_entries_per_s``."""
+def _verify_range(
+    first: int, last: int, expected_prev: bytes, root_sizes: set[int], builder: TileBuilder
+) -> RangeResult:
+    """Check entries ``first..last``; ``expected_prev`` is the hash entry ``first`` must link to, and ``builder`` the
+    tree of the entries before it, which the pass extends (recording each tile it fills) to the last checkpoint in
+    ``root_sizes``. Measured by ``make bench`` as ``ledger_verify_entries_per_s``."""
     result = RangeResult(first=first, last=last)
+
+    def remember(level: int, index: int, hashes: bytes, root: bytes) -> None:
+        result.tiles[(level, index)] = tile_digest(hashes, root)
+
+    builder.on_tile = remember
     chain = _Chain(
         next_sequence=first,
         prev_hash=expected_prev,
         wanted={size for size in root_sizes if first <= size <= last},
         roots=result.roots,
+        builder=builder,
     )
     try:
         if connection.vendor == "postgresql":
@@ -419,7 +556,7 @@ def _check_rendered(rows: Iterator[tuple], chain: _Chain, set_aside: list[tuple[
     escaped = _JCS_ESCAPED
     head_quotes, tail_quotes = (rendering.quotes for rendering in _renderings())
     expected_sequence, expected_prev = chain.next_sequence, chain.prev_hash
-    frontier, wanted, roots, last_wanted = chain.frontier, chain.wanted, chain.roots, chain.last_wanted
+    builder, wanted, roots, last_wanted = chain.builder, chain.wanted, chain.roots, chain.last_wanted
     try:
         for sequence, prev_hash, entry_hash, canonical, head, tail in rows:
             if sequence != expected_sequence:
@@ -444,9 +581,9 @@ def _check_rendered(rows: Iterator[tuple], chain: _Chain, set_aside: list[tuple[
                     return True  # this entry is read again, after the ones set aside are checked
                 set_aside.append((sequence, canonical))
             if sequence <= last_wanted:  # past the last checkpoint the tree no longer needs building
-                frontier.append(entry_hash)
+                builder.append(entry_hash)
                 if sequence in wanted:
-                    roots[sequence] = frontier.root()
+                    roots[sequence] = builder.root()
             expected_prev = entry_hash
             expected_sequence += 1
     finally:
@@ -460,7 +597,7 @@ def _check_parsed(rows: Iterator[tuple], chain: _Chain) -> None:
     loads = orjson.loads
     document_columns = _document_columns
     expected_sequence, expected_prev = chain.next_sequence, chain.prev_hash
-    frontier, wanted, roots, last_wanted = chain.frontier, chain.wanted, chain.roots, chain.last_wanted
+    builder, wanted, roots, last_wanted = chain.builder, chain.wanted, chain.roots, chain.last_wanted
     try:
         for row in rows:
             sequence, prev_hash, entry_hash, canonical = row[0], row[1], row[2], row[3]
@@ -477,9 +614,9 @@ def _check_parsed(rows: Iterator[tuple], chain: _Chain) -> None:
             if not agrees:
                 _compare_columns(sequence, canonical, row[4:])  # names what differs
             if sequence <= last_wanted:
-                frontier.append(entry_hash)
+                builder.append(entry_hash)
                 if sequence in wanted:
-                    roots[sequence] = frontier.root()
+                    roots[sequence] = builder.root()
             expected_prev = entry_hash
             expected_sequence += 1
     finally:
@@ -564,12 +701,12 @@ def _judge(
         raise LedgerBroken(sequence, problem)
 
 
-def ledger_verify_and_record(*, state: bool = False) -> LedgerVerification:
+def ledger_verify_and_record(*, state: bool = False, since_last: bool = False) -> LedgerVerification:
     """Run the verification and keep its outcome; a failure is logged as an error for alerting. With ``state``
     the ledger is also replayed over the governed rows (``audit.state_replay``) and what differs is kept with
-    the run."""
+    the run; with ``since_last`` only what followed the last verified checkpoint is checked (``verify_since_last``)."""
     started_at = timezone.now()
-    report = verify_chain()
+    report = verify_since_last() if since_last else verify_chain()
     if not report.ok:
         logger.error("Audit ledger verification FAILED at entry #%s: %s", report.first_broken_sequence, report.message)
     # A plain row, not a ledger entry: recording the run must not depend on the ledger being sound.
@@ -586,6 +723,10 @@ def ledger_verify_and_record(*, state: bool = False) -> LedgerVerification:
             entries_after_checkpoint=report.entries_after_checkpoint,
             newest_checkpoint_size=report.newest_checkpoint_size,
             newest_checkpoint_at=report.newest_checkpoint_at,
+            since_last=report.since_last,
+            base_tree_size=report.base_tree_size,
+            verified_tree_size=report.verified_tree_size if report.ok else None,
+            tiles_checked=report.tiles_checked,
             **(replayed.counts() if replayed is not None else {}),
         )
         if replayed is not None:

@@ -37,7 +37,7 @@ def _user(username: str, role: Role, superuser: bool = False):
     return user
 
 
-def _verify_second_factor(client: Client, user: object) -> None:
+def verify_second_factor(client: Client, user: object) -> None:
     """What the second-factor step stores in the session (the admin refuses a session without it)."""
     device = TOTPDevice.objects.create(user=user, name="Bench authenticator", confirmed=True)
     session = client.session
@@ -66,7 +66,7 @@ def run() -> Iterator[tuple[str, float, str]]:
     dataset = dataset_create(actor=steward, slug="bench-chats", name="Bench chats", steward=steward)
     client = Client()
     client.force_login(legal)
-    _verify_second_factor(client, legal)
+    verify_second_factor(client, legal)
     made = 0
     for total in (10, 100):
         while made < total:

@@ -26,12 +26,12 @@ from accounts.choices import Role
 from audit import checkpoints, signing_keys
 from audit.canonical import to_jsonable
 from audit.models import LedgerCheckpoint
+from audit.tree import StoredTree
 from evidence.collect import (
     CONTROL_MAP,
     SECTIONS,
     LedgerSlice,
     PackData,
-    checkpoint_leaves,
     collect,
     latest_checkpoint,
     ledger_slice,
@@ -158,9 +158,8 @@ def attachments_for(
 ) -> tuple[dict[str, bytes], LedgerSlice]:
     """The embedded files (manifest last, over the others) and the ledger slice they were made from."""
     entries = ledger_slice(data.ledger_refs, up_to=checkpoint.tree_size)
-    leaves = checkpoint_leaves(checkpoint.tree_size)
     files = {
-        LEDGER: ledger_jsonl(entries, leaves=leaves),
+        LEDGER: ledger_jsonl(entries, tree=StoredTree(checkpoint.tree_size)),
         PROVENANCE: provenance_bytes(data),
         BOM: bom_bytes(data),
         RESULTS: validation_csv(data),

@@ -403,12 +403,5 @@ def ledger_slice(refs: set[tuple[str, str]], *, up_to: int) -> LedgerSlice:
     return found.in_sequence_order()
 
 
-def checkpoint_leaves(tree_size: int) -> list[bytes]:
-    """The leaves of the checkpoint of ``tree_size`` entries: their entry hashes, in sequence order (as
-    ``audit.checkpoints.entry_hashes`` reads them, but streamed; see ``stream_rows``)."""
-    rows = LedgerEntry.objects.filter(sequence__lte=tree_size).order_by("sequence").values_list("entry_hash")
-    return [bytes(entry_hash) for (entry_hash,) in stream_rows(rows)]
-
-
 def latest_checkpoint() -> LedgerCheckpoint | None:
     return LedgerCheckpoint.objects.order_by("-tree_size").first()

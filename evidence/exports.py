@@ -8,14 +8,12 @@ import io
 import json
 import re
 import uuid
-from collections.abc import Sequence
 from typing import Any
 
 from django.utils import timezone
 
 from audit.canonical import to_jsonable
-from audit.merkle import inclusion_proofs as inclusion_proofs  # re-exported: the ledger lines' proofs
-from audit.merkle import inclusion_proofs_json
+from audit.tree import StoredTree
 from evidence.collect import LedgerSlice, PackData, stream_rows
 from registry.models import ValidationResult
 
@@ -35,12 +33,12 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def ledger_jsonl(entries: LedgerSlice, *, leaves: Sequence[bytes] | None = None) -> bytes:
-    """One line per entry: its hashed document and hashes, and, given the checkpoint's leaves, the RFC 9162
-    inclusion proof of the entry in that checkpoint. The stored canonical bytes are the entry's JCS document,
-    so they are written as they are, never parsed and serialised again."""
-    indices = [sequence - 1 for sequence in entries.sequences]
-    proofs = inclusion_proofs_json(leaves, indices) if leaves is not None else {}
+def ledger_jsonl(entries: LedgerSlice, *, tree: StoredTree | None = None) -> bytes:
+    """One line per entry: its hashed document and hashes, and, given the checkpoint's tree, the RFC 9162
+    inclusion proof of the entry in that checkpoint, read from the stored tree (so the cost follows the slice, not
+    the ledger). The stored canonical bytes are the entry's JCS document, so they are written as they are, never
+    parsed and serialised again."""
+    proofs = tree.inclusion_proofs_json(sequence - 1 for sequence in entries.sequences) if tree is not None else {}
     parts: list[bytes] = []
     columns = zip(entries.sequences, entries.canonicals, entries.entry_hashes, entries.prev_hashes, strict=True)
     for sequence, canonical, entry_hash, prev_hash in columns:
@@ -52,7 +50,7 @@ def ledger_jsonl(entries: LedgerSlice, *, leaves: Sequence[bytes] | None = None)
             b'","prev_hash":"',
             prev_hash.hex().encode(),
         )
-        if leaves is not None:
+        if tree is not None:
             parts += (b'","inclusion_proof":', proofs[sequence - 1], b"}\n")
         else:
             parts.append(b'"}\n')

@@ -419,6 +419,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "audit.tasks.verify_ledger_chain",
         "schedule": env_int("LEDGER_VERIFY_INTERVAL_S", 24 * 3600),
     },
+    # Between the daily full runs: only the entries after the last verified checkpoint (``verify_ledger --since-last``).
+    "ledger-verify-since-last": {
+        "task": "audit.tasks.verify_ledger_since_last",
+        "schedule": env_int("LEDGER_VERIFY_SINCE_LAST_INTERVAL_S", 15 * 60),
+    },
     # Webhook deliveries whose Celery message was lost (broker down at commit) are sent again.
     "webhooks-requeue-overdue": {"task": "webhooks.requeue_overdue", "schedule": 300},
     # Evidence packs left rendering longer than EVIDENCE_PACK_RENDER_TIMEOUT_S are requeued, or failed.

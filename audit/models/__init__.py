@@ -2,7 +2,7 @@
 
 from audit.models.access import AccessEvent
 from audit.models.base import GovernedModel, GovernedQuerySet, GovernedWriteRefused
-from audit.models.ledger import LedgerCheckpoint, LedgerEntry, LedgerStateDifference, LedgerVerification
+from audit.models.ledger import LedgerCheckpoint, LedgerEntry, LedgerStateDifference, LedgerTreeTile, LedgerVerification
 from audit.models.signatures import Signature
 
 __all__ = [
@@ -13,6 +13,7 @@ __all__ = [
     "LedgerCheckpoint",
     "LedgerEntry",
     "LedgerStateDifference",
+    "LedgerTreeTile",
     "LedgerVerification",
     "Signature",
 ]

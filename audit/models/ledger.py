@@ -107,6 +107,38 @@ class LedgerCheckpoint(models.Model):
         return bytes(self.root_hash).hex()
 
 
+class LedgerTreeTile(models.Model):
+    """One full tile of the ledger's Merkle tree, stored once so that roots and proofs cost O(log n) reads.
+
+    The tree (RFC 9162, leaves the entries' ``entry_hash``) is cut into tiles as transparency logs cut theirs
+    (Certificate Transparency's tlog tiles): a tile of ``level`` L and ``index`` t holds the 256 node hashes of tree
+    level 8L numbered 256t to 256t + 255, and every node up to eight levels above them is hashed from those. Level 0
+    holds leaf hashes; a higher level's hashes are the roots of the 256 tiles below. ``root`` is the tile's own root
+    (the node eight levels up), kept so that the next level's unfinished tile is a range read, not 256 tiles hashed.
+
+    Only full tiles are stored, as checkpoints cover their entries (``audit.tree``); the unfinished right edge is
+    hashed from the entries or the roots below when asked for. Append-only like the ledger, and never trusted by
+    ``verify_ledger``, which recomputes every tile from the entries and compares.
+    """
+
+    level = models.PositiveSmallIntegerField(_("level"))
+    index = models.BigIntegerField(_("index"))
+    hashes = models.BinaryField(_("node hashes"), max_length=256 * 32)
+    root = models.BinaryField(_("tile root"), max_length=32)
+
+    class Meta:
+        verbose_name = _("ledger tree tile")
+        ordering = ["level", "index"]
+        default_permissions = ("view",)
+        constraints = [
+            models.UniqueConstraint(fields=["level", "index"], name="ledger_tile_position_unique"),
+            models.CheckConstraint(condition=models.Q(index__gte=0), name="ledger_tile_index_nonnegative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"tile {self.level}/{self.index}"
+
+
 class LedgerVerification(models.Model):
     """One run of the ledger verification, kept so a failure stays visible until a later run passes."""
 
@@ -126,6 +158,13 @@ class LedgerVerification(models.Model):
     entries_after_checkpoint = models.BigIntegerField(_("entries after the newest checkpoint"), null=True, blank=True)
     newest_checkpoint_size = models.BigIntegerField(_("newest checkpoint (entries)"), null=True, blank=True)
     newest_checkpoint_at = models.DateTimeField(_("newest checkpoint made at (UTC)"), null=True, blank=True)
+    #: ``verify_ledger --since-last``: only the entries after ``base_tree_size``, a checkpoint an earlier passing run
+    #: verified, and the consistency of the stored tree with it. A full run starts from the first entry.
+    since_last = models.BooleanField(_("since the last verified checkpoint"), default=False)
+    base_tree_size = models.BigIntegerField(_("verified from checkpoint (entries)"), null=True, blank=True)
+    #: The newest checkpoint whose root this run recomputed and found matching: where the next ``--since-last`` starts.
+    verified_tree_size = models.BigIntegerField(_("verified up to checkpoint (entries)"), null=True, blank=True)
+    tiles_checked = models.BigIntegerField(_("stored tree tiles checked"), default=0)
 
     class Meta:
         # The name it was created with, before the trust core was its own app.

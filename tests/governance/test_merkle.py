@@ -11,7 +11,6 @@ Three kinds of evidence that the implementation is the RFC's and nothing else:
 """
 
 import hashlib
-import json
 from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Any
@@ -989,70 +988,3 @@ def test_frontier_root_equals_the_tree_hash_after_every_append(leaves: list[byte
     assert frontier.size == len(leaves)
     if not leaves:
         assert frontier.root() == merkle.EMPTY_ROOT
-
-
-# --- Many inclusion proofs at once ----------------------------------------------------------------------------
-
-
-def test_batched_inclusion_proofs_of_every_leaf_of_every_small_tree_are_the_reference() -> None:
-    for size in range(1, EXHAUSTIVE_SIZE + 1):
-        proofs = merkle.inclusion_proofs(tree(size), range(size))
-        assert sorted(proofs) == list(range(size))
-        for index, proof in proofs.items():
-            assert proof == ref_path(index, tree(size)), (size, index)
-
-
-@settings(max_examples=100, deadline=None)
-@given(st.integers(1, MAX_SIZE).flatmap(lambda size: st.tuples(st.just(size), st.lists(st.integers(0, size - 1)))))
-def test_batched_inclusion_proofs_of_any_leaves_of_any_tree_up_to_300_equal_single_proofs_and_verify(
-    case: tuple[int, list[int]],
-) -> None:
-    size, indices = case
-    proofs = merkle.inclusion_proofs(tree(size), indices)
-    assert set(proofs) == set(indices)
-    for index in indices:
-        assert proofs[index] == inclusion_proof(tree(size), index), (size, index)
-        assert verify_inclusion(
-            leaf_hash=leaf_hash(LEAVES[index]), index=index, tree_size=size, proof=proofs[index], root=tree_root(size)
-        )
-
-
-def test_batched_inclusion_proofs_as_json_are_the_proofs_as_json_dumps_writes_them() -> None:
-    for size in (1, 2, 3, 5, 7, 8, 9, 100, 255, 256, 257, 300):
-        for indices in ([], [0], [size - 1], list(range(size)), list(range(1, size, 3)), [size // 2, 0, size // 2]):
-            proofs = merkle.inclusion_proofs(tree(size), indices)
-            written = merkle.inclusion_proofs_json(tree(size), indices)
-            assert set(written) == set(indices)
-            for index in indices:
-                assert written[index] == json.dumps([node.hex() for node in proofs[index]]).encode(), (size, index)
-
-
-def test_batched_inclusion_proofs_hash_every_leaf_and_node_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls = {"leaf": 0, "node": 0}
-
-    def counting(kind: str, function: Callable[..., bytes]) -> Callable[..., bytes]:
-        def count(*args: bytes) -> bytes:
-            calls[kind] += 1
-            return function(*args)
-
-        return count
-
-    monkeypatch.setattr(merkle, "leaf_hash", counting("leaf", leaf_hash))
-    monkeypatch.setattr(merkle, "node_hash", counting("node", node_hash))
-    size = 300
-    merkle.inclusion_proofs(tree(size), range(size))
-    assert calls == {"leaf": size, "node": size - 1}
-
-
-@pytest.mark.parametrize("index", [-1, 3, 4])
-def test_batched_inclusion_proof_for_an_index_outside_the_tree_is_refused(index: int) -> None:
-    for prove in (merkle.inclusion_proofs, merkle.inclusion_proofs_json):
-        with pytest.raises(ValueError, match="out of range"):
-            prove([b"a", b"b", b"c"], [0, index])
-
-
-def test_nothing_is_proven_in_the_empty_tree_in_a_batch_either() -> None:
-    assert merkle.inclusion_proofs([], []) == {}
-    assert merkle.inclusion_proofs_json([], []) == {}
-    with pytest.raises(ValueError, match="out of range"):
-        merkle.inclusion_proofs([], [0])

@@ -53,7 +53,8 @@ def test_an_intact_ledger_verifies_and_the_run_is_kept() -> None:
 
     output = verify()
 
-    assert "26 entries and 2 checkpoints verified" in output  # 25 + the checkpoint entry; row + file
+    # 25 + the checkpoint's entry; its row and its file; too few entries to fill a tile of the stored tree
+    assert "26 entries, 2 checkpoints and 0 stored tree tiles verified" in output
     assert LedgerVerification.objects.get().ok
 
 
@@ -410,7 +411,7 @@ def test_ordinary_entries_are_confirmed_without_being_set_aside(author, set_asid
         append(label)
     ledger_checkpoint_create()  # entry 7, about the first 6
 
-    assert "7 entries and 2 checkpoints verified" in verify()
+    assert "7 entries, 2 checkpoints and 0 stored tree tiles verified" in verify()
     assert set_aside == []
 
 
@@ -434,7 +435,7 @@ def test_set_aside_entries_beyond_a_batch_are_checked_and_the_stream_resumes(
     fill(2)
     ledger_checkpoint_create()  # a Merkle root built across the interrupted streams
 
-    assert "10 entries and 2 checkpoints verified" in verify()
+    assert "10 entries, 2 checkpoints and 0 stored tree tiles verified" in verify()
     assert set_aside == list(range(1, 8))
 
     tamper("UPDATE {t} SET object_label = 'quoted 5' WHERE sequence = 6")
