@@ -13,6 +13,7 @@ from audit.models import (
     LedgerCheckpoint,
     LedgerEntry,
     LedgerStateDifference,
+    LedgerTreeTile,
     LedgerVerification,
     Signature,
 )
@@ -39,6 +40,7 @@ _AUDIT_TRAIL = {
     LedgerCheckpoint: VIEW,
     LedgerVerification: VIEW,
     LedgerStateDifference: VIEW,
+    LedgerTreeTile: VIEW,
     BreakGlassOverride: VIEW,
 }
 

@@ -1,5 +1,6 @@
-"""Admin of the trust core: the read-only audit tables (ledger, signatures, checkpoints, verifications, access
-events), and the base classes every app's admin builds on (read-only evidence, governed models' audit trail)."""
+"""Admin of the trust core: the read-only audit tables (ledger, signatures, checkpoints, the stored tree,
+verifications, access events), and the base classes every app's admin builds on (read-only evidence, governed
+models' audit trail)."""
 
 from audit.admin.governed import GovernedAdmin, ReadOnlyAuditAdmin
 from audit.admin.ledger import (
@@ -7,6 +8,7 @@ from audit.admin.ledger import (
     LedgerCheckpointAdmin,
     LedgerEntryAdmin,
     LedgerStateDifferenceAdmin,
+    LedgerTreeTileAdmin,
     LedgerVerificationAdmin,
     SignatureAdmin,
 )
@@ -17,6 +19,7 @@ __all__ = [
     "LedgerCheckpointAdmin",
     "LedgerEntryAdmin",
     "LedgerStateDifferenceAdmin",
+    "LedgerTreeTileAdmin",
     "LedgerVerificationAdmin",
     "ReadOnlyAuditAdmin",
     "SignatureAdmin",

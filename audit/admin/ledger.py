@@ -26,10 +26,12 @@ from audit.models import (
     LedgerCheckpoint,
     LedgerEntry,
     LedgerStateDifference,
+    LedgerTreeTile,
     LedgerVerification,
     Signature,
 )
 from audit.signatures import signature_is_valid
+from audit.tree import first_leaf, split_hashes
 
 #: The changelist counts at most this many matching rows; beyond, it shows "10000+" pages' worth.
 COUNT_CAP = 10_000
@@ -194,13 +196,40 @@ class LedgerCheckpointAdmin(ReadOnlyAuditAdmin):
     exclude = ("root_hash", "signature", "statement")
 
 
+@admin.register(LedgerTreeTile)
+class LedgerTreeTileAdmin(ReadOnlyAuditAdmin):
+    """The stored Merkle tree, tile by tile: which entries each covers and the root it hashes to, for an auditor who
+    wants to fetch the nodes behind a proof. ``verify_ledger`` recomputes every one of them."""
+
+    list_display = ("level", "index", "entries", "root_hex")
+    list_filter = ("level",)
+    fields = ("level", "index", "entries", "root_hex", "hashes_hex")
+    readonly_fields = fields
+    paginator = CappedCountPaginator
+
+    @admin.display(description=_("entries"))
+    def entries(self, tile: LedgerTreeTile) -> str:
+        return f"#{first_leaf(tile.level, tile.index) + 1} to #{first_leaf(tile.level, tile.index + 1)}"
+
+    @admin.display(description=_("root"))
+    def root_hex(self, tile: LedgerTreeTile) -> str:
+        return bytes(tile.root).hex()
+
+    @admin.display(description=_("node hashes"))
+    def hashes_hex(self, tile: LedgerTreeTile) -> str:
+        return "\n".join(bytes(node).hex() for node in split_hashes(bytes(tile.hashes)))
+
+
 @admin.register(LedgerVerification)
 class LedgerVerificationAdmin(ReadOnlyAuditAdmin):
     list_display = (
         "started_at",
         "ok",
+        "since_last",
         "entries_checked",
         "checkpoints_checked",
+        "tiles_checked",
+        "verified_tree_size",
         "uncovered_tail",
         "first_broken_sequence",
         "message",

@@ -200,3 +200,22 @@ def test_checkpoints_made_while_entries_are_appended_stay_consistent_with_the_ne
     assert stored_tiles() == scratch_tiles(all_entry_hashes()[:newest])
     report = verify_chain()
     assert report.ok, report.message
+
+
+def test_an_auditor_browses_the_stored_tree_tile_by_tile(client, auditor) -> None:
+    from django.urls import reverse
+
+    from tests.governance.test_audit_admin import signed_in
+
+    fill(TILE_WIDTH + 1)
+    ledger_checkpoint_create()
+    tile = LedgerTreeTile.objects.get(level=0, index=0)
+    signed_in(client, auditor)
+
+    listing = client.get(reverse("admin:audit_ledgertreetile_changelist"))
+    page = client.get(reverse("admin:audit_ledgertreetile_change", args=[tile.pk]))
+
+    assert listing.status_code == 200
+    assert f"#1 to #{TILE_WIDTH}".encode() in listing.content
+    assert bytes(tile.root).hex().encode() in page.content
+    assert merkle.leaf_hash(all_entry_hashes()[0]).hex().encode() in page.content

@@ -33,6 +33,7 @@ def audit_tables() -> set[str]:
         ("audit", "accessevent"),
         ("audit", "ledgercheckpoint"),
         ("audit", "ledgerverification"),
+        ("audit", "ledgertreetile"),
         ("governance", "breakglassoverride"),
     }
     return {apps.get_model(app_label, name)._meta.db_table for app_label, name in names}

@@ -29,6 +29,7 @@ AUDIT_MODELS = [
     "audit_ledgerentry",
     "audit_signature",
     "audit_ledgercheckpoint",
+    "audit_ledgertreetile",
     "audit_ledgerverification",
     "audit_ledgerstatedifference",
     "audit_accessevent",
