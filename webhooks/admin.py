@@ -22,7 +22,6 @@ from accounts.authz import holds_approval_permission
 from audit.admin.governed import ReadOnlyAuditAdmin
 from audit.canonical import canonical_bytes
 from audit.ledger import ActionDenied
-from governance.models import UseCase
 from webhooks.choices import WebhookEvent
 from webhooks.models import WebhookDelivery, WebhookSubscription
 from webhooks.services import (
@@ -47,7 +46,8 @@ class SubscriptionForm(forms.Form):
     )
     use_case = forms.ModelChoiceField(
         label=_("Only for use case"),
-        queryset=UseCase.objects.order_by("name"),
+        # The use case model as the subscription names it: webhooks sit beside the domain, not on it.
+        queryset=WebhookSubscription.use_case_model().objects.order_by("name"),
         required=False,
         help_text=_("Empty: events of every use case."),
     )

@@ -71,6 +71,12 @@ class WebhookSubscription(models.Model):
     def url(self, value: str) -> None:
         self.encrypted_url, self.url_shown = encrypt(value), described_url(value)
 
+    @classmethod
+    def use_case_model(cls) -> type[models.Model]:
+        """The use case model, reached through the relation rather than imported: webhooks depend only on the trust
+        core and on identity, and the domain apps register their events with them."""
+        return cls._meta.get_field("use_case").related_model
+
     def wants(self, event: str, use_case_id: int | None) -> bool:
         """Whether this subscription is told about ``event`` of a record in ``use_case_id``."""
         if not self.active or event not in self.events:

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from accounts.authz import require
@@ -18,7 +18,6 @@ from audit import ledger
 from audit.audit_context import acting_as
 from audit.choices import LedgerAction
 from audit.ledger import ActionDenied, denials_recorded
-from governance.models import UseCase
 from webhooks.choices import DeliveryStatus, WebhookEvent
 from webhooks.events import enqueue_after_commit
 from webhooks.models import WebhookDelivery, WebhookSubscription
@@ -73,7 +72,7 @@ def webhook_subscription_create(
     name: str,
     url: str,
     events: Iterable[str],
-    use_case: UseCase | None = None,
+    use_case: models.Model | None = None,
     active: bool = True,
 ) -> tuple[WebhookSubscription, str]:
     """A new subscription and its signing secret, which the caller shows once and the portal never again."""
@@ -113,7 +112,7 @@ def webhook_subscription_update(
     name: str,
     url: str,
     events: Iterable[str],
-    use_case: UseCase | None,
+    use_case: models.Model | None,
     active: bool,
 ) -> WebhookSubscription:
     """Change what a subscription receives and where; deactivating stops its pending deliveries too."""
