@@ -15,7 +15,7 @@ from django.utils import timezone
 from audit import merkle, tree
 from audit.models import LedgerEntry, LedgerTreeTile
 from audit.tree import StoredTree, TileBuilder, store_tiles
-from tests.governance.test_merkle import (
+from tests.audit.test_merkle import (
     CT_CONSISTENCY_PROOFS,
     CT_INCLUSION_PROOFS,
     CT_LEAVES,

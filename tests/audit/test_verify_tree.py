@@ -19,8 +19,8 @@ from audit.tree import TILE_WIDTH, StoredTree
 from audit.verification import verify_chain
 from tests import services
 from tests.audit.test_ledger_tree import alter_tile, scratch_tiles, stored_tiles
+from tests.audit.test_verify_ledger import broken_at, fill, tamper, verify
 from tests.concurrency import run_at_once
-from tests.governance.test_verify_ledger import broken_at, fill, tamper, verify
 from tests.tampering import triggers_lifted
 
 pytestmark = pytest.mark.django_db
@@ -205,7 +205,7 @@ def test_checkpoints_made_while_entries_are_appended_stay_consistent_with_the_ne
 def test_an_auditor_browses_the_stored_tree_tile_by_tile(client, auditor) -> None:
     from django.urls import reverse
 
-    from tests.governance.test_audit_admin import signed_in
+    from tests.audit.test_audit_admin import signed_in
 
     fill(TILE_WIDTH + 1)
     ledger_checkpoint_create()

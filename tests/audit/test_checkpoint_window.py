@@ -28,9 +28,9 @@ from audit.models import LedgerCheckpoint, LedgerEntry, LedgerVerification
 from audit.tasks import make_ledger_checkpoint, verify_ledger_chain
 from portal.celery import app
 from tests import services
+from tests.audit.test_audit_admin import signed_in
+from tests.audit.test_verify_ledger import broken_at, fill, tamper, verify
 from tests.concurrency import run_at_once
-from tests.governance.test_audit_admin import signed_in
-from tests.governance.test_verify_ledger import broken_at, fill, tamper, verify
 from tests.tampering import triggers_lifted
 
 pytestmark = pytest.mark.django_db
