@@ -25,7 +25,6 @@ import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import groupby
 
-from django.db import connection
 from django.db.models import Max, Q
 
 from audit import merkle
@@ -34,6 +33,9 @@ from audit.models.ledger import LedgerEntry, LedgerTreeTile
 #: Tree levels per tile, and the hashes in a tile's bottom row, as tlog's tiles have them.
 TILE_HEIGHT = 8
 TILE_WIDTH = 1 << TILE_HEIGHT
+
+#: Tiles inserted at a time (about 8 MiB).
+STORE_BATCH = 1_000
 
 #: ``(level, index, hashes, root)`` of a full tile, as ``TileBuilder`` hands it on.
 TileSink = Callable[[int, int, bytes, bytes], None]
@@ -419,24 +421,19 @@ def store_tiles(up_to: int) -> TileBuilder:
 
     def keep(level: int, index: int, hashes: bytes, root: bytes) -> None:
         new_tiles.append(LedgerTreeTile(level=level, index=index, hashes=hashes, root=root))
+        if len(new_tiles) == STORE_BATCH:  # a first checkpoint of millions of entries keeps memory flat
+            LedgerTreeTile.objects.bulk_create(new_tiles)
+            new_tiles.clear()
 
     builder = TileBuilder.resume(covered, StoredTree(covered).edge_rows(), on_tile=keep)
     rows = LedgerEntry.objects.filter(sequence__gt=covered, sequence__lte=up_to).order_by("sequence")
-    for (entry_hash,) in _stream(rows.values_list("entry_hash")):
+    # A server-side cursor on PostgreSQL: a first checkpoint of a ledger from before the stored tree reads millions.
+    for entry_hash in rows.values_list("entry_hash", flat=True).iterator(chunk_size=20_000):
         builder.append(bytes(entry_hash))
     if builder.size != up_to:
         raise TreeStorageBroken(f"the ledger holds {builder.size} of the {up_to} entries to store")
-    LedgerTreeTile.objects.bulk_create(new_tiles, batch_size=1_000)
+    LedgerTreeTile.objects.bulk_create(new_tiles)
     return builder
-
-
-def _stream(queryset) -> Iterator[tuple]:
-    """Rows straight off the cursor, in chunks: there may be millions on a first checkpoint."""
-    sql, params = queryset.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        while rows := cursor.fetchmany(10_000):
-            yield from rows
 
 
 def tile_digest(hashes: bytes, root: bytes) -> bytes:
