@@ -6,6 +6,6 @@ from django.contrib import admin
 from accounts.admin import role_grants
 from accounts.admin.tokens import PipelineTokenAdmin
 
-role_grants.register(admin.site)  # the user page without its role, permission and administrator fields
+role_grants.register(admin.site)  # the user and group pages without their role, permission and administrator fields
 
 __all__ = ["PipelineTokenAdmin"]

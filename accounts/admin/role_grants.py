@@ -8,7 +8,8 @@ from django import forms
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
-from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -291,11 +292,46 @@ class PortalUserAdmin(UserAdmin):
         return super().changeform_view(request, object_id, form_url, extra_context)
 
 
+class RoleGroupAdmin(GroupAdmin):
+    """The role groups, shown but never changed here: what each role may do is declared by the apps in code and
+    synchronised by every ``migrate``, and who holds it changes only through role grants. An editable permission list
+    would let an administrator give a role an approval it does not have (and every holder with it); a post that tries
+    anyway is refused and recorded."""
+
+    readonly_fields = ("name", "permissions")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        if request.method == "POST":
+            refuse(
+                request,
+                attempted="change a role's permissions",
+                obj=self.get_object(request, unquote(object_id)) if object_id else None,
+                reason="A role's permissions are declared in code and synchronised by migrate; holders change only "
+                "through role grants.",
+            )
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+
 def register(site: admin.AdminSite) -> None:
-    """Replace django.contrib.auth's user admin (registered before this app's admin is discovered)."""
+    """Replace django.contrib.auth's user and group admins (registered before this app's admin is discovered)."""
     if site.is_registered(User):
         site.unregister(User)
     site.register(User, PortalUserAdmin)
+    if site.is_registered(Group):
+        site.unregister(Group)
+    site.register(Group, RoleGroupAdmin)
 
 
 @admin.register(AccessReview)

@@ -352,3 +352,31 @@ def test_the_bootstrap_command_names_the_first_approver_and_then_refuses(newcome
     User.objects.create_user(username="other", password=PASSWORD, is_staff=True)
     with pytest.raises(CommandError, match="Someone can already approve role grants"):
         call_command("bootstrap_role", username="other", role="Risk Officer", reason="Me too.")
+
+
+def test_an_administrator_cannot_give_a_role_more_permissions_on_the_group_page(
+    client, admin_user, role_groups
+) -> None:
+    """The other way round the role grants: the stock group page would let an administrator add an approval to the
+    Auditor role, and so to every auditor. The page shows a role's permissions; a post is refused and recorded."""
+    from django.urls import reverse
+
+    from tests.audit.test_audit_admin import signed_in
+
+    auditors = Group.objects.get(name=Role.AUDITOR.value)
+    before = set(auditors.permissions.values_list("pk", flat=True))
+    approval = Permission.objects.get(codename="approve_breakglassoverride")
+    signed_in(client, admin_user)
+    url = reverse("admin:auth_group_change", args=[auditors.pk])
+
+    page = client.get(url)
+    posted = client.post(url, {"name": auditors.name, "permissions": [*before, approval.pk]})
+    added = client.get(reverse("admin:auth_group_add"))
+
+    assert page.status_code == 200
+    assert b'name="permissions"' not in page.content
+    assert posted.status_code == 403
+    assert added.status_code == 403
+    assert set(auditors.permissions.values_list("pk", flat=True)) == before
+    denial = LedgerEntry.objects.filter(action=LedgerAction.DENIED).latest("sequence")
+    assert denial.payload["attempted"] == "change a role's permissions"
