@@ -5,7 +5,9 @@ from collections.abc import Iterator
 from django.contrib.auth.models import AbstractBaseUser
 from django.urls import reverse
 
-from accounts.choices import Role
+from accounts.choices import AccessReviewState, Role, RoleGrantState
+from accounts.models import AccessReview, RoleGrant
+from accounts.roles import ROLE_OWNERS
 from governance.choices import RequirementsState, RevisionState
 from governance.models import RaciMatrix, RequirementsDocument, RetrainingCadence, ThresholdPolicy
 from governance.worklist import WorkItem, WorkQueue, register_queue
@@ -44,7 +46,57 @@ def _due_for_retraining(user: AbstractBaseUser) -> Iterator[WorkItem]:
         yield WorkItem(label=f"{cadence.use_case}: {cadence.due_reason}", url=url, waiting_since=cadence.due_since)
 
 
+def _role_grants_to_decide(user: AbstractBaseUser) -> Iterator[WorkItem]:
+    """Grants and removals of roles awaiting a second person: never the person's own, nor one they asked for."""
+    waiting = (
+        RoleGrant.objects.filter(state__in=[RoleGrantState.REQUESTED, RoleGrantState.REVOCATION_REQUESTED])
+        .exclude(user=user)
+        .select_related("user")
+        .order_by("requested_at")
+    )
+    for grant in waiting:
+        if grant.state == RoleGrantState.REQUESTED:
+            if grant.requested_by_id == user.pk:
+                continue
+            label, route, since = f"Grant {grant.role} to {grant.user}", "approve", grant.requested_at
+        else:
+            if grant.revocation_requested_by_id == user.pk:
+                continue
+            label, route = f"Remove {grant.role} from {grant.user}", "revocation_approve"
+            since = grant.revocation_requested_at
+        yield WorkItem(
+            label=label, url=reverse(f"admin:accounts_rolegrant_{route}", args=[grant.pk]), waiting_since=since
+        )
+
+
+def _access_reviews_to_attest(user: AbstractBaseUser) -> Iterator[WorkItem]:
+    """Open reviews of the roles whose owner role the person holds (a Compliance reviewer attests the Risk Officers)."""
+    from accounts.authz import roles_of
+
+    held = roles_of(user)
+    owned = [role for role, owner in ROLE_OWNERS.items() if owner.value in held and role.value not in held]
+    for review in AccessReview.objects.filter(state=AccessReviewState.OPEN, role__in=owned).order_by("opened_at"):
+        url = reverse("admin:accounts_accessreview_attest", args=[review.pk])
+        yield WorkItem(label=str(review), url=url, waiting_since=review.opened_at)
+
+
 def register() -> None:
+    register_queue(
+        WorkQueue(
+            key="accounts.role_grants",
+            title="Role grants and removals awaiting your decision",
+            roles=_DECIDERS,
+            items=_role_grants_to_decide,
+        )
+    )
+    register_queue(
+        WorkQueue(
+            key="accounts.access_reviews",
+            title="Access reviews of roles you own",
+            roles=frozenset(ROLE_OWNERS.values()),
+            items=_access_reviews_to_attest,
+        )
+    )
     register_queue(
         WorkQueue(
             key="governance.revisions",

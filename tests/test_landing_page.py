@@ -109,7 +109,7 @@ def test_landing_page_query_count_does_not_depend_on_roles_held(
     # session, user, the second-factor device, permissions, roles, whether they may lift lockouts, the
     # ledger-integrity alert, the ledger-state alert (the latest replay of the rows), recent actions, and one or two
     # per queue (each computed once, however many of the user's roles share it)
-    with django_assert_max_num_queries(19):
+    with django_assert_max_num_queries(22):
         client.get(reverse("admin:index"))
 
 
@@ -141,3 +141,30 @@ def test_the_index_lists_the_product_apps_in_lifecycle_order_before_administrati
 
     assert apps[:2] == ["governance", "lineage"]
     assert apps.index("lineage") < apps.index("auth")
+
+
+def test_role_grants_and_access_reviews_wait_on_the_deciders_landing_page(client: Client, user_in_role) -> None:
+    """Access work moves only if the people who decide it see it: a requested grant waits for a Risk Officer or a
+    Compliance reviewer (not the one it is for), and an open access review for a holder of the role that owns it."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+
+    from accounts.services.access_reviews import access_reviews_open_due
+    from accounts.services.role_grants import role_grant_request
+
+    requester = get_user_model().objects.create_user(username="iam", is_staff=True)
+    requester.user_permissions.add(Permission.objects.get(codename="request_rolegrant"))
+    newcomer = get_user_model().objects.create_user(username="newcomer", is_staff=True, last_name="Novak")
+    grant = role_grant_request(user=newcomer, role=Role.AUDITOR, requested_by=requester, reason="Ticket IAM-7")
+    access_reviews_open_due()
+    compliance = user_in_role(Role.COMPLIANCE_REVIEWER, username="compliance")
+    login_verified(client, compliance)
+
+    page = client.get(reverse("admin:index")).content.decode()
+
+    assert "Role grants and removals awaiting your decision" in page
+    assert reverse("admin:accounts_rolegrant_approve", args=[grant.pk]) in page
+    assert "Access reviews of roles you own" in page
+    assert "Access review: Auditor" in page
+    assert "Access review: Compliance Reviewer" not in page  # their own role: another owner attests it
+    assert "Access review: Risk Officer" in page
