@@ -23,6 +23,7 @@ install: $(INSTALLED)
 
 run: $(INSTALLED)
 	$(PY) manage.py create_ledger_key --output var/ledger-signing-key.pem
+	$(PY) manage.py create_signing_certificate
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py check --database default
 	$(PY) manage.py seed_demo
@@ -45,10 +46,12 @@ test: lint
 
 bench: $(INSTALLED)
 	$(PY) manage.py create_ledger_key --output var/ledger-signing-key.pem
+	$(PY) manage.py create_signing_certificate
 	$(PY) -m bench
 
 # Ten million ledger entries on PostgreSQL (DATABASE_URL, or the local server): minutes, so never part of `make bench`.
 bench-scale: $(INSTALLED)
+	$(PY) manage.py create_signing_certificate
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/portal} $(PY) -m bench scale
 
 clean:

@@ -3,6 +3,7 @@ and ~10,000 ledger entries in scope.
 
 ``evidence_pack_seconds``: building the pack (collect, attachments with Merkle proofs, render).
 ``evidence_pack_overhead_ratio``: that time over WeasyPrint's own time for the same HTML (target under 1.15).
+``evidence_pack_sign_seconds``: the PAdES document signature alone (part of the build), and its share of the build.
 ``evidence_pack_pages`` and ``evidence_pack_pages_100k``: the page count with ~10,000 and with ~100,000 ledger
 entries in scope; the pages summarise, so the two must be equal.
 """
@@ -20,7 +21,7 @@ from audit.canonical import canonical_bytes, model_label, to_jsonable
 from audit.ledger import GENESIS_HASH, chain_hash, entry_document
 from audit.models import LedgerEntry
 from bench.registry import column_values, seed_demo
-from evidence import builder
+from evidence import builder, signing
 from lineage.models import DatasetVersion, LineageRecord, LineageSource
 from registry.models import ModelVersion, TrainingRunDataset, ValidationSuite
 from registry.services.validation import ResultInput, validation_run_record
@@ -124,25 +125,29 @@ def more_ledger(model: ModelVersion, count: int) -> None:
     LedgerEntry.objects.bulk_create(batch)
 
 
-def build(model: ModelVersion) -> tuple[float, float, int]:
-    """(total seconds, WeasyPrint's seconds, pages) of one pack."""
-    rendering = []
-    render_pdf = builder.render_pdf
+def build(model: ModelVersion) -> tuple[float, float, float, int]:
+    """(total seconds, WeasyPrint's seconds, the document signature's seconds, pages) of one pack."""
+    rendering: list[float] = []
+    signing_time: list[float] = []
+    render_pdf, sign_pack = builder.render_pdf, signing.sign_pack
 
-    def timed_render(*args: object, **kwargs: object) -> tuple[bytes, int]:
-        started = time.perf_counter()
-        result = render_pdf(*args, **kwargs)
-        rendering.append(time.perf_counter() - started)
-        return result
+    def timed(function, into: list[float]):
+        def run(*args: object, **kwargs: object):
+            started = time.perf_counter()
+            result = function(*args, **kwargs)
+            into.append(time.perf_counter() - started)
+            return result
 
-    builder.render_pdf = timed_render
+        return run
+
+    builder.render_pdf, signing.sign_pack = timed(render_pdf, rendering), timed(sign_pack, signing_time)
     try:
         started = time.perf_counter()
         pack = builder.build_pack(use_case=model.use_case, model_version=model, pack_number="bench")
         total = time.perf_counter() - started
     finally:
-        builder.render_pdf = render_pdf
-    return total, rendering[0], pack.page_count
+        builder.render_pdf, signing.sign_pack = render_pdf, sign_pack
+    return total, rendering[0], signing_time[0], pack.page_count
 
 
 def run() -> Iterator[tuple[str, float, str]]:
@@ -154,10 +159,12 @@ def run() -> Iterator[tuple[str, float, str]]:
     in_scope = LedgerEntry.objects.filter(object_type=model_label(model), object_id=str(model.pk)).count()
     more_ledger(model, max(0, LEDGER_IN_SCOPE - in_scope))
     build(model)  # warm-up: templates, fonts
-    seconds, rendering, pages = build(model)
+    seconds, rendering, signing_seconds, pages = build(model)
     yield "evidence_pack_seconds", seconds, "s"
     yield "evidence_pack_overhead_ratio", seconds / rendering, "ratio"
+    yield "evidence_pack_sign_seconds", signing_seconds, "s"
+    yield "evidence_pack_sign_ratio", signing_seconds / seconds, "ratio"
     yield "evidence_pack_pages", float(pages), "pages"
     more_ledger(model, LEDGER_LARGE - LEDGER_IN_SCOPE)
-    _seconds, _rendering, pages_large = build(model)
+    _seconds, _rendering, _signing, pages_large = build(model)
     yield "evidence_pack_pages_100k", float(pages_large), "pages"

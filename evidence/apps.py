@@ -8,6 +8,7 @@ class EvidenceConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts.roles import register_role_permissions
+        from evidence import checks  # noqa: F401 (registers the signing check)
         from evidence.roles import ROLE_GRANTS
 
         register_role_permissions(ROLE_GRANTS)

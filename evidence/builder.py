@@ -27,6 +27,7 @@ from audit import checkpoints, signing_keys
 from audit.canonical import to_jsonable
 from audit.models import LedgerCheckpoint
 from audit.tree import StoredTree
+from evidence import signing
 from evidence.collect import (
     CONTROL_MAP,
     SECTIONS,
@@ -258,8 +259,11 @@ def build_pack(
         "checkpoint_signature": manifest["checkpoint"]["signature"],
         "files": sorted(manifest["files"].items()),
     }
+    context["signing_certificate"] = signing.describe(signing.certificate())
     html = render_to_string("evidence/pack.html", context)
     report(60)
     pdf, pages = render_pdf(html, files, generated_at=generated_at)
+    report(85)
+    pdf = signing.sign_pack(pdf)
     report(95)
     return BuiltPack(pdf=pdf, sha256=_sha(pdf), page_count=pages, checkpoint=checkpoint, manifest=manifest)

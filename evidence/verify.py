@@ -1,9 +1,9 @@
 """Checking an evidence pack against this portal: its embedded files, its checkpoint and today's ledger.
 
-In order: the manifest's SHA-256 of every embedded file; the Ed25519 signature of the checkpoint statement (and
-that it is this portal's checkpoint); each ledger entry of the slice, hash-linked as it claims and proved into the
-checkpoint's Merkle root; each entry still as it is in the database; the PDF being a pack this portal issued.
-The first failure is the reason.
+In order: the PAdES document signature over the whole file (``evidence.signing``); the manifest's SHA-256 of every
+embedded file; the Ed25519 signature of the checkpoint statement (and that it is this portal's checkpoint); each ledger
+entry of the slice, hash-linked as it claims and proved into the checkpoint's Merkle root; each entry still as it is
+in the database; the PDF being a pack this portal issued. The first failure is the reason.
 """
 
 import base64
@@ -22,6 +22,7 @@ from audit.ledger import chain_hash
 from audit.models import LedgerCheckpoint, LedgerEntry
 from evidence.builder import LEDGER, MANIFEST, MANIFEST_KIND
 from evidence.models import EvidencePack
+from evidence.signing import document_signature_problem
 
 
 class PackInvalid(Exception):
@@ -131,6 +132,9 @@ def verify_pack(pdf: bytes) -> PackReport:
     """Raises ``PackInvalid`` with the first reason the pack does not hold; returns what was checked."""
     report = PackReport(sha256=hashlib.sha256(pdf).hexdigest())
     attachments = _attachments(pdf)
+    problem = document_signature_problem(pdf)
+    if problem is not None:
+        raise PackInvalid(f"The PDF is not as the portal signed it: {problem}.")
     manifest = _check_files(attachments)
     report.files = sorted(attachments)
     report.tree_size, root = _check_checkpoint(manifest)

@@ -385,6 +385,19 @@ LEDGER_SIGNING_KEY = env_str("LEDGER_SIGNING_KEY")
 LEDGER_SIGNING_KEY_FILE = env_str("LEDGER_SIGNING_KEY_FILE") or (
     str(VAR_DIR / "ledger-signing-key.pem") if DEBUG else ""
 )
+#: The evidence packs' document signature (``evidence.signing``): the signing key and its X.509 certificate (PEM
+#: files), the certificate's chain up to the organisation's CA if it has one, the key's passphrase if encrypted, and
+#: an RFC 3161 timestamping authority (PAdES B-T; without one the signature states its signing time, B-B). A pilot
+#: uses the self-signed pair ``manage.py create_signing_certificate`` writes (``make run`` does).
+EVIDENCE_SIGNING_KEY_FILE = env_str("EVIDENCE_SIGNING_KEY_FILE") or (
+    str(VAR_DIR / "evidence-signing-key.pem") if DEBUG else ""
+)
+EVIDENCE_SIGNING_CERT_FILE = env_str("EVIDENCE_SIGNING_CERT_FILE") or (
+    str(VAR_DIR / "evidence-signing-cert.pem") if DEBUG else ""
+)
+EVIDENCE_SIGNING_CHAIN_FILE = env_str("EVIDENCE_SIGNING_CHAIN_FILE")
+EVIDENCE_SIGNING_KEY_PASSPHRASE = env_str("EVIDENCE_SIGNING_KEY_PASSPHRASE")
+TSA_URL = env_str("TSA_URL")
 #: A checkpoint follows new ledger entries within this many seconds (Celery beat runs the task this often; it makes
 #: a checkpoint only when something was appended), so that a rewrite of the ledger's tail soon contradicts a signed
 #: copy outside the database.

@@ -1,8 +1,10 @@
 """Test settings: the portal's own, plus a small governed app that exercises the trust core."""
 
 import tempfile
+from pathlib import Path
 
 from audit.signing_keys import generate_private_key_pem
+from evidence.signing import self_signed
 from portal.settings import *  # noqa: F403
 from portal.settings import INSTALLED_APPS, STORAGES
 
@@ -29,3 +31,14 @@ STORAGES = {
         "OPTIONS": {"location": tempfile.mkdtemp(prefix="documents-")},
     },
 }
+
+# A fresh self-signed evidence signing certificate per test session.
+_signing = Path(tempfile.mkdtemp(prefix="evidence-signing-"))
+_key_pem, _cert_pem = self_signed("Test Portal")
+EVIDENCE_SIGNING_KEY_FILE = str(_signing / "key.pem")
+EVIDENCE_SIGNING_CERT_FILE = str(_signing / "cert.pem")
+Path(EVIDENCE_SIGNING_KEY_FILE).write_bytes(_key_pem)
+Path(EVIDENCE_SIGNING_CERT_FILE).write_bytes(_cert_pem)
+EVIDENCE_SIGNING_CHAIN_FILE = ""
+EVIDENCE_SIGNING_KEY_PASSPHRASE = ""
+TSA_URL = ""

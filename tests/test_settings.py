@@ -25,6 +25,8 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
             "DJANGO_ALLOW_ASYNC_UNSAFE",
             "LEDGER_SIGNING_KEY",
             "CACHE_URL",
+            "EVIDENCE_SIGNING_KEY_FILE",
+            "EVIDENCE_SIGNING_CERT_FILE",
         }
     }
     return subprocess.run(
@@ -76,7 +78,20 @@ PRODUCTION = {
 }
 
 
-def test_deploy_check_is_clean_when_production_is_configured() -> None:
+def evidence_signing_files(directory: Path) -> dict[str, str]:
+    """An evidence signing key and certificate in ``directory``, as production configures its own."""
+    from evidence.signing import self_signed
+
+    key_pem, cert_pem = self_signed("Example Bank")
+    (directory / "evidence-key.pem").write_bytes(key_pem)
+    (directory / "evidence-cert.pem").write_bytes(cert_pem)
+    return {
+        "EVIDENCE_SIGNING_KEY_FILE": str(directory / "evidence-key.pem"),
+        "EVIDENCE_SIGNING_CERT_FILE": str(directory / "evidence-cert.pem"),
+    }
+
+
+def test_deploy_check_is_clean_when_production_is_configured(tmp_path: Path) -> None:
     from audit.signing_keys import generate_private_key_pem
 
     result = run_manage(
@@ -85,6 +100,7 @@ def test_deploy_check_is_clean_when_production_is_configured() -> None:
         "--fail-level",
         "WARNING",
         LEDGER_SIGNING_KEY=generate_private_key_pem(),
+        **evidence_signing_files(tmp_path),
         **PRODUCTION,
     )
 
@@ -205,6 +221,15 @@ def test_without_a_broker_tasks_run_in_process(monkeypatch: pytest.MonkeyPatch) 
     )
 
     assert result.stdout.split() == ["True", "True"]
+
+
+def test_deploy_check_fails_without_an_evidence_signing_certificate() -> None:
+    from audit.signing_keys import generate_private_key_pem
+
+    result = run_manage("check", "--deploy", LEDGER_SIGNING_KEY=generate_private_key_pem(), **PRODUCTION)
+
+    assert result.returncode != 0
+    assert "evidence.E001" in result.stderr
 
 
 @pytest.mark.parametrize("key", ["", "not-a-key", "QUJD"])

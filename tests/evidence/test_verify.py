@@ -46,7 +46,28 @@ def test_a_flipped_byte_in_an_attachment_is_caught(pack_file, tmp_path) -> None:
 
     tampered = tmp_path / "tampered.pdf"
     tampered.write_bytes(with_attachment_changed(pack_file.read_bytes(), "ledger.jsonl", flip))
-    assert "ledger.jsonl was altered" in refused(tampered)
+    assert "document signature does not match its contents" in refused(tampered)
+
+
+def test_a_changed_pack_signed_again_with_another_certificate_is_caught(pack_file, tmp_path) -> None:
+    """The forger's next move: change the file, then sign it with a certificate of their own."""
+    from django.test import override_settings
+
+    from evidence import signing
+
+    key_pem, cert_pem = signing.self_signed("Forger")
+    (tmp_path / "k.pem").write_bytes(key_pem)
+    (tmp_path / "c.pem").write_bytes(cert_pem)
+    issued = pack_file.read_bytes()
+    unsigned = issued[: issued.rindex(b"%%EOF", 0, len(issued) - 10) + 5]  # the revision before the signature
+    with override_settings(
+        EVIDENCE_SIGNING_KEY_FILE=str(tmp_path / "k.pem"), EVIDENCE_SIGNING_CERT_FILE=str(tmp_path / "c.pem")
+    ):
+        forged = signing.sign_pack(unsigned)
+    tampered = tmp_path / "forged.pdf"
+    tampered.write_bytes(forged)
+
+    assert "not made with this portal's evidence signing certificate" in refused(tampered)
 
 
 def test_a_ledger_entry_edited_after_the_pack_was_built_is_caught(pack_file) -> None:

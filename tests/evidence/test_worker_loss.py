@@ -53,6 +53,8 @@ def test_a_worker_killed_mid_render_yields_exactly_one_pack(world, settings) -> 
             "DJANGO_SETTINGS_MODULE": "tests.evidence.worker_settings",
             "DATABASE_URL": worker_database_url(),
             "EVIDENCE_DRILL_SIGNING_KEY": settings.LEDGER_SIGNING_KEY,
+            "EVIDENCE_DRILL_EVIDENCE_KEY_FILE": settings.EVIDENCE_SIGNING_KEY_FILE,
+            "EVIDENCE_DRILL_EVIDENCE_CERT_FILE": settings.EVIDENCE_SIGNING_CERT_FILE,
             "EVIDENCE_DRILL_MEDIA_ROOT": str(settings.MEDIA_ROOT),
             "EVIDENCE_DRILL_CHECKPOINT_DIR": checkpoint_storage().location,
         },

@@ -1,0 +1,208 @@
+"""The evidence pack's document signature: PAdES over every byte of the finished PDF, made with pyHanko.
+
+A pack exists to convince someone who does not trust the portal, so the pages, the embedded evidence and the manifest
+are signed as one document with the portal's evidence signing key and its X.509 certificate: an auditor's PDF reader
+(or ``verify_evidence_pack``, or any PAdES validator) then shows a changed figure on a page, a removed page, an
+attachment swapped, or anything appended after the signature. The signature is added the PDF/A way (an incremental
+update, nothing encrypted, nothing rewritten), so the pack stays PDF/A-3b.
+
+With ``TSA_URL`` set, the signature carries an RFC 3161 timestamp from that authority (PAdES B-T), which proves when it
+was made independently of the portal's clock; without it the signature states its signing time (PAdES B-B).
+
+The key and certificate come from ``EVIDENCE_SIGNING_KEY_FILE`` and ``EVIDENCE_SIGNING_CERT_FILE`` (PEM): in
+production an organisation's CA-issued certificate (its chain in ``EVIDENCE_SIGNING_CHAIN_FILE``), for a pilot a
+self-signed one made by ``manage.py create_signing_certificate``.
+"""
+
+import datetime
+import io
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.sign import fields, signers
+from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
+
+#: The signature field every pack carries (invisible: the integrity page says what it means).
+SIGNATURE_FIELD = "EvidencePackSignature"
+#: Document signing (RFC 9336): what the certificate says its key is for.
+DOCUMENT_SIGNING = x509.ObjectIdentifier("1.3.6.1.5.5.7.3.36")
+#: How long a self-signed certificate is valid: long enough for a pilot, short enough to be rotated.
+SELF_SIGNED_VALIDITY = datetime.timedelta(days=825)
+
+
+class SigningNotConfigured(ImproperlyConfigured):
+    """No evidence signing key or certificate where the settings say: packs cannot be issued unsigned."""
+
+
+@dataclass(frozen=True)
+class SigningCertificate:
+    """What the pack's integrity page and the published keys say about the certificate a pack is signed with."""
+
+    subject: str
+    sha256_fingerprint: str
+    not_before: datetime.datetime
+    not_after: datetime.datetime
+    self_signed: bool
+
+
+def _path(setting: str) -> Path:
+    value = getattr(settings, setting)
+    if not value:
+        raise SigningNotConfigured(f"{setting} is not set: evidence packs are signed (see the README).")
+    return Path(value)
+
+
+def certificate() -> x509.Certificate:
+    """The evidence signing certificate as configured."""
+    path = _path("EVIDENCE_SIGNING_CERT_FILE")
+    try:
+        return x509.load_pem_x509_certificate(path.read_bytes())
+    except FileNotFoundError:
+        raise SigningNotConfigured(
+            f"No evidence signing certificate at {path}: run `manage.py create_signing_certificate` for a "
+            "self-signed one, or configure the organisation's (README, Running in production)."
+        ) from None
+    except ValueError as error:
+        raise SigningNotConfigured(f"{path} is not a PEM certificate: {error}") from None
+
+
+def describe(cert: x509.Certificate) -> SigningCertificate:
+    return SigningCertificate(
+        subject=cert.subject.rfc4514_string(),
+        sha256_fingerprint=cert.fingerprint(hashes.SHA256()).hex(),
+        not_before=cert.not_valid_before_utc,
+        not_after=cert.not_valid_after_utc,
+        self_signed=cert.issuer == cert.subject,
+    )
+
+
+@cache
+def _signer(key_file: str, cert_file: str, chain_file: str, passphrase: str) -> signers.SimpleSigner:
+    signer = signers.SimpleSigner.load(
+        key_file,
+        cert_file,
+        ca_chain_files=(chain_file,) if chain_file else None,
+        key_passphrase=passphrase.encode() if passphrase else None,
+    )
+    if signer is None:
+        raise SigningNotConfigured(f"The evidence signing key {key_file} or certificate {cert_file} cannot be read.")
+    return signer
+
+
+def signer() -> signers.SimpleSigner:
+    certificate()  # the clear error first, if the certificate is missing or malformed
+    return _signer(
+        str(_path("EVIDENCE_SIGNING_KEY_FILE")),
+        str(_path("EVIDENCE_SIGNING_CERT_FILE")),
+        settings.EVIDENCE_SIGNING_CHAIN_FILE,
+        settings.EVIDENCE_SIGNING_KEY_PASSPHRASE,
+    )
+
+
+def sign_pack(pdf: bytes) -> bytes:
+    """``pdf`` with a PAdES signature over all of it, appended as an incremental update."""
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    metadata = signers.PdfSignatureMetadata(
+        field_name=SIGNATURE_FIELD,
+        md_algorithm="sha256",
+        subfilter=fields.SigSeedSubFilter.PADES,
+        reason="Evidence pack issued by the LLM Governance Portal",
+    )
+    timestamper = RequestsHTTPTimeStamper(settings.TSA_URL, timeout=30) if settings.TSA_URL else None
+    signed = signers.sign_pdf(writer, metadata, signer=signer(), timestamper=timestamper)
+    return signed.getvalue()
+
+
+def asn1_certificate(cert: x509.Certificate) -> asn1_x509.Certificate:
+    """The certificate as pyHanko's validation takes it."""
+    return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
+
+
+# --- A self-signed certificate for a pilot -----------------------------------------------------------------------
+
+
+def self_signed(organisation: str, *, now: datetime.datetime | None = None) -> tuple[bytes, bytes]:
+    """(private key PEM, certificate PEM): an ECDSA P-256 key and a self-signed certificate for document signing."""
+    now = now or datetime.datetime.now(datetime.UTC)
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, f"{organisation} evidence signing"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation),
+        ]
+    )
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + SELF_SIGNED_VALIDITY)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=True,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.ExtendedKeyUsage([DOCUMENT_SIGNING, ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return key_pem, cert.public_bytes(serialization.Encoding.PEM)
+
+
+def document_signature_problem(pdf: bytes) -> str | None:
+    """Why ``pdf`` does not carry this portal's intact document signature over all of it; None if it does.
+
+    Exactly one signature, in the pack's field, intact (the signed bytes hash to what was signed), valid, made with a
+    certificate that chains to the configured one (or to the configured chain), and covering the whole file: an
+    incremental update appended after it (an annotation, a new title) is named as such."""
+    from pyhanko.pdf_utils.misc import PdfError
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko.sign.validation.errors import SignatureValidationError
+    from pyhanko.sign.validation.status import SignatureCoverageLevel
+    from pyhanko_certvalidator import ValidationContext
+
+    roots = [asn1_certificate(certificate())]
+    if settings.EVIDENCE_SIGNING_CHAIN_FILE:
+        chain = Path(settings.EVIDENCE_SIGNING_CHAIN_FILE).read_bytes()
+        roots += [asn1_certificate(cert) for cert in x509.load_pem_x509_certificates(chain)]
+    try:
+        found = PdfFileReader(io.BytesIO(pdf), strict=False).embedded_signatures
+        if not found:
+            return "it carries no document signature"
+        if len(found) > 1 or found[0].field_name != SIGNATURE_FIELD:
+            return "it carries another signature than the pack's own"
+        status = validate_pdf_signature(found[0], ValidationContext(trust_roots=roots))
+    except (PdfError, SignatureValidationError, ValueError, KeyError, OSError) as error:
+        return f"its document signature cannot be validated: {error}"
+    if not status.intact or not status.valid:
+        return "its document signature does not match its contents (the file was changed after signing)"
+    if not status.trusted:
+        return "its document signature was not made with this portal's evidence signing certificate"
+    if status.coverage != SignatureCoverageLevel.ENTIRE_FILE:
+        return "something was appended after its document signature (an incremental update)"
+    return None
