@@ -5,11 +5,12 @@ from typing import Any
 from rest_framework import serializers
 
 from accounts.api.parsers import MAX_SAFE_INTEGER
+from accounts.api.serializers import StrictSerializer
 from lineage.choices import Article9Condition
 from lineage.services import RECORD_FIELDS
 
 
-class LineageSourceIn(serializers.Serializer):
+class LineageSourceIn(StrictSerializer):
     source_system = serializers.CharField(max_length=200, help_text="The source system's name.")
     legal_basis = serializers.CharField(max_length=40)
     special_category = serializers.BooleanField(required=False, default=False)
@@ -19,7 +20,7 @@ class LineageSourceIn(serializers.Serializer):
     extract = serializers.CharField(required=False, default="", allow_blank=True)
 
 
-class DatasetVersionIn(serializers.Serializer):
+class DatasetVersionIn(StrictSerializer):
     dataset = serializers.SlugField(max_length=80)
     content_digest = serializers.CharField(max_length=100)
     row_count = serializers.IntegerField(min_value=0, max_value=MAX_SAFE_INTEGER)

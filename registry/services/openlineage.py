@@ -29,6 +29,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from rest_framework import serializers
 
+from accounts.api.serializers import StrictSerializer
 from audit.ledger import ActionDenied
 from governance.models import UseCase
 from lineage.choices import OpenLineageEventType
@@ -42,7 +43,7 @@ from registry.services.training import training_run_complete, training_run_fail,
 FACET_PATH = f"run.facets.{TRAINING_FACET}"
 
 
-class TrainingStartFacet(serializers.Serializer):
+class TrainingStartFacet(StrictSerializer):
     useCase = serializers.SlugField()
     baseModel = BaseModelField()
     config = serializers.DictField()
@@ -61,7 +62,7 @@ class TrainingStartFacet(serializers.Serializer):
         return use_case
 
 
-class TrainingCompleteFacet(serializers.Serializer):
+class TrainingCompleteFacet(StrictSerializer):
     outputWeightsDigest = serializers.CharField(max_length=64)
     metrics = serializers.DictField(required=False, default=dict)
     checkpoints = serializers.ListField(required=False, default=list)
