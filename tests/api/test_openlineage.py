@@ -522,3 +522,14 @@ def test_the_schema_describes_the_intake(demo_organisation, issue):
     pipeline = issue(scopes=["lineage:write"])
     schema = pipeline.client.get("/api/schema/", HTTP_ACCEPT="application/json", **pipeline.headers()).json()
     assert {"201", "200"} <= set(schema["paths"]["/api/v1/lineage"]["post"]["responses"])
+
+
+@pytest.mark.django_db
+def test_a_run_first_heard_of_through_running_is_recorded(lineage_pipeline):
+    run_id = str(uuid.uuid4())
+
+    response = send(lineage_pipeline, event(RunState.RUNNING, run_id, outputs=[]))
+
+    assert response.status_code == 201, response.json()
+    run = OpenLineageRun.objects.get(run_id=run_id)
+    assert (run.state, run.received) == ("RUNNING", [])
