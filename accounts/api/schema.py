@@ -39,7 +39,8 @@ WITH_A_BODY = {
     "409": "The record is not in a state that allows this, or the request conflicts with what is recorded.",
     "413": "The body is larger than the API's limit (API_MAX_REQUEST_BYTES).",
     "415": "The body is not JSON.",
-    "422": "The Idempotency-Key was used before with another body.",
+    "422": "The body is well-formed but names a record the portal does not have (the fields' messages name it), "
+    "or the Idempotency-Key was used before with another body.",
 }
 
 

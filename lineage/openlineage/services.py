@@ -15,6 +15,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from accounts.api.exceptions import UNKNOWN_RECORD
 from accounts.authz import require
 from audit.audit_context import acting_as
 from audit.canonical import canonical_bytes
@@ -233,8 +234,11 @@ def _output_dataset(ref: DatasetRef, where: str) -> Dataset:
     if dataset is None:
         raise ValidationError(
             {
-                f"{where}.name": f"No dataset {ref.name!r} is registered. An output's OpenLineage name is the slug of "
-                "a dataset a data steward registered; register it, then send the event again."
+                f"{where}.name": ValidationError(
+                    f"No dataset {ref.name!r} is registered. An output's OpenLineage name is the slug of a dataset a "
+                    "data steward registered; register it, then send the event again.",
+                    code=UNKNOWN_RECORD,
+                )
             }
         )
     return dataset

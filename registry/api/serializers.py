@@ -7,6 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
+from accounts.api.exceptions import UNKNOWN_RECORD
 from accounts.api.parsers import MAX_SAFE_INTEGER
 from accounts.api.serializers import StrictSerializer
 from registry.choices import ChangeRisk, Environment, IncidentSeverity, IncidentSource
@@ -45,7 +46,7 @@ class BaseModelField(serializers.Field):
         else:
             self.fail("invalid")
         if found is None:
-            raise serializers.ValidationError(f"No base model {data!r}; register it first.")
+            raise serializers.ValidationError(f"No base model {data!r}; register it first.", code=UNKNOWN_RECORD)
         return found
 
     def to_representation(self, value: BaseModel) -> str:

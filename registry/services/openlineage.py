@@ -29,6 +29,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from rest_framework import serializers
 
+from accounts.api.exceptions import UNKNOWN_RECORD
 from accounts.api.serializers import StrictSerializer
 from audit.ledger import ActionDenied
 from governance.models import UseCase
@@ -58,7 +59,7 @@ class TrainingStartFacet(StrictSerializer):
     def validate_useCase(self, slug: str) -> UseCase:
         use_case = UseCase.objects.filter(slug=slug).first()
         if use_case is None:
-            raise serializers.ValidationError(f"No use case {slug!r}.")
+            raise serializers.ValidationError(f"No use case {slug!r}.", code=UNKNOWN_RECORD)
         return use_case
 
 
@@ -72,7 +73,12 @@ def _facet(job: TrainingJob, shape: type[serializers.Serializer]) -> dict[str, A
     given = shape(data=job.facet)
     if not given.is_valid():
         raise ValidationError(
-            {f"{FACET_PATH}.{name}": [str(message) for message in messages] for name, messages in given.errors.items()}
+            {
+                f"{FACET_PATH}.{name}": [
+                    ValidationError(str(message), code=getattr(message, "code", None)) for message in messages
+                ]
+                for name, messages in given.errors.items()
+            }
         )
     return dict(given.validated_data)
 
@@ -137,8 +143,11 @@ def _complete(job: TrainingJob) -> None:
     if run is None:
         raise ValidationError(
             {
-                "run.runId": f"No training run {job.run_id} is registered: send the run's START (with its "
-                f"{TRAINING_FACET} facet) first."
+                "run.runId": ValidationError(
+                    f"No training run {job.run_id} is registered: send the run's START (with its "
+                    f"{TRAINING_FACET} facet) first.",
+                    code=UNKNOWN_RECORD,
+                )
             }
         )
     _check_use_case(job, run.use_case_id, run, "training_run_complete")

@@ -356,10 +356,10 @@ def test_a_dataset_event_is_400_saying_only_run_events_are_recorded(lineage_pipe
 
 
 @pytest.mark.django_db
-def test_an_unregistered_output_dataset_is_400_and_records_nothing(lineage_pipeline):
+def test_an_unregistered_output_dataset_is_422_and_records_nothing(lineage_pipeline):
     start = event(RunState.START, str(uuid.uuid4()), outputs=[output(name="tmp_staging_table")])
     response = send(lineage_pipeline, start)
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "No dataset 'tmp_staging_table'" in response.json()["errors"]["outputs[0].name"][0]
     assert not OpenLineageRun.objects.exists()
 
