@@ -2,9 +2,11 @@
 
 - ``GateBlocked`` (a gate refused): 409 ``{"detail": ..., "reasons": [...]}``; fix every reason, then retry.
 - ``ActionDenied`` (who is asking, or the record's state): 403 ``{"detail": ...}``.
-- a Django or DRF ``ValidationError``: 400 ``{"detail": ..., "errors": {field: [messages]}}``; 422 with the same
-  shape when every message has the code ``UNKNOWN_RECORD``: the request is well-formed (its schema calls it
-  valid) but names a record the portal does not have, which the client fixes differently from a malformed one.
+- a Django or DRF ``ValidationError``: 400 ``{"detail": ..., "errors": {field: [messages]}}``. The same shape
+  answers 422 when every message has the code ``UNKNOWN_RECORD``: the request is well-formed (its schema calls
+  it valid) but names a record the portal does not have, which the client fixes differently from a malformed one;
+  and 409 when every message has the code ``CONFLICT``: it contradicts what is recorded (a run id another job
+  holds), which retrying the same request cannot fix.
 - a body above the limit: 413.
 - a token above its request rate: 429 ``{"detail": ...}`` with ``Retry-After`` (seconds); nothing was done.
 """
@@ -24,6 +26,12 @@ INVALID = "The request is invalid; see the messages of each field."
 UNKNOWN = "The request names a record the portal does not have; see the messages of each field."
 #: The code of a message that names a record the portal does not have (a ``ValidationError``'s ``code``).
 UNKNOWN_RECORD = "unknown_record"
+#: The code of a message saying the request contradicts what is recorded.
+CONFLICT = "conflict"
+REFUSALS = {
+    UNKNOWN_RECORD: (UNKNOWN, status.HTTP_422_UNPROCESSABLE_ENTITY),
+    CONFLICT: ("The request contradicts what is recorded; see the messages of each field.", status.HTTP_409_CONFLICT),
+}
 
 
 class RequestTooLarge(exceptions.APIException):
@@ -73,9 +81,10 @@ def _django_codes(error: DjangoValidationError) -> list[str]:
 
 
 def _refusal(errors: dict[str, list[str]], codes: list[str]) -> Response:
-    if codes and all(code == UNKNOWN_RECORD for code in codes):
-        return Response({"detail": UNKNOWN, "errors": errors}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
-    return Response({"detail": INVALID, "errors": errors}, status=status.HTTP_400_BAD_REQUEST)
+    detail, answer = INVALID, status.HTTP_400_BAD_REQUEST
+    if codes and len(set(codes)) == 1 and codes[0] in REFUSALS:
+        detail, answer = REFUSALS[codes[0]]
+    return Response({"detail": detail, "errors": errors}, status=answer)
 
 
 def django_validation_errors(error: DjangoValidationError) -> dict[str, list[str]]:
