@@ -7,12 +7,16 @@ bug the portal should name rather than guess around, and a pipeline that depends
 guess changes. ``StrictSerializer`` checks every field's JSON type before DRF converts it, including the items of
 list and dict fields, and refuses a mismatch with a 400 naming the field (together with DRF's own messages for
 the other fields). Nested serializers check their own fields: they are ``StrictSerializer``\\ s too.
+
+A serializer that sets ``refuses_unknown_fields`` also refuses a field it does not name (the others ignore
+such fields), and its schema says so (``additionalProperties: false``).
 """
 
 import re
 from collections.abc import Mapping
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 from rest_framework.fields import empty
 from rest_framework.settings import api_settings
@@ -119,8 +123,13 @@ def json_type_errors(field: serializers.Field, value: Any) -> Any:
 class StrictSerializer(serializers.Serializer):
     # No docstring: drf-spectacular would show it as the description of every input in the schema.
 
+    refuses_unknown_fields: bool = False
+
     def to_internal_value(self, data: Any) -> Any:
         wrong = {}
+        if self.refuses_unknown_fields and isinstance(data, Mapping):
+            known = ", ".join(self.fields)
+            wrong.update({name: [f"Unknown field; send only {known}."] for name in data if name not in self.fields})
         if isinstance(data, Mapping):
             for field in self._writable_fields:
                 value = field.get_value(data)
@@ -135,3 +144,16 @@ class StrictSerializer(serializers.Serializer):
         if wrong:
             raise serializers.ValidationError(wrong)
         return validated
+
+
+class StrictSerializerSchema(OpenApiSerializerExtension):
+    """The schema of a ``StrictSerializer`` that refuses unknown fields says so."""
+
+    target_class = StrictSerializer
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        if self.target.refuses_unknown_fields:
+            schema["additionalProperties"] = False
+        return schema

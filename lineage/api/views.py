@@ -45,7 +45,7 @@ class DatasetVersionCreate(PipelineCreateAPIView):
         }
         missing = sorted({source["source_system"] for source in sources} - set(systems))
         if missing:
-            raise ValidationError({"sources": [f"Unknown source systems: {', '.join(missing)}."]})
+            raise ValidationError({"sources": [f"Unknown source systems: {', '.join(missing)}."]}, code=UNKNOWN_RECORD)
         lineage = data.pop("lineage")
         with all_or_nothing(about=dataset):
             version = dataset_version_create(dataset=dataset, actor=request.user, parents=parents, **data, **lineage)

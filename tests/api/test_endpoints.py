@@ -447,7 +447,7 @@ def test_bad_dataset_version_is_400_and_writes_nothing(world, pipeline):
     }
     response = pipeline.post("/api/v1/dataset-versions", body)
     assert response.status_code == 400
-    assert "lineage" in response.json()["errors"]
+    assert "lineage.colour" in response.json()["errors"]
 
     body["lineage"] = {"retention_days": 30}
     body["sources"] = [{"source_system": "Salesforce CRM", "legal_basis": "astrology"}]
