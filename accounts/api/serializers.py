@@ -6,7 +6,7 @@ a UUID, a choice field takes ``1`` for ``"1"``, an integer field takes ``"5"`` a
 bug the portal should name rather than guess around, and a pipeline that depends on the guess breaks when the
 guess changes. ``StrictSerializer`` checks every field's JSON type before DRF converts it, including the items of
 list and dict fields, and refuses a mismatch with a 400 naming the field (together with DRF's own messages for
-the other fields). Nested serializers check their own fields: they are ``StrictSerializer``\\ s too.
+the other fields). Nested serializers check their own fields, being strict serializers too.
 
 A serializer that sets ``refuses_unknown_fields`` also refuses a field it does not name (the others ignore
 such fields), and its schema says so (``additionalProperties: false``).
@@ -31,7 +31,6 @@ JSON_KINDS: tuple[tuple[type, str], ...] = (
 )
 TEXT_FIELDS = (
     serializers.CharField,
-    serializers.UUIDField,
     serializers.DateTimeField,
     serializers.DateField,
     serializers.TimeField,
@@ -68,12 +67,21 @@ def _is_decimal_text(value: Any) -> bool:
     return isinstance(value, str) and DECIMAL_TEXT.match(value) is not None
 
 
+#: A UUID as the schema's ``format: uuid`` has it: hyphenated, without braces or a ``urn:uuid:`` prefix.
+UUID_TEXT = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
+
+
+def _is_uuid_text(value: Any) -> bool:
+    return isinstance(value, str) and UUID_TEXT.match(value) is not None
+
+
 #: Each check with the JSON type its message names.
 TEXT = (_is_text, "text (a JSON string)")
 INTEGER = (_is_integer, "a whole number (a JSON integer)")
 NUMBER = (_is_number, "a number (a JSON number)")
 BOOLEAN = (_is_boolean, "true or false (a JSON boolean)")
 DECIMAL = (_is_decimal_text, 'a decimal number as text of digits and a point (a JSON string such as "12.5")')
+UUID = (_is_uuid_text, 'a UUID as hyphenated text (a JSON string such as "0b5c1f4e-0a3f-4a43-9f2f-9a1e0d7d7d11")')
 
 
 def _expected(field: serializers.Field) -> tuple[Any, str] | None:
@@ -88,6 +96,8 @@ def _expected(field: serializers.Field) -> tuple[Any, str] | None:
     if isinstance(field, serializers.DecimalField):
         as_text = getattr(field, "coerce_to_string", None)  # set only when the field is given one
         return DECIMAL if (api_settings.COERCE_DECIMAL_TO_STRING if as_text is None else as_text) else NUMBER
+    if isinstance(field, serializers.UUIDField):
+        return UUID
     if isinstance(field, TEXT_FIELDS):
         return TEXT
     if isinstance(field, serializers.BooleanField):
@@ -115,7 +125,7 @@ def json_type_errors(field: serializers.Field, value: Any) -> Any:
     accepts, what = expected
     if accepts(value):
         return None
-    if expected is DECIMAL and isinstance(value, str):
+    if expected in (DECIMAL, UUID) and isinstance(value, str):
         return [f"Send {what}."]
     return [f"Send {what}, not {_kind(value)}."]
 

@@ -39,6 +39,8 @@ class Shape(StrictSerializer):
         ({"text": 5}, "text"),
         ({"text": 5.5}, "text"),
         ({"uuid": 1053258712}, "uuid"),
+        ({"uuid": "{0b5c1f4e-0a3f-4a43-9f2f-9a1e0d7d7d11}"}, "uuid"),
+        ({"uuid": "0b5c1f4e0a3f4a439f2f9a1e0d7d7d11"}, "uuid"),
         ({"when": 0}, "when"),
         ({"rate": 5}, "rate"),
         ({"kind": 1}, "kind"),
