@@ -377,6 +377,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "accounts.api.schema.document_errors",
+        "accounts.api.schema.document_storable_input",
     ],
 }
 

@@ -2,7 +2,11 @@
 
 - ``GateBlocked`` (a gate refused): 409 ``{"detail": ..., "reasons": [...]}``; fix every reason, then retry.
 - ``ActionDenied`` (who is asking, or the record's state): 403 ``{"detail": ...}``.
-- a Django or DRF ``ValidationError``: 400 ``{"detail": ..., "errors": {field: [messages]}}``.
+- a Django or DRF ``ValidationError``: 400 ``{"detail": ..., "errors": {field: [messages]}}``. The same shape
+  answers 422 when every message has the code ``UNKNOWN_RECORD``: the request is well-formed (its schema calls
+  it valid) but names a record the portal does not have, which the client fixes differently from a malformed one;
+  and 409 when every message has the code ``CONFLICT``: it contradicts what is recorded (a run id another job
+  holds), which retrying the same request cannot fix.
 - a body above the limit: 413.
 - a token above its request rate: 429 ``{"detail": ...}`` with ``Retry-After`` (seconds); nothing was done.
 """
@@ -19,6 +23,15 @@ from rest_framework.views import exception_handler
 from audit.ledger import ActionDenied
 
 INVALID = "The request is invalid; see the messages of each field."
+UNKNOWN = "The request names a record the portal does not have; see the messages of each field."
+#: The code of a message that names a record the portal does not have (a ``ValidationError``'s ``code``).
+UNKNOWN_RECORD = "unknown_record"
+#: The code of a message saying the request contradicts what is recorded.
+CONFLICT = "conflict"
+REFUSALS = {
+    UNKNOWN_RECORD: (UNKNOWN, status.HTTP_422_UNPROCESSABLE_ENTITY),
+    CONFLICT: ("The request contradicts what is recorded; see the messages of each field.", status.HTTP_409_CONFLICT),
+}
 
 
 class RequestTooLarge(exceptions.APIException):
@@ -54,6 +67,26 @@ def _flattened(messages: Any, key: str) -> dict[str, list[str]]:
     return {key: [str(message) for message in (messages if isinstance(messages, list) else [messages])]}
 
 
+def _codes(codes: Any) -> list[str]:
+    if isinstance(codes, dict):
+        return [code for inner in codes.values() for code in _codes(inner)]
+    if isinstance(codes, list):
+        return [code for inner in codes for code in _codes(inner)]
+    return [codes]
+
+
+def _django_codes(error: DjangoValidationError) -> list[str]:
+    errors = error.error_dict.values() if hasattr(error, "error_dict") else [error.error_list]
+    return [inner.code for messages in errors for inner in messages]
+
+
+def _refusal(errors: dict[str, list[str]], codes: list[str]) -> Response:
+    detail, answer = INVALID, status.HTTP_400_BAD_REQUEST
+    if codes and len(set(codes)) == 1 and codes[0] in REFUSALS:
+        detail, answer = REFUSALS[codes[0]]
+    return Response({"detail": detail, "errors": errors}, status=answer)
+
+
 def django_validation_errors(error: DjangoValidationError) -> dict[str, list[str]]:
     if hasattr(error, "error_dict"):
         return {
@@ -80,11 +113,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if isinstance(exc, ActionDenied):
         return Response({"detail": exc.reason}, status=status.HTTP_403_FORBIDDEN)
     if isinstance(exc, DjangoValidationError):
-        return Response(
-            {"detail": INVALID, "errors": django_validation_errors(exc)}, status=status.HTTP_400_BAD_REQUEST
-        )
+        return _refusal(django_validation_errors(exc), _django_codes(exc))
     if isinstance(exc, exceptions.ValidationError):
-        return Response({"detail": INVALID, "errors": _as_field_errors(exc.detail)}, status=status.HTTP_400_BAD_REQUEST)
+        return _refusal(_as_field_errors(exc.detail), _codes(exc.get_codes()))
     if isinstance(exc, RequestDataTooBig):
         return Response({"detail": RequestTooLarge.default_detail}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     if isinstance(exc, ObjectDoesNotExist):

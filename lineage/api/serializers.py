@@ -1,15 +1,16 @@
 """The shapes of the lineage API's requests and answers."""
 
-from typing import Any
-
 from rest_framework import serializers
 
 from accounts.api.parsers import MAX_SAFE_INTEGER
-from lineage.choices import Article9Condition
-from lineage.services import RECORD_FIELDS
+from accounts.api.serializers import StrictSerializer
+from lineage.choices import Article9Condition, DataCategory, PrivacyControl, Sensitivity
+
+#: The largest retention the record's column holds.
+MAX_RETENTION_DAYS = 2**31 - 1
 
 
-class LineageSourceIn(serializers.Serializer):
+class LineageSourceIn(StrictSerializer):
     source_system = serializers.CharField(max_length=200, help_text="The source system's name.")
     legal_basis = serializers.CharField(max_length=40)
     special_category = serializers.BooleanField(required=False, default=False)
@@ -19,7 +20,26 @@ class LineageSourceIn(serializers.Serializer):
     extract = serializers.CharField(required=False, default="", allow_blank=True)
 
 
-class DatasetVersionIn(serializers.Serializer):
+class LineageRecordIn(StrictSerializer):
+    """The version's lineage record: the fields given are set, the others keep their defaults."""
+
+    refuses_unknown_fields = True
+
+    sensitivity = serializers.ChoiceField(choices=Sensitivity.choices, required=False)
+    data_categories = serializers.ListField(child=serializers.ChoiceField(choices=DataCategory.choices), required=False)
+    consent_scope = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    retention_days = serializers.IntegerField(
+        min_value=0, max_value=MAX_RETENTION_DAYS, required=False, allow_null=True
+    )
+    retention_basis = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    privacy_controls = serializers.ListField(
+        child=serializers.ChoiceField(choices=PrivacyControl.choices), required=False
+    )
+    dpia_reference = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    notes = serializers.CharField(required=False, allow_blank=True)
+
+
+class DatasetVersionIn(StrictSerializer):
     dataset = serializers.SlugField(max_length=80)
     content_digest = serializers.CharField(max_length=100)
     row_count = serializers.IntegerField(min_value=0, max_value=MAX_SAFE_INTEGER)
@@ -27,19 +47,9 @@ class DatasetVersionIn(serializers.Serializer):
     storage_uri = serializers.CharField(max_length=1000)
     sampling_method = serializers.CharField(required=False, default="", allow_blank=True)
     filters = serializers.CharField(required=False, default="", allow_blank=True)
-    lineage = serializers.DictField(
-        required=False, default=dict, help_text=f"Lineage record fields: {', '.join(RECORD_FIELDS)}."
-    )
+    lineage = LineageRecordIn(required=False, default=dict)
     sources = LineageSourceIn(many=True, required=False, default=list)
     parents = serializers.ListField(child=serializers.CharField(max_length=200), required=False, default=list)
-
-    def validate_lineage(self, value: dict[str, Any]) -> dict[str, Any]:
-        unknown = sorted(set(value) - set(RECORD_FIELDS))
-        if unknown:
-            raise serializers.ValidationError(
-                f"Unknown lineage fields: {', '.join(unknown)}. Known: {', '.join(RECORD_FIELDS)}."
-            )
-        return value
 
 
 class DatasetVersionOut(serializers.Serializer):

@@ -8,6 +8,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.api.exceptions import UNKNOWN_RECORD
 from accounts.api.views import PipelineCreateAPIView, all_or_nothing
 from accounts.models import PipelineTokenScope
 from lineage.api.serializers import DatasetVersionIn, DatasetVersionOut
@@ -25,14 +26,18 @@ class DatasetVersionCreate(PipelineCreateAPIView):
         data = dict(given.validated_data)
         dataset = Dataset.objects.filter(slug=data.pop("dataset")).first()
         if dataset is None:
-            raise ValidationError({"dataset": ["No such dataset; a data steward registers datasets."]})
+            raise ValidationError(
+                {"dataset": ["No such dataset; a data steward registers datasets."]}, code=UNKNOWN_RECORD
+            )
         self.check_use_case(dataset.use_case_id, attempted="dataset_version_create", obj=dataset)
         parents, unknown = [], []
         for identifier in data.pop("parents"):
             parent = DatasetVersion.objects.select_related("dataset").identified_by(identifier).first()
             (parents if parent is not None else unknown).append(parent or identifier)
         if unknown:
-            raise ValidationError({"parents": [f"Unknown dataset versions: {', '.join(unknown)}."]})
+            raise ValidationError(
+                {"parents": [f"Unknown dataset versions: {', '.join(unknown)}."]}, code=UNKNOWN_RECORD
+            )
         sources = data.pop("sources")
         systems = {
             system.name: system
@@ -40,7 +45,7 @@ class DatasetVersionCreate(PipelineCreateAPIView):
         }
         missing = sorted({source["source_system"] for source in sources} - set(systems))
         if missing:
-            raise ValidationError({"sources": [f"Unknown source systems: {', '.join(missing)}."]})
+            raise ValidationError({"sources": [f"Unknown source systems: {', '.join(missing)}."]}, code=UNKNOWN_RECORD)
         lineage = data.pop("lineage")
         with all_or_nothing(about=dataset):
             version = dataset_version_create(dataset=dataset, actor=request.user, parents=parents, **data, **lineage)

@@ -22,7 +22,10 @@ class OpenLineageRun(GovernedModel):
     job_name = models.CharField(_("job name"), max_length=500)
     state = models.CharField(_("state"), max_length=20, choices=OpenLineageEventType.choices)
     received = models.JSONField(
-        _("event types received"), default=list, help_text=_("Each START, COMPLETE, FAIL or ABORT counts once.")
+        _("event types received"),
+        default=list,
+        blank=True,  # a run first heard of through RUNNING or OTHER has received none of them yet
+        help_text=_("Each START, COMPLETE, FAIL or ABORT counts once."),
     )
     reported_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("reported by"), on_delete=models.PROTECT, related_name="+"

@@ -16,6 +16,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from rest_framework import serializers
 
+from accounts.api.serializers import StrictSerializer
 from lineage.choices import OpenLineageEventType
 
 MAX_TEXT = 500
@@ -76,7 +77,7 @@ class _Facets(serializers.DictField):
         return super().to_internal_value(data) if data is not None else {}
 
 
-class _DatasetIn(serializers.Serializer):
+class _DatasetIn(StrictSerializer):
     namespace = serializers.CharField(max_length=MAX_TEXT)
     name = serializers.CharField(max_length=MAX_TEXT)
     facets = _Facets()
@@ -84,12 +85,12 @@ class _DatasetIn(serializers.Serializer):
     outputFacets = _Facets()
 
 
-class _RunIn(serializers.Serializer):
+class _RunIn(StrictSerializer):
     runId = serializers.UUIDField()
     facets = _Facets()
 
 
-class _JobIn(serializers.Serializer):
+class _JobIn(StrictSerializer):
     namespace = serializers.CharField(max_length=MAX_TEXT)
     name = serializers.CharField(max_length=MAX_TEXT)
     facets = _Facets()
@@ -103,7 +104,7 @@ class _Datasets(serializers.ListField):
         return super().to_internal_value(data) if data is not None else []
 
 
-class RunEventIn(serializers.Serializer):
+class RunEventIn(StrictSerializer):
     """The fields of a RunEvent the portal needs; everything else in the event is ignored."""
 
     eventType = serializers.ChoiceField(

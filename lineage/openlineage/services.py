@@ -15,6 +15,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from accounts.api.exceptions import CONFLICT, UNKNOWN_RECORD
 from accounts.authz import require
 from audit.audit_context import acting_as
 from audit.canonical import canonical_bytes
@@ -76,7 +77,12 @@ def openlineage_event_record(
                 return _after_merge(run, event, actor, use_case_ids, resolved)
         if (run.job_namespace, run.job_name) != (event.job_namespace, event.job_name):
             raise ValidationError(
-                {"run.runId": f"This run id belongs to the job {run.job_namespace}/{run.job_name}; runs are unique."}
+                {
+                    "run.runId": ValidationError(
+                        f"This run id belongs to the job {run.job_namespace}/{run.job_name}; runs are unique.",
+                        code=CONFLICT,
+                    )
+                }
             )
         if run.reported_by_id != actor.pk:
             raise ActionDenied(
@@ -89,7 +95,11 @@ def openlineage_event_record(
             return RecordedEvent(run=run, recorded=False)
         if event.event_type in TERMINAL and run.state in TERMINAL:
             raise ValidationError(
-                {"eventType": f"This run already ended ({run.state} at {run.ended_at:%Y-%m-%d %H:%M} UTC)."}
+                {
+                    "eventType": ValidationError(
+                        f"This run already ended ({run.state} at {run.ended_at:%Y-%m-%d %H:%M} UTC).", code=CONFLICT
+                    )
+                }
             )
         before = _snapshot(run)
         _merge(run, event)
@@ -233,8 +243,11 @@ def _output_dataset(ref: DatasetRef, where: str) -> Dataset:
     if dataset is None:
         raise ValidationError(
             {
-                f"{where}.name": f"No dataset {ref.name!r} is registered. An output's OpenLineage name is the slug of "
-                "a dataset a data steward registered; register it, then send the event again."
+                f"{where}.name": ValidationError(
+                    f"No dataset {ref.name!r} is registered. An output's OpenLineage name is the slug of a dataset a "
+                    "data steward registered; register it, then send the event again.",
+                    code=UNKNOWN_RECORD,
+                )
             }
         )
     return dataset

@@ -7,7 +7,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
+from accounts.api.exceptions import UNKNOWN_RECORD
 from accounts.api.parsers import MAX_SAFE_INTEGER
+from accounts.api.serializers import StrictSerializer
 from registry.choices import ChangeRisk, Environment, IncidentSeverity, IncidentSource
 from registry.models import BaseModel
 from registry.services.validation import ResultInput
@@ -37,21 +39,21 @@ class BaseModelField(serializers.Field):
     def to_internal_value(self, data: Any) -> BaseModel:
         if isinstance(data, int) and not isinstance(data, bool):
             found = BaseModel.objects.filter(pk=data).first()
-        elif isinstance(data, dict) and {"provider", "name", "version"} <= set(data):
+        elif isinstance(data, dict) and all(isinstance(data.get(key), str) for key in ("provider", "name", "version")):
             found = BaseModel.objects.filter(
                 provider=data["provider"], name=data["name"], version=data["version"]
             ).first()
         else:
             self.fail("invalid")
         if found is None:
-            raise serializers.ValidationError(f"No base model {data!r}; register it first.")
+            raise serializers.ValidationError(f"No base model {data!r}; register it first.", code=UNKNOWN_RECORD)
         return found
 
     def to_representation(self, value: BaseModel) -> str:
         return str(value)
 
 
-class TrainingRunIn(serializers.Serializer):
+class TrainingRunIn(StrictSerializer):
     run_id = serializers.CharField(max_length=200)
     use_case = serializers.SlugField()
     base_model = BaseModelField()
@@ -78,14 +80,14 @@ class TrainingRunOut(serializers.Serializer):
     output_weights_digest = serializers.CharField()
 
 
-class TrainingRunCompleteIn(serializers.Serializer):
+class TrainingRunCompleteIn(StrictSerializer):
     output_weights_digest = serializers.CharField(max_length=64)
     metrics = serializers.DictField(required=False, default=dict)
     checkpoints = serializers.ListField(required=False, default=list)
     finished_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
 
 
-class ModelVersionIn(serializers.Serializer):
+class ModelVersionIn(StrictSerializer):
     training_run = serializers.CharField(max_length=200, help_text="The run's run_id.")
     name = serializers.SlugField(max_length=100)
     description = serializers.CharField(required=False, default="", allow_blank=True)
@@ -152,7 +154,7 @@ def parse_results(raw: Any) -> list[ResultInput]:
     return results
 
 
-class ValidationRunIn(serializers.Serializer):
+class ValidationRunIn(StrictSerializer):
     """``results`` is a list of ``{"case", "outcome", "attempt", "score", "output_excerpt", "human_reviewer",
     "note"}`` objects (case and outcome required)."""
 
@@ -193,7 +195,7 @@ class GateCheckOut(serializers.Serializer):
     change_ticket = serializers.CharField(allow_null=True)
 
 
-class ChangeTicketIn(serializers.Serializer):
+class ChangeTicketIn(StrictSerializer):
     model_version = serializers.CharField(max_length=200)
     environment = serializers.ChoiceField(choices=Environment.choices, help_text="test, staging or prod")
     risk_level = serializers.ChoiceField(choices=ChangeRisk.choices)
@@ -222,16 +224,30 @@ class DeploymentOut(serializers.Serializer):
     kill_switch_reason = serializers.CharField()
 
 
-class MonitoringSummaryIn(serializers.Serializer):
+#: What a rate field takes: 0 to 100 with at most two decimals (leading zeros, and "-0" for 0, included).
+PERCENTAGE_PATTERN = (
+    r"^(?:-(?:0+(?:\.0{0,2})?|\.0{1,2})|0*(?:[0-9]{1,2}(?:\.[0-9]{0,2})?|100(?:\.0{0,2})?|\.[0-9]{1,2}))$"
+)
+
+
+@extend_schema_field({"type": "string", "format": "decimal", "pattern": PERCENTAGE_PATTERN})
+class Percentage(serializers.DecimalField):
+    """A rate in percent, as text ("12.5"); the schema's pattern says exactly which texts it takes."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_digits=5, decimal_places=2, min_value=0, max_value=100, **kwargs)
+
+
+class MonitoringSummaryIn(StrictSerializer):
     use_case = serializers.SlugField()
     environment = serializers.ChoiceField(choices=Environment.choices)
     period_start = serializers.DateTimeField()
     period_end = serializers.DateTimeField()
     volume = serializers.IntegerField(min_value=0, max_value=MAX_SAFE_INTEGER)
-    policy_violation_rate = serializers.DecimalField(max_digits=5, decimal_places=2, min_value=0, max_value=100)
-    refusal_rate = serializers.DecimalField(max_digits=5, decimal_places=2, min_value=0, max_value=100)
-    escalation_rate = serializers.DecimalField(max_digits=5, decimal_places=2, min_value=0, max_value=100)
-    human_override_rate = serializers.DecimalField(max_digits=5, decimal_places=2, min_value=0, max_value=100)
+    policy_violation_rate = Percentage()
+    refusal_rate = Percentage()
+    escalation_rate = Percentage()
+    human_override_rate = Percentage()
 
 
 class MonitoringSummaryOut(serializers.Serializer):
@@ -241,7 +257,7 @@ class MonitoringSummaryOut(serializers.Serializer):
     incident = serializers.CharField(source="incident.identifier", allow_null=True, default=None)
 
 
-class IncidentIn(serializers.Serializer):
+class IncidentIn(StrictSerializer):
     use_case = serializers.SlugField()
     title = serializers.CharField(max_length=200)
     description = serializers.CharField()

@@ -13,6 +13,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.api.exceptions import UNKNOWN_RECORD
 from accounts.api.views import PipelineAPIView, PipelineCreateAPIView, all_or_nothing
 from accounts.models import PipelineTokenScope
 from governance.models import UseCase
@@ -60,13 +61,15 @@ def _model_version_field(identifier: str, field: str = "model_version") -> Model
     try:
         return model_version_by_identifier(identifier)
     except ModelVersion.DoesNotExist:
-        raise ValidationError({field: [f"No model version {identifier!r} (name:number or id)."]}) from None
+        raise ValidationError(
+            {field: [f"No model version {identifier!r} (name:number or id)."]}, code=UNKNOWN_RECORD
+        ) from None
 
 
 def _use_case_field(slug: str) -> UseCase:
     use_case = UseCase.objects.filter(slug=slug).first()
     if use_case is None:
-        raise ValidationError({"use_case": [f"No use case {slug!r}."]})
+        raise ValidationError({"use_case": [f"No use case {slug!r}."]}, code=UNKNOWN_RECORD)
     return use_case
 
 
@@ -89,7 +92,9 @@ class TrainingRunCreate(PipelineCreateAPIView):
             except DatasetVersion.DoesNotExist:
                 unknown.append(identifier)
         if unknown:
-            raise ValidationError({"dataset_versions": [f"Unknown dataset versions: {', '.join(unknown)}."]})
+            raise ValidationError(
+                {"dataset_versions": [f"Unknown dataset versions: {', '.join(unknown)}."]}, code=UNKNOWN_RECORD
+            )
         run = training_run_register(actor=request.user, use_case=use_case, dataset_versions=versions, **data)
         return Response(TrainingRunOut(run).data, status=status.HTTP_201_CREATED)
 
@@ -116,7 +121,9 @@ class ModelVersionCreate(PipelineCreateAPIView):
         given.is_valid(raise_exception=True)
         run = TrainingRun.objects.filter(run_id=given.validated_data["training_run"]).first()
         if run is None:
-            raise ValidationError({"training_run": [f"No training run {given.validated_data['training_run']!r}."]})
+            raise ValidationError(
+                {"training_run": [f"No training run {given.validated_data['training_run']!r}."]}, code=UNKNOWN_RECORD
+            )
         self.check_use_case(run.use_case_id, attempted="model_version_register", obj=run)
         version = model_version_register(
             run=run,
@@ -146,7 +153,9 @@ class ValidationRunCreate(PipelineCreateAPIView):
             suites = suites.filter(version=given["suite_version"])
         suite = suites.order_by("-version").first()
         if suite is None:
-            raise ValidationError({"suite": [f"No validation suite {given['suite']!r} in that version."]})
+            raise ValidationError(
+                {"suite": [f"No validation suite {given['suite']!r} in that version."]}, code=UNKNOWN_RECORD
+            )
         results = parse_results(data.get("results"))
         run = validation_run_record(
             model_version=version,

@@ -29,6 +29,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from rest_framework import serializers
 
+from accounts.api.exceptions import UNKNOWN_RECORD
+from accounts.api.serializers import StrictSerializer
 from audit.ledger import ActionDenied
 from governance.models import UseCase
 from lineage.choices import OpenLineageEventType
@@ -42,7 +44,7 @@ from registry.services.training import training_run_complete, training_run_fail,
 FACET_PATH = f"run.facets.{TRAINING_FACET}"
 
 
-class TrainingStartFacet(serializers.Serializer):
+class TrainingStartFacet(StrictSerializer):
     useCase = serializers.SlugField()
     baseModel = BaseModelField()
     config = serializers.DictField()
@@ -57,11 +59,11 @@ class TrainingStartFacet(serializers.Serializer):
     def validate_useCase(self, slug: str) -> UseCase:
         use_case = UseCase.objects.filter(slug=slug).first()
         if use_case is None:
-            raise serializers.ValidationError(f"No use case {slug!r}.")
+            raise serializers.ValidationError(f"No use case {slug!r}.", code=UNKNOWN_RECORD)
         return use_case
 
 
-class TrainingCompleteFacet(serializers.Serializer):
+class TrainingCompleteFacet(StrictSerializer):
     outputWeightsDigest = serializers.CharField(max_length=64)
     metrics = serializers.DictField(required=False, default=dict)
     checkpoints = serializers.ListField(required=False, default=list)
@@ -71,7 +73,12 @@ def _facet(job: TrainingJob, shape: type[serializers.Serializer]) -> dict[str, A
     given = shape(data=job.facet)
     if not given.is_valid():
         raise ValidationError(
-            {f"{FACET_PATH}.{name}": [str(message) for message in messages] for name, messages in given.errors.items()}
+            {
+                f"{FACET_PATH}.{name}": [
+                    ValidationError(str(message), code=getattr(message, "code", None)) for message in messages
+                ]
+                for name, messages in given.errors.items()
+            }
         )
     return dict(given.validated_data)
 
@@ -136,8 +143,11 @@ def _complete(job: TrainingJob) -> None:
     if run is None:
         raise ValidationError(
             {
-                "run.runId": f"No training run {job.run_id} is registered: send the run's START (with its "
-                f"{TRAINING_FACET} facet) first."
+                "run.runId": ValidationError(
+                    f"No training run {job.run_id} is registered: send the run's START (with its "
+                    f"{TRAINING_FACET} facet) first.",
+                    code=UNKNOWN_RECORD,
+                )
             }
         )
     _check_use_case(job, run.use_case_id, run, "training_run_complete")

@@ -106,7 +106,7 @@ def test_malformed_training_run_is_400_with_field_messages(pipeline):
 
     body = training_body("run-api-3", "support-chats@9")
     response = pipeline.post("/api/v1/training-runs", body)
-    assert response.status_code == 400
+    assert response.status_code == 422, "well-formed, naming a dataset version the portal does not have"
     assert "support-chats@9" in response.json()["errors"]["dataset_versions"][0]
 
     body = {**training_body("run-api-3"), "config_hash": "0" * 64}
@@ -447,7 +447,7 @@ def test_bad_dataset_version_is_400_and_writes_nothing(world, pipeline):
     }
     response = pipeline.post("/api/v1/dataset-versions", body)
     assert response.status_code == 400
-    assert "lineage" in response.json()["errors"]
+    assert "lineage.colour" in response.json()["errors"]
 
     body["lineage"] = {"retention_days": 30}
     body["sources"] = [{"source_system": "Salesforce CRM", "legal_basis": "astrology"}]
@@ -464,3 +464,17 @@ def test_bad_dataset_version_is_400_and_writes_nothing(world, pipeline):
     assert "source system" in problems
     assert "retention" in problems
     assert DatasetVersion.objects.get(dataset__slug="support-chats", number=identifier.split("@")[1]).state == "draft"
+
+
+@pytest.mark.django_db
+def test_a_well_formed_request_naming_an_unknown_record_is_422_naming_the_field(world, pipeline):
+    body = {"use_case": "no-such-use-case", "title": "t", "description": "d", "severity": "sev3"}
+
+    response = pipeline.post("/api/v1/incidents", body)
+
+    assert response.status_code == 422
+    assert response.json()["errors"] == {"use_case": ["No use case 'no-such-use-case'."]}
+    assert not Incident.objects.exists()
+
+    malformed = pipeline.post("/api/v1/incidents", {**body, "severity": "sev9"})
+    assert malformed.status_code == 400, "a malformed request is a 400 before any record is looked up"

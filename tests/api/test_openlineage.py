@@ -248,7 +248,7 @@ def test_a_failed_run_produces_no_version_and_cannot_complete_afterwards(lineage
     assert (failed.status_code, failed.json()["state"], failed.json()["dataset_versions"]) == (201, "FAIL", [])
 
     late = send(lineage_pipeline, event(RunState.COMPLETE, run_id))
-    assert late.status_code == 400
+    assert late.status_code == 409
     assert "already ended (FAIL" in late.json()["errors"]["eventType"][0]
     assert DatasetVersion.objects.count() == versions
     assert OpenLineageRun.objects.get().state == "FAIL"
@@ -356,10 +356,10 @@ def test_a_dataset_event_is_400_saying_only_run_events_are_recorded(lineage_pipe
 
 
 @pytest.mark.django_db
-def test_an_unregistered_output_dataset_is_400_and_records_nothing(lineage_pipeline):
+def test_an_unregistered_output_dataset_is_422_and_records_nothing(lineage_pipeline):
     start = event(RunState.START, str(uuid.uuid4()), outputs=[output(name="tmp_staging_table")])
     response = send(lineage_pipeline, start)
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "No dataset 'tmp_staging_table'" in response.json()["errors"]["outputs[0].name"][0]
     assert not OpenLineageRun.objects.exists()
 
@@ -522,3 +522,27 @@ def test_the_schema_describes_the_intake(demo_organisation, issue):
     pipeline = issue(scopes=["lineage:write"])
     schema = pipeline.client.get("/api/schema/", HTTP_ACCEPT="application/json", **pipeline.headers()).json()
     assert {"201", "200"} <= set(schema["paths"]["/api/v1/lineage"]["post"]["responses"])
+
+
+@pytest.mark.django_db
+def test_a_run_first_heard_of_through_running_is_recorded(lineage_pipeline):
+    run_id = str(uuid.uuid4())
+
+    response = send(lineage_pipeline, event(RunState.RUNNING, run_id, outputs=[]))
+
+    assert response.status_code == 201, response.json()
+    run = OpenLineageRun.objects.get(run_id=run_id)
+    assert (run.state, run.received) == ("RUNNING", [])
+
+
+@pytest.mark.django_db
+def test_a_run_id_another_job_holds_is_409(lineage_pipeline):
+    run_id = str(uuid.uuid4())
+    send(lineage_pipeline, event(RunState.START, run_id))
+    document = json.loads(Serde.to_json(event(RunState.RUNNING, run_id, outputs=[])))
+    document["job"]["name"] = "another_job"
+
+    response = send(lineage_pipeline, document)
+
+    assert response.status_code == 409
+    assert "runs are unique" in response.json()["errors"]["run.runId"][0]

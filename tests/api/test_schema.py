@@ -1,5 +1,7 @@
 """The OpenAPI schema describes every pipeline endpoint and the bearer token; people read it signed in."""
 
+import re
+
 import pytest
 
 from tests.signing_in import login_verified
@@ -68,3 +70,23 @@ def test_an_api_path_no_url_matches_is_a_json_404(demo_organisation, issue, clie
     assert response.json() == {"detail": "No such endpoint or record."}
     assert page.status_code == 404
     assert page["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.django_db
+def test_request_bodies_say_what_the_api_can_store(demo_users, client):
+    login_verified(client, demo_users["mleng"])
+    schemas = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()["components"]["schemas"]
+    storable = {"$ref": "#/components/schemas/StorableJSON"}
+    no_nul = re.compile(schemas["IncidentIn"]["properties"]["description"]["pattern"])
+    optional = re.compile(schemas["ModelVersionIn"]["properties"]["description"]["pattern"])
+
+    assert no_nul.match("spike at night")
+    assert not no_nul.match("spike \x00 at night")
+    assert not no_nul.match(" \t\u3000"), "a required text is not blank once trimmed"
+    assert optional.match("")
+    assert not optional.match("\x00")
+    assert schemas["TrainingRunIn"]["properties"]["config"]["additionalProperties"] == storable
+    assert schemas["IncidentIn"]["additionalProperties"] == storable, "unknown fields are ignored, if storable"
+    assert schemas["LineageRecordIn"]["additionalProperties"] is False, "unknown lineage fields are refused"
+    assert schemas["ValidationRunIn"]["properties"]["suite_version"]["maximum"] == 2**53 - 1
+    assert "description" not in schemas["IncidentIn"]
