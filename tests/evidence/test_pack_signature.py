@@ -144,3 +144,80 @@ def test_check_deploy_fails_without_a_usable_signing_certificate(settings, tmp_p
     assert error.id == "evidence.E001"
     settings.EVIDENCE_SIGNING_CERT_FILE = ""
     assert evidence_signing_check()[0].id == "evidence.E001"
+
+
+@pytest.fixture
+def timestamping_authority(settings):
+    """An RFC 3161 timestamping authority over real HTTP (pyHanko's in-process one behind a local server), with its
+    own certificate; ``TSA_URL`` points at it."""
+    import datetime
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from asn1crypto import keys, tsp
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+    from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)  # what pyHanko's test authority signs with
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Test Timestamping Authority")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    stamper = DummyTimeStamper(
+        tsa_cert=signing.asn1_certificate(cert),
+        tsa_key=keys.PrivateKeyInfo.load(
+            key.private_bytes(
+                serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        ),
+    )
+    requests_seen: list[str] = []
+
+    class Authority(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            requests_seen.append(self.headers["Content-Type"])
+            answer = stamper.request_tsa_response(tsp.TimeStampReq.load(body)).dump()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/timestamp-reply")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Authority)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    settings.TSA_URL = f"http://127.0.0.1:{server.server_address[1]}/"
+    yield cert, requests_seen
+    server.shutdown()
+
+
+def test_with_a_timestamping_authority_the_signature_carries_its_timestamp(promoted, tmp_path, timestamping_authority):
+    tsa_cert, requests_seen = timestamping_authority
+    output = tmp_path / "pack.pdf"
+    call_command("build_evidence_pack", "--model-version", promoted.identifier, "--output", str(output))
+    reader = PdfFileReader(io.BytesIO(output.read_bytes()))
+    [signature] = reader.embedded_signatures
+    trust = [signing.asn1_certificate(configured_certificate()), signing.asn1_certificate(tsa_cert)]
+
+    status = validate_pdf_signature(signature, ValidationContext(trust_roots=trust))
+
+    assert requests_seen  # pyHanko asks once to size the signature, then for the timestamp itself
+    assert set(requests_seen) == {"application/timestamp-query"}
+    assert status.bottom_line
+    assert status.timestamp_validity is not None
+    assert status.timestamp_validity.intact
+    assert status.timestamp_validity.trusted
