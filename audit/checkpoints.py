@@ -33,6 +33,7 @@ from audit.canonical import canonical_bytes
 from audit.choices import LedgerAction
 from audit.models.ledger import LedgerCheckpoint, LedgerEntry
 from audit.tree import TILE_WIDTH, StoredTree, store_tiles, stored_size
+from audit.verification_keys import record_ledger_key
 
 STATEMENT_KIND = "llm-governance-portal/ledger-checkpoint/v1"
 SYSTEM_ACTOR = "system:checkpoint"
@@ -129,6 +130,7 @@ def _checkpoint_in_database() -> tuple[LedgerCheckpoint, dict[str, Any] | None] 
         root = store_tiles(tail).root()
         consistency = _consistency(StoredTree(tail), root, previous)
         created_at = timezone.now()
+        record_ledger_key()  # published for good from its first checkpoint
         statement = {
             "kind": STATEMENT_KIND,
             "tree_size": tail,

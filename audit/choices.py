@@ -38,3 +38,10 @@ class StateDifferenceKind(models.TextChoices):
     UNRECORDED = "unrecorded", _("Row exists with no ledger record of its creation")
     VANISHED = "vanished", _("Row deleted without a ledger entry")
     UNDELETED = "undeleted", _("Row exists though the ledger records its deletion")
+
+
+class VerificationKeyKind(models.TextChoices):
+    """What a published verification key checks."""
+
+    LEDGER_CHECKPOINT = "ledger_checkpoint", _("Ledger checkpoint key (Ed25519)")
+    DOCUMENT_SIGNING = "document_signing", _("Evidence pack signing certificate (X.509)")

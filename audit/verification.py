@@ -53,6 +53,7 @@ from audit.choices import LedgerAction
 from audit.ledger import DOCUMENT_FIELDS
 from audit.models.ledger import GENESIS_HASH, LedgerCheckpoint, LedgerEntry, LedgerTreeTile, LedgerVerification
 from audit.tree import TILE_WIDTH, StoredTree, TileBuilder, TreeStorageBroken, first_leaf, tile_digest
+from audit.verification_keys import ledger_public_keys
 
 logger = logging.getLogger(__name__)
 
@@ -277,10 +278,11 @@ def _checkpoint_claims(report: VerificationReport, *, from_size: int = 0) -> lis
     """Signed checkpoints of at least ``from_size`` entries, from the database and from checkpoint storage; a bad
     signature is a finding."""
     claims: list[CheckpointClaim] = []
-    public: bytes | None = None  # asked for only if there is a checkpoint to check
+    keys: dict[str, bytes] | None = None  # asked for only if there is a checkpoint to check
     for checkpoint in LedgerCheckpoint.objects.filter(tree_size__gte=from_size).order_by("tree_size"):
-        public = public or signing_keys.public_key_bytes()
+        keys = keys if keys is not None else ledger_public_keys()
         statement = json.loads(bytes(checkpoint.statement))
+        public = keys.get(str(statement.get("key_id")), b"")
         if not signing_keys.verify(bytes(checkpoint.statement), bytes(checkpoint.signature), public) or (
             statement.get("tree_size") != checkpoint.tree_size or statement.get("root_hash") != checkpoint.root_hash_hex
         ):
@@ -298,12 +300,14 @@ def _checkpoint_claims(report: VerificationReport, *, from_size: int = 0) -> lis
     for name in sorted(files):
         if not name.endswith(".json") or _size_in_file_name(name) < from_size:
             continue
-        public = public or signing_keys.public_key_bytes()
+        keys = keys if keys is not None else ledger_public_keys()
         with storage.open(name, "rb") as handle:
             try:
                 parsed = parse_file(handle.read())
             except (ValueError, KeyError, TypeError) as error:
                 raise LedgerBroken(0, f"checkpoint file {name} is unreadable: {error}") from None
+        # Checked with the published key the statement names, never with the key the file carries.
+        public = keys.get(str(parsed["statement"].get("key_id")), b"")
         if not signing_keys.verify(parsed["statement_bytes"], parsed["signature"], public):
             raise LedgerBroken(parsed["tree_size"], f"checkpoint file {name} has an invalid signature")
         if parsed["tree_size"] < from_size:

@@ -27,6 +27,7 @@ from audit import checkpoints, signing_keys
 from audit.canonical import to_jsonable
 from audit.models import LedgerCheckpoint
 from audit.tree import StoredTree
+from audit.verification_keys import ledger_key_fingerprint
 from evidence import signing
 from evidence.collect import (
     CONTROL_MAP,
@@ -260,6 +261,7 @@ def build_pack(
         "files": sorted(manifest["files"].items()),
     }
     context["signing_certificate"] = signing.describe(signing.certificate())
+    context["ledger_key_fingerprint"] = ledger_key_fingerprint(checkpoint.key_id)
     html = render_to_string("evidence/pack.html", context)
     report(60)
     pdf, pages = render_pdf(html, files, generated_at=generated_at)

@@ -23,20 +23,17 @@ from pathlib import Path
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import fields, signers
 from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
 
+from audit.verification_keys import record_certificate, signing_certificates
+from evidence.certificates import self_signed as self_signed  # re-exported: tests and commands make pairs
+
 #: The signature field every pack carries (invisible: the integrity page says what it means).
 SIGNATURE_FIELD = "EvidencePackSignature"
-#: Document signing (RFC 9336): what the certificate says its key is for.
-DOCUMENT_SIGNING = x509.ObjectIdentifier("1.3.6.1.5.5.7.3.36")
-#: How long a self-signed certificate is valid: long enough for a pilot, short enough to be rotated.
-SELF_SIGNED_VALIDITY = datetime.timedelta(days=825)
 
 
 class SigningNotConfigured(ImproperlyConfigured):
@@ -119,58 +116,13 @@ def sign_pack(pdf: bytes) -> bytes:
     )
     timestamper = RequestsHTTPTimeStamper(settings.TSA_URL, timeout=30) if settings.TSA_URL else None
     signed = signers.sign_pdf(writer, metadata, signer=signer(), timestamper=timestamper)
+    record_certificate(certificate())  # published for good from the first pack it signs
     return signed.getvalue()
 
 
 def asn1_certificate(cert: x509.Certificate) -> asn1_x509.Certificate:
     """The certificate as pyHanko's validation takes it."""
     return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
-
-
-# --- A self-signed certificate for a pilot -----------------------------------------------------------------------
-
-
-def self_signed(organisation: str, *, now: datetime.datetime | None = None) -> tuple[bytes, bytes]:
-    """(private key PEM, certificate PEM): an ECDSA P-256 key and a self-signed certificate for document signing."""
-    now = now or datetime.datetime.now(datetime.UTC)
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name(
-        [
-            x509.NameAttribute(NameOID.COMMON_NAME, f"{organisation} evidence signing"),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation),
-        ]
-    )
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + SELF_SIGNED_VALIDITY)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=True,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.ExtendedKeyUsage([DOCUMENT_SIGNING, ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    return key_pem, cert.public_bytes(serialization.Encoding.PEM)
 
 
 def document_signature_problem(pdf: bytes) -> str | None:
@@ -186,7 +138,8 @@ def document_signature_problem(pdf: bytes) -> str | None:
     from pyhanko.sign.validation.status import SignatureCoverageLevel
     from pyhanko_certvalidator import ValidationContext
 
-    roots = [asn1_certificate(certificate())]
+    # Every certificate the portal has signed packs with, so that packs signed before a rotation still verify.
+    roots = [asn1_certificate(cert) for cert in {*signing_certificates(), certificate()}]
     if settings.EVIDENCE_SIGNING_CHAIN_FILE:
         chain = Path(settings.EVIDENCE_SIGNING_CHAIN_FILE).read_bytes()
         roots += [asn1_certificate(cert) for cert in x509.load_pem_x509_certificates(chain)]

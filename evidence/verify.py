@@ -20,6 +20,7 @@ from audit.canonical import canonical_bytes
 from audit.checkpoints import STATEMENT_KIND
 from audit.ledger import chain_hash
 from audit.models import LedgerCheckpoint, LedgerEntry
+from audit.verification_keys import ledger_public_keys
 from evidence.builder import LEDGER, MANIFEST, MANIFEST_KIND
 from evidence.models import EvidencePack
 from evidence.signing import document_signature_problem
@@ -80,9 +81,10 @@ def _check_checkpoint(manifest: dict) -> tuple[int, bytes]:
         root = bytes.fromhex(statement["root_hash"])
     except (KeyError, ValueError, TypeError) as error:
         raise PackInvalid("The checkpoint in the manifest is malformed.") from error
-    if not signing_keys.verify(canonical_bytes(statement), signature):
+    public = ledger_public_keys().get(str(statement.get("key_id")), b"")
+    if not signing_keys.verify(canonical_bytes(statement), signature, public):
         raise PackInvalid(
-            f"The signature of checkpoint {tree_size} does not verify with this portal's ledger signing key."
+            f"The signature of checkpoint {tree_size} does not verify with this portal's ledger signing keys."
         )
     stored = LedgerCheckpoint.objects.filter(tree_size=tree_size).first()
     if stored is None or bytes(stored.root_hash) != root:

@@ -16,6 +16,7 @@ from audit.models import (
     LedgerTreeTile,
     LedgerVerification,
     Signature,
+    VerificationKey,
 )
 from governance.models import (
     BehaviorConstraint,
@@ -41,6 +42,7 @@ _AUDIT_TRAIL = {
     LedgerVerification: VIEW,
     LedgerStateDifference: VIEW,
     LedgerTreeTile: VIEW,
+    VerificationKey: VIEW,
     BreakGlassOverride: VIEW,
 }
 

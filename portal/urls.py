@@ -15,6 +15,8 @@ urlpatterns = [
     path("api/v1/", include("lineage.api.urls")),
     path("api/v1/", include("registry.api.urls")),
     path("healthz", healthz, name="healthz"),
+    # The keys evidence is signed with, for anyone who must check it without trusting the portal.
+    path("", include("audit.urls")),
 ]
 
 handler404 = "portal.views.not_found"

@@ -4,7 +4,7 @@ import tempfile
 from pathlib import Path
 
 from audit.signing_keys import generate_private_key_pem
-from evidence.signing import self_signed
+from evidence.certificates import self_signed
 from portal.settings import *  # noqa: F403
 from portal.settings import INSTALLED_APPS, STORAGES
 

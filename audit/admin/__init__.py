@@ -11,6 +11,7 @@ from audit.admin.ledger import (
     LedgerTreeTileAdmin,
     LedgerVerificationAdmin,
     SignatureAdmin,
+    VerificationKeyAdmin,
 )
 
 __all__ = [
@@ -23,4 +24,5 @@ __all__ = [
     "LedgerVerificationAdmin",
     "ReadOnlyAuditAdmin",
     "SignatureAdmin",
+    "VerificationKeyAdmin",
 ]

@@ -29,6 +29,7 @@ from audit.models import (
     LedgerTreeTile,
     LedgerVerification,
     Signature,
+    VerificationKey,
 )
 from audit.signatures import signature_is_valid
 from audit.tree import first_leaf, split_hashes
@@ -218,6 +219,14 @@ class LedgerTreeTileAdmin(ReadOnlyAuditAdmin):
     @admin.display(description=_("node hashes"))
     def hashes_hex(self, tile: LedgerTreeTile) -> str:
         return "\n".join(bytes(node).hex() for node in split_hashes(bytes(tile.hashes)))
+
+
+@admin.register(VerificationKey)
+class VerificationKeyAdmin(ReadOnlyAuditAdmin):
+    """The keys the portal has signed evidence with, as the public Verification keys page lists them."""
+
+    list_display = ("kind", "sha256_fingerprint", "key_id", "subject", "valid_until", "first_used_at")
+    list_filter = ("kind",)
 
 
 @admin.register(LedgerVerification)

@@ -2,6 +2,7 @@
 
 from audit.models.access import AccessEvent
 from audit.models.base import GovernedModel, GovernedQuerySet, GovernedWriteRefused
+from audit.models.keys import VerificationKey
 from audit.models.ledger import LedgerCheckpoint, LedgerEntry, LedgerStateDifference, LedgerTreeTile, LedgerVerification
 from audit.models.signatures import Signature
 
@@ -16,4 +17,5 @@ __all__ = [
     "LedgerTreeTile",
     "LedgerVerification",
     "Signature",
+    "VerificationKey",
 ]

@@ -34,6 +34,7 @@ def audit_tables() -> set[str]:
         ("audit", "ledgercheckpoint"),
         ("audit", "ledgerverification"),
         ("audit", "ledgertreetile"),
+        ("audit", "verificationkey"),
         ("governance", "breakglassoverride"),
     }
     return {apps.get_model(app_label, name)._meta.db_table for app_label, name in names}

@@ -30,6 +30,7 @@ AUDIT_MODELS = [
     "audit_signature",
     "audit_ledgercheckpoint",
     "audit_ledgertreetile",
+    "audit_verificationkey",
     "audit_ledgerverification",
     "audit_ledgerstatedifference",
     "audit_accessevent",

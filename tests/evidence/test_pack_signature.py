@@ -2,12 +2,15 @@
 evidence signing certificate, still PDF/A-3b, and broken by any change to the file or anything appended to it.
 Validated with pyHanko's own validator, given only the certificate as the trust root."""
 
+import hashlib
 import io
 
 import pytest
 from cryptography import x509
 from django.conf import settings
 from django.core.management import CommandError, call_command
+from django.test import override_settings
+from django.urls import reverse
 from pyhanko.pdf_utils.generic import pdf_string
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
@@ -18,6 +21,7 @@ from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 from pypdf import PdfReader
 
+from audit import signing_keys
 from evidence import signing
 from tests.evidence.helpers import text
 
@@ -70,6 +74,9 @@ def test_the_integrity_page_prints_the_certificates_full_fingerprint(pack_pdf) -
 
     assert described.sha256_fingerprint in pages.replace(" ", "")
     assert "Test Portal evidence signing" in pages
+    ledger_key = hashlib.sha256(signing_keys.public_key_bytes()).hexdigest()
+    assert ledger_key in pages.replace(" ", "")
+    assert "/verification-keys/" in pages.replace(" ", "")
 
 
 def test_a_changed_byte_anywhere_in_the_signed_file_breaks_the_signature(pack_pdf) -> None:
@@ -221,3 +228,33 @@ def test_with_a_timestamping_authority_the_signature_carries_its_timestamp(promo
     assert status.timestamp_validity is not None
     assert status.timestamp_validity.intact
     assert status.timestamp_validity.trusted
+
+
+def test_a_pack_signed_before_a_certificate_rotation_still_verifies(promoted, tmp_path, client) -> None:
+    first_pack = tmp_path / "first.pdf"
+    call_command("build_evidence_pack", "--model-version", promoted.identifier, "--output", str(first_pack))
+    key_pem, cert_pem = signing.self_signed("Rotated Portal")
+    (tmp_path / "k.pem").write_bytes(key_pem)
+    (tmp_path / "c.pem").write_bytes(cert_pem)
+
+    with override_settings(
+        EVIDENCE_SIGNING_KEY_FILE=str(tmp_path / "k.pem"), EVIDENCE_SIGNING_CERT_FILE=str(tmp_path / "c.pem")
+    ):
+        second_pack = tmp_path / "second.pdf"
+        call_command("build_evidence_pack", "--model-version", promoted.identifier, "--output", str(second_pack))
+        out = io.StringIO()
+        call_command("verify_evidence_pack", str(first_pack), stdout=out)
+        call_command("verify_evidence_pack", str(second_pack), stdout=out)
+        certificates = client.get(reverse("verification_keys_json")).json()["evidence_signing_certificates"]
+
+    assert out.getvalue().count("Evidence pack OK") == 2
+    subjects = {certificate["subject"] for certificate in certificates}
+    assert subjects == {
+        "O=Test Portal,CN=Test Portal evidence signing",
+        "O=Rotated Portal,CN=Rotated Portal evidence signing",
+    }
+    rotated = x509.load_pem_x509_certificate(cert_pem)
+    assert signing.describe(rotated).sha256_fingerprint in {c["sha256_fingerprint"] for c in certificates}
+    page = client.get(reverse("verification_keys")).content.decode()
+    assert signing.describe(rotated).sha256_fingerprint in page
+    assert all(certificate["valid_until"] for certificate in certificates)

@@ -1,5 +1,7 @@
 """verify_evidence_pack: a pack as issued verifies; a flipped byte or a ledger rewritten afterwards does not."""
 
+import io
+
 import pytest
 from django.core.management import CommandError, call_command
 
@@ -51,7 +53,8 @@ def test_a_flipped_byte_in_an_attachment_is_caught(pack_file, tmp_path) -> None:
 
 def test_a_changed_pack_signed_again_with_another_certificate_is_caught(pack_file, tmp_path) -> None:
     """The forger's next move: change the file, then sign it with a certificate of their own."""
-    from django.test import override_settings
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields, signers
 
     from evidence import signing
 
@@ -60,10 +63,9 @@ def test_a_changed_pack_signed_again_with_another_certificate_is_caught(pack_fil
     (tmp_path / "c.pem").write_bytes(cert_pem)
     issued = pack_file.read_bytes()
     unsigned = issued[: issued.rindex(b"%%EOF", 0, len(issued) - 10) + 5]  # the revision before the signature
-    with override_settings(
-        EVIDENCE_SIGNING_KEY_FILE=str(tmp_path / "k.pem"), EVIDENCE_SIGNING_CERT_FILE=str(tmp_path / "c.pem")
-    ):
-        forged = signing.sign_pack(unsigned)
+    forger = signers.SimpleSigner.load(str(tmp_path / "k.pem"), str(tmp_path / "c.pem"))
+    metadata = signers.PdfSignatureMetadata(field_name=signing.SIGNATURE_FIELD, subfilter=fields.SigSeedSubFilter.PADES)
+    forged = signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(unsigned)), metadata, signer=forger).getvalue()
     tampered = tmp_path / "forged.pdf"
     tampered.write_bytes(forged)
 
