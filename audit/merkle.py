@@ -38,7 +38,10 @@ from collections.abc import Callable, Iterable, Sequence
 __all__ = [
     "EMPTY_ROOT",
     "HASH_SIZE",
+    "SubtreeRoot",
     "consistency_proof",
+    "consistency_subproof",
+    "inclusion_path",
     "inclusion_proof",
     "leaf_hash",
     "node_hash",
@@ -66,8 +69,9 @@ _MAX_TREE_SIZE = 2**64 - 1
 _MAX_INCLUSION_PROOF_LENGTH = 64
 _MAX_CONSISTENCY_PROOF_LENGTH = 65
 
-#: ``(start, end) -> MTH(D[start:end])`` over the tree being proven.
-_SubtreeRoot = Callable[[int, int], bytes]
+#: ``(start, end) -> MTH(D[start:end])`` over the tree being proven: how ``inclusion_path`` and ``consistency_subproof``
+#: read subtree roots, from the leaves here or from the stored tree (``audit.tree``).
+SubtreeRoot = Callable[[int, int], bytes]
 
 
 def leaf_hash(data: bytes) -> bytes:
@@ -104,7 +108,7 @@ def inclusion_proof(leaves: Sequence[bytes], index: int) -> list[bytes]:
     index = _as_int(index, "index")
     if not 0 <= index < size:
         raise ValueError(f"index {index} is out of range for a tree of {size} leaves")
-    return _inclusion_path(_raw_leaves_subtree_root(leaves), size, index)
+    return inclusion_path(_raw_leaves_subtree_root(leaves), size, index)
 
 
 def consistency_proof(leaves: Sequence[bytes], old_size: int) -> list[bytes]:
@@ -121,7 +125,7 @@ def consistency_proof(leaves: Sequence[bytes], old_size: int) -> list[bytes]:
         raise ValueError(f"old_size {old_size} is out of range for a tree of {size} leaves")
     if old_size in (0, size):
         return []
-    return _consistency_subproof(_raw_leaves_subtree_root(leaves), size, old_size)
+    return consistency_subproof(_raw_leaves_subtree_root(leaves), size, old_size)
 
 
 def verify_inclusion(*, leaf_hash: bytes, index: int, tree_size: int, proof: Sequence[bytes], root: bytes) -> bool:
@@ -236,7 +240,7 @@ def _fold(leaf_hashes: Iterable[bytes]) -> bytes:
     return result
 
 
-def _raw_leaves_subtree_root(leaves: Sequence[bytes]) -> _SubtreeRoot:
+def _raw_leaves_subtree_root(leaves: Sequence[bytes]) -> SubtreeRoot:
     def subtree_root(start: int, end: int) -> bytes:
         return _fold(leaf_hash(leaves[i]) for i in range(start, end))
 
@@ -248,11 +252,12 @@ def _split(size: int) -> int:
     return 1 << ((size - 1).bit_length() - 1)
 
 
-def _inclusion_path(subtree_root: _SubtreeRoot, size: int, index: int) -> list[bytes]:
+def inclusion_path(subtree_root: SubtreeRoot, size: int, index: int) -> list[bytes]:
     """RFC 9162 2.1.3.1 PATH(m, D[n]), unrolled from the top down.
 
     The RFC's recursion appends the sibling at each level *after* the path below it, so collecting the
-    siblings top-down and reversing gives the same list. Every leaf except ``index`` is hashed exactly once.
+    siblings top-down and reversing gives the same list. ``subtree_root`` gives the siblings: hashed from the raw
+    leaves (``inclusion_proof``, every leaf but ``index`` hashed once) or read from the stored tree (``audit.tree``).
     """
     siblings: list[bytes] = []
     start, end = 0, size
@@ -268,7 +273,7 @@ def _inclusion_path(subtree_root: _SubtreeRoot, size: int, index: int) -> list[b
     return siblings
 
 
-def _consistency_subproof(subtree_root: _SubtreeRoot, size: int, old_size: int) -> list[bytes]:
+def consistency_subproof(subtree_root: SubtreeRoot, size: int, old_size: int) -> list[bytes]:
     """RFC 9162 2.1.4.1 SUBPROOF(m, D[n], true) for ``0 < m < n``, unrolled from the top down.
 
     ``b`` ("this subtree is the old tree itself, whose root the verifier already has") starts true and turns

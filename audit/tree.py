@@ -315,8 +315,8 @@ class StoredTree:
         """RFC 9162 ``PATH(index, D[size])`` of leaf ``index`` (entry ``index + 1``)."""
         if not 0 <= index < self.size:
             raise ValueError(f"index {index} is out of range for a tree of {self.size} leaves")
-        self._plan(lambda subtree_root: merkle._inclusion_path(subtree_root, self.size, index))
-        return merkle._inclusion_path(self.subtree_root, self.size, index)
+        self._plan(lambda subtree_root: merkle.inclusion_path(subtree_root, self.size, index))
+        return merkle.inclusion_path(self.subtree_root, self.size, index)
 
     def consistency_proof(self, old_size: int) -> list[bytes]:
         """RFC 9162 ``PROOF(old_size, D[size])``: that this tree extends the tree of its first ``old_size`` leaves."""
@@ -324,8 +324,8 @@ class StoredTree:
             raise ValueError(f"old_size {old_size} is out of range for a tree of {self.size} leaves")
         if old_size in (0, self.size):
             return []
-        self._plan(lambda subtree_root: merkle._consistency_subproof(subtree_root, self.size, old_size))
-        return merkle._consistency_subproof(self.subtree_root, self.size, old_size)
+        self._plan(lambda subtree_root: merkle.consistency_subproof(subtree_root, self.size, old_size))
+        return merkle.consistency_subproof(self.subtree_root, self.size, old_size)
 
     def inclusion_proofs_json(self, indices: Iterable[int]) -> dict[int, bytes]:
         """The inclusion proofs of many leaves as JSON arrays of hex strings, written as ``json.dumps`` writes them.

@@ -534,8 +534,8 @@ def test_genuine_proofs_in_trees_of_up_to_2_to_the_64_leaves_verify(data: st.Dat
     index = data.draw(st.one_of(st.just(size - 1), st.integers(0, size - 1)))
     old_size = data.draw(st.one_of(st.just(size - 1), st.integers(1, size - 1)))
 
-    path = merkle._inclusion_path(uniform_subtree_root, size, index)
-    subproof = merkle._consistency_subproof(uniform_subtree_root, size, old_size)
+    path = merkle.inclusion_path(uniform_subtree_root, size, index)
+    subproof = merkle.consistency_subproof(uniform_subtree_root, size, old_size)
 
     assert len(path) <= merkle._MAX_INCLUSION_PROOF_LENGTH
     assert len(subproof) <= merkle._MAX_CONSISTENCY_PROOF_LENGTH
