@@ -316,34 +316,3 @@ def _is_proof(value: object, max_length: int) -> bool:
     if not (type(value) is list or type(value) is tuple):
         return False
     return len(value) <= max_length and all(_is_hash(element) for element in value)
-
-
-class Frontier:
-    """The Merkle Tree Hash of a growing list of leaves, available after every append.
-
-    Holds only the roots of the perfect subtrees that make up the tree so far (at most log2(n) + 1 hashes),
-    the same stack ``root_from_leaf_hashes`` folds, so a verifier can stream millions of ledger entries and
-    compare the root at each checkpoint's size without keeping the entries in memory.
-    """
-
-    def __init__(self) -> None:
-        self._stack: list[bytes] = []
-        self.size = 0
-
-    def append(self, data: bytes) -> None:
-        """Add one leaf, given as its raw data (hashed here as ``leaf_hash(data)``)."""
-        self.size += 1
-        merged = leaf_hash(data)
-        completed = self.size
-        while not completed & 1:
-            merged = node_hash(self._stack.pop(), merged)
-            completed >>= 1
-        self._stack.append(merged)
-
-    def root(self) -> bytes:
-        if not self._stack:
-            return EMPTY_ROOT
-        result = self._stack[-1]
-        for left in reversed(self._stack[:-1]):
-            result = node_hash(left, result)
-        return result

@@ -11,6 +11,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from audit import merkle, tree
 from audit.models import LedgerEntry, LedgerTreeTile
@@ -120,6 +122,18 @@ def test_the_builder_gives_the_root_and_the_full_tiles_of_every_tree_up_to_300(t
         builder.append(ENTRY_HASHES[size - 1])
         assert builder.root() == level_by_level_root([merkle.leaf_hash(value) for value in ENTRY_HASHES[:size]])
         assert built == scratch_tiles(ENTRY_HASHES[:size]), size
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.binary(min_size=0, max_size=40), max_size=140))
+def test_the_builders_root_equals_the_tree_hash_after_every_append(leaves: list[bytes]) -> None:
+    builder = TileBuilder()
+    for count, leaf in enumerate(leaves, start=1):
+        builder.append(leaf)
+        assert builder.root() == merkle.root(leaves[:count])
+    assert builder.size == len(leaves)
+    if not leaves:
+        assert builder.root() == merkle.EMPTY_ROOT
 
 
 def test_a_resumed_builder_goes_on_exactly_as_one_that_saw_every_leaf(tile_height: int) -> None:

@@ -976,15 +976,3 @@ def test_verify_consistency_runs_no_code_of_hostile_argument_types(
     assert verify_consistency(**case)
 
     assert verify_consistency(**replace(case)) is False
-
-
-@settings(max_examples=60, deadline=None)
-@given(st.lists(st.binary(min_size=0, max_size=40), max_size=140))
-def test_frontier_root_equals_the_tree_hash_after_every_append(leaves: list[bytes]) -> None:
-    frontier = merkle.Frontier()
-    for count, leaf in enumerate(leaves, start=1):
-        frontier.append(leaf)
-        assert frontier.root() == merkle.root(leaves[:count])
-    assert frontier.size == len(leaves)
-    if not leaves:
-        assert frontier.root() == merkle.EMPTY_ROOT
