@@ -61,9 +61,9 @@ def first_leaf(level: int, index: int) -> int:
 class TileBuilder:
     """The tree's tiles and root, built from its leaves in order, one leaf at a time.
 
-    Each level keeps the bottom row of its unfinished tile and, over that row, the stack of perfect subtree roots
-    ``merkle.Frontier`` keeps: a leaf costs one leaf hash and, on average, one node hash, and when a row reaches 256
-    hashes its stack has folded into the tile's root, which joins the row of the level above. So the root of the
+    Each level keeps the bottom row of its unfinished tile and, over that row, the stack of perfect subtree roots the
+    RFC tree of the row is made of: a leaf costs one leaf hash and, on average, one node hash, and when a row reaches
+    256 hashes its stack has folded into the tile's root, which joins the row of the level above. So the root of the
     tree so far is always at hand (the stacks, top level first) and every tile is handed to ``on_tile`` as it fills.
     """
 
@@ -374,21 +374,13 @@ class StoredTree:
 
     def edge_rows(self) -> list[list[bytes]]:
         """The bottom row of each level's unfinished tile at this size: what ``TileBuilder.resume`` continues
-        from. Level 0's comes from the entries, the others' from the stored roots of the tiles below (one query)."""
-        spans: list[tuple[int, int]] = []  # per level: (first, count) of its unfinished row
-        while complete_nodes := self.size >> (TILE_HEIGHT * len(spans)):
-            index = complete_nodes // TILE_WIDTH
-            spans.append((index * TILE_WIDTH, complete_nodes - index * TILE_WIDTH))
-        if not spans:
-            return []
-        first, count = spans[0]
-        rows = [[merkle.leaf_hash(value) for value in _entry_hashes(first + 1, first + count)]]
-        ranges = {
-            level - 1: (first, first + count - 1) for level, (first, count) in enumerate(spans) if level and count
-        }
-        roots = _tile_roots_by_level(ranges) if ranges else {}
-        rows += [roots.get(level - 1, []) for level in range(1, len(spans))]
-        return rows
+        from, read as ``load`` reads the right edge (level 0 from the entries, the others from the stored roots of
+        the tiles below)."""
+        edges: list[tuple[int, int]] = []
+        while complete_nodes := self.size >> (TILE_HEIGHT * len(edges)):
+            edges.append((len(edges), complete_nodes // TILE_WIDTH))
+        self.load(edges)
+        return [self._levels[position][0] if position in self._levels else [] for position in edges]
 
 
 # --- Storing ---------------------------------------------------------------------------------------------
