@@ -67,12 +67,18 @@ def record_certificate(cert: x509.Certificate) -> VerificationKey:
     )
 
 
+def _raw_public_key(row: VerificationKey) -> bytes:
+    """A recorded Ed25519 key's 32 raw bytes, as checkpoints are verified with and the published list shows them."""
+    public = serialization.load_pem_public_key(row.material.encode())
+    return public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
 def ledger_public_keys() -> dict[str, bytes]:
     """key id -> raw Ed25519 public key, of every ledger checkpoint key ever used and the one configured now."""
-    keys = {}
-    for row in VerificationKey.objects.filter(kind=VerificationKeyKind.LEDGER_CHECKPOINT):
-        public = serialization.load_pem_public_key(row.material.encode())
-        keys[row.key_id] = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    keys = {
+        row.key_id: _raw_public_key(row)
+        for row in VerificationKey.objects.filter(kind=VerificationKeyKind.LEDGER_CHECKPOINT)
+    }
     current = signing_keys.public_key_bytes()
     keys.setdefault(signing_keys.key_id(current), current)
     return keys
@@ -107,10 +113,8 @@ def published() -> dict[str, Any]:
             "first_used_at": _iso(row.first_used_at),
         }
         if row.kind == VerificationKeyKind.LEDGER_CHECKPOINT:
-            public = serialization.load_pem_public_key(row.material.encode()).public_bytes(
-                serialization.Encoding.Raw, serialization.PublicFormat.Raw
-            )
-            ledger.append({**entry, "key_id": row.key_id, "public_key": base64.b64encode(public).decode()})
+            public_key = base64.b64encode(_raw_public_key(row)).decode()
+            ledger.append({**entry, "key_id": row.key_id, "public_key": public_key})
         else:
             certificates.append(
                 {

@@ -26,8 +26,14 @@ from cryptography.hazmat.primitives import hashes, serialization
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.misc import PdfError
+from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
 from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation.errors import SignatureValidationError
+from pyhanko.sign.validation.status import SignatureCoverageLevel
+from pyhanko_certvalidator import ValidationContext
 
 from audit.verification_keys import record_certificate, signing_certificates
 from evidence.certificates import self_signed as self_signed  # re-exported: tests and commands make pairs
@@ -131,13 +137,6 @@ def document_signature_problem(pdf: bytes) -> str | None:
     Exactly one signature, in the pack's field, intact (the signed bytes hash to what was signed), valid, made with a
     certificate that chains to the configured one (or to the configured chain), and covering the whole file: an
     incremental update appended after it (an annotation, a new title) is named as such."""
-    from pyhanko.pdf_utils.misc import PdfError
-    from pyhanko.pdf_utils.reader import PdfFileReader
-    from pyhanko.sign.validation import validate_pdf_signature
-    from pyhanko.sign.validation.errors import SignatureValidationError
-    from pyhanko.sign.validation.status import SignatureCoverageLevel
-    from pyhanko_certvalidator import ValidationContext
-
     # Every certificate the portal has signed packs with, so that packs signed before a rotation still verify.
     roots = [asn1_certificate(cert) for cert in {*signing_certificates(), certificate()}]
     if settings.EVIDENCE_SIGNING_CHAIN_FILE:
