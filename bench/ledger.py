@@ -156,7 +156,7 @@ def append_rate() -> float:
         return APPENDS / (time.perf_counter() - started)
 
 
-def _load(rows: Iterable[tuple]) -> None:
+def load_rows(rows: Iterable[tuple]) -> None:
     """Insert ``rows`` (values in ``COLUMNS`` order) in one transaction, as they are produced."""
     table = connection.ops.quote_name(LedgerEntry._meta.db_table)
     names = ", ".join(connection.ops.quote_name(name) for name in COLUMNS)
@@ -209,7 +209,7 @@ def grow_ledger(total: int) -> ChainBuilder:
         raise RuntimeError(f"the ledger already holds {last_sequence} entries, more than {total}")
     builder = ChainBuilder(prev_hash, recorded_at)
     for first in range(last_sequence + 1, total + 1, BATCH):
-        _load(builder.rows(first, min(first + BATCH, total + 1)))
+        load_rows(builder.rows(first, min(first + BATCH, total + 1)))
     if connection.vendor == "postgresql":
         # As a long-lived table is: vacuumed, hint bits set, statistics current; and no autovacuum of the
         # fresh rows competing with the timed verification.

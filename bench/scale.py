@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 
 from django.contrib.auth import get_user_model
-from django.db import connection, transaction
+from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -26,7 +26,7 @@ from audit.ledger import GENESIS_HASH, chain_hash, entry_document
 from audit.models import LedgerCheckpoint, LedgerEntry
 from audit.tree import StoredTree
 from audit.verification import verify_chain
-from bench.ledger import COLUMNS, isolated_checkpoints
+from bench.ledger import isolated_checkpoints, load_rows
 from bench.lineage_pages import verify_second_factor
 from bench.registry import seed_demo
 from bench.timing import median_ms
@@ -95,18 +95,15 @@ def _check_fast_rows_are_canonical() -> None:
 
 
 def grow_to(total: int) -> None:
-    """Extend the ledger to ``total`` entries by COPY, in transactions of ``BATCH`` rows."""
-    tail = LedgerEntry.objects.order_by("-sequence").values_list("sequence", "entry_hash", "recorded_at").first()
-    last, prev_hash, recorded_at = tail[0], bytes(tail[1]), tail[2]
-    table = connection.ops.quote_name(LedgerEntry._meta.db_table)
-    names = ", ".join(connection.ops.quote_name(name) for name in COLUMNS)
-    for first in range(last + 1, total + 1, BATCH):
-        stop = min(first + BATCH, total + 1)
-        with transaction.atomic(), connection.cursor() as cursor:
-            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                for row in fast_rows(first, stop, prev_hash, recorded_at):
-                    copy.write_row(row)
-            prev_hash, recorded_at = row[11], row[1]
+    """Extend the ledger to ``total`` entries by COPY (``bench.ledger.load_rows``), ``BATCH`` rows a transaction, each
+    batch continuing the chain from the tail the last one left."""
+    while True:
+        last, prev_hash, recorded_at = (
+            LedgerEntry.objects.order_by("-sequence").values_list("sequence", "entry_hash", "recorded_at").first()
+        )
+        if last >= total:
+            return
+        load_rows(fast_rows(last + 1, min(last + 1 + BATCH, total + 1), bytes(prev_hash), recorded_at))
 
 
 def tail() -> int:
