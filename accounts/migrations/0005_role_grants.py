@@ -11,19 +11,33 @@ import audit.operations
 
 #: Who the grants of people already in a role group when governance began are recorded as made by.
 MIGRATION_ACTOR = "system:migration"
+#: The roles as they stood when role grants began (a migration does not read today's ``Role``).
+ROLES = (
+    "ML Engineer",
+    "Data Steward",
+    "Legal Reviewer",
+    "Security Reviewer",
+    "Compliance Reviewer",
+    "Risk Officer",
+    "Product Owner",
+    "Change Advisory Board",
+    "Auditor",
+)
 
 
 def grants_for_existing_members(apps, schema_editor) -> None:
     """Everyone already in a role group keeps the role: an approved grant is recorded for them, marked "granted
     before governance", with a ledger entry each. Administrators (superusers) get none (an administrator holds
-    no portal role; ``check --deploy`` names them so their membership can be removed)."""
-    from audit import ledger  # the live ledger: its chain continues across the migration
+    no portal role; ``check --deploy`` names them so their membership can be removed).
+
+    It stays in the migration that creates the table, the one place it runs exactly once on every database: a
+    separate data migration would run again on databases that applied this one. It appends through the live
+    ledger, the one import of application code here, because the chain must continue unbroken across it."""
+    from audit import ledger
 
     group_model = apps.get_model("auth", "Group")
     grant_model = apps.get_model("accounts", "RoleGrant")
-    from accounts.choices import Role
-
-    for group in group_model.objects.filter(name__in=Role.values).order_by("name"):
+    for group in group_model.objects.filter(name__in=ROLES).order_by("name"):
         for person in group.user_set.filter(is_superuser=False).order_by("pk"):
             if grant_model.objects.filter(user=person, role=group.name, state="approved").exists():
                 continue

@@ -134,3 +134,19 @@ def test_load_controls_command_prints_a_summary() -> None:
     assert out.getvalue().strip() == (
         f"Control catalogues: {frameworks} frameworks, {controls} controls (0 created or updated)."
     )
+
+
+def test_the_install_migration_creates_what_the_loader_would_from_the_same_file() -> None:
+    from importlib import import_module
+
+    from django.apps import apps
+    from django.db import connection
+
+    install = import_module("governance.migrations.0005_load_control_catalogues")
+    Control.objects.all().delete()
+    ControlFramework.objects.all().delete()
+
+    install.create_missing_controls(apps, connection.schema_editor())
+
+    assert load_controls() == (0, 0)
+    assert Control.objects.count() == catalogue_size()[1]
