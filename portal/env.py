@@ -5,6 +5,7 @@ names the variable, rather than running with a silently wrong default.
 """
 
 import os
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -56,3 +57,17 @@ def env_host_port(name: str) -> tuple[str, int] | None:
     if not 0 < int(port) < 65536:
         raise ImproperlyConfigured(f"{name}={raw!r}: the port must be between 1 and 65535.")
     return host, int(port)
+
+
+def env_https_base_url(name: str) -> str:
+    """An https base URL (scheme and host, optionally a path; no query or fragment) without its trailing slash, or
+    empty when unset: links the portal builds from it must not lead anywhere else or in clear."""
+    raw = env_str(name)
+    if not raw:
+        return ""
+    parts = urlsplit(raw)
+    if parts.scheme != "https" or not parts.hostname or parts.query or parts.fragment or parts.username:
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} is not an https base URL such as https://example.atlassian.net (no query, no credentials)."
+        )
+    return raw.rstrip("/")

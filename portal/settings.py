@@ -39,7 +39,7 @@ import dj_database_url
 from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 
-from portal.env import env_bool, env_host_port, env_int, env_list, env_str
+from portal.env import env_bool, env_host_port, env_https_base_url, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR") or BASE_DIR / "var")
@@ -399,6 +399,10 @@ EVIDENCE_SIGNING_CERT_FILE = env_str("EVIDENCE_SIGNING_CERT_FILE") or (
 EVIDENCE_SIGNING_CHAIN_FILE = env_str("EVIDENCE_SIGNING_CHAIN_FILE")
 EVIDENCE_SIGNING_KEY_PASSPHRASE = env_str("EVIDENCE_SIGNING_KEY_PASSPHRASE")
 TSA_URL = env_str("TSA_URL")
+#: A change ticket's external reference links to the ticketing tool: a Jira key to ``<JIRA_BASE_URL>/browse/<key>``,
+#: a ServiceNow change number to its change request on ``<SERVICENOW_BASE_URL>``. Unset: shown as text only.
+JIRA_BASE_URL = env_https_base_url("JIRA_BASE_URL")
+SERVICENOW_BASE_URL = env_https_base_url("SERVICENOW_BASE_URL")
 #: A checkpoint follows new ledger entries within this many seconds (Celery beat runs the task this often; it makes
 #: a checkpoint only when something was appended), so that a rewrite of the ledger's tail soon contradicts a signed
 #: copy outside the database.

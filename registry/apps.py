@@ -44,6 +44,7 @@ class RegistryConfig(AppConfig):
             IncidentState,
         )
         from registry.models import ChangeTicket, Deployment, GateDecision, Incident
+        from registry.ticketing import ticket_url
         from webhooks.choices import WebhookEvent
         from webhooks.events import Subject, register_webhook_subject
 
@@ -61,8 +62,10 @@ class RegistryConfig(AppConfig):
             ChangeTicket,
             Subject(
                 "model_version__use_case",
-                ("environment",),
+                ("environment", "external_reference"),
                 on_transition={ChangeTicketState.APPROVED: WebhookEvent.PROMOTION_APPROVED},
+                # The ticketing tool's automation finds its own ticket by this link and closes its side.
+                computed={"external_url": lambda row: ticket_url(row.get("external_reference") or "")},
             ),
         )
         register_webhook_subject(

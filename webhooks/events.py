@@ -9,7 +9,7 @@ pending delivery that ``webhooks.requeue_overdue`` picks up.
 """
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,7 +39,9 @@ class Subject:
     ledger entries that raise an event are declared as data: an FSM transition to a state (``on_transition``), a
     record created with a field at a value (``on_create``), an update setting a field to a value (``on_change``),
     an update whose payload carries a part whose ``kind`` is given (``on_recorded``: that part becomes the event's
-    data), or an entry of another action (``on_action``: its whole payload becomes the event's data)."""
+    data), or an entry of another action (``on_action``: its whole payload becomes the event's data). ``computed``
+    adds values derived from the row's ``fields`` when the event is raised (a ticketing link built from a reference).
+    """
 
     use_case_path: str | None
     fields: tuple[str, ...] = ()
@@ -48,6 +50,7 @@ class Subject:
     on_change: Mapping[tuple[str, str], WebhookEvent] = field(default_factory=dict)
     on_recorded: Mapping[tuple[str, str], WebhookEvent] = field(default_factory=dict)
     on_action: Mapping[str, WebhookEvent] = field(default_factory=dict)
+    computed: Mapping[str, Callable[[dict[str, Any]], Any]] = field(default_factory=dict)
 
 
 #: model label -> subject, as each app registers its records in ``AppConfig.ready``.
@@ -149,7 +152,11 @@ def deliveries_for(entry: LedgerEntry, raised: Raised) -> list[WebhookDelivery]:
         "actor": entry.actor_name,
         "use_case": row.get(f"{subject.use_case_path}__slug") if subject.use_case_path else None,
         "object": {"type": entry.object_type, "id": entry.object_id, "label": entry.object_label},
-        "data": {**{field: to_jsonable(row.get(field)) for field in subject.fields}, **raised.data},
+        "data": {
+            **{field: to_jsonable(row.get(field)) for field in subject.fields},
+            **{name: to_jsonable(compute(row)) for name, compute in subject.computed.items()},
+            **raised.data,
+        },
         # Lets a receiver look the event up in the portal's audit ledger and check it there.
         "ledger": {"sequence": entry.sequence, "entry_hash": entry.entry_hash_hex},
     }

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from accounts.admin.actions import may, refuse
@@ -44,7 +45,7 @@ class ChangeTicketAdmin(RegistryAdmin):
         "environment",
         "state",
         "risk_level",
-        "external_reference",
+        "external_ticket",
         "requested_by",
         "requested_at",
     )
@@ -55,7 +56,7 @@ class ChangeTicketAdmin(RegistryAdmin):
         "model_version",
         "environment",
         "state",
-        "external_reference",
+        "external_ticket",
         "risk_level",
         "risk_assessment",
         "rollback_plan",
@@ -66,11 +67,21 @@ class ChangeTicketAdmin(RegistryAdmin):
         "deployed_at",
         "closing_note",
     )
+    readonly_fields = ("external_ticket",)
     change_form_template = "admin/registry/changeticket_change_form.html"
 
     @admin.display(description=_("ticket"), ordering="pk")
     def identifier(self, ticket: ChangeTicket) -> str:
         return ticket.identifier
+
+    @admin.display(description=_("external ticket"), ordering="external_reference")
+    def external_ticket(self, ticket: ChangeTicket) -> str:
+        """The reference, as a link into the ticketing tool when its base URL is configured."""
+        if not (url := ticket.external_url):
+            return ticket.external_reference or "-"
+        return format_html(
+            '<a href="{}" rel="noopener noreferrer" target="_blank">{}</a>', url, ticket.external_reference
+        )
 
     def get_queryset(self, request: HttpRequest) -> Any:
         return super().get_queryset(request).select_related("model_version__use_case", "requested_by")

@@ -9,10 +9,11 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from audit.models import GovernedModel
 from registry.choices import ChangeRisk, ChangeTicketState, DeploymentEventKind, Environment
+from registry.ticketing import EXTERNAL_REFERENCE_PATTERN, ticket_url
 
 #: A Jira issue key (``CHG-1234``, ``MLOPS-77``) or a ServiceNow change number (``CHG0031337``).
 EXTERNAL_REFERENCE = RegexValidator(
-    r"^([A-Z][A-Z0-9]{1,9}-[1-9][0-9]{0,9}|CHG[0-9]{7,10})$",
+    EXTERNAL_REFERENCE_PATTERN,
     _("A Jira key such as MLOPS-123 or a ServiceNow change number such as CHG0031337."),
 )
 _PERCENT = [MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))]
@@ -83,6 +84,11 @@ class ChangeTicket(ConcurrentTransitionMixin, GovernedModel):
     @property
     def identifier(self) -> str:
         return f"CT-{self.pk}"
+
+    @property
+    def external_url(self) -> str:
+        """The external reference's page in the ticketing tool; "" when none is configured."""
+        return ticket_url(self.external_reference)
 
     @transition(field=state, source=ChangeTicketState.DRAFT, target=ChangeTicketState.SUBMITTED)
     def submit(self) -> None:

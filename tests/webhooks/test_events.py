@@ -96,7 +96,9 @@ def test_a_failed_gate_is_announced_and_a_passed_one_is_not(announced, world) ->
 def test_promotion_is_announced_when_the_last_signature_approves_the_ticket_then_its_deployment(
     announced,
     world,  # noqa: F811
+    settings,
 ) -> None:
+    settings.JIRA_BASE_URL = "https://example.atlassian.net"
     model_version = world.model()
     deployment_deploy_dev(model_version=model_version, actor=world["mleng"])
     ticket = world.ticket(model_version, Environment.TEST)
@@ -105,6 +107,8 @@ def test_promotion_is_announced_when_the_last_signature_approves_the_ticket_then
     assert names(events) == [WebhookEvent.PROMOTION_APPROVED]
     assert events[0]["data"]["environment"] == "test"
     assert events[0]["data"]["to"] == "approved"
+    assert events[0]["data"]["external_reference"] == "MLOPS-42"
+    assert events[0]["data"]["external_url"] == "https://example.atlassian.net/browse/MLOPS-42"
 
     events, _ = announced(lambda: change_ticket_deploy(ticket=ticket, actor=world["mleng"]))
     assert names(events) == [WebhookEvent.DEPLOYMENT]
