@@ -21,6 +21,7 @@ BENCHMARKS = (
     "bench.registry",
     "bench.evidence",
     "bench.api",
+    "bench.siem",
 )
 #: Run only when named.
 ON_REQUEST = ("bench.scale",)

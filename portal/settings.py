@@ -418,6 +418,23 @@ if not 0 < LEDGER_CHECKPOINT_INTERVAL_S <= LEDGER_CHECKPOINT_MAX_AGE_S:
     )
 #: ``host:port`` of a syslog receiver (UDP) that is sent every checkpoint as it is made; unset: none.
 LEDGER_SYSLOG_ADDRESS = env_host_port("LEDGER_SYSLOG_ADDRESS")
+#: The SIEM's syslog receiver (``host:port``, TCP; RFC 5424, octet-counted) that every ledger entry is forwarded to,
+#: in order, resuming after the last one it acknowledged; unset: none. TLS (RFC 5425) with ``SIEM_SYSLOG_TLS``, the
+#: receiver verified against ``SIEM_SYSLOG_CA_FILE`` (default: the system's CAs), optionally with a client
+#: certificate.
+SIEM_SYSLOG_ADDRESS = env_host_port("SIEM_SYSLOG_ADDRESS")
+SIEM_SYSLOG_TLS = env_bool("SIEM_SYSLOG_TLS", False)
+SIEM_SYSLOG_CA_FILE = env_str("SIEM_SYSLOG_CA_FILE")
+SIEM_SYSLOG_CLIENT_CERT_FILE = env_str("SIEM_SYSLOG_CLIENT_CERT_FILE")
+SIEM_SYSLOG_CLIENT_KEY_FILE = env_str("SIEM_SYSLOG_CLIENT_KEY_FILE")
+SIEM_SYSLOG_TIMEOUT_S = env_int("SIEM_SYSLOG_TIMEOUT_S", 10)
+SIEM_SYSLOG_BATCH = env_int("SIEM_SYSLOG_BATCH", 1000)
+SIEM_SYSLOG_INTERVAL_S = env_int("SIEM_SYSLOG_INTERVAL_S", 10)
+#: The structured data element's id: ``name@<private enterprise number>``; 32473 is the number RFC 5612 reserves for
+#: documentation, so an organisation with its own number sets it here.
+SIEM_SYSLOG_SD_ID = env_str("SIEM_SYSLOG_SD_ID", "ledger@32473")
+#: The HOSTNAME field of each message (default: this machine's name).
+SIEM_SYSLOG_HOSTNAME = env_str("SIEM_SYSLOG_HOSTNAME")
 #: Every how many months each role's owner attests its members (3: a review each quarter, from January).
 ACCESS_REVIEW_MONTHS = env_int("ACCESS_REVIEW_MONTHS", 3)
 CELERY_BEAT_SCHEDULE = {
@@ -442,6 +459,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "audit.tasks.verify_ledger_since_last",
         "schedule": env_int("LEDGER_VERIFY_SINCE_LAST_INTERVAL_S", 15 * 60),
     },
+    # The ledger to the SIEM's syslog receiver (does nothing while SIEM_SYSLOG_ADDRESS is unset).
+    "ledger-to-syslog": {"task": "webhooks.forward_ledger_to_syslog", "schedule": SIEM_SYSLOG_INTERVAL_S},
     # Webhook deliveries whose Celery message was lost (broker down at commit) are sent again.
     "webhooks-requeue-overdue": {"task": "webhooks.requeue_overdue", "schedule": 300},
     # Evidence packs left rendering longer than EVIDENCE_PACK_RENDER_TIMEOUT_S are requeued, or failed.

@@ -12,6 +12,7 @@ urlpatterns = [
     path("oidc/", include("accounts.oidc_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/v1/", include("accounts.api.urls")),
     path("api/v1/", include("lineage.api.urls")),
     path("api/v1/", include("registry.api.urls")),
     path("healthz", healthz, name="healthz"),

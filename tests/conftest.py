@@ -15,6 +15,7 @@ _MARKER_CHECKS = {
     "postgres": services.postgres_missing,
     "redis": services.redis_missing,
     "browser": services.chromium_missing,
+    "syslog": services.rsyslog_missing,
 }
 
 

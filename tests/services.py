@@ -1,4 +1,4 @@
-"""Detection of the real services some tests need: PostgreSQL, a Redis broker and headless Chromium.
+"""Detection of the real services some tests need: PostgreSQL, a Redis broker, headless Chromium and rsyslog.
 
 Outside CI a test whose service is absent skips with the reason; in CI the skip becomes a failure
 (see the root conftest), so a missing service can never pass unnoticed.
@@ -47,4 +47,16 @@ def chromium_path() -> str | None:
 def chromium_missing() -> str | None:
     if chromium_path() is None:
         return "needs Chromium: install Debian's chromium or set CHROMIUM_PATH"
+    return None
+
+
+def rsyslog_path() -> str | None:
+    return shutil.which("rsyslogd") or next(
+        (path for path in ("/usr/sbin/rsyslogd", "/sbin/rsyslogd") if os.access(path, os.X_OK)), None
+    )
+
+
+def rsyslog_missing() -> str | None:
+    if rsyslog_path() is None:
+        return "needs rsyslog: install Debian's rsyslog"
     return None

@@ -22,8 +22,9 @@ from accounts.authz import holds_approval_permission
 from audit.admin.governed import ReadOnlyAuditAdmin
 from audit.canonical import canonical_bytes
 from audit.ledger import ActionDenied
+from audit.models import LedgerEntry
 from webhooks.choices import WebhookEvent
-from webhooks.models import WebhookDelivery, WebhookSubscription
+from webhooks.models import SyslogCursor, WebhookDelivery, WebhookSubscription
 from webhooks.services import (
     webhook_delivery_redeliver,
     webhook_subscription_create,
@@ -268,3 +269,16 @@ class WebhookDeliveryAdmin(ReadOnlyAuditAdmin):
             else:
                 sent += 1
         self.message_user(request, f"{sent} delivery(ies) queued again.", messages.SUCCESS)
+
+
+@admin.register(SyslogCursor)
+class SyslogCursorAdmin(ReadOnlyAuditAdmin):
+    """How far the SIEM's syslog receiver has taken the ledger: a cursor that stands still means it is down."""
+
+    list_display = ("destination", "last_sequence", "entries_behind", "acknowledged_at")
+    fields = ("destination", "last_sequence", "acknowledged_at")
+
+    @admin.display(description=_("entries not yet acknowledged"))
+    def entries_behind(self, cursor: SyslogCursor) -> int:
+        tail = LedgerEntry.objects.order_by("-sequence").values_list("sequence", flat=True).first() or 0
+        return max(tail - cursor.last_sequence, 0)

@@ -156,3 +156,22 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} to {self.subscription_id} #{self.pk}"
+
+
+class SyslogCursor(models.Model):
+    """How far the SIEM's syslog receiver has acknowledged the ledger: the forwarder resumes after it.
+
+    Bookkeeping, not evidence: the entries it points into are the ledger's, and a cursor set back only sends
+    entries again (each carries its sequence), never skips one. One row per destination."""
+
+    destination = models.CharField(_("destination"), max_length=300, unique=True)
+    last_sequence = models.BigIntegerField(_("last acknowledged sequence"), default=0)
+    acknowledged_at = models.DateTimeField(_("acknowledged at (UTC)"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("syslog forwarding cursor")
+        verbose_name_plural = _("syslog forwarding cursors")
+        default_permissions = ("view",)
+
+    def __str__(self) -> str:
+        return f"{self.destination} up to #{self.last_sequence}"

@@ -4,14 +4,19 @@ The attempt count lives in the delivery row, not in Celery's retry counter: a ta
 attempt it makes, so a duplicated or requeued message never posts an attempt twice (``webhooks.delivery``).
 """
 
+import logging
 from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
+from webhooks import syslog
 from webhooks.choices import DeliveryStatus
 from webhooks.delivery import webhook_delivery_attempt
 from webhooks.models import WebhookDelivery
+
+logger = logging.getLogger(__name__)
 
 #: How late a pending attempt must be before the sweep assumes its message was lost and sends it again.
 OVERDUE_AFTER = timedelta(minutes=5)
@@ -47,3 +52,16 @@ def requeue_overdue_deliveries() -> int:
     for delivery_id, attempts_made in overdue:
         deliver_webhook.delay(delivery_id, attempts_made + 1)
     return len(overdue)
+
+
+@shared_task(name="webhooks.forward_ledger_to_syslog", acks_late=True, reject_on_worker_lost=True)
+def forward_ledger_to_syslog() -> int:
+    """Celery beat (every ``SIEM_SYSLOG_INTERVAL_S``): the ledger entries the SIEM has not acknowledged, in order.
+    A receiver that is down is logged as an error and tried again on the next beat, from the same entry."""
+    if settings.SIEM_SYSLOG_ADDRESS is None:
+        return 0
+    try:
+        return syslog.forward_all()
+    except syslog.ForwardFailed as failure:
+        logger.error("%s", failure)
+        return 0

@@ -42,6 +42,11 @@ class PipelineTokenScope(models.TextChoices):
     MONITORING_WRITE = "monitoring:write", _("Record monitoring summaries")
     INCIDENTS_WRITE = "incidents:write", _("Open incidents")
     GATES_READ = "gates:read", _("Read gate decisions and promotion checks")
+    LEDGER_READ = "ledger:read", _("Read the whole audit ledger, in order (a SIEM's feed; every use case)")
+
+
+#: Scopes that reach beyond the token's use cases: given only when named, never by "all scopes".
+SCOPES_BEYOND_USE_CASES = frozenset({PipelineTokenScope.LEDGER_READ})
 
 
 class PipelineToken(GovernedModel):

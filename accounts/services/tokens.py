@@ -22,6 +22,7 @@ from django.utils.text import slugify
 
 from accounts.choices import SERVICE_ACCOUNT_PREFIX, Role, RoleGrantBasis
 from accounts.models import PipelineToken, PipelineTokenScope, validate_rate
+from accounts.models.tokens import SCOPES_BEYOND_USE_CASES
 from accounts.services.role_grants import role_grant_record
 from audit import ledger
 from audit.audit_context import acting_as, describe_actor
@@ -75,7 +76,9 @@ def service_account_for(name: str) -> AbstractBaseUser:
 
 
 def _clean_scopes(scopes: Iterable[str] | None) -> list[str]:
-    scopes = list(PipelineTokenScope.values if scopes is None else scopes)
+    if scopes is None:
+        scopes = [scope for scope in PipelineTokenScope.values if scope not in SCOPES_BEYOND_USE_CASES]
+    scopes = list(scopes)
     unknown = sorted(set(scopes) - set(PipelineTokenScope.values))
     if unknown:
         raise ValidationError(
@@ -97,8 +100,9 @@ def pipeline_token_create(
     actor: AbstractBaseUser | None = None,
     actor_name: str = "",
 ) -> IssuedToken:
-    """Issue a token for the service account, limited to ``use_cases`` and ``scopes`` (all scopes if None), and
-    to ``rate_limit`` requests (e.g. ``600/min``; empty: the portal's ``API_TOKEN_RATE``).
+    """Issue a token for the service account, limited to ``use_cases`` and ``scopes`` (if None, every scope that
+    stays within its use cases: ``ledger:read`` is given only when named), and to ``rate_limit`` requests (e.g.
+    ``600/min``; empty: the portal's ``API_TOKEN_RATE``).
 
     ``actor`` is the administrator issuing it (the admin) or None with ``actor_name`` (the management command,
     run by whoever operates the server).

@@ -39,6 +39,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from accounts.models import PipelineTokenScope
 from audit.models import LedgerEntry
 from registry.api.serializers import parse_results
 from registry.models import Incident
@@ -88,7 +89,7 @@ def test_generated_requests_get_no_server_error_and_only_documented_answers(
     live_server, world, issue: Callable[..., Pipeline], settings
 ):
     settings.API_TOKEN_RATE = "1000000/min"  # rates are tested on their own; here they would end the run early
-    auth = {"Authorization": f"Bearer {issue().secret}"}
+    auth = {"Authorization": f"Bearer {issue(scopes=PipelineTokenScope.values).secret}"}
     schema = schemathesis.openapi.from_url(
         f"{live_server.url}/api/schema/?format=json", config=CONFIG, headers=auth, timeout=60
     )

@@ -21,7 +21,7 @@ class Command(BaseCommand):
             action="append",
             dest="scopes",
             choices=PipelineTokenScope.values,
-            help="repeat for more; every pipeline scope if none is given (no scope approves anything)",
+            help="repeat for more; if none is given, every scope but ledger:read (no scope approves anything)",
         )
         parser.add_argument("--expires-in-days", type=int, default=DEFAULT_EXPIRY_DAYS)
         parser.add_argument("--name", default="", help="what the token is for (default: the service account)")
