@@ -32,6 +32,12 @@ class Control(models.Model):
     )
     identifier = models.CharField(_("identifier"), max_length=60)
     title = models.CharField(_("title"), max_length=200)
+    oscal_id = models.CharField(
+        _("OSCAL control id"),
+        max_length=100,
+        blank=True,
+        help_text=_("The control's id in the OSCAL catalog it was imported from (e.g. ac-2.1); OSCAL exports cite it."),
+    )
 
     class Meta:
         verbose_name = _("control")
