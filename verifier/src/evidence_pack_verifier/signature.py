@@ -2,11 +2,11 @@
 list (or one chaining to it), and covering the entire file, so nothing was appended after it (an annotation, a new
 title, a page swapped in an incremental update)."""
 
-import hashlib
 import io
 
 from asn1crypto import x509 as asn1_x509
-from cryptography.hazmat.primitives import serialization
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
@@ -46,9 +46,9 @@ def check(pack: Pack, trust: Trust) -> str:
         raise CheckFailed(f"the document signature cannot be validated ({error})") from None
     if not status.intact or not status.valid:
         raise CheckFailed("the document signature does not match the file's contents (it was changed after signing)")
-    signer = status.signing_cert
-    fingerprint = hashlib.sha256(signer.dump()).hexdigest()
-    described = f"signer {signer.subject.human_friendly}, SHA-256 fingerprint {fingerprint}"
+    signer = x509.load_der_x509_certificate(status.signing_cert.dump())
+    fingerprint = signer.fingerprint(hashes.SHA256()).hex()
+    described = f"signer {signer.subject.rfc4514_string()}, SHA-256 fingerprint {fingerprint}"
     if not status.trusted:
         raise CheckFailed(f"the document signature was not made with a trusted signing certificate ({described})")
     if status.coverage != SignatureCoverageLevel.ENTIRE_FILE:
