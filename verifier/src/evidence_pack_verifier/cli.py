@@ -7,6 +7,7 @@ run (a usage error, a file that cannot be read, a trusted keys file that is not 
 
 import argparse
 import json
+import logging
 import sys
 from pathlib import Path
 
@@ -39,6 +40,9 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     arguments = parser().parse_args(argv)
+    # pyHanko logs each validation failure with its traceback; the FAILED line below says what failed.
+    for library in ("pyhanko", "pyhanko_certvalidator"):
+        logging.getLogger(library).setLevel(logging.CRITICAL)
     try:
         trusted = trust.load(arguments.trust)
     except trust.TrustError as error:
