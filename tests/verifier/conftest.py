@@ -84,9 +84,10 @@ def auditors_environment() -> dict[str, str]:
 
 
 def run_verifier(*arguments: object, cwd: Path) -> subprocess.CompletedProcess:
-    """``verify-evidence-pack ARGUMENTS`` in a process of its own, started in ``cwd`` (not the repository)."""
+    """``verify-evidence-pack ARGUMENTS``, the installed command, in a process of its own started in ``cwd`` (not the
+    repository)."""
     return subprocess.run(
-        [sys.executable, "-m", "evidence_pack_verifier", *map(str, arguments)],
+        [Path(sys.executable).with_name("verify-evidence-pack"), *map(str, arguments)],
         cwd=cwd,
         env=auditors_environment(),
         capture_output=True,

@@ -8,6 +8,7 @@ import sys
 import pytest
 from evidence_pack_verifier import CHECKS
 
+from tests.verifier import forgery
 from tests.verifier.conftest import auditors_environment, run_verifier
 
 pytestmark = pytest.mark.django_db  # the pack is built in the test database (the verifier itself never sees one)
@@ -35,6 +36,19 @@ def test_the_json_report_lists_every_check_passed(issued, tmp_path) -> None:
     assert report["ok"] is True
     assert report["failure"] is None
     assert [passed["check"] for passed in report["passed"]] == [check.name for check in CHECKS]
+
+
+def test_the_json_report_names_the_first_failure(issued, tmp_path) -> None:
+    stripped = tmp_path / "stripped.pdf"
+    stripped.write_bytes(forgery.unsigned_revision(issued.pdf.read_bytes()))
+
+    result = run_verifier(stripped, "--trust", issued.keys, "--json", cwd=tmp_path)
+
+    report = json.loads(result.stdout)
+    assert result.returncode == 1
+    assert report["ok"] is False
+    assert report["passed"] == []
+    assert report["failure"] == {"check": "document signature", "reason": "the PDF carries no document signature"}
 
 
 def test_the_verifier_never_imports_django(issued, tmp_path) -> None:
