@@ -53,8 +53,13 @@ def check(pack: Pack, trust: Trust) -> str:
         raise CheckFailed(f"the document signature was not made with a trusted signing certificate ({described})")
     if status.coverage != SignatureCoverageLevel.ENTIRE_FILE:
         raise CheckFailed("something was appended after the document signature (an incremental update)")
-    signed_at = status.timestamp_validity.timestamp if status.timestamp_validity else status.signer_reported_dt
-    when = f", timestamped {signed_at:%Y-%m-%dT%H:%M:%SZ}" if status.timestamp_validity else ""
-    if not when and signed_at is not None:
-        when = f", signed {signed_at:%Y-%m-%dT%H:%M:%SZ} (the signer's clock)"
+    stamp = status.timestamp_validity
+    if stamp is not None:
+        # The trusted keys list no timestamping authority: the time is reported, and whose word it is.
+        authority = "a trusted authority" if stamp.trusted else "an authority not among the trusted keys"
+        when = f", timestamped {stamp.timestamp:%Y-%m-%dT%H:%M:%SZ} by {authority}"
+    elif status.signer_reported_dt is not None:
+        when = f", signed {status.signer_reported_dt:%Y-%m-%dT%H:%M:%SZ} (the signer's clock)"
+    else:
+        when = ""
     return f"PAdES over the whole file, intact; {described}{when}"
