@@ -2,6 +2,7 @@
 the portal's published keys, made once per test module (in a transaction rolled back after), and the verifier run
 as an auditor runs it: its own process, with no Django settings and no database in its environment."""
 
+import io
 import json
 import os
 import subprocess
@@ -23,7 +24,7 @@ from audit.verification_keys import published
 from governance.catalogue import load_controls
 from registry.choices import Environment
 from tests.evidence.helpers import manifest
-from tests.registry.conftest import make_world
+from tests.registry.conftest import make_world, world  # noqa: F401  (the fixture, reused)
 
 
 @dataclass(frozen=True)
@@ -47,10 +48,24 @@ def promoted_model_version() -> str:
     seed_demo_logins(password=DEFAULT_DEMO_PASSWORD)
     for app in ("governance", "lineage"):
         import_module(f"{app}.demo_organisation").seed(password=DEFAULT_DEMO_PASSWORD)
-    world = make_world({user.username: user for user in get_user_model().objects.all()})
+    demo = make_world({user.username: user for user in get_user_model().objects.all()})
+    model_version = demo.model()
+    demo.promote(model_version, Environment.PROD)
+    return model_version.identifier
+
+
+@pytest.fixture
+def in_production(world, settings, tmp_path) -> str:  # noqa: F811
+    """A model version taken to production in this test's database; its identifier."""
+    settings.MEDIA_ROOT = tmp_path / "media"
     model_version = world.model()
     world.promote(model_version, Environment.PROD)
     return model_version.identifier
+
+
+def build(model_version: str, output: Path) -> Path:
+    call_command("build_evidence_pack", "--model-version", model_version, "--output", str(output), stdout=io.StringIO())
+    return output
 
 
 def write_keys(path: Path) -> Path:

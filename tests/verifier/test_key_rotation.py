@@ -12,10 +12,8 @@ from django.test import override_settings
 
 from audit import signing_keys
 from evidence.signing import self_signed
-from registry.choices import Environment
 from tests.evidence.helpers import manifest
-from tests.registry.conftest import world  # noqa: F401  (the fixture, reused)
-from tests.verifier.conftest import run_verifier
+from tests.verifier.conftest import build, run_verifier
 
 pytestmark = pytest.mark.django_db
 
@@ -38,22 +36,10 @@ def rotated_keys(folder: Path):
         signing_keys.private_key.cache_clear()
 
 
-def build(model_version: str, output: Path) -> Path:
-    call_command("build_evidence_pack", "--model-version", model_version, "--output", str(output), stdout=io.StringIO())
-    return output
-
-
-def test_packs_signed_before_and_after_a_key_rotation_verify_with_the_published_keys(
-    world,  # noqa: F811
-    settings,
-    tmp_path,
-) -> None:
-    settings.MEDIA_ROOT = tmp_path / "media"
-    model_version = world.model()
-    world.promote(model_version, Environment.PROD)
-    before = build(model_version.identifier, tmp_path / "before.pdf")
+def test_packs_signed_before_and_after_a_key_rotation_verify_with_the_published_keys(in_production, tmp_path) -> None:
+    before = build(in_production, tmp_path / "before.pdf")
     with rotated_keys(tmp_path):
-        after = build(model_version.identifier, tmp_path / "after.pdf")
+        after = build(in_production, tmp_path / "after.pdf")
         out = io.StringIO()
         call_command("export_verification_keys", stdout=out)
     keys = tmp_path / "keys.json"
@@ -73,22 +59,15 @@ def test_packs_signed_before_and_after_a_key_rotation_verify_with_the_published_
     assert len(published["evidence_signing_certificates"]) == 2
 
 
-def test_a_pack_signed_after_a_rotation_fails_with_the_keys_published_before_it(
-    world,  # noqa: F811
-    settings,
-    tmp_path,
-) -> None:
+def test_a_pack_signed_after_a_rotation_fails_with_the_keys_published_before_it(in_production, tmp_path) -> None:
     """The other side of the same coin: a verifier trusts what it was given, and nothing the pack brings."""
-    settings.MEDIA_ROOT = tmp_path / "media"
-    model_version = world.model()
-    world.promote(model_version, Environment.PROD)
-    before = build(model_version.identifier, tmp_path / "before.pdf")
+    before = build(in_production, tmp_path / "before.pdf")
     out = io.StringIO()
     call_command("export_verification_keys", stdout=out)
     keys = tmp_path / "keys.json"
     keys.write_text(out.getvalue())
     with rotated_keys(tmp_path):
-        after = build(model_version.identifier, tmp_path / "after.pdf")
+        after = build(in_production, tmp_path / "after.pdf")
 
     result = run_verifier(after, "--trust", keys, cwd=tmp_path)
 
