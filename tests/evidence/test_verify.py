@@ -4,6 +4,7 @@ import io
 
 import pytest
 from django.core.management import CommandError, call_command
+from evidence_pack_verifier import CHECKS
 
 from audit.models import LedgerEntry
 from tests.evidence.helpers import manifest, with_attachment_changed
@@ -37,7 +38,11 @@ def refused(path) -> str:
 
 
 def test_a_pack_as_issued_verifies(pack_file) -> None:
-    assert "Evidence pack OK" in verify(pack_file)
+    """The standalone verifier's offline checks first, each named as it passed, then this database's."""
+    lines = verify(pack_file).splitlines()
+
+    assert [line.split(":")[0] for line in lines[:-1]] == [f"ok  {check.name}" for check in CHECKS]
+    assert "Evidence pack OK" in lines[-1]
 
 
 def test_a_flipped_byte_in_an_attachment_is_caught(pack_file, tmp_path) -> None:
