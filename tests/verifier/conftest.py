@@ -89,24 +89,25 @@ def issued(django_db_setup, django_db_blocker, tmp_path_factory) -> Issued:
     return Issued(pdf=pdf, keys=keys, entry_hashes=entry_hashes)
 
 
-def auditors_environment() -> dict[str, str]:
-    """This environment without anything that would point a process at the portal's settings or database."""
-    return {
+def as_an_auditor(command: list[object], *, cwd: Path) -> subprocess.CompletedProcess:
+    """``command`` in a process of its own, started in ``cwd`` (not the repository), with nothing in its environment
+    that would point it at the portal's settings or database."""
+    environment = {
         name: value
         for name, value in os.environ.items()
         if name not in {"DJANGO_SETTINGS_MODULE", "DATABASE_URL", "PYTHONPATH"}
     }
-
-
-def run_verifier(*arguments: object, cwd: Path) -> subprocess.CompletedProcess:
-    """``verify-evidence-pack ARGUMENTS``, the installed command, in a process of its own started in ``cwd`` (not the
-    repository)."""
     return subprocess.run(
-        [Path(sys.executable).with_name("verify-evidence-pack"), *map(str, arguments)],
+        [str(part) for part in command],
         cwd=cwd,
-        env=auditors_environment(),
+        env=environment,
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
+
+
+def run_verifier(*arguments: object, cwd: Path) -> subprocess.CompletedProcess:
+    """``verify-evidence-pack ARGUMENTS``, the installed command, run as an auditor runs it."""
+    return as_an_auditor([Path(sys.executable).with_name("verify-evidence-pack"), *arguments], cwd=cwd)

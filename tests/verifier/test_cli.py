@@ -2,14 +2,13 @@
 published keys. The untouched pack passes every check; inputs it cannot work with are named, with exit status 2."""
 
 import json
-import subprocess
 import sys
 
 import pytest
 from evidence_pack_verifier import CHECKS
 
 from tests.verifier import forgery
-from tests.verifier.conftest import auditors_environment, run_verifier
+from tests.verifier.conftest import as_an_auditor, run_verifier
 
 pytestmark = pytest.mark.django_db  # the pack is built in the test database (the verifier itself never sees one)
 
@@ -62,15 +61,7 @@ def test_the_verifier_never_imports_django(issued, tmp_path) -> None:
         "print('checked without django')\n"
     )
 
-    result = subprocess.run(
-        [sys.executable, "-c", program],
-        cwd=tmp_path,
-        env=auditors_environment(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = as_an_auditor([sys.executable, "-c", program], cwd=tmp_path)
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "checked without django"
