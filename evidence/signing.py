@@ -4,7 +4,8 @@ A pack exists to convince someone who does not trust the portal, so the pages, t
 are signed as one document with the portal's evidence signing key and its X.509 certificate: an auditor's PDF reader
 (or ``verify_evidence_pack``, or any PAdES validator) then shows a changed figure on a page, a removed page, an
 attachment swapped, or anything appended after the signature. The signature is added the PDF/A way (an incremental
-update, nothing encrypted, nothing rewritten), so the pack stays PDF/A-3b.
+update, nothing encrypted, nothing rewritten), so the pack stays PDF/A-3b. It is checked by the standalone verifier
+(``evidence_pack_verifier.signature``), which ``evidence.verify`` runs with this portal's published certificates.
 
 With ``TSA_URL`` set, the signature carries an RFC 3161 timestamp from that authority (PAdES B-T), which proves when it
 was made independently of the portal's clock; without it the signature states its signing time (PAdES B-B).
@@ -26,16 +27,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-from pyhanko.pdf_utils.misc import PdfError
-from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
 from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
-from pyhanko.sign.validation import validate_pdf_signature
-from pyhanko.sign.validation.errors import SignatureValidationError
-from pyhanko.sign.validation.status import SignatureCoverageLevel
-from pyhanko_certvalidator import ValidationContext
 
-from audit.verification_keys import record_certificate, signing_certificates
+from audit.verification_keys import record_certificate
 from evidence.certificates import self_signed as self_signed  # re-exported: tests and commands make pairs
 
 #: The signature field every pack carries (invisible: the integrity page says what it means).
@@ -129,32 +124,3 @@ def sign_pack(pdf: bytes) -> bytes:
 def asn1_certificate(cert: x509.Certificate) -> asn1_x509.Certificate:
     """The certificate as pyHanko's validation takes it."""
     return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
-
-
-def document_signature_problem(pdf: bytes) -> str | None:
-    """Why ``pdf`` does not carry this portal's intact document signature over all of it; None if it does.
-
-    Exactly one signature, in the pack's field, intact (the signed bytes hash to what was signed), valid, made with a
-    certificate that chains to the configured one (or to the configured chain), and covering the whole file: an
-    incremental update appended after it (an annotation, a new title) is named as such."""
-    # Every certificate the portal has signed packs with, so that packs signed before a rotation still verify.
-    roots = [asn1_certificate(cert) for cert in {*signing_certificates(), certificate()}]
-    if settings.EVIDENCE_SIGNING_CHAIN_FILE:
-        chain = Path(settings.EVIDENCE_SIGNING_CHAIN_FILE).read_bytes()
-        roots += [asn1_certificate(cert) for cert in x509.load_pem_x509_certificates(chain)]
-    try:
-        found = PdfFileReader(io.BytesIO(pdf), strict=False).embedded_signatures
-        if not found:
-            return "it carries no document signature"
-        if len(found) > 1 or found[0].field_name != SIGNATURE_FIELD:
-            return "it carries another signature than the pack's own"
-        status = validate_pdf_signature(found[0], ValidationContext(trust_roots=roots))
-    except (PdfError, SignatureValidationError, ValueError, KeyError, OSError) as error:
-        return f"its document signature cannot be validated: {error}"
-    if not status.intact or not status.valid:
-        return "its document signature does not match its contents (the file was changed after signing)"
-    if not status.trusted:
-        return "its document signature was not made with this portal's evidence signing certificate"
-    if status.coverage != SignatureCoverageLevel.ENTIRE_FILE:
-        return "something was appended after its document signature (an incremental update)"
-    return None

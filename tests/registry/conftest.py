@@ -198,7 +198,11 @@ def build_suite(use_case: UseCase, actor) -> ValidationSuite:
 
 @pytest.fixture
 def world(demo_lineage) -> World:
-    users = demo_lineage
+    return make_world(demo_lineage)
+
+
+def make_world(users: dict) -> World:
+    """The support assistant's use case with a base model and a validation suite, over the demo lineage."""
     use_case = UseCase.objects.get(slug="support-assistant")
     base = base_model_register(
         actor=users["mleng"],

@@ -7,8 +7,9 @@ from evidence.verify import PackInvalid, verify_pack
 
 class Command(BaseCommand):
     help = (
-        "Verify an evidence pack against this portal: embedded file digests, the checkpoint's signature, the "
-        "Merkle inclusion of its ledger slice and the slice against the database. "
+        "Verify an evidence pack against this portal: first the standalone verifier's offline checks with this "
+        "portal's published keys (document signature, embedded files, checkpoint signature, hash chain, Merkle "
+        "inclusion), then the checkpoint and the ledger slice against this database and the pack as issued here. "
         "Exit 0 if all hold, 1 with the reason."
     )
 
@@ -25,6 +26,8 @@ class Command(BaseCommand):
             report = verify_pack(pdf)
         except PackInvalid as failure:
             raise CommandError(f"Evidence pack INVALID: {failure}", returncode=1) from failure
+        for passed in report.offline.passed:
+            self.stdout.write(f"ok  {passed.check}: {passed.detail}")
         self.stdout.write(
             self.style.SUCCESS(
                 f"Evidence pack OK: #{report.pack_id}, SHA-256 {report.sha256}; {len(report.files)} embedded files "

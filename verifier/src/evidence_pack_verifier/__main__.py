@@ -1,0 +1,5 @@
+import sys
+
+from evidence_pack_verifier.cli import main
+
+sys.exit(main())
