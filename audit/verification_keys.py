@@ -90,14 +90,6 @@ def ledger_key_fingerprint(key_id: str) -> str:
     return found.values_list("sha256_fingerprint", flat=True).first() or ""
 
 
-def signing_certificates() -> list[x509.Certificate]:
-    """Every evidence signing certificate ever used."""
-    return [
-        x509.load_pem_x509_certificate(row.material.encode())
-        for row in VerificationKey.objects.filter(kind=VerificationKeyKind.DOCUMENT_SIGNING)
-    ]
-
-
 def _iso(moment: datetime.datetime | None) -> str | None:
     return moment.astimezone(datetime.UTC).isoformat().replace("+00:00", "Z") if moment else None
 
