@@ -149,19 +149,6 @@ class PackData:
     def latest_gate(self) -> GateDecision | None:
         return self.gates[0].record if self.gates else None
 
-    @property
-    def signatures(self) -> list[Any]:
-        """Every signature the pack shows, once."""
-        signed = [
-            *([self.requirements] if self.requirements else []),
-            *self.raci_revisions,
-            *self.thresholds,
-            *self.datasets,
-            *self.gates,
-            *self.tickets,
-        ]
-        return list({s.pk: s for record in signed for s, _holds in record.signatures}.values())
-
 
 OPEN_INCIDENT_STATES = (IncidentState.DRAFT, IncidentState.OPEN, IncidentState.CONTAINED)
 #: The deployment events that change which version an environment serves.
@@ -336,11 +323,19 @@ def collect(*, use_case: UseCase, model_version: ModelVersion | None = None) -> 
     signatures = signatures_of(signed)
     documents = documents_of([*dataset_versions, *lineage_records])
     closures = ticket_closures(tickets)
-    every_signature = [signature for found in signatures.values() for signature, _holds in found]
-    in_force = raci_in_force(raci_revisions, every_signature)
-    shown_raci = {revision.pk: revision for revision in in_force.values()}
-    if raci is not None:
-        shown_raci.setdefault(raci.pk, raci)
+    # The RACI revisions shown are those in force when the other records were signed, and the current one; each
+    # one's own approval is then shown too (made under the revision before it, which is not shown for that alone).
+    record_signatures = [
+        signature
+        for record in signed
+        if not isinstance(record, RaciMatrix)
+        for signature, _holds in signatures[record_key(record)]
+    ]
+    in_force = raci_in_force(raci_revisions, record_signatures)
+    shown_raci = [r for r in raci_revisions if r == raci or r in in_force.values()]
+    shown_raci_signatures = [signature for r in shown_raci for signature, _holds in signatures[record_key(r)]]
+    in_force.update(raci_in_force(raci_revisions, shown_raci_signatures))
+    every_signature = [*record_signatures, *shown_raci_signatures]
 
     def with_documents(dv: DatasetVersion) -> list[Document]:
         record = getattr(dv, "lineage", None)
@@ -368,11 +363,7 @@ def collect(*, use_case: UseCase, model_version: ModelVersion | None = None) -> 
         overrides=overrides_of(governed),
         ledger_refs=_refs(governed),
         role_holdings=role_holdings(every_signature),
-        raci_revisions=[
-            Signed(revision, signatures[record_key(revision)])
-            for revision in raci_revisions
-            if revision.pk in shown_raci
-        ],
+        raci_revisions=[Signed(revision, signatures[record_key(revision)]) for revision in shown_raci],
         raci_in_force=in_force,
         suites=suites,
         monitoring_total=monitoring_total,
