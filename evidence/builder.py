@@ -41,7 +41,7 @@ from evidence.collect import (
 from evidence.exports import bom_bytes, ledger_jsonl, provenance_bytes, validation_csv
 from evidence.fetcher import StaticOnlyFetcher
 from governance.choices import LifecycleStage
-from governance.models import UseCase
+from governance.models import RaciMatrix, UseCase
 from registry.models import GateDecision, ModelVersion
 
 MANIFEST_KIND = "llm-governance-portal/evidence-pack/v1"
@@ -90,9 +90,34 @@ def ensure_checkpoint() -> LedgerCheckpoint:
     return checkpoint
 
 
+#: Column headings of the RACI table, short enough for nine roles across an A4 page; the page prints the legend.
+ROLE_ABBREVIATIONS = {
+    Role.ML_ENGINEER: "MLE",
+    Role.DATA_STEWARD: "DS",
+    Role.LEGAL_REVIEWER: "LR",
+    Role.SECURITY_REVIEWER: "SR",
+    Role.COMPLIANCE_REVIEWER: "CR",
+    Role.RISK_OFFICER: "RO",
+    Role.PRODUCT_OWNER: "PO",
+    Role.CHANGE_ADVISORY_BOARD: "CAB",
+    Role.AUDITOR: "AUD",
+}
+
+# The chart's geometry, in SVG user units (1 unit = 1 CSS px = 0.26 mm: 640 units fill the 169 mm of text width).
+CHART_WIDTH = 640
+CHART_ROW = 14
+CHART_GAP = 8
+CHART_VALUE_ROOM = 48
+CHART_FONT = 7
+#: A generous average advance of DejaVu Sans, as a fraction of the font size, to size the version label column.
+CHAR_WIDTH = 0.62
+
+
 def dimension_chart(model_versions: list[ModelVersion]) -> SafeString | None:
     """Inline SVG: per evaluation dimension, the pass rate of each version (of the same model name) at its latest
-    gate. Numbers are computed here; every label is escaped."""
+    gate, the value printed at the end of each bar, and the minimum pass rate of the thresholds as a dashed line.
+    Each dimension's label has a line of its own above its bars and the version column is as wide as the longest
+    identifier, so no label is cut. Numbers are computed here; every label is escaped."""
     names = {mv.name for mv in model_versions}
     use_cases = {mv.use_case_id for mv in model_versions}
     gates = GateDecision.objects.filter(model_version__name__in=names, model_version__use_case__in=use_cases)
@@ -103,43 +128,65 @@ def dimension_chart(model_versions: list[ModelVersion]) -> SafeString | None:
         return None
     versions = sorted(latest, key=lambda mv: (mv.name, mv.number))
     dimensions = sorted({d for gate in latest.values() for d in gate.figures})
-    width, row, label_w, bar_max = 520, 14, 150, 330
-    bars = []
-    y = 4
+    label_w = int(max(len(mv.identifier) for mv in versions) * CHART_FONT * CHAR_WIDTH) + 8
+    bar_x = label_w
+    bar_max = CHART_WIDTH - bar_x - CHART_VALUE_ROOM
+    parts = []
+    y = 0
     for dimension in dimensions:
-        label = next((g.figures[dimension].get("label") for g in latest.values() if dimension in g.figures), dimension)
-        bars.append(format_html('<text x="0" y="{}" font-size="8">{}</text>', y + 9, label))
-        for mv in versions:
-            figure = latest[mv].figures.get(dimension) or {}
+        figures = [latest[mv].figures.get(dimension) or {} for mv in versions]
+        label = next((f["label"] for f in figures if f.get("label")), dimension)
+        minimum = next((f.get("min_pass_rate") for f in reversed(figures) if f.get("min_pass_rate") is not None), None)
+        heading = format_html("{} (minimum {}%)", label, minimum) if minimum is not None else label
+        parts.append(format_html('<text x="0" y="{}" font-size="8" font-weight="bold">{}</text>', y + 9, heading))
+        y += 12
+        top = y
+        for mv, figure in zip(versions, figures, strict=True):
             rate = float(figure.get("pass_rate") or 0)
-            bars.append(
+            width = bar_max * rate / 100
+            parts.append(
                 format_html(
+                    '<text x="0" y="{}" font-size="{}">{}</text>'
                     '<rect x="{}" y="{}" width="{}" height="{}" fill="#4a78a8"/>'
-                    '<text x="{}" y="{}" font-size="7">{} {}%</text>',
-                    label_w,
-                    y + 1,
-                    f"{bar_max * rate / 100:.1f}",
-                    row - 4,
-                    label_w + bar_max + 4,
-                    y + 9,
+                    '<text x="{}" y="{}" font-size="{}">{}%</text>',
+                    y + 8,
+                    CHART_FONT,
                     mv.identifier,
-                    f"{rate:.2f}",
+                    bar_x,
+                    y + 1,
+                    f"{width:.1f}",
+                    CHART_ROW - 4,
+                    f"{bar_x + width + 3:.1f}",
+                    y + 8,
+                    CHART_FONT,
+                    f"{rate:.2f}" if figure.get("pass_rate") is not None else "-",
                 )
             )
-            y += row
-        y += 4
+            y += CHART_ROW
+        if minimum is not None:
+            x = f"{bar_x + bar_max * float(minimum) / 100:.1f}"
+            parts.append(
+                format_html(
+                    '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#a00" stroke-width="1" stroke-dasharray="3,2"/>',
+                    x,
+                    top - 1,
+                    x,
+                    y,
+                )
+            )
+        y += CHART_GAP
     return format_html(
-        '<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" viewBox="0 0 {} {}">{}</svg>',
-        width,
+        '<svg class="chart" xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" viewBox="0 0 {} {}">{}</svg>',
+        CHART_WIDTH,
         y,
-        width,
+        CHART_WIDTH,
         y,
-        format_html_join("", "{}", ((bar,) for bar in bars)),
+        format_html_join("", "{}", ((part,) for part in parts)),
     )
 
 
-def _raci_rows(data: PackData) -> list[tuple[str, str, list[str]]]:
-    grid = data.raci.grid() if data.raci else {}
+def _raci_rows(revision: RaciMatrix | None) -> list[tuple[str, str, list[str]]]:
+    grid = revision.grid() if revision is not None else {}
     return [
         (stage, str(label), [grid.get((stage, role), "") for role in Role.values])
         for stage, label in LifecycleStage.choices
@@ -239,11 +286,12 @@ def build_pack(
         "generated_at": generated_at,
         "data": data,
         "sections": SECTIONS,
-        "roles": Role.values,
-        "raci_rows": _raci_rows(data),
+        "roles": [(role, ROLE_ABBREVIATIONS[role]) for role in Role.values],
+        "raci_tables": [(signed, _raci_rows(signed.record)) for signed in data.raci_revisions],
+        "raci_in_force": data.raci_in_force,
         "gates": [(signed, [f for _d, f in sorted(signed.record.figures.items())]) for signed in data.gates],
         "chart": dimension_chart(data.model_versions),
-        "events": data.deployment_events[:PAGE_ROWS],
+        "events": data.deployment_events[-PAGE_ROWS:],
         "incidents": data.incidents[:PAGE_ROWS],
         "monitoring": data.monitoring[:PAGE_ROWS],
         "control_map": [

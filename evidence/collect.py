@@ -10,11 +10,20 @@ from django.db import connection, models
 
 from accounts.selectors import role_holders_at
 from audit.canonical import model_label, record_digest
+from audit.choices import LedgerAction
 from audit.models import LedgerCheckpoint, LedgerEntry, Signature
 from governance.choices import RequirementsState, RevisionState
-from governance.models import BreakGlassOverride, Control, RequirementsDocument, UseCase
+from governance.models import (
+    BreakGlassOverride,
+    Control,
+    Document,
+    RaciMatrix,
+    RequirementsDocument,
+    ThresholdPolicy,
+    UseCase,
+)
 from lineage.models import DatasetVersion, LineageSource
-from registry.choices import IncidentState
+from registry.choices import ChangeTicketState, DeploymentEventKind, IncidentState
 from registry.models import (
     ChangeTicket,
     Deployment,
@@ -26,6 +35,7 @@ from registry.models import (
     MonitoringSummary,
     TrainingRun,
     TrainingRunDataset,
+    ValidationCase,
     ValidationRun,
 )
 
@@ -67,10 +77,15 @@ CONTROL_MAP: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 
 @dataclass
 class Signed:
-    """A record with its signatures, each with whether it still holds (invalidated ones are shown so)."""
+    """A record with its signatures, each with whether it still holds (invalidated ones are shown so), and what
+    the pages show beside them: the documents attached to it, and for a refused or withdrawn change ticket who
+    closed it and when (the ledger's transition entry: the ticket itself keeps only the reason)."""
 
     record: models.Model
     signatures: list[tuple[Any, bool]]
+    documents: list[Document] = field(default_factory=list)
+    closed_by: str = ""
+    closed_at: Any = None
 
 
 @dataclass
@@ -85,6 +100,16 @@ class RoleHolding:
 
 
 @dataclass
+class SuiteDefinition:
+    """What a validation suite version tests: its cases counted per evaluation dimension and category."""
+
+    suite: Any
+    case_count: int
+    #: (dimension label, category label, cases), in dimension then category order.
+    counts: list[tuple[str, str, int]]
+
+
+@dataclass
 class PackData:
     use_case: UseCase
     model_versions: list[ModelVersion]
@@ -93,7 +118,8 @@ class PackData:
     constraints: list[Any]
     raci: Any
     raci_signatures: list[tuple[Any, bool]]
-    thresholds: Any
+    #: The threshold revisions the gates used and the one in effect now, each with its signatures.
+    thresholds: list[Signed]
     datasets: list[Signed]
     runs: list[TrainingRun]
     validation_runs: list[ValidationRun]
@@ -101,21 +127,32 @@ class PackData:
     cards: list[ModelCard]
     tickets: list[Signed]
     deployments: list[Deployment]
+    #: What each environment served when: every change of the deployments in scope, oldest first.
     deployment_events: list[Any]
     incidents: list[Incident]
     monitoring: list[MonitoringSummary]
     overrides: list[Any]
     ledger_refs: set[tuple[str, str]] = field(default_factory=set)
     role_holdings: list[RoleHolding] = field(default_factory=list)
+    #: The RACI revisions in force when the pack's signatures were made (and the one in force now), oldest first.
+    raci_revisions: list[Signed] = field(default_factory=list)
+    #: Signature primary key -> the RACI revision in force when it was made (absent: none was).
+    raci_in_force: dict[int, Any] = field(default_factory=dict)
+    suites: list[SuiteDefinition] = field(default_factory=list)
+    monitoring_total: int = 0
 
     @property
     def open_incidents(self) -> list[Incident]:
-        still_open = (IncidentState.DRAFT, IncidentState.OPEN, IncidentState.CONTAINED)
-        return [i for i in self.incidents if i.state in still_open]
+        return [i for i in self.incidents if i.state in OPEN_INCIDENT_STATES]
 
     @property
     def latest_gate(self) -> GateDecision | None:
         return self.gates[0].record if self.gates else None
+
+
+OPEN_INCIDENT_STATES = (IncidentState.DRAFT, IncidentState.OPEN, IncidentState.CONTAINED)
+#: The deployment events that change which version an environment serves.
+SERVING_CHANGES = (DeploymentEventKind.DEPLOY, DeploymentEventKind.ROLLBACK)
 
 
 def _refs(objects: Iterable[models.Model]) -> set[tuple[str, str]]:
@@ -215,8 +252,13 @@ def collect(*, use_case: UseCase, model_version: ModelVersion | None = None) -> 
         if requirements
         else []
     )
-    raci = use_case.raci_revisions.filter(state=RevisionState.EFFECTIVE).prefetch_related("assignments").first()
-    thresholds = use_case.threshold_revisions.filter(state=RevisionState.EFFECTIVE).first()
+    raci_revisions = list(
+        use_case.raci_revisions.filter(state__in=(RevisionState.EFFECTIVE, RevisionState.SUPERSEDED))
+        .exclude(decided_at=None)
+        .prefetch_related("assignments")
+        .order_by("decided_at", "pk")
+    )
+    raci = next((revision for revision in raci_revisions if revision.state == RevisionState.EFFECTIVE), None)
     validation_runs = list(
         ValidationRun.objects.filter(model_version__in=version_ids).select_related("suite", "model_version")
     )
@@ -225,6 +267,8 @@ def collect(*, use_case: UseCase, model_version: ModelVersion | None = None) -> 
             "model_version", "threshold_policy", "human_reviewer", "suite"
         )
     )
+    thresholds = _thresholds_in_force(use_case, gates)
+    suites = suite_definitions({run.suite for run in validation_runs} | {gate.suite for gate in gates})
     cards = list(ModelCard.objects.filter(model_version__in=version_ids).select_related("model_version"))
     tickets = list(
         ChangeTicket.objects.filter(model_version__in=version_ids).select_related("model_version", "requested_by")
@@ -232,23 +276,21 @@ def collect(*, use_case: UseCase, model_version: ModelVersion | None = None) -> 
     deployments = list(
         Deployment.objects.filter(use_case=use_case).select_related("current_version", "previous_stable_version")
     )
-    events_of: dict[int, list[Any]] = {}
-    for event in DeploymentEvent.objects.filter(deployment__in=deployments).select_related(
-        "model_version", "replaced_version", "actor"
-    ):
-        events_of.setdefault(event.deployment_id, []).append(event)
-    events = [
-        event
-        for deployment in deployments
-        for event in events_of.get(deployment.pk, [])
-        if model_version is None or model_version.pk in (event.model_version_id, event.replaced_version_id)
-    ]
-    incidents = list(
-        Incident.objects.filter(model_version__in=version_ids)
-        if model_version is not None
-        else Incident.objects.filter(use_case=use_case)
+    all_events = list(
+        DeploymentEvent.objects.filter(deployment__in=deployments)
+        .select_related("deployment", "model_version", "replaced_version", "actor", "change_ticket", "override")
+        .order_by("happened_at", "pk")
     )
-    monitoring = list(MonitoringSummary.objects.filter(model_version__in=version_ids).select_related("deployment")[:50])
+    if model_version is None:
+        events = all_events
+    else:
+        events = [e for e in all_events if model_version.pk in (e.model_version_id, e.replaced_version_id)]
+    incidents = incidents_in_scope(
+        use_case=use_case, version_ids=version_ids, events=events, all_events=all_events, deployments=deployments
+    )
+    monitoring_rows = MonitoringSummary.objects.filter(model_version__in=version_ids)
+    monitoring = list(monitoring_rows.select_related("deployment")[:50])
+    monitoring_total = len(monitoring) if len(monitoring) < 50 else monitoring_rows.count()
     lineage_records = [dv.lineage for dv in dataset_versions if hasattr(dv, "lineage")]
     governed: list[models.Model] = [
         use_case,
@@ -263,23 +305,42 @@ def collect(*, use_case: UseCase, model_version: ModelVersion | None = None) -> 
         *deployments,
         *incidents,
         *monitoring,
+        *raci_revisions,
+        *thresholds,
     ]
     if requirements:
         governed += [requirements, *constraints]
-    if raci:
-        governed.append(raci)
-    if thresholds:
-        governed.append(thresholds)
     for record in lineage_records:
         governed += [*record.sources.all(), *record.steps.all()]
     signed = [
         *([requirements] if requirements else []),
-        *([raci] if raci else []),
+        *raci_revisions,
+        *thresholds,
         *dataset_versions,
         *gates,
         *tickets,
     ]
     signatures = signatures_of(signed)
+    documents = documents_of([*dataset_versions, *lineage_records])
+    closures = ticket_closures(tickets)
+    # The RACI revisions shown are those in force when the other records were signed, and the current one; each
+    # one's own approval is then shown too (made under the revision before it, which is not shown for that alone).
+    record_signatures = [
+        signature
+        for record in signed
+        if not isinstance(record, RaciMatrix)
+        for signature, _holds in signatures[record_key(record)]
+    ]
+    in_force = raci_in_force(raci_revisions, record_signatures)
+    shown_raci = [r for r in raci_revisions if r == raci or r in in_force.values()]
+    shown_raci_signatures = [signature for r in shown_raci for signature, _holds in signatures[record_key(r)]]
+    in_force.update(raci_in_force(raci_revisions, shown_raci_signatures))
+    every_signature = [*record_signatures, *shown_raci_signatures]
+
+    def with_documents(dv: DatasetVersion) -> list[Document]:
+        record = getattr(dv, "lineage", None)
+        return [*documents.get(record_key(dv), []), *(documents.get(record_key(record), []) if record else [])]
+
     return PackData(
         use_case=use_case,
         model_versions=versions,
@@ -288,21 +349,149 @@ def collect(*, use_case: UseCase, model_version: ModelVersion | None = None) -> 
         constraints=constraints,
         raci=raci,
         raci_signatures=signatures[record_key(raci)] if raci else [],
-        thresholds=thresholds,
-        datasets=[Signed(dv, signatures[record_key(dv)]) for dv in dataset_versions],
+        thresholds=[Signed(t, signatures[record_key(t)]) for t in thresholds],
+        datasets=[Signed(dv, signatures[record_key(dv)], documents=with_documents(dv)) for dv in dataset_versions],
         runs=runs,
         validation_runs=validation_runs,
         gates=[Signed(g, signatures[record_key(g)]) for g in gates],
         cards=cards,
-        tickets=[Signed(t, signatures[record_key(t)]) for t in tickets],
+        tickets=[Signed(t, signatures[record_key(t)], **closures.get(t.pk, {})) for t in tickets],
         deployments=deployments,
         deployment_events=events,
         incidents=incidents,
         monitoring=monitoring,
         overrides=overrides_of(governed),
         ledger_refs=_refs(governed),
-        role_holdings=role_holdings([signature for found in signatures.values() for signature, _holds in found]),
+        role_holdings=role_holdings(every_signature),
+        raci_revisions=[Signed(revision, signatures[record_key(revision)]) for revision in shown_raci],
+        raci_in_force=in_force,
+        suites=suites,
+        monitoring_total=monitoring_total,
     )
+
+
+def _thresholds_in_force(use_case: UseCase, gates: Sequence[GateDecision]) -> list[ThresholdPolicy]:
+    """The threshold revisions the gates were decided against, and the one in effect for the use case now (its
+    own, or else the organisation default), with their rules and deciders: newest revision first."""
+    in_effect = models.Q(state=RevisionState.EFFECTIVE) & (
+        models.Q(use_case=use_case) | models.Q(use_case__isnull=True)
+    )
+    found = list(
+        ThresholdPolicy.objects.filter(in_effect | models.Q(pk__in={gate.threshold_policy_id for gate in gates}))
+        .select_related("use_case", "proposed_by", "decided_by")
+        .prefetch_related("rules")
+        .order_by("-decided_at", "-pk")
+    )
+    used = {gate.threshold_policy_id for gate in gates}
+    own = next((t for t in found if t.use_case_id == use_case.pk and t.state == RevisionState.EFFECTIVE), None)
+    default = next((t for t in found if t.use_case_id is None and t.state == RevisionState.EFFECTIVE), None)
+    now = own or default
+    return [t for t in found if t.pk in used or t == now]
+
+
+def suite_definitions(suites: Iterable[Any]) -> list[SuiteDefinition]:
+    """Each suite's cases counted per dimension and category, in one query for all of them."""
+    by_pk = {suite.pk: suite for suite in suites}
+    if not by_pk:
+        return []
+    counts: dict[int, list[tuple[str, str, int]]] = {}
+    rows = (
+        ValidationCase.objects.filter(suite__in=list(by_pk))
+        .values_list("suite_id", "dimension", "category")
+        .annotate(cases=models.Count("pk"))
+        .order_by("suite_id", "dimension", "category")
+    )
+    dimension_labels = dict(ValidationCase._meta.get_field("dimension").choices)
+    category_labels = dict(ValidationCase._meta.get_field("category").choices)
+    for suite_id, dimension, category, cases in rows:
+        counts.setdefault(suite_id, []).append(
+            (str(dimension_labels.get(dimension, dimension)), str(category_labels.get(category, category)), cases)
+        )
+    return [
+        SuiteDefinition(suite=suite, case_count=sum(n for _d, _c, n in counts.get(pk, [])), counts=counts.get(pk, []))
+        for pk, suite in sorted(by_pk.items(), key=lambda item: (item[1].slug, item[1].version))
+    ]
+
+
+def incidents_in_scope(
+    *,
+    use_case: UseCase,
+    version_ids: Sequence[int],
+    events: Sequence[DeploymentEvent],
+    all_events: Sequence[DeploymentEvent],
+    deployments: Sequence[Deployment],
+) -> list[Incident]:
+    """The incidents a pack answers for, newest first, in one query. For a whole use case, all of its incidents.
+    For model versions: those recorded against them, those behind a deployment change the pack shows (the
+    incident a rollback was made for), those raised on an environment while one of them was live there, and those
+    still open on an environment one of them serves now, whichever version they name."""
+    related = ("deployment", "model_version")
+    if len(version_ids) != 1:
+        return list(Incident.objects.filter(use_case=use_case).select_related(*related).order_by("-detected_at", "-pk"))
+    (version_id,) = version_ids
+    live: dict[int, list[tuple[Any, Any]]] = {}  # deployment -> [(from, until)] while the version served it
+    for deployment in deployments:
+        history = [e for e in all_events if e.deployment_id == deployment.pk and e.kind in SERVING_CHANGES]
+        for event, following in zip(history, [*history[1:], None], strict=True):
+            if event.model_version_id == version_id:
+                live.setdefault(deployment.pk, []).append((event.happened_at, following and following.happened_at))
+    serving_now = {d.pk for d in deployments if d.current_version_id == version_id}
+    candidates = (
+        Incident.objects.filter(
+            models.Q(model_version_id=version_id)
+            | models.Q(pk__in={e.incident_id for e in events if e.incident_id})
+            | models.Q(deployment__in=set(live) | serving_now)
+        )
+        .select_related(*related)
+        .order_by("-detected_at", "-pk")
+    )
+    linked = {e.incident_id for e in events}
+
+    def answers_for(incident: Incident) -> bool:
+        if incident.model_version_id == version_id or incident.pk in linked:
+            return True
+        if incident.deployment_id in serving_now and incident.state in OPEN_INCIDENT_STATES:
+            return True
+        return any(
+            start <= incident.detected_at and (until is None or incident.detected_at < until)
+            for start, until in live.get(incident.deployment_id, [])
+        )
+
+    return [incident for incident in candidates if answers_for(incident)]
+
+
+def documents_of(records: Sequence[models.Model]) -> dict[tuple[int, str], list[Document]]:
+    """The documents attached to ``records`` (a DPIA on a dataset version), newest first, in one query."""
+    if not records:
+        return {}
+    return _grouped(Document.objects.filter(_by_record(records)).select_related("uploaded_by", "supersedes"))
+
+
+def ticket_closures(tickets: Sequence[ChangeTicket]) -> dict[int, dict[str, Any]]:
+    """Who rejected or cancelled each closed ticket and when, from the ledger's transition entries (one query;
+    none when no ticket was closed so)."""
+    closed = {str(t.pk): t for t in tickets if t.state in (ChangeTicketState.REJECTED, ChangeTicketState.CANCELLED)}
+    if not closed:
+        return {}
+    entries = LedgerEntry.objects.filter(
+        object_type=model_label(ChangeTicket), object_id__in=sorted(closed), action=LedgerAction.TRANSITION
+    ).order_by("sequence")
+    found: dict[int, dict[str, Any]] = {}
+    for entry in entries.only("object_id", "actor_name", "recorded_at", "canonical"):
+        if entry.payload.get("target") == closed[entry.object_id].state:
+            found[closed[entry.object_id].pk] = {"closed_by": entry.actor_name, "closed_at": entry.recorded_at}
+    return found
+
+
+def raci_in_force(revisions: Sequence[RaciMatrix], signatures: Iterable[Signature]) -> dict[int, RaciMatrix]:
+    """For each signature, the RACI revision in force when it was made: the last to take effect before it."""
+    ordered = sorted(revisions, key=lambda revision: revision.decided_at)
+    result = {}
+    for signature in signatures:
+        before = [revision for revision in ordered if revision.decided_at <= signature.signed_at]
+        if before:
+            result[signature.pk] = before[-1]
+    return result
 
 
 def role_holdings(signatures: Sequence[Signature]) -> list[RoleHolding]:

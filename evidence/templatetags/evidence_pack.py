@@ -14,3 +14,9 @@ register = template.Library()
 def as_json(value: Any) -> str:
     """Compact, sorted JSON, escaped by the template like any other text."""
     return json.dumps(to_jsonable(value), sort_keys=True, ensure_ascii=False)
+
+
+@register.filter
+def get_item(mapping: dict | None, key: Any) -> Any:
+    """``mapping[key]``, or None: a lookup by a variable key, which the template language has no syntax for."""
+    return (mapping or {}).get(key)
