@@ -1,5 +1,6 @@
 """Use cases, with their RACI grid page and thresholds page (both propose revisions under change control)."""
 
+import hashlib
 from decimal import Decimal
 from typing import Any
 
@@ -14,10 +15,13 @@ from django.urls import URLPattern, path, reverse
 from accounts.admin.role_gated import RoleGatedAdmin
 from accounts.authz import holds_approval_permission
 from accounts.choices import Role
+from audit.access import access_record
 from audit.admin.governed import GovernedAdmin
+from audit.choices import AccessKind
 from audit.ledger import ActionDenied
 from governance.choices import EvaluationDimension, LifecycleStage, RaciLetter, RevisionState
 from governance.models import RaciMatrix, ThresholdPolicy, UseCase
+from governance.oscal import NothingToExport, component_definition_json
 from governance.services.raci import effective_raci, raci_revision_propose
 from governance.services.thresholds import RuleInput, effective_thresholds, threshold_revision_propose
 from governance.services.usecases import clean_jurisdictions, use_case_create, use_case_update
@@ -167,8 +171,34 @@ class UseCaseAdmin(RoleGatedAdmin, GovernedAdmin):
                 self.admin_site.admin_view(self.thresholds_view),
                 name="governance_usecase_thresholds",
             ),
+            path(
+                "<int:pk>/oscal-component-definition/",
+                self.admin_site.admin_view(self.oscal_component_definition_view),
+                name="governance_usecase_oscal_component_definition",
+            ),
             *super().get_urls(),
         ]
+
+    def oscal_component_definition_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """The use case's control mapping as an OSCAL component definition, for the GRC platform; an export, so
+        recorded as an access event (and in the ledger)."""
+        use_case = get_object_or_404(UseCase, pk=pk)
+        if not self.has_view_permission(request, use_case):
+            raise PermissionDenied
+        try:
+            document = component_definition_json(use_case)
+        except NothingToExport as nothing:
+            messages.error(request, str(nothing))
+            return HttpResponseRedirect(reverse("admin:governance_usecase_change", args=[pk]))
+        access_record(
+            user=request.user,
+            kind=AccessKind.EXPORT,
+            obj=use_case,
+            detail={"format": "oscal-component-definition", "sha256": hashlib.sha256(document).hexdigest()},
+        )
+        response = HttpResponse(document, content_type="application/json")
+        response["Content-Disposition"] = f'attachment; filename="{use_case.slug}-component-definition.json"'
+        return response
 
     def raci_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         use_case = get_object_or_404(UseCase, pk=pk)

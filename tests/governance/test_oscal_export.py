@@ -68,3 +68,26 @@ def test_control_ids_are_oscal_tokens(identifier, oscal_id, token, demo_organisa
     control = Control(framework=Control.objects.get(identifier="164.312(b)").framework, identifier=identifier)
     control.oscal_id = oscal_id
     assert control_token(control) == token
+
+
+def test_an_auditor_downloads_it_from_the_use_case_page_and_the_export_is_recorded(client, demo_organisation) -> None:
+    from django.urls import reverse
+
+    from audit.models import AccessEvent, LedgerEntry
+    from tests.signing_in import login_verified
+
+    use_case = UseCase.objects.get(slug="support-assistant")
+    auditor = demo_organisation["auditor"]
+    login_verified(client, auditor)
+    page = client.get(reverse("admin:governance_usecase_change", args=[use_case.pk]))
+    url = reverse("admin:governance_usecase_oscal_component_definition", args=[use_case.pk])
+    assert url in page.content.decode()
+
+    response = client.get(url)
+
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == 'attachment; filename="support-assistant-component-definition.json"'
+    assert "component-definition" in json.loads(response.content)
+    event = AccessEvent.objects.get(kind="export", object_id=str(use_case.pk))
+    assert event.user == auditor
+    assert LedgerEntry.objects.filter(action="export", object_id=str(use_case.pk)).exists()
