@@ -13,10 +13,10 @@ export DEBUG ?= true
 
 .PHONY: install run test lint bench bench-scale clean
 
-$(INSTALLED): pyproject.toml
+$(INSTALLED): pyproject.toml verifier/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev]' -e ./verifier
 	touch $@
 
 install: $(INSTALLED)

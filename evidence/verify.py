@@ -3,7 +3,8 @@
 In order: the PAdES document signature over the whole file (``evidence.signing``); the manifest's SHA-256 of every
 embedded file; the Ed25519 signature of the checkpoint statement (and that it is this portal's checkpoint); each ledger
 entry of the slice, hash-linked as it claims and proved into the checkpoint's Merkle root; each entry still as it is
-in the database; the PDF being a pack this portal issued. The first failure is the reason.
+in the database; the slice complete, by the object heads the checkpoint signed; the PDF being a pack this portal
+issued. The first failure is the reason.
 """
 
 import base64
@@ -12,6 +13,7 @@ import io
 import json
 from dataclasses import dataclass, field
 
+from evidence_pack_verifier.completeness import completeness_problem
 from pypdf import PdfReader
 from pypdf.errors import PyPdfError
 
@@ -141,6 +143,13 @@ def verify_pack(pdf: bytes) -> PackReport:
     report.files = sorted(attachments)
     report.tree_size, root = _check_checkpoint(manifest)
     report.entries = _check_ledger(attachments[LEDGER], tree_size=report.tree_size, root=root)
+    problem = completeness_problem(
+        manifest,
+        [json.loads(line)["entry"] for line in attachments[LEDGER].splitlines()],
+        manifest["checkpoint"]["statement"],
+    )
+    if problem is not None:
+        raise PackInvalid(problem)
     pack = EvidencePack.objects.filter(sha256=report.sha256).first()
     if pack is None:
         raise PackInvalid(f"No evidence pack with SHA-256 {report.sha256} was issued by this portal.")

@@ -139,6 +139,56 @@ class LedgerTreeTile(models.Model):
         return f"tile {self.level}/{self.index}"
 
 
+class LedgerObjectHead(models.Model):
+    """How many ledger entries there are about one object and the sequence of the newest, as of the newest
+    checkpoint: the rows a checkpoint's ``object_heads_root`` commits to (``audit.heads``).
+
+    An object is the ``(object_type, object_id)`` pair its entries record; ``bucket`` (0 to 65535) is the first two
+    bytes of SHA-256 of that pair's RFC 8785 bytes. Derived, not evidence: each checkpoint advances the rows from its
+    new entries, in its own transaction, and nothing trusts them but through the signed root, which ``verify_ledger``
+    recomputes from the entries. So they are updated in place, not append-only.
+    """
+
+    object_type = models.CharField(_("object type"), max_length=100)
+    object_id = models.CharField(_("object id"), max_length=64)
+    bucket = models.PositiveIntegerField(_("bucket"))
+    count = models.BigIntegerField(_("entries"))
+    head_sequence = models.BigIntegerField(_("newest entry"))
+
+    class Meta:
+        verbose_name = _("ledger object head")
+        ordering = ["bucket", "object_type", "object_id"]
+        default_permissions = ("view",)
+        indexes = [models.Index(fields=["bucket"], name="ledger_head_bucket_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["object_type", "object_id"], name="ledger_head_object_unique"),
+            models.CheckConstraint(condition=models.Q(bucket__lt=65536), name="ledger_head_bucket_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.object_type} {self.object_id}: {self.count} up to #{self.head_sequence}"
+
+
+class LedgerHeadsNode(models.Model):
+    """One node of the object heads tree (``audit.heads``): the RFC 9162 Merkle tree over the 65,536 buckets'
+    digests whose root a checkpoint signs as ``object_heads_root``. ``level`` 0 holds the leaf hashes, ``level`` 16 the
+    root; a node of an empty subtree is not stored. Derived like ``LedgerObjectHead``, and as of the same
+    checkpoint: a checkpoint rewrites the nodes above the buckets its new entries touched."""
+
+    level = models.PositiveSmallIntegerField(_("level"))
+    index = models.PositiveIntegerField(_("index"))
+    digest = models.BinaryField(_("node hash"), max_length=32)
+
+    class Meta:
+        verbose_name = _("ledger object heads node")
+        ordering = ["-level", "index"]
+        default_permissions = ("view",)
+        constraints = [models.UniqueConstraint(fields=["level", "index"], name="ledger_heads_node_unique")]
+
+    def __str__(self) -> str:
+        return f"heads node {self.level}/{self.index}"
+
+
 class LedgerVerification(models.Model):
     """One run of the ledger verification, kept so a failure stays visible until a later run passes."""
 
