@@ -226,3 +226,23 @@ def test_a_checkpoint_waits_while_a_pack_reads_the_map() -> None:
     assert made[0] is not None
     assert made[0].tree_size > first.tree_size
     assert LedgerObjectHead.objects.get(object_type="tests.a", object_id="1").count == 2
+
+
+def test_the_full_verification_holds_the_signed_heads_root_against_the_entries() -> None:
+    from audit.verification import verify_chain
+
+    append_about(("tests.a", "1"), ("tests.a", "1"))
+    ledger_checkpoint_create()
+    assert verify_chain().ok
+    # The stored map is derived: edited, the next checkpoint signs what it was told, and verification says so.
+    head = LedgerObjectHead.objects.get(object_type="tests.a", object_id="1")
+    head.count = 1
+    head.save()
+    append_about(("tests.a", "1"))
+    wrong = ledger_checkpoint_create()
+
+    report = verify_chain()
+
+    assert not report.ok
+    assert report.first_broken_sequence == wrong.tree_size
+    assert f"the object heads checkpoint {wrong.tree_size} signed" in report.message
