@@ -246,3 +246,25 @@ def test_the_full_verification_holds_the_signed_heads_root_against_the_entries()
     assert not report.ok
     assert report.first_broken_sequence == wrong.tree_size
     assert f"the object heads checkpoint {wrong.tree_size} signed" in report.message
+
+
+def test_an_auditor_reads_the_object_heads_but_cannot_change_them(client, auditor) -> None:
+    from django.urls import reverse
+
+    from tests.audit.test_audit_admin import signed_in
+
+    append_about(("tests.a", "41"), ("tests.a", "41"))
+    ledger_checkpoint_create()
+    head = LedgerObjectHead.objects.get(object_type="tests.a", object_id="41")
+    signed_in(client, auditor)
+
+    listing = client.get(reverse("admin:audit_ledgerobjecthead_changelist"))
+    page = client.get(reverse("admin:audit_ledgerobjecthead_change", args=[head.pk]))
+    changed = client.post(reverse("admin:audit_ledgerobjecthead_change", args=[head.pk]), {"count": "1"})
+
+    assert listing.status_code == 200
+    assert b"tests.a" in listing.content
+    assert page.status_code == 200
+    assert changed.status_code == 403
+    head.refresh_from_db()
+    assert head.count == 2
