@@ -13,11 +13,12 @@ object, how many entries there are about it and which is the newest. So each che
 * the **heads tree** is the RFC 9162 Merkle tree (``audit.merkle``) whose 65,536 leaves are the bucket digests, so a
   bucket is proved into the signed root by 16 sibling hashes.
 
-The map is stored as of the newest checkpoint (``LedgerObjectHead``, and the tree's nodes in ``LedgerHeadsNode``),
-derived and updated in place: a checkpoint advances it from its new entries (one GROUP BY over them) and rewrites
-only the buckets they touched and the 16 nodes above each, so its cost follows the new entries, never the ledger. A
-pack reads the heads of its buckets and their proofs as of the same checkpoint: the two take one lock (exclusive for
-the checkpoint, shared for packs; SQLite's write lock at BEGIN does the same). ``verify_ledger`` rebuilds the map
+The map is stored as of the newest checkpoint (``LedgerObjectHead``, and the tree in 4,096 tiles of 16 leaf hashes
+each, ``LedgerHeadsTile``), derived and updated in place: a checkpoint advances it from its new entries (one GROUP BY
+over them) and rewrites only the buckets they touched and their tiles (at most 4,096 rows, whatever it covers), so its
+cost follows the new entries, never the ledger. A pack reads the heads of its buckets and their proofs as of the same
+checkpoint: the two take one lock (exclusive for the checkpoint, shared for packs; SQLite's write lock at BEGIN does
+the same). ``verify_ledger`` rebuilds the map
 from the entries and holds its root against the newest checkpoint's.
 """
 
@@ -27,21 +28,25 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max, QuerySet
 
 from audit import merkle
 from audit.canonical import canonical_bytes
-from audit.models.ledger import LedgerCheckpoint, LedgerEntry, LedgerHeadsNode, LedgerObjectHead
+from audit.models.ledger import LedgerCheckpoint, LedgerEntry, LedgerHeadsTile, LedgerObjectHead
 
 #: The heads tree's height: 2**16 buckets.
 HEIGHT = 16
 BUCKETS = 1 << HEIGHT
+#: The tree is stored as tiles of four levels: 4,096 tiles of 16 buckets' leaf hashes, and their roots.
+TILE_HEIGHT = 4
+TILE_WIDTH = 1 << TILE_HEIGHT
+TILES = BUCKETS // TILE_WIDTH
 #: The statement field that carries the heads tree's root (hex); a checkpoint made before the map has none.
 STATEMENT_FIELD = "object_heads_root"
 #: Fixed key of the PostgreSQL advisory lock that keeps a checkpoint's update and a pack's read of the map apart.
 HEADS_LOCK_KEY = 0x48454144  # "HEAD"
-#: Rows (or parameters) per query and per insert.
-BATCH = 1_000
+#: Positions or buckets asked for in one query.
+BATCH = 5_000
 
 ObjectKey = tuple[str, str]
 #: ``[object_type, object_id, count, head]``, as the bucket digest hashes it.
@@ -87,6 +92,15 @@ def lock(*, shared: bool) -> None:
             cursor.execute(f"SELECT {function}(%s)", [HEADS_LOCK_KEY])
 
 
+def _rows(queryset: QuerySet) -> list[tuple]:
+    """A ``values_list`` query's rows as the driver returns them: no field converters, which cost more than the query
+    for the thousands of rows a checkpoint reads (the columns read here need none but ``bytes()``)."""
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
 def _chunks(values: Iterable[Any], size: int = BATCH) -> Iterator[list[Any]]:
     chunk: list[Any] = []
     for value in values:
@@ -98,114 +112,146 @@ def _chunks(values: Iterable[Any], size: int = BATCH) -> Iterator[list[Any]]:
         yield chunk
 
 
-def _objects_condition(objects: Iterable[ObjectKey]) -> Q:
-    by_type: dict[str, list[str]] = {}
-    for object_type, object_id in objects:
-        by_type.setdefault(object_type, []).append(object_id)
-    condition = Q(pk__in=[])
-    for object_type, ids in by_type.items():
-        condition |= Q(object_type=object_type, object_id__in=sorted(ids))
-    return condition
-
-
 def heads_in(buckets: Iterable[int]) -> dict[int, list[Head]]:
     """The stored heads of each of ``buckets``, sorted as the digest hashes them."""
     found: dict[int, list[Head]] = {}
-    for chunk in _chunks(sorted(set(buckets))):
+    # SQLite may be built to take no more than 999 parameters a statement.
+    for chunk in _chunks(sorted(set(buckets)), BATCH if connection.vendor == "postgresql" else 900):
         rows = (
             LedgerObjectHead.objects.filter(bucket__in=chunk)
             .order_by()
             .values_list("bucket", "object_type", "object_id", "count", "head_sequence")
         )
-        for bucket, object_type, object_id, count, head in rows:
+        for bucket, object_type, object_id, count, head in _rows(rows):
             found.setdefault(bucket, []).append([object_type, object_id, count, head])
     for heads in found.values():
         heads.sort()
     return found
 
 
-def _nodes(positions: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-    """The stored nodes at ``(level, index)`` positions; a position absent from the answer is an empty subtree's."""
-    found: dict[tuple[int, int], bytes] = {}
-    for chunk in _chunks(sorted(set(positions))):
-        condition = Q(pk__in=[])
-        by_level: dict[int, list[int]] = {}
-        for level, index in chunk:
-            by_level.setdefault(level, []).append(index)
-        for level, indices in by_level.items():
-            condition |= Q(level=level, index__in=indices)
-        for level, index, digest in LedgerHeadsNode.objects.filter(condition).values_list("level", "index", "digest"):
-            found[(level, index)] = bytes(digest)
+def _perfect_root(nodes: list[bytes]) -> bytes:
+    """The root over a power of two of nodes (a tile's leaf hashes, or the tiles' roots)."""
+    while len(nodes) > 1:
+        nodes = [merkle.node_hash(nodes[i], nodes[i + 1]) for i in range(0, len(nodes), 2)]
+    return nodes[0]
+
+
+def _levels(nodes: list[bytes]) -> list[list[bytes]]:
+    """Every level of the perfect tree over ``nodes``, the given ones first."""
+    levels = [nodes]
+    while len(levels[-1]) > 1:
+        below = levels[-1]
+        levels.append([merkle.node_hash(below[i], below[i + 1]) for i in range(0, len(below), 2)])
+    return levels
+
+
+def _tiles(indices: Iterable[int]) -> dict[int, list[bytes]]:
+    """The leaf hashes of each tile asked for, a tile not stored being all empty buckets'."""
+    wanted = sorted(set(indices))
+    found = {index: [EMPTY_NODES[0]] * TILE_WIDTH for index in wanted}
+    if not wanted:
+        return found
+    for index, hashes in _rows(
+        LedgerHeadsTile.objects.filter(index__in=wanted).order_by().values_list("index", "hashes")
+    ):
+        raw = bytes(hashes)
+        found[index] = [raw[offset : offset + merkle.HASH_SIZE] for offset in range(0, len(raw), merkle.HASH_SIZE)]
+        if len(found[index]) != TILE_WIDTH:
+            raise HeadsUnavailable(f"stored object heads tile {index} holds {len(found[index])} hashes")
     return found
 
 
+def _tile_roots() -> list[bytes]:
+    roots = [EMPTY_NODES[TILE_HEIGHT]] * TILES
+    for index, root in _rows(LedgerHeadsTile.objects.order_by().values_list("index", "root")):
+        roots[index] = bytes(root)
+    return roots
+
+
 def stored_root() -> bytes:
-    return _nodes([(HEIGHT, 0)]).get((HEIGHT, 0), EMPTY_NODES[HEIGHT])
+    return _perfect_root(_tile_roots())
 
 
-def _store_nodes(nodes: dict[tuple[int, int], bytes]) -> None:
-    rows = [LedgerHeadsNode(level=level, index=index, digest=digest) for (level, index), digest in nodes.items()]
-    LedgerHeadsNode.objects.bulk_create(
-        rows, batch_size=BATCH, update_conflicts=True, unique_fields=["level", "index"], update_fields=["digest"]
+def _upsert(
+    model: type, rows: list[tuple], *, key: tuple[str, ...], values: tuple[str, ...], types: tuple[str, ...]
+) -> None:
+    """Insert ``rows`` (``key`` columns, then ``values`` columns) into ``model``'s table, overwriting the ``values`` of
+    rows already there. One statement a batch: on PostgreSQL the columns go as arrays (``unnest``), since thousands of
+    rows a checkpoint spelled out as parameters cost more to build than to write."""
+    if not rows:
+        return
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    columns = ", ".join(quote(name) for name in (*key, *values))
+    conflict = ", ".join(quote(name) for name in key)
+    update = ", ".join(f"{quote(name)} = EXCLUDED.{quote(name)}" for name in values)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            arrays = ", ".join(f"%s::{kind}[]" for kind in types)
+            sql = (
+                f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays}) "  # noqa: S608 (the model's own table)
+                f"ON CONFLICT ({conflict}) DO UPDATE SET {update}"
+            )
+            for chunk in _chunks(rows, 20_000):
+                cursor.execute(sql, [list(column) for column in zip(*chunk, strict=True)])
+        else:
+            marks = ", ".join(["%s"] * len(types))
+            sql = (
+                f"INSERT INTO {table} ({columns}) VALUES ({marks}) "  # noqa: S608 (the model's own table)
+                f"ON CONFLICT ({conflict}) DO UPDATE SET {update}"
+            )
+            cursor.executemany(sql, rows)
+
+
+def _store_tiles(tiles: dict[int, list[bytes]]) -> None:
+    rows = [(index, b"".join(leaves), _perfect_root(leaves)) for index, leaves in tiles.items()]
+    _upsert(LedgerHeadsTile, rows, key=("index",), values=("hashes", "root"), types=("integer", "bytea", "bytea"))
+
+
+def _store_heads(heads: list[tuple[str, str, int, int, int]]) -> None:
+    """``(object_type, object_id, bucket, count, head_sequence)`` rows, new or advanced."""
+    _upsert(
+        LedgerObjectHead,
+        heads,
+        key=("object_type", "object_id"),
+        values=("bucket", "count", "head_sequence"),
+        types=("varchar", "varchar", "integer", "bigint", "bigint"),
     )
 
 
 def _rehash(leaves: dict[int, bytes]) -> bytes:
-    """Store the new leaf hashes of the changed buckets and every node above them, reading only the siblings that
-    did not change; the new root."""
-    changed: list[set[int]] = [set(leaves)]
-    for _level in range(HEIGHT):
-        changed.append({index >> 1 for index in changed[-1]})
-    wanted = [
-        (level, index ^ 1) for level in range(HEIGHT) for index in changed[level] if index ^ 1 not in changed[level]
-    ]
-    siblings = _nodes(wanted)
-    new: dict[tuple[int, int], bytes] = {(0, index): value for index, value in leaves.items()}
-
-    def node(level: int, index: int) -> bytes:
-        return new.get((level, index)) or siblings.get((level, index), EMPTY_NODES[level])
-
-    for level in range(HEIGHT):
-        for parent in changed[level + 1]:
-            new[(level + 1, parent)] = merkle.node_hash(node(level, 2 * parent), node(level, 2 * parent + 1))
-    _store_nodes(new)
-    return new[(HEIGHT, 0)]
+    """Store the new leaf hashes of the changed buckets in their tiles, and return the tree's new root."""
+    tiles = _tiles(bucket >> TILE_HEIGHT for bucket in leaves)
+    for bucket, value in leaves.items():
+        tiles[bucket >> TILE_HEIGHT][bucket % TILE_WIDTH] = value
+    _store_tiles(tiles)
+    return stored_root()
 
 
 def advance(*, from_size: int, to_size: int) -> bytes:
     """Bring the stored map from ``from_size`` (the checkpoint it stands at) to ``to_size`` and return its new root.
     Inside the checkpoint's transaction, under ``lock(shared=False)``: one GROUP BY over the new entries, the stored
-    heads of the buckets they touch, and the 16 nodes above each such bucket."""
+    heads of the buckets they touch, and the tiles those buckets lie in."""
     delta = (
         LedgerEntry.objects.filter(sequence__gt=from_size, sequence__lte=to_size)
         .order_by()
         .values_list("object_type", "object_id")
         .annotate(entries=Count("sequence"), newest=Max("sequence"))
     )
-    new = {(object_type, object_id): (entries, newest) for object_type, object_id, entries, newest in delta}
+    new = {(object_type, object_id): (entries, newest) for object_type, object_id, entries, newest in _rows(delta)}
     if not new:
         return stored_root()
     buckets = {key: bucket_of(*key) for key in new}
     by_bucket: dict[int, dict[ObjectKey, Head]] = {bucket: {} for bucket in buckets.values()}
     for bucket, heads in heads_in(by_bucket).items():
         by_bucket[bucket] = {(head[0], head[1]): head for head in heads}
-    changed: list[LedgerObjectHead] = []
+    changed: list[tuple[str, str, int, int, int]] = []
     for key, (entries, newest) in new.items():
         head = by_bucket[buckets[key]].setdefault(key, [key[0], key[1], 0, 0])
         head[2] += entries
         head[3] = newest
-        changed.append(
-            LedgerObjectHead(
-                object_type=key[0], object_id=key[1], bucket=buckets[key], count=head[2], head_sequence=newest
-            )
-        )
-    LedgerObjectHead.objects.bulk_create(
-        changed,
-        batch_size=BATCH,
-        update_conflicts=True,
-        unique_fields=["object_type", "object_id"],
-        update_fields=["count", "head_sequence"],
-    )
+        changed.append((key[0], key[1], buckets[key], head[2], newest))
+    _store_heads(changed)
     leaves = {bucket: merkle.leaf_hash(bucket_digest(heads.values())) for bucket, heads in by_bucket.items()}
     return _rehash(leaves)
 
@@ -214,7 +260,7 @@ def rebuild(*, to_size: int) -> bytes:
     """Replace the stored map by one built from every entry up to ``to_size``, and return its root: for a ledger from
     before the map, on its first checkpoint. Memory follows the number of objects, not of entries."""
     LedgerObjectHead.objects.all().delete()
-    LedgerHeadsNode.objects.all().delete()
+    LedgerHeadsTile.objects.all().delete()
     rows = (
         LedgerEntry.objects.filter(sequence__lte=to_size)
         .order_by()
@@ -228,21 +274,17 @@ def rebuild(*, to_size: int) -> bytes:
         for object_type, object_id, entries, newest in chunk:
             bucket = bucket_of(object_type, object_id)
             by_bucket.setdefault(bucket, []).append([object_type, object_id, entries, newest])
-            heads.append(
-                LedgerObjectHead(
-                    object_type=object_type, object_id=object_id, bucket=bucket, count=entries, head_sequence=newest
-                )
-            )
-        LedgerObjectHead.objects.bulk_create(heads, batch_size=BATCH)
+            heads.append((object_type, object_id, bucket, entries, newest))
+        _store_heads(heads)
     for bucket, heads in by_bucket.items():
         digests[bucket] = bucket_digest(heads)
-    level = [merkle.leaf_hash(digest) for digest in digests]
-    nodes: dict[tuple[int, int], bytes] = {}
-    for height in range(HEIGHT + 1):
-        nodes.update({(height, index): node for index, node in enumerate(level) if node != EMPTY_NODES[height]})
-        level = [merkle.node_hash(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
-    _store_nodes(nodes)
-    return nodes.get((HEIGHT, 0), EMPTY_NODES[HEIGHT])
+    leaves = [merkle.leaf_hash(digest) for digest in digests]
+    tiles = {
+        index: leaves[index * TILE_WIDTH : (index + 1) * TILE_WIDTH]
+        for index in sorted({bucket >> TILE_HEIGHT for bucket in by_bucket})
+    }
+    _store_tiles(tiles)
+    return stored_root()
 
 
 def root_from_entries(up_to: int) -> bytes:
@@ -263,14 +305,18 @@ def root_from_entries(up_to: int) -> bytes:
 
 
 def bucket_proofs(buckets: Iterable[int]) -> dict[int, list[bytes]]:
-    """Each bucket's RFC 9162 inclusion path in the stored heads tree (16 hashes, nearest the leaf first), from one
-    read of the siblings."""
+    """Each bucket's RFC 9162 inclusion path in the stored heads tree (16 hashes, nearest the leaf first), from two
+    reads: the buckets' tiles and the tiles' roots."""
     wanted = sorted(set(buckets))
-    nodes = _nodes((level, (bucket >> level) ^ 1) for bucket in wanted for level in range(HEIGHT))
+    tiles = {index: _levels(leaves) for index, leaves in _tiles(bucket >> TILE_HEIGHT for bucket in wanted).items()}
+    above = _levels(_tile_roots())
 
     def subtree_root(start: int, end: int) -> bytes:
         level = (end - start).bit_length() - 1
-        return nodes.get((level, start >> level), EMPTY_NODES[level])
+        if level >= TILE_HEIGHT:
+            return above[level - TILE_HEIGHT][start >> level]
+        tile = start >> TILE_HEIGHT
+        return tiles[tile][level][(start % TILE_WIDTH) >> level]
 
     return {bucket: merkle.inclusion_path(subtree_root, BUCKETS, bucket) for bucket in wanted}
 

@@ -10,18 +10,20 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name="LedgerHeadsNode",
+            name="LedgerHeadsTile",
             fields=[
                 ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("level", models.PositiveSmallIntegerField(verbose_name="level")),
-                ("index", models.PositiveIntegerField(verbose_name="index")),
-                ("digest", models.BinaryField(max_length=32, verbose_name="node hash")),
+                ("index", models.PositiveIntegerField(unique=True, verbose_name="index")),
+                ("hashes", models.BinaryField(max_length=512, verbose_name="leaf hashes")),
+                ("root", models.BinaryField(max_length=32, verbose_name="tile root")),
             ],
             options={
-                "verbose_name": "ledger object heads node",
-                "ordering": ["-level", "index"],
+                "verbose_name": "ledger object heads tile",
+                "ordering": ["index"],
                 "default_permissions": ("view",),
-                "constraints": [models.UniqueConstraint(fields=("level", "index"), name="ledger_heads_node_unique")],
+                "constraints": [
+                    models.CheckConstraint(condition=models.Q(("index__lt", 4096)), name="ledger_heads_tile_range")
+                ],
             },
         ),
         migrations.CreateModel(

@@ -6,7 +6,7 @@ from audit.models.keys import VerificationKey
 from audit.models.ledger import (
     LedgerCheckpoint,
     LedgerEntry,
-    LedgerHeadsNode,
+    LedgerHeadsTile,
     LedgerObjectHead,
     LedgerStateDifference,
     LedgerTreeTile,
@@ -21,7 +21,7 @@ __all__ = [
     "GovernedWriteRefused",
     "LedgerCheckpoint",
     "LedgerEntry",
-    "LedgerHeadsNode",
+    "LedgerHeadsTile",
     "LedgerObjectHead",
     "LedgerStateDifference",
     "LedgerTreeTile",

@@ -169,24 +169,25 @@ class LedgerObjectHead(models.Model):
         return f"{self.object_type} {self.object_id}: {self.count} up to #{self.head_sequence}"
 
 
-class LedgerHeadsNode(models.Model):
-    """One node of the object heads tree (``audit.heads``): the RFC 9162 Merkle tree over the 65,536 buckets'
-    digests whose root a checkpoint signs as ``object_heads_root``. ``level`` 0 holds the leaf hashes, ``level`` 16 the
-    root; a node of an empty subtree is not stored. Derived like ``LedgerObjectHead``, and as of the same
-    checkpoint: a checkpoint rewrites the nodes above the buckets its new entries touched."""
+class LedgerHeadsTile(models.Model):
+    """A 4,096th of the object heads tree (``audit.heads``), the RFC 9162 Merkle tree over the 65,536 buckets' digests
+    whose root a checkpoint signs as ``object_heads_root``: tile ``index`` holds the leaf hashes of buckets 16 * index
+    to 16 * index + 15 and ``root``, the node four levels above them; the tree's top twelve levels are hashed from the
+    4,096 roots. A tile of empty buckets only is not stored. Derived like ``LedgerObjectHead``, and as of the same
+    checkpoint: a checkpoint rewrites the tiles of the buckets its new entries touched."""
 
-    level = models.PositiveSmallIntegerField(_("level"))
-    index = models.PositiveIntegerField(_("index"))
-    digest = models.BinaryField(_("node hash"), max_length=32)
+    index = models.PositiveIntegerField(_("index"), unique=True)
+    hashes = models.BinaryField(_("leaf hashes"), max_length=16 * 32)
+    root = models.BinaryField(_("tile root"), max_length=32)
 
     class Meta:
-        verbose_name = _("ledger object heads node")
-        ordering = ["-level", "index"]
+        verbose_name = _("ledger object heads tile")
+        ordering = ["index"]
         default_permissions = ("view",)
-        constraints = [models.UniqueConstraint(fields=["level", "index"], name="ledger_heads_node_unique")]
+        constraints = [models.CheckConstraint(condition=models.Q(index__lt=4096), name="ledger_heads_tile_range")]
 
     def __str__(self) -> str:
-        return f"heads node {self.level}/{self.index}"
+        return f"heads tile {self.index}"
 
 
 class LedgerVerification(models.Model):

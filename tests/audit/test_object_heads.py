@@ -16,7 +16,7 @@ from audit import heads, ledger, merkle, signing_keys
 from audit.canonical import canonical_bytes
 from audit.checkpoints import STATEMENT_KIND, file_name_for, ledger_checkpoint_create
 from audit.choices import LedgerAction
-from audit.models import LedgerCheckpoint, LedgerEntry, LedgerHeadsNode, LedgerObjectHead
+from audit.models import LedgerCheckpoint, LedgerEntry, LedgerHeadsTile, LedgerObjectHead
 from audit.tree import store_tiles
 
 pytestmark = pytest.mark.django_db
@@ -57,8 +57,8 @@ def stored_map() -> tuple[list[tuple], list[tuple]]:
     rows = LedgerObjectHead.objects.order_by("object_type", "object_id").values_list(
         "object_type", "object_id", "bucket", "count", "head_sequence"
     )
-    nodes = LedgerHeadsNode.objects.values_list("level", "index", "digest")
-    return list(rows), sorted((level, index, bytes(digest)) for level, index, digest in nodes)
+    tiles = LedgerHeadsTile.objects.values_list("index", "hashes", "root")
+    return list(rows), sorted((index, bytes(hashes), bytes(root)) for index, hashes, root in tiles)
 
 
 def signed_root(checkpoint: LedgerCheckpoint) -> bytes:
