@@ -256,29 +256,36 @@ def advance(*, from_size: int, to_size: int) -> bytes:
     return _rehash(leaves)
 
 
+def _heads_from_entries(up_to: int) -> Iterator[tuple[int, Head]]:
+    """Every object's bucket and head as of ``up_to``, from one GROUP BY over the entries, streamed."""
+    rows = (
+        LedgerEntry.objects.filter(sequence__lte=up_to)
+        .order_by()
+        .values_list("object_type", "object_id")
+        .annotate(entries=Count("sequence"), newest=Max("sequence"))
+    )
+    for object_type, object_id, entries, newest in rows.iterator(chunk_size=20_000):
+        yield bucket_of(object_type, object_id), [object_type, object_id, entries, newest]
+
+
+def _leaf_hashes(by_bucket: dict[int, list[Head]]) -> list[bytes]:
+    digests = [EMPTY_BUCKET] * BUCKETS
+    for bucket, heads in by_bucket.items():
+        digests[bucket] = bucket_digest(heads)
+    return [merkle.leaf_hash(digest) for digest in digests]
+
+
 def rebuild(*, to_size: int) -> bytes:
     """Replace the stored map by one built from every entry up to ``to_size``, and return its root: for a ledger from
     before the map, on its first checkpoint. Memory follows the number of objects, not of entries."""
     LedgerObjectHead.objects.all().delete()
     LedgerHeadsTile.objects.all().delete()
-    rows = (
-        LedgerEntry.objects.filter(sequence__lte=to_size)
-        .order_by()
-        .values_list("object_type", "object_id")
-        .annotate(entries=Count("sequence"), newest=Max("sequence"))
-    )
-    digests = [EMPTY_BUCKET] * BUCKETS
     by_bucket: dict[int, list[Head]] = {}
-    for chunk in _chunks(rows.iterator(chunk_size=20_000), 20_000):
-        heads = []
-        for object_type, object_id, entries, newest in chunk:
-            bucket = bucket_of(object_type, object_id)
-            by_bucket.setdefault(bucket, []).append([object_type, object_id, entries, newest])
-            heads.append((object_type, object_id, bucket, entries, newest))
-        _store_heads(heads)
-    for bucket, heads in by_bucket.items():
-        digests[bucket] = bucket_digest(heads)
-    leaves = [merkle.leaf_hash(digest) for digest in digests]
+    for chunk in _chunks(_heads_from_entries(to_size), 20_000):
+        for bucket, head in chunk:
+            by_bucket.setdefault(bucket, []).append(head)
+        _store_heads([(head[0], head[1], bucket, head[2], head[3]) for bucket, head in chunk])
+    leaves = _leaf_hashes(by_bucket)
     tiles = {
         index: leaves[index * TILE_WIDTH : (index + 1) * TILE_WIDTH]
         for index in sorted({bucket >> TILE_HEIGHT for bucket in by_bucket})
@@ -289,19 +296,10 @@ def rebuild(*, to_size: int) -> bytes:
 
 def root_from_entries(up_to: int) -> bytes:
     """The map's root as of ``up_to``, computed from the entries alone (``verify_ledger``'s check of the signed one)."""
-    rows = (
-        LedgerEntry.objects.filter(sequence__lte=up_to)
-        .order_by()
-        .values_list("object_type", "object_id")
-        .annotate(entries=Count("sequence"), newest=Max("sequence"))
-    )
     by_bucket: dict[int, list[Head]] = {}
-    for object_type, object_id, entries, newest in rows.iterator(chunk_size=20_000):
-        by_bucket.setdefault(bucket_of(object_type, object_id), []).append([object_type, object_id, entries, newest])
-    digests = [EMPTY_BUCKET] * BUCKETS
-    for bucket, heads in by_bucket.items():
-        digests[bucket] = bucket_digest(heads)
-    return merkle.root(digests)
+    for bucket, head in _heads_from_entries(up_to):
+        by_bucket.setdefault(bucket, []).append(head)
+    return _perfect_root(_leaf_hashes(by_bucket))
 
 
 def bucket_proofs(buckets: Iterable[int]) -> dict[int, list[bytes]]:
