@@ -3,8 +3,10 @@
 A checkpoint commits to the first ``tree_size`` entries: its root is the RFC 9162 Merkle Tree Hash whose
 leaves are the entries' ``entry_hash`` bytes. Each new checkpoint stores the tree's newly filled tiles
 (``audit.tree``), takes its root and a consistency proof from the previous checkpoint from them, and is refused if
-that proof does not verify. So a checkpoint costs its new entries plus O(log n) reads; that the entries under the
-stored tiles are still what they hashed to is ``verify_ledger``'s to check, which recomputes all of it.
+that proof does not verify. It also advances the object heads map (``audit.heads``) by its new entries and signs
+its root, which lets an evidence pack prove its ledger slice complete. So a checkpoint costs its new entries plus
+O(log n) reads; that the entries under the stored tiles are still what they hashed to is ``verify_ledger``'s to check,
+which recomputes all of it.
 
 Celery beat makes one within ``LEDGER_CHECKPOINT_INTERVAL_S`` of new entries. Once it has committed, it goes
 where someone who controls the database cannot follow: a signed file in checkpoint storage (which
@@ -28,7 +30,7 @@ from django.core.files.storage import Storage, storages
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from audit import ledger, merkle, signing_keys
+from audit import heads, ledger, merkle, signing_keys
 from audit.canonical import canonical_bytes
 from audit.choices import LedgerAction
 from audit.models.ledger import LedgerCheckpoint, LedgerEntry
@@ -119,16 +121,23 @@ def _checkpoint_in_database() -> tuple[LedgerCheckpoint, dict[str, Any] | None] 
     """The new checkpoint, committed with its ledger entry (and so with its webhook deliveries), and its
     consistency proof from the previous one; None if nothing was appended since the last checkpoint."""
     with transaction.atomic():
+        heads.lock(shared=False)  # before the reads: a checkpoint committed meanwhile is seen
         tail = LedgerEntry.objects.order_by("-sequence").values_list("sequence", flat=True).first() or 0
         previous = LedgerCheckpoint.objects.order_by("-tree_size").first()
         if tail == 0 or (previous and previous.tree_size >= tail):
             return None
-        if _only_new_entry_is_the_last_checkpoint(tail, previous):
+        # A checkpoint from before the object heads map is followed by one that commits to it, even with nothing new.
+        heads_known = previous is not None and heads.statement_root(previous) is not None
+        if heads_known and _only_new_entry_is_the_last_checkpoint(tail, previous):
             return None
         # The new entries go into the stored tree; the root and the proof from the previous checkpoint are then
-        # a few reads of it, whatever the size of the ledger.
+        # a few reads of it, whatever the size of the ledger. The heads map advances by the new entries alone.
         root = store_tiles(tail).root()
         consistency = _consistency(StoredTree(tail), root, previous)
+        if heads_known:
+            heads_root = heads.advance(from_size=previous.tree_size, to_size=tail)
+        else:
+            heads_root = heads.rebuild(to_size=tail)
         created_at = timezone.now()
         record_ledger_key()  # published for good from its first checkpoint
         statement = {
@@ -137,6 +146,7 @@ def _checkpoint_in_database() -> tuple[LedgerCheckpoint, dict[str, Any] | None] 
             "root_hash": root.hex(),
             "created_at": created_at,
             "key_id": signing_keys.key_id(),
+            heads.STATEMENT_FIELD: heads_root.hex(),
         }
         statement_bytes = canonical_bytes(statement)
         checkpoint = LedgerCheckpoint.objects.create(

@@ -46,7 +46,7 @@ from django.utils import timezone
 from django.utils.timesince import timesince
 from psycopg.types.string import ByteaBinaryLoader
 
-from audit import merkle, signing_keys, state_replay
+from audit import heads, merkle, signing_keys, state_replay
 from audit.canonical import to_jsonable
 from audit.checkpoints import checkpoint_storage, parse_file
 from audit.choices import LedgerAction
@@ -337,12 +337,27 @@ def verify_chain() -> VerificationReport:
         result = _verify_range(1, tail, GENESIS_HASH, {claim.tree_size for claim in claims}, TileBuilder())
         _judge(report, result, claims, tail, waiting)
         report.tiles_checked = _check_stored_tiles(result)
+        _check_object_heads(claims)
         report.verified_tree_size = max(result.roots, default=None)
     except LedgerBroken as broken:
         report.ok = False
         report.first_broken_sequence = broken.sequence
         report.message = str(broken)
     return report
+
+
+def _check_object_heads(claims: list[CheckpointClaim]) -> None:
+    """The object heads root the newest database checkpoint signed (``audit.heads``) against the map rebuilt from the
+    entries it covers: one GROUP BY over them. A checkpoint made before the map states none, and is not checked."""
+    newest = max((claim.tree_size for claim in claims if not claim.stored), default=None)
+    checkpoint = LedgerCheckpoint.objects.filter(tree_size=newest).first() if newest is not None else None
+    signed = heads.statement_root(checkpoint) if checkpoint is not None else None
+    if signed is not None and heads.root_from_entries(checkpoint.tree_size) != signed:
+        raise LedgerBroken(
+            checkpoint.tree_size,
+            f"the object heads checkpoint {checkpoint.tree_size} signed (each object's count of entries and newest "
+            "entry) are not those its entries give",
+        )
 
 
 def verify_since_last() -> VerificationReport:

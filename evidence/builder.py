@@ -28,7 +28,7 @@ from audit.canonical import to_jsonable
 from audit.models import LedgerCheckpoint
 from audit.tree import StoredTree
 from audit.verification_keys import ledger_key_fingerprint
-from evidence import signing
+from evidence import completeness, signing
 from evidence.collect import (
     CONTROL_MAP,
     SECTIONS,
@@ -203,9 +203,15 @@ def _policy_controls(data: PackData) -> list[tuple[Any, list[str]]]:
 
 
 def attachments_for(
-    data: PackData, checkpoint: LedgerCheckpoint, *, generated_at: datetime, pack_number: object
+    data: PackData,
+    checkpoint: LedgerCheckpoint,
+    *,
+    generated_at: datetime,
+    pack_number: object,
+    scope_heads: dict[str, Any],
 ) -> tuple[dict[str, bytes], LedgerSlice]:
-    """The embedded files (manifest last, over the others) and the ledger slice they were made from."""
+    """The embedded files (manifest last, over the others) and the ledger slice they were made from; ``scope_heads`` is
+    the ``completeness`` section read with ``checkpoint`` (``evidence.completeness``)."""
     entries = ledger_slice(data.ledger_refs, up_to=checkpoint.tree_size)
     files = {
         LEDGER: ledger_jsonl(entries, tree=StoredTree(checkpoint.tree_size)),
@@ -234,6 +240,7 @@ def attachments_for(
             "first_sequence": entries.first_sequence,
             "last_sequence": entries.last_sequence,
         },
+        "completeness": scope_heads,
         "files": {name: {"sha256": _sha(body), "size": len(body)} for name, body in sorted(files.items())},
     }
     files[MANIFEST] = json.dumps(to_jsonable(manifest), indent=2, sort_keys=True).encode()
@@ -271,12 +278,17 @@ def build_pack(
 ) -> BuiltPack:
     """Read, summarise and render; no database writes but the checkpoint (if the ledger grew since the last)."""
     report = progress or (lambda _percent: None)
-    checkpoint = ensure_checkpoint()
+    ensure_checkpoint()
     report(10)
     data = collect(use_case=use_case, model_version=model_version)
     report(30)
     generated_at = timezone.now()
-    files, entries = attachments_for(data, checkpoint, generated_at=generated_at, pack_number=pack_number)
+    # The newest checkpoint (this one, or a later) read with the object heads of the scope, which it signed.
+    heads = completeness.scope_heads(data.ledger_refs)
+    checkpoint = heads.checkpoint
+    files, entries = attachments_for(
+        data, checkpoint, generated_at=generated_at, pack_number=pack_number, scope_heads=heads.section
+    )
     report(50)
     manifest = json.loads(files[MANIFEST])
     actions = Counter(entries.actions)
@@ -306,6 +318,7 @@ def build_pack(
         "ledger_actions": sorted(actions.items()),
         "checkpoint": checkpoint,
         "checkpoint_signature": manifest["checkpoint"]["signature"],
+        "completeness_rule": heads.section["rule"],
         "files": sorted(manifest["files"].items()),
     }
     context["signing_certificate"] = signing.describe(signing.certificate())

@@ -12,6 +12,7 @@ from audit.models import (
     AccessEvent,
     LedgerCheckpoint,
     LedgerEntry,
+    LedgerObjectHead,
     LedgerStateDifference,
     LedgerTreeTile,
     LedgerVerification,
@@ -42,6 +43,7 @@ _AUDIT_TRAIL = {
     LedgerVerification: VIEW,
     LedgerStateDifference: VIEW,
     LedgerTreeTile: VIEW,
+    LedgerObjectHead: VIEW,
     VerificationKey: VIEW,
     BreakGlassOverride: VIEW,
 }

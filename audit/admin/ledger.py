@@ -25,6 +25,7 @@ from audit.models import (
     GovernedModel,
     LedgerCheckpoint,
     LedgerEntry,
+    LedgerObjectHead,
     LedgerStateDifference,
     LedgerTreeTile,
     LedgerVerification,
@@ -219,6 +220,17 @@ class LedgerTreeTileAdmin(ReadOnlyAuditAdmin):
     @admin.display(description=_("node hashes"))
     def hashes_hex(self, tile: LedgerTreeTile) -> str:
         return "\n".join(bytes(node).hex() for node in split_hashes(bytes(tile.hashes)))
+
+
+@admin.register(LedgerObjectHead)
+class LedgerObjectHeadAdmin(ReadOnlyAuditAdmin):
+    """Each object's count of ledger entries and newest entry as of the newest checkpoint, which signs their root:
+    what an evidence pack proves its slice complete by. Derived, and rebuilt from the entries by ``verify_ledger``."""
+
+    list_display = ("object_type", "object_id", "count", "head_sequence", "bucket")
+    fields = list_display
+    readonly_fields = fields
+    paginator = CappedCountPaginator
 
 
 @admin.register(VerificationKey)

@@ -3,7 +3,15 @@
 from audit.models.access import AccessEvent
 from audit.models.base import GovernedModel, GovernedQuerySet, GovernedWriteRefused
 from audit.models.keys import VerificationKey
-from audit.models.ledger import LedgerCheckpoint, LedgerEntry, LedgerStateDifference, LedgerTreeTile, LedgerVerification
+from audit.models.ledger import (
+    LedgerCheckpoint,
+    LedgerEntry,
+    LedgerHeadsTile,
+    LedgerObjectHead,
+    LedgerStateDifference,
+    LedgerTreeTile,
+    LedgerVerification,
+)
 from audit.models.signatures import Signature
 
 __all__ = [
@@ -13,6 +21,8 @@ __all__ = [
     "GovernedWriteRefused",
     "LedgerCheckpoint",
     "LedgerEntry",
+    "LedgerHeadsTile",
+    "LedgerObjectHead",
     "LedgerStateDifference",
     "LedgerTreeTile",
     "LedgerVerification",

@@ -139,6 +139,57 @@ class LedgerTreeTile(models.Model):
         return f"tile {self.level}/{self.index}"
 
 
+class LedgerObjectHead(models.Model):
+    """How many ledger entries there are about one object and the sequence of the newest, as of the newest
+    checkpoint: the rows a checkpoint's ``object_heads_root`` commits to (``audit.heads``).
+
+    An object is the ``(object_type, object_id)`` pair its entries record; ``bucket`` (0 to 65535) is the first two
+    bytes of SHA-256 of that pair's RFC 8785 bytes. Derived, not evidence: each checkpoint advances the rows from its
+    new entries, in its own transaction, and nothing trusts them but through the signed root, which ``verify_ledger``
+    recomputes from the entries. So they are updated in place, not append-only.
+    """
+
+    object_type = models.CharField(_("object type"), max_length=100)
+    object_id = models.CharField(_("object id"), max_length=64)
+    bucket = models.PositiveIntegerField(_("bucket"))
+    count = models.BigIntegerField(_("entries"))
+    head_sequence = models.BigIntegerField(_("newest entry"))
+
+    class Meta:
+        verbose_name = _("ledger object head")
+        ordering = ["bucket", "object_type", "object_id"]
+        default_permissions = ("view",)
+        indexes = [models.Index(fields=["bucket"], name="ledger_head_bucket_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["object_type", "object_id"], name="ledger_head_object_unique"),
+            models.CheckConstraint(condition=models.Q(bucket__lt=65536), name="ledger_head_bucket_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.object_type} {self.object_id}: {self.count} up to #{self.head_sequence}"
+
+
+class LedgerHeadsTile(models.Model):
+    """A 4,096th of the object heads tree (``audit.heads``), the RFC 9162 Merkle tree over the 65,536 buckets' digests
+    whose root a checkpoint signs as ``object_heads_root``: tile ``index`` holds the leaf hashes of buckets 16 * index
+    to 16 * index + 15 and ``root``, the node four levels above them; the tree's top twelve levels are hashed from the
+    4,096 roots. A tile of empty buckets only is not stored. Derived like ``LedgerObjectHead``, and as of the same
+    checkpoint: a checkpoint rewrites the tiles of the buckets its new entries touched."""
+
+    index = models.PositiveIntegerField(_("index"), unique=True)
+    hashes = models.BinaryField(_("leaf hashes"), max_length=16 * 32)
+    root = models.BinaryField(_("tile root"), max_length=32)
+
+    class Meta:
+        verbose_name = _("ledger object heads tile")
+        ordering = ["index"]
+        default_permissions = ("view",)
+        constraints = [models.CheckConstraint(condition=models.Q(index__lt=4096), name="ledger_heads_tile_range")]
+
+    def __str__(self) -> str:
+        return f"heads tile {self.index}"
+
+
 class LedgerVerification(models.Model):
     """One run of the ledger verification, kept so a failure stays visible until a later run passes."""
 

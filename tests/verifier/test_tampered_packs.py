@@ -14,7 +14,7 @@ from pyhanko.pdf_utils.generic import pdf_name, pdf_string
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pypdf import PdfReader, PdfWriter
 
-from tests.evidence.helpers import attachments, manifest, text
+from tests.evidence.helpers import attachments, manifest, sha256, text
 from tests.verifier import forgery
 from tests.verifier.conftest import Issued, run_verifier
 
@@ -253,3 +253,31 @@ def test_the_whole_ledger_part_signed_again_with_another_key_is_refused(issued, 
         reason = f"the signature of checkpoint {statement['tree_size']} does not verify with key {statement['key_id']}"
     assert_refused(by_insider, "checkpoint signature", reason)
     assert "ok  embedded files" in by_insider.stdout  # the manifest agrees with the forged files
+
+
+def test_one_entry_dropped_from_the_slice_with_everything_else_made_consistent_is_refused(issued, tmp_path) -> None:
+    """An insider with the document signing key drops one entry about an object (the last one, so the hash chain
+    and the Merkle proofs of the others still hold), fixes the slice's figures and the manifest, and signs again:
+    the counts the checkpoint signed for that object no longer match."""
+    pdf = forgery.unsigned_revision(issued.pdf.read_bytes())
+    rows = forgery.ledger_lines(pdf)
+    about = [(row["entry"]["object_type"], row["entry"]["object_id"]) for row in rows]
+    target = max(index for index, key in enumerate(about) if about.count(key) >= 2)
+    kept = [row for index, row in enumerate(rows) if index != target]
+    manifest = json.loads(attachments(pdf)["manifest.json"])
+    manifest["ledger_slice"] = {
+        "entries": len(kept),
+        "first_sequence": kept[0]["entry"]["sequence"],
+        "last_sequence": kept[-1]["entry"]["sequence"],
+    }
+    ledger = forgery.jsonl(kept)
+    manifest["files"]["ledger.jsonl"] = {"sha256": sha256(ledger), "size": len(ledger)}
+    changed = forgery.with_attachments(
+        pdf, {"ledger.jsonl": ledger, "manifest.json": json.dumps(manifest, indent=2, sort_keys=True).encode()}
+    )
+
+    found = verdict(issued, forgery.signed(changed, *issued.signing_key_files), tmp_path)
+
+    object_type, object_id = about[target]
+    assert_refused(found, "completeness", "The ledger slice is incomplete for")
+    assert f"{object_type} #{object_id}" in found.failure

@@ -8,7 +8,7 @@ why the pack does not hold. A new check is one more entry of ``CHECKS``.
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from evidence_pack_verifier import attachments, checkpoint, ledger, signature
+from evidence_pack_verifier import attachments, checkpoint, completeness, ledger, signature
 from evidence_pack_verifier.pack import Pack
 from evidence_pack_verifier.report import CheckFailed, Failure, Passed, Report
 from evidence_pack_verifier.trust import Trust
@@ -26,8 +26,8 @@ CHECKS: tuple[Check, ...] = (
     Check("checkpoint signature", checkpoint.check),
     Check("hash chain", ledger.check_chain),
     Check("Merkle inclusion", ledger.check_inclusion),
-    # The slice's completeness (no entry of its scope left out) follows here, the last check: it reads
-    # ``pack.manifest``, ``pack.entries`` and ``pack.statement``, all established by the checks above.
+    # Last: it reads the manifest, the entries and the statement, all established by the checks above.
+    Check("completeness", completeness.check),
 )
 
 
