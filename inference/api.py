@@ -12,10 +12,11 @@ is recorded.
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.http import HttpResponse
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework.exceptions import PermissionDenied
+from rest_framework import serializers
+from rest_framework.exceptions import PermissionDenied, UnsupportedMediaType
 from rest_framework.request import Request
 
 from accounts.api.parsers import inflate
@@ -46,20 +47,41 @@ def _version(identifier: str, use_case: UseCase) -> ModelVersion | str:
     return found
 
 
+class ExportTraceServiceRequestJson(serializers.Serializer):
+    """OTLP JSON as the schema shows it; the intake reads it with OTLP's own rules (``inference.otlp``)."""
+
+    resourceSpans = serializers.ListField(
+        child=serializers.DictField(),
+        required=False,
+        help_text="OTLP ResourceSpans: resource, scopeSpans, schemaUrl. Unknown fields are ignored, as OTLP asks.",
+    )
+
+
+class _BodyRequired(AutoSchema):
+    """The export request is required in either encoding (drf-spectacular cannot tell so of a binary body)."""
+
+    def _get_request_body(self, direction: str = "request") -> dict[str, Any] | None:
+        body = super()._get_request_body(direction)
+        if body:
+            body["required"] = True
+        return body
+
+
 class OtlpTraceIntake(PipelineAPIView):
     """Record the GenAI spans of an OTLP trace export as inference records."""
 
+    schema = _BodyRequired()
     required_scope = PipelineTokenScope.INFERENCE_WRITE
     reads_raw_body = True  # protobuf, OTLP JSON, possibly gzipped
 
     @extend_schema(
-        request={PROTOBUF: bytes, JSON: dict},
+        request={PROTOBUF: bytes, JSON: ExportTraceServiceRequestJson},
         responses={200: OpenApiResponse(description="An OTLP ExportTraceServiceResponse in the request's encoding.")},
     )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
         kind = media_type(request.content_type or "")
         if kind not in (PROTOBUF, JSON):
-            raise ValidationError({"body": f"Send {PROTOBUF} or {JSON} (OTLP/HTTP), not {kind or 'no content type'}."})
+            raise UnsupportedMediaType(kind or "no content type", f"Send {PROTOBUF} or {JSON} (OTLP/HTTP).")
         limit = settings.API_MAX_REQUEST_BYTES
         body = inflate(self.raw_body(), content_encoding=request.headers.get("Content-Encoding", ""), limit=limit)
         spans = read_spans(parse_request(body, kind=kind))

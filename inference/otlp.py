@@ -27,6 +27,9 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
+from accounts.api.parsers import MAX_JSON_DEPTH, TOO_DEEP
+from audit.canonical import json_depth
+
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
 
@@ -118,10 +121,16 @@ def parse_request(body: bytes, *, kind: str) -> ExportTraceServiceRequest:
         return request
     try:
         document = json.loads(body)
-    except (ValueError, RecursionError) as error:
+    except RecursionError:
+        raise ValidationError({"body": TOO_DEEP}) from None
+    except ValueError as error:
         raise ValidationError({"body": f"The body is not valid JSON: {error}."}) from None
-    if not isinstance(document, dict):
-        raise ValidationError({"body": "The body is not an OTLP JSON ExportTraceServiceRequest (an object)."})
+    if json_depth(document, stop_after=MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        raise ValidationError({"body": TOO_DEEP})
+    if not isinstance(document, dict) or not isinstance(document.get("resourceSpans", []), list):
+        raise ValidationError(
+            {"body": "The body is not an OTLP JSON ExportTraceServiceRequest (an object, resourceSpans a list)."}
+        )
     _hex_ids_as_base64(document)
     try:
         json_format.ParseDict(document, request, ignore_unknown_fields=True)

@@ -407,7 +407,9 @@ if not isinstance(INFERENCE_HMAC_KEYS, dict) or not all(
     isinstance(key, str) and len(key) >= 32 for key in INFERENCE_HMAC_KEYS.values()
 ):
     raise ImproperlyConfigured("INFERENCE_HMAC_KEYS maps key ids to secrets of at least 32 characters.")
-INFERENCE_HMAC_KEY_ID = env_str("INFERENCE_HMAC_KEY_ID") or (max(INFERENCE_HMAC_KEYS) if INFERENCE_HMAC_KEYS else "")
+INFERENCE_HMAC_KEY_ID = env_str("INFERENCE_HMAC_KEY_ID") or (
+    next(iter(INFERENCE_HMAC_KEYS)) if len(INFERENCE_HMAC_KEYS) == 1 else ""
+)
 if INFERENCE_HMAC_KEY_ID not in INFERENCE_HMAC_KEYS:
     raise ImproperlyConfigured(f"INFERENCE_HMAC_KEY_ID={INFERENCE_HMAC_KEY_ID!r} is not a key of INFERENCE_HMAC_KEYS.")
 INFERENCE_PSEUDONYM_KEY = (

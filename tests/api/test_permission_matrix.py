@@ -23,6 +23,7 @@ ENDPOINTS = [
     ("post", "/api/v1/incidents", S.INCIDENTS_WRITE),
     ("post", "/api/v1/dataset-versions", S.LINEAGE_WRITE),
     ("post", "/api/v1/dataset-versions/support-chats@3/submit", S.LINEAGE_WRITE),
+    ("post", "/api/v1/otlp/v1/traces", S.INFERENCE_WRITE),
 ]
 
 

@@ -11,12 +11,17 @@ from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExport
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+from rest_framework.test import APIClient
 
 from audit.models import LedgerEntry
 from inference.models import InferenceBatch, InferenceRecord
+from inference.proofs import record_is_proven
 from registry.choices import IncidentSource, IncidentState
 from registry.models import Incident
 from registry.services.deployments import deployment_rollback
+from tests import services
+from tests.api.conftest import Pipeline
+from tests.concurrency import run_at_once
 from tests.inference.conftest import ANSWER, genai_attributes, post, resource, two_versions_in_prod
 
 pytestmark = pytest.mark.django_db
@@ -239,7 +244,6 @@ def test_a_use_case_the_token_does_not_reach_refuses_the_whole_request(world, is
         (b'{"resourceSpans": [', "application/json", ""),
         (b'{"resourceSpans": "many"}', "application/json", ""),
         (b"not gzip at all", "application/x-protobuf", "gzip"),
-        (b"", "text/plain", ""),
     ],
 )
 def test_a_malformed_body_is_400(intake, body, content_type, encoding):
@@ -247,6 +251,12 @@ def test_a_malformed_body_is_400(intake, body, content_type, encoding):
     response = post(intake, body, content_type=content_type, **headers)
     assert response.status_code == 400, response.content
     assert response.json()["errors"]["body"]
+
+
+def test_a_body_of_another_media_type_is_415(intake):
+    response = post(intake, b"chat", content_type="text/plain")
+    assert response.status_code == 415
+    assert "application/x-protobuf" in response.json()["detail"]
 
 
 def test_an_oversized_body_is_413_and_so_is_one_that_inflates_past_the_limit(intake, settings, spans):
@@ -306,3 +316,33 @@ def test_the_answer_text_reaches_no_record_but_its_hmac_does(intake, world, span
     made.add(**genai_attributes())
     post(intake, made.protobuf())
     assert ANSWER not in str(InferenceRecord.objects.values().get())
+
+
+# -- two requests at once ------------------------------------------------------------------------------------------
+
+
+@services.postgres_race
+@pytest.mark.django_db(transaction=True)
+def test_two_batches_at_once_are_both_recorded_and_raise_one_draft_incident_between_them(world, issue, spans):
+    two_versions_in_prod(world)
+    stray = world.model()
+    pipeline = issue(scopes=["inference:write"])
+    bodies = []
+    for number in range(2):
+        made = spans()
+        for index in range(20):
+            made.add(**genai_attributes(stray.identifier, **{"gen_ai.response.id": f"b{number}-{index}"}))
+        bodies.append(made.protobuf())
+
+    def deliver(body: bytes):
+        return lambda: (
+            post(Pipeline(client=APIClient(), token=pipeline.token, secret=pipeline.secret), body).status_code
+        )
+
+    answers = [outcome.get() for outcome in run_at_once(deliver(bodies[0]), deliver(bodies[1]), timeout=90)]
+
+    assert answers == [200, 200]
+    assert InferenceBatch.objects.count() == 2
+    assert InferenceRecord.objects.filter(version_mismatch=True).count() == 40
+    assert Incident.objects.filter(model_version=stray, state=IncidentState.DRAFT).count() == 1
+    assert all(record_is_proven(record) for record in InferenceRecord.objects.all())
