@@ -1,14 +1,16 @@
 """Recording inference spans: records in bulk, one ledger entry per batch, and a draft incident when a span names
-another model version than the deployment history says was live."""
+another model version than the deployment history says was live; monitoring summaries computed from the records."""
 
 import bisect
 import datetime
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Count, Q
 
 from accounts.authz import require
 from accounts.models import PipelineToken
@@ -18,13 +20,15 @@ from audit.choices import LedgerAction
 from audit.ledger import denials_recorded
 from governance.models import UseCase
 from inference import keys
+from inference.choices import ResponseClassification
 from inference.models import InferenceBatch, InferenceRecord
 from inference.otlp import SpanFacts
 from inference.proofs import batch_root
 from registry.choices import DeploymentEventKind, IncidentState
-from registry.models import DeploymentEvent, Incident, ModelVersion
+from registry.models import Deployment, DeploymentEvent, Incident, ModelVersion, MonitoringSummary
 from registry.services.deployments import deployment_get_locked
 from registry.services.incidents import incident_raise_draft
+from registry.services.monitoring import monitoring_summary_record
 
 #: Incident states in which a mismatch is already being looked at: no second draft is raised for it.
 _OPEN_STATES = (IncidentState.DRAFT, IncidentState.OPEN, IncidentState.CONTAINED)
@@ -196,3 +200,44 @@ def _raise_mismatch_incidents(group: list[ResolvedSpan], records: list[Inference
                 "A shadow deployment, a stale router, or a version never promoted there."
             ),
         )
+
+
+def inference_monitoring_rollup(
+    *,
+    deployment: Deployment,
+    actor: AbstractBaseUser,
+    period_start: datetime.datetime,
+    period_end: datetime.datetime,
+) -> MonitoringSummary:
+    """The deployment's monitoring summary for a period, computed from its inference records instead of posted:
+    the volume is the answers that started in ``[period_start, period_end)``; the policy-violation and escalation
+    rates are the answers classified ``fail`` and ``escalated``; the refusal rate, those that finished with
+    ``content_filter``. Nothing records a human override yet, so that rate is 0. Alert thresholds and draft
+    incidents work as for a posted summary (``monitoring_summary_record`` records it)."""
+    figures = InferenceRecord.objects.filter(
+        use_case_id=deployment.use_case_id,
+        environment=deployment.environment,
+        started_at__gte=period_start,
+        started_at__lt=period_end,
+    ).aggregate(
+        volume=Count("pk"),
+        failed=Count("pk", filter=Q(response_classification=ResponseClassification.FAIL)),
+        escalated=Count("pk", filter=Q(response_classification=ResponseClassification.ESCALATED)),
+        refused=Count("pk", filter=Q(finish_reasons__icontains='"content_filter"')),
+    )
+    volume = figures["volume"]
+
+    def rate(count: int) -> Decimal:
+        return (Decimal(100) * count / volume).quantize(Decimal("0.01")) if volume else Decimal(0)
+
+    return monitoring_summary_record(
+        deployment=deployment,
+        actor=actor,
+        period_start=period_start,
+        period_end=period_end,
+        volume=volume,
+        policy_violation_rate=rate(figures["failed"]),
+        refusal_rate=rate(figures["refused"]),
+        escalation_rate=rate(figures["escalated"]),
+        human_override_rate=Decimal(0),
+    )
