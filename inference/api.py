@@ -34,12 +34,7 @@ from registry.models import ModelVersion
 
 def _version(identifier: str, use_case: UseCase) -> ModelVersion | str:
     """The version ``portal.model_version`` names (``name:number``, ``name@number`` or its id), or what is wrong."""
-    named = ModelVersion.objects.split_identifier(identifier.replace("@", ":", 1))
-    found = (
-        ModelVersion.objects.filter(name=named[0], number=named[1])
-        if named
-        else ModelVersion.objects.identified_by(identifier)
-    ).first()
+    found = ModelVersion.objects.identified_by(identifier.replace("@", ":", 1)).first()
     if found is None:
         return f"portal.model_version {identifier!r} names no model version"
     if found.use_case_id != use_case.pk:
