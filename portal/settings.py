@@ -24,6 +24,9 @@ Variables (see README, "Configuration"):
   OIDC_RP_CLIENT_ID      set to offer single sign-on (OpenID Connect); see README, "Single sign-on"
   API_MAX_REQUEST_BYTES  largest pipeline API request body (default 16 MiB); larger requests get 413
   API_TOKEN_RATE         requests a pipeline token may make unless it has its own rate (default 600/min)
+  INFERENCE_HMAC_KEYS, INFERENCE_HMAC_KEY_ID, INFERENCE_PSEUDONYM_KEY   the keys prompts, answers and end users of
+                         inference records are hashed with (JSON {key id: secret}, the current key id, a secret);
+                         unset = derived from SECRET_KEY, which check --deploy warns about (inference.W001)
   CACHE_URL              e.g. redis://127.0.0.1:6379/1: the cache shared by every process (API rate counters);
                          unset = an in-process cache, right only for a single-process pilot
   EVIDENCE_PACK_RENDER_TIMEOUT_S, EVIDENCE_PACK_RENDER_ATTEMPTS, EVIDENCE_PACK_SWEEP_INTERVAL_S   a pack rendering
@@ -31,6 +34,8 @@ Variables (see README, "Configuration"):
                          that many renders (3); how often Celery beat looks (300 s)
 """
 
+import hashlib
+import json
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -84,6 +89,7 @@ INSTALLED_APPS = [
     "governance",
     "lineage",
     "registry",
+    "inference",
     "evidence",
     "webhooks",
 ]
@@ -382,6 +388,33 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Product settings -----------------------------------------------------------------------------------
+#: Inference records keep prompts and answers only as HMAC-SHA-256 under these keys ({key id: secret}; the current one
+#: is INFERENCE_HMAC_KEY_ID, the others stay for lookups of older records), and end users as a pseudonym under a key
+#: of its own. A pilot derives them from SECRET_KEY; ``check --deploy`` warns about that (inference.W001).
+_inference_keys = env_str("INFERENCE_HMAC_KEYS")
+INFERENCE_KEYS_DERIVED = not _inference_keys or not env_str("INFERENCE_PSEUDONYM_KEY")
+try:
+    INFERENCE_HMAC_KEYS = (
+        json.loads(_inference_keys)
+        if _inference_keys
+        else {"pilot": hashlib.sha256(f"inference-content:{SECRET_KEY}".encode()).hexdigest()}
+    )
+except ValueError:
+    raise ImproperlyConfigured(
+        'INFERENCE_HMAC_KEYS is not JSON; write e.g. {"k2": "secret", "k1": "old secret"}.'
+    ) from None
+if not isinstance(INFERENCE_HMAC_KEYS, dict) or not all(
+    isinstance(key, str) and len(key) >= 32 for key in INFERENCE_HMAC_KEYS.values()
+):
+    raise ImproperlyConfigured("INFERENCE_HMAC_KEYS maps key ids to secrets of at least 32 characters.")
+INFERENCE_HMAC_KEY_ID = env_str("INFERENCE_HMAC_KEY_ID") or (
+    next(iter(INFERENCE_HMAC_KEYS)) if len(INFERENCE_HMAC_KEYS) == 1 else ""
+)
+if INFERENCE_HMAC_KEY_ID not in INFERENCE_HMAC_KEYS:
+    raise ImproperlyConfigured(f"INFERENCE_HMAC_KEY_ID={INFERENCE_HMAC_KEY_ID!r} is not a key of INFERENCE_HMAC_KEYS.")
+INFERENCE_PSEUDONYM_KEY = (
+    env_str("INFERENCE_PSEUDONYM_KEY") or hashlib.sha256(f"inference-end-user:{SECRET_KEY}".encode()).hexdigest()
+)
 LEDGER_SIGNING_KEY = env_str("LEDGER_SIGNING_KEY")
 LEDGER_SIGNING_KEY_FILE = env_str("LEDGER_SIGNING_KEY_FILE") or (
     str(VAR_DIR / "ledger-signing-key.pem") if DEBUG else ""

@@ -27,6 +27,9 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
             "CACHE_URL",
             "EVIDENCE_SIGNING_KEY_FILE",
             "EVIDENCE_SIGNING_CERT_FILE",
+            "INFERENCE_HMAC_KEYS",
+            "INFERENCE_HMAC_KEY_ID",
+            "INFERENCE_PSEUDONYM_KEY",
         }
     }
     return subprocess.run(
@@ -75,6 +78,9 @@ PRODUCTION = {
     "SECRET_KEY": STRONG_SECRET,
     "ALLOWED_HOSTS": "portal.example.com",
     "CACHE_URL": "redis://127.0.0.1:6379/1",
+    "INFERENCE_HMAC_KEYS": '{"2026-12": "a content key of at least thirty-two characters"}',
+    "INFERENCE_HMAC_KEY_ID": "2026-12",
+    "INFERENCE_PSEUDONYM_KEY": "a pseudonym key of at least thirty-two characters",
 }
 
 
@@ -107,6 +113,30 @@ def test_deploy_check_is_clean_when_production_is_configured(tmp_path: Path) -> 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
     assert "WARNING" not in result.stdout + result.stderr
+
+
+def test_deploy_check_warns_when_the_inference_keys_are_derived_from_the_secret_key(tmp_path: Path) -> None:
+    from audit.signing_keys import generate_private_key_pem
+
+    derived = {name: "" for name in ("INFERENCE_HMAC_KEYS", "INFERENCE_HMAC_KEY_ID", "INFERENCE_PSEUDONYM_KEY")}
+    result = run_manage(
+        "check",
+        "--deploy",
+        LEDGER_SIGNING_KEY=generate_private_key_pem(),
+        **evidence_signing_files(tmp_path),
+        **{**PRODUCTION, **derived},
+    )
+
+    assert "inference.W001" in result.stdout + result.stderr
+
+
+def test_an_inference_key_id_that_names_no_key_stops_the_portal() -> None:
+    result = run_manage(
+        "check", DEBUG="true", INFERENCE_HMAC_KEYS='{"k1": "' + "x" * 32 + '"}', INFERENCE_HMAC_KEY_ID="k2"
+    )
+
+    assert result.returncode != 0
+    assert "INFERENCE_HMAC_KEY_ID='k2' is not a key of INFERENCE_HMAC_KEYS" in result.stderr
 
 
 def test_deploy_check_fails_without_a_shared_cache() -> None:

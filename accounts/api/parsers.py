@@ -19,9 +19,11 @@ DRF's: for those DRF reads the body through ``request.body``, which Django caps 
 import json
 import math
 import re
+import zlib
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from rest_framework import parsers, renderers
 from rest_framework.exceptions import ParseError
 from rest_framework.settings import api_settings
@@ -87,3 +89,21 @@ class JSONParser(parsers.BaseParser):
         if json_depth(data, stop_after=MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
             raise ParseError(TOO_DEEP)
         return data
+
+
+def inflate(raw: bytes, *, content_encoding: str, limit: int) -> bytes:
+    """The body as sent before compression; gzip is inflated to at most ``limit`` bytes, so a small compressed body
+    cannot expand without bound."""
+    encoding = content_encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return raw
+    if encoding != "gzip":
+        raise ValidationError({"body": f"Unsupported Content-Encoding {content_encoding!r}; send gzip or none."})
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        inflated = inflater.decompress(raw, limit + 1)
+    except zlib.error as error:
+        raise ValidationError({"body": f"The body is not valid gzip: {error}."}) from None
+    if len(inflated) > limit or inflater.unconsumed_tail:
+        raise ValidationError({"body": f"The inflated body is larger than {limit} bytes."})
+    return inflated

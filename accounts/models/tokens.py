@@ -42,6 +42,7 @@ class PipelineTokenScope(models.TextChoices):
     MONITORING_WRITE = "monitoring:write", _("Record monitoring summaries")
     INCIDENTS_WRITE = "incidents:write", _("Open incidents")
     GATES_READ = "gates:read", _("Read gate decisions and promotion checks")
+    INFERENCE_WRITE = "inference:write", _("Send inference traces (OTLP spans of deployed models)")
     LEDGER_READ = "ledger:read", _("Read the whole audit ledger, in order (a SIEM's feed; every use case)")
 
 

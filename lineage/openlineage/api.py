@@ -10,7 +10,6 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.api.exceptions import RequestTooLarge
 from accounts.api.views import PipelineAPIView
 from accounts.models import PipelineTokenScope
 from audit.ledger import record_denial
@@ -59,23 +58,14 @@ class OpenLineageIntake(PipelineAPIView):
     """
 
     required_scope = PipelineTokenScope.LINEAGE_WRITE
-    reads_raw_body = True  # it may come gzipped: see ``_body``
-
-    @staticmethod
-    def _body(request: Request) -> bytes:
-        """The raw body, up to the API's own limit. Not ``request.body``: Django caps that at
-        ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (2.5 MiB), far below what the rest of the API accepts, and a large
-        Spark job's schema and column-lineage facets pass it easily."""
-        limit = settings.API_MAX_REQUEST_BYTES
-        raw = request.stream.read(limit + 1) if request.stream is not None else b""
-        if len(raw) > limit:
-            raise RequestTooLarge(f"The request body is larger than {limit} bytes.")
-        return raw
+    # It may come gzipped; read through ``raw_body``, as a large Spark job's schema and column-lineage facets pass
+    # Django's own 2.5 MiB limit easily.
+    reads_raw_body = True
 
     @extend_schema(request=RunEventIn, responses={201: RecordedEventOut, 200: RecordedEventOut})
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         document = decode_body(
-            self._body(request),
+            self.raw_body(),
             content_encoding=request.headers.get("Content-Encoding", ""),
             limit=settings.API_MAX_REQUEST_BYTES,
         )

@@ -9,13 +9,13 @@ Errors name the field with its path (``run.runId``, ``outputs[1].name``) so the 
 import datetime
 import json
 import uuid
-import zlib
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from rest_framework import serializers
 
+from accounts.api.parsers import inflate
 from accounts.api.serializers import StrictSerializer
 from lineage.choices import OpenLineageEventType
 
@@ -123,17 +123,7 @@ class RunEventIn(StrictSerializer):
 def decode_body(raw: bytes, *, content_encoding: str, limit: int) -> Any:
     """The JSON document in the body; gzip (the client's ``compression: gzip``) is inflated to at most ``limit``
     bytes, so a small compressed body cannot expand without bound."""
-    encoding = content_encoding.strip().lower()
-    if encoding == "gzip":
-        inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-        try:
-            raw = inflater.decompress(raw, limit + 1)
-        except zlib.error as error:
-            raise ValidationError({"body": f"The body is not valid gzip: {error}."}) from None
-        if len(raw) > limit or inflater.unconsumed_tail:
-            raise ValidationError({"body": f"The inflated body is larger than {limit} bytes."})
-    elif encoding not in ("", "identity"):
-        raise ValidationError({"body": f"Unsupported Content-Encoding {content_encoding!r}; send gzip or none."})
+    raw = inflate(raw, content_encoding=content_encoding, limit=limit)
     try:
         return json.loads(raw)
     except RecursionError:

@@ -97,8 +97,11 @@ def incident_raise_on_call(
     )
 
 
-def incident_raise_draft(*, deployment: Deployment, title: str, description: str) -> Incident:
-    """Monitoring raises a draft; a person confirms or dismisses it. Called inside the monitoring service."""
+def incident_raise_draft(
+    *, deployment: Deployment, title: str, description: str, model_version: ModelVersion | None = None
+) -> Incident:
+    """Monitoring raises a draft; a person confirms or dismisses it. Called inside the monitoring service, and by
+    the inference intake for answers of ``model_version`` where the deployment was not serving it."""
     with acting_as(actor_name=MONITOR):
         return _new_incident(
             use_case_id=deployment.use_case_id,
@@ -107,7 +110,7 @@ def incident_raise_draft(*, deployment: Deployment, title: str, description: str
             severity=IncidentSeverity.SEV3,
             source=IncidentSource.MONITORING_ALERT,
             state=IncidentState.DRAFT,
-            model_version_id=deployment.current_version_id,
+            model_version_id=model_version.pk if model_version is not None else deployment.current_version_id,
             deployment=deployment,
             reported_by=MONITOR,
         )

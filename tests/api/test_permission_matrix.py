@@ -24,6 +24,7 @@ ENDPOINTS = [
     ("post", "/api/v1/dataset-versions", S.LINEAGE_WRITE),
     ("post", "/api/v1/dataset-versions/support-chats@3/submit", S.LINEAGE_WRITE),
     ("get", "/api/v1/ledger", S.LEDGER_READ),
+    ("post", "/api/v1/otlp/v1/traces", S.INFERENCE_WRITE),
 ]
 
 

@@ -1,0 +1,32 @@
+"""Inference records and batches as auditors browse them: read-only, found by the ids a complaint quotes."""
+
+from django.contrib import admin
+
+from audit.admin.governed import ReadOnlyAuditAdmin
+from inference.models import InferenceBatch, InferenceRecord
+
+
+@admin.register(InferenceBatch)
+class InferenceBatchAdmin(ReadOnlyAuditAdmin):
+    list_display = ("received_at", "use_case", "record_count", "merkle_root", "ledger_sequence", "token")
+    list_select_related = ("use_case", "token")
+    ordering = ("-received_at", "-id")
+
+
+@admin.register(InferenceRecord)
+class InferenceRecordAdmin(ReadOnlyAuditAdmin):
+    list_display = (
+        "started_at",
+        "use_case",
+        "environment",
+        "model_version",
+        "version_mismatch",
+        "response_id",
+        "response_classification",
+    )
+    list_select_related = ("use_case", "model_version")
+    raw_id_fields = ("batch", "model_version", "named_version")
+    # Exact matches, each on an index: a response id, a trace id, a conversation id.
+    search_fields = ("=response_id", "=trace_id", "=conversation_id")
+    search_help_text = "A response id, trace id or conversation id (exact)."
+    ordering = ("-started_at", "-id")

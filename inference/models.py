@@ -1,0 +1,107 @@
+"""What deployed models answered, one record per GenAI span, written in batches.
+
+Records are written in bulk and are not governed models: a ledger entry per answer would not survive production
+volume. Each accepted batch is one ledger entry instead, carrying its record count and the RFC 9162 Merkle root
+over its records (``inference.proofs``), so any record can be proven into the ledger and an altered one fails.
+
+The prompt and the answer are never stored: only keyed HMAC-SHA-256 digests of them (``inference.keys``), so a
+pasted answer finds its record without the portal holding the text, and the end user only as a keyed pseudonym.
+"""
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from inference.choices import ResponseClassification
+from registry.choices import Environment
+
+
+class InferenceBatch(models.Model):
+    """The records of one use case accepted from one OTLP request, and the ledger entry that seals them."""
+
+    received_at = models.DateTimeField(_("received at (UTC)"), default=timezone.now)
+    use_case = models.ForeignKey(
+        "governance.UseCase", verbose_name=_("use case"), on_delete=models.PROTECT, related_name="inference_batches"
+    )
+    token = models.ForeignKey(
+        "accounts.PipelineToken", verbose_name=_("pipeline token"), on_delete=models.PROTECT, related_name="+"
+    )
+    record_count = models.PositiveIntegerField(_("records"))
+    merkle_root = models.CharField(_("Merkle root (SHA-256, hex)"), max_length=64)
+    ledger_sequence = models.PositiveBigIntegerField(_("ledger entry"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("inference batch")
+        verbose_name_plural = _("inference batches")
+        ordering = ["-received_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Inference batch {self.pk} ({self.record_count} records)"
+
+
+class InferenceRecord(models.Model):
+    """One answer of a deployed model: which version the deployment history says was live in that environment
+    when the span started, what the span itself named (flagged when they differ), and the runtime checks."""
+
+    batch = models.ForeignKey(InferenceBatch, verbose_name=_("batch"), on_delete=models.PROTECT, related_name="records")
+    position = models.PositiveIntegerField(_("position in the batch"))
+    use_case = models.ForeignKey(
+        "governance.UseCase", verbose_name=_("use case"), on_delete=models.PROTECT, related_name="+"
+    )
+    environment = models.CharField(_("environment"), max_length=10, choices=Environment.choices)
+    model_version = models.ForeignKey(
+        "registry.ModelVersion",
+        verbose_name=_("model version live"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    named_version = models.ForeignKey(
+        "registry.ModelVersion",
+        verbose_name=_("model version the span named"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    version_mismatch = models.BooleanField(_("named version was not the live one"), default=False)
+    trace_id = models.CharField(_("trace id"), max_length=32)
+    span_id = models.CharField(_("span id"), max_length=16)
+    response_id = models.CharField(_("response id"), max_length=200, blank=True)
+    conversation_id = models.CharField(_("conversation id"), max_length=200, blank=True)
+    operation = models.CharField(_("operation"), max_length=50)
+    request_model = models.CharField(_("requested model"), max_length=200, blank=True)
+    response_model = models.CharField(_("responding model"), max_length=200, blank=True)
+    started_at = models.DateTimeField(_("started at (UTC)"))
+    ended_at = models.DateTimeField(_("ended at (UTC)"), null=True, blank=True)
+    input_tokens = models.PositiveIntegerField(_("input tokens"), null=True, blank=True)
+    output_tokens = models.PositiveIntegerField(_("output tokens"), null=True, blank=True)
+    finish_reasons = models.JSONField(_("finish reasons"), default=list, blank=True)
+    prompt_category = models.CharField(_("prompt category"), max_length=100, blank=True)
+    policy_checks = models.JSONField(_("policy checks applied"), default=list, blank=True)
+    response_classification = models.CharField(
+        _("response classification"), max_length=10, choices=ResponseClassification.choices, blank=True
+    )
+    end_user_pseudonym = models.CharField(_("end user (keyed pseudonym)"), max_length=64, blank=True)
+    prompt_hmac = models.CharField(_("prompt HMAC-SHA-256"), max_length=64, blank=True)
+    answer_hmac = models.CharField(_("answer HMAC-SHA-256"), max_length=64, blank=True)
+    hmac_key_id = models.CharField(_("HMAC key id"), max_length=40, blank=True)
+
+    class Meta:
+        verbose_name = _("inference record")
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "position"], name="inference_record_position_unique"),
+            # An exporter retries a request whose answer it lost: the span is recorded once.
+            models.UniqueConstraint(fields=["trace_id", "span_id"], name="inference_record_span_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["response_id"], name="inference_response_idx"),
+            models.Index(fields=["conversation_id"], name="inference_conversation_idx"),
+            models.Index(fields=["answer_hmac"], name="inference_answer_idx"),
+            models.Index(fields=["use_case", "environment", "started_at"], name="inference_period_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.trace_id}/{self.span_id}"

@@ -1,0 +1,285 @@
+"""Reading OTLP/HTTP trace exports as the OpenTelemetry SDK's OTLP HTTP span exporter sends them.
+
+The body is an ``ExportTraceServiceRequest``: binary protobuf (``application/x-protobuf``) or OTLP JSON
+(``application/json``), optionally ``Content-Encoding: gzip``. OTLP JSON is protobuf's JSON mapping with OTLP's own
+rules: trace and span ids are hex strings (not base64), enum values may be integers, 64-bit integers may be strings
+or numbers, and unknown fields are ignored. The answer is an ``ExportTraceServiceResponse`` in the request's
+encoding.
+
+A span is read into ``SpanFacts`` when it carries ``gen_ai.operation.name`` (the GenAI semantic conventions); other
+spans are ignored. Attributes of the span's resource count too (``portal.use_case`` and ``portal.environment`` are
+usually set once there), the span's own win. A GenAI span that cannot become a record is a ``SpanProblem``: it is
+counted as rejected in the answer's ``partial_success``, and the others are kept.
+"""
+
+import base64
+import datetime
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from google.protobuf import json_format
+from google.protobuf.message import DecodeError
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+
+from accounts.api.parsers import MAX_JSON_DEPTH, TOO_DEEP
+from audit.canonical import json_depth
+
+PROTOBUF = "application/x-protobuf"
+JSON = "application/json"
+
+#: The portal's own span attributes, beside the GenAI semantic conventions' ``gen_ai.*``.
+USE_CASE = "portal.use_case"
+ENVIRONMENT = "portal.environment"
+MODEL_VERSION = "portal.model_version"
+PROMPT_CATEGORY = "portal.prompt_category"
+POLICY_CHECKS = "portal.policy_checks"
+RESPONSE_CLASSIFICATION = "portal.response_classification"
+END_USER = "portal.end_user"
+OPERATION = "gen_ai.operation.name"
+
+
+@dataclass
+class SpanFacts:
+    """What one GenAI span says, before the portal resolves its use case and versions. The prompt and answer
+    texts live here only until they are hashed."""
+
+    label: str
+    trace_id: str
+    span_id: str
+    use_case: str
+    environment: str
+    model_version: str
+    operation: str
+    started_at: datetime.datetime
+    ended_at: datetime.datetime | None
+    request_model: str = ""
+    response_model: str = ""
+    response_id: str = ""
+    conversation_id: str = ""
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    finish_reasons: list[str] = field(default_factory=list)
+    prompt_category: str = ""
+    policy_checks: list[str] = field(default_factory=list)
+    response_classification: str = ""
+    end_user: str = ""
+    prompt: str | None = None
+    answer: str | None = None
+
+
+@dataclass
+class SpanProblem:
+    label: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.label}: {self.message}"
+
+
+def media_type(content_type: str) -> str:
+    return content_type.split(";")[0].strip().lower()
+
+
+def _hex_ids_as_base64(document: Any) -> None:
+    """OTLP JSON's hex ids as protobuf's JSON mapping reads bytes (base64); an id that is not hex becomes empty,
+    which the span's own check then names."""
+    spans = [
+        span
+        for resource in _items(document, "resourceSpans")
+        for scope in _items(resource, "scopeSpans")
+        for span in _items(scope, "spans")
+    ]
+    for item in spans + [link for span in spans for link in _items(span, "links")]:
+        for name in ("traceId", "spanId", "parentSpanId"):
+            value = item.get(name)
+            if isinstance(value, str):
+                try:
+                    item[name] = base64.b64encode(bytes.fromhex(value)).decode()
+                except ValueError:
+                    item[name] = ""
+
+
+def _items(container: Any, name: str) -> list[Any]:
+    value = container.get(name) if isinstance(container, dict) else None
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def parse_request(body: bytes, *, kind: str) -> ExportTraceServiceRequest:
+    """The export request in ``body``; a body that is not one is a ``ValidationError`` (400)."""
+    request = ExportTraceServiceRequest()
+    if kind == PROTOBUF:
+        try:
+            request.ParseFromString(body)
+        except (DecodeError, RecursionError) as error:
+            raise ValidationError({"body": f"The body is not an OTLP ExportTraceServiceRequest: {error}."}) from None
+        return request
+    try:
+        document = json.loads(body)
+    except RecursionError:
+        raise ValidationError({"body": TOO_DEEP}) from None
+    except ValueError as error:
+        raise ValidationError({"body": f"The body is not valid JSON: {error}."}) from None
+    if json_depth(document, stop_after=MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        raise ValidationError({"body": TOO_DEEP})
+    if not isinstance(document, dict) or not isinstance(document.get("resourceSpans", []), list):
+        raise ValidationError(
+            {"body": "The body is not an OTLP JSON ExportTraceServiceRequest (an object, resourceSpans a list)."}
+        )
+    _hex_ids_as_base64(document)
+    try:
+        json_format.ParseDict(document, request, ignore_unknown_fields=True)
+    except (json_format.ParseError, RecursionError) as error:
+        raise ValidationError({"body": f"The body is not an OTLP JSON ExportTraceServiceRequest: {error}."}) from None
+    return request
+
+
+def response_body(*, rejected: int, message: str, kind: str) -> bytes:
+    answer = ExportTraceServiceResponse()
+    if rejected:
+        answer.partial_success.rejected_spans = rejected
+        answer.partial_success.error_message = message
+    if kind == PROTOBUF:
+        return answer.SerializeToString()
+    return json.dumps(json_format.MessageToDict(answer)).encode()
+
+
+def _value(value: AnyValue) -> Any:
+    kind = value.WhichOneof("value")
+    if kind == "array_value":
+        return [_value(item) for item in value.array_value.values]
+    if kind == "kvlist_value":
+        return {item.key: _value(item.value) for item in value.kvlist_value.values}
+    return getattr(value, kind) if kind else None
+
+
+def _time(nanos: int) -> datetime.datetime | None:
+    if not nanos:
+        return None
+    try:
+        seconds = datetime.datetime.fromtimestamp(nanos // 1_000_000_000, tz=datetime.UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+    return seconds.replace(microsecond=(nanos // 1000) % 1_000_000)
+
+
+class _Attributes:
+    def __init__(self, values: dict[str, Any], problems: list[str]) -> None:
+        self.values, self.problems = values, problems
+
+    def text(self, name: str, *, required: bool = False, max_length: int = 200) -> str:
+        value = self.values.get(name)
+        if value is None or value == "":
+            if required:
+                self.problems.append(f"{name} is missing")
+            return ""
+        if not isinstance(value, str):
+            self.problems.append(f"{name} is not a string")
+            return ""
+        if len(value) > max_length or "\x00" in value:
+            self.problems.append(f"{name} is longer than {max_length} characters or holds a NUL character")
+            return ""
+        return value
+
+    def count(self, name: str) -> int | None:
+        value = self.values.get(name)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**31:
+            self.problems.append(f"{name} is not a token count")
+            return None
+        return value
+
+    def texts(self, name: str) -> list[str]:
+        value = self.values.get(name)
+        if value is None:
+            return []
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if not isinstance(value, list) or not all(isinstance(item, str) and len(item) <= 200 for item in value):
+            self.problems.append(f"{name} is not a list of strings")
+            return []
+        return [item for item in value if "\x00" not in item]
+
+    def messages(self, name: str, roles: tuple[str, ...]) -> str | None:
+        """The text parts of the messages in ``name`` (a JSON string, as the GenAI conventions record them on a
+        span) of the given roles, joined by new lines; None when the span does not carry them."""
+        value = self.values.get(name)
+        if value is None:
+            return None
+        try:
+            messages = json.loads(value) if isinstance(value, str) else value
+        except ValueError:
+            self.problems.append(f"{name} is not JSON")
+            return None
+        if not isinstance(messages, list):
+            self.problems.append(f"{name} is not a list of messages")
+            return None
+        texts = []
+        for message in messages:
+            if not isinstance(message, dict) or (roles and message.get("role") not in roles):
+                continue
+            for part in message.get("parts") or []:
+                if isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("content"), str):
+                    texts.append(part["content"])
+        return "\n".join(texts)
+
+
+def read_spans(request: ExportTraceServiceRequest) -> list[SpanFacts | SpanProblem]:
+    """Every GenAI span of the request, read or with what is wrong with it, in the order they were sent."""
+    read: list[SpanFacts | SpanProblem] = []
+    for resource_spans in request.resource_spans:
+        resource = {item.key: _value(item.value) for item in resource_spans.resource.attributes}
+        for scope_spans in resource_spans.scope_spans:
+            for span in scope_spans.spans:
+                own = {item.key: _value(item.value) for item in span.attributes}
+                if OPERATION not in own:
+                    continue
+                read.append(_read_span(span, {**resource, **own}))
+    return read
+
+
+def _read_span(span: Any, values: dict[str, Any]) -> SpanFacts | SpanProblem:
+    trace_id, span_id = span.trace_id.hex(), span.span_id.hex()
+    label = f"span {span_id or '(no id)'} of trace {trace_id or '(no id)'}"
+    problems: list[str] = []
+    if len(span.trace_id) != 16 or not any(span.trace_id):
+        problems.append("the trace id is not 16 bytes (32 hex digits), not all zero")
+    if len(span.span_id) != 8 or not any(span.span_id):
+        problems.append("the span id is not 8 bytes (16 hex digits), not all zero")
+    started_at = _time(span.start_time_unix_nano)
+    if started_at is None:
+        problems.append("the span has no start time (or one no calendar holds)")
+    attributes = _Attributes(values, problems)
+    facts = SpanFacts(
+        label=label,
+        trace_id=trace_id,
+        span_id=span_id,
+        use_case=attributes.text(USE_CASE, required=True, max_length=80),
+        environment=attributes.text(ENVIRONMENT, required=True, max_length=10),
+        model_version=attributes.text(MODEL_VERSION, max_length=100),
+        operation=attributes.text(OPERATION, required=True, max_length=50),
+        started_at=started_at,
+        ended_at=_time(span.end_time_unix_nano),
+        request_model=attributes.text("gen_ai.request.model"),
+        response_model=attributes.text("gen_ai.response.model"),
+        response_id=attributes.text("gen_ai.response.id"),
+        conversation_id=attributes.text("gen_ai.conversation.id"),
+        input_tokens=attributes.count("gen_ai.usage.input_tokens"),
+        output_tokens=attributes.count("gen_ai.usage.output_tokens"),
+        finish_reasons=attributes.texts("gen_ai.response.finish_reasons"),
+        prompt_category=attributes.text(PROMPT_CATEGORY, max_length=100),
+        policy_checks=attributes.texts(POLICY_CHECKS),
+        response_classification=attributes.text(RESPONSE_CLASSIFICATION, max_length=20),
+        end_user=attributes.text(END_USER, max_length=1000),
+        prompt=attributes.messages("gen_ai.input.messages", ("user",)),
+        answer=attributes.messages("gen_ai.output.messages", ()),
+    )
+    if problems:
+        return SpanProblem(label, "; ".join(problems))
+    return facts

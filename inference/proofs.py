@@ -1,0 +1,79 @@
+"""Merkle proofs of inference records into their batch, and of the batch into the audit ledger.
+
+A batch's root is the RFC 9162 Merkle Tree Hash over its records in ``position`` order; a record's leaf data is
+SHA-256 of the RFC 8785 canonical JSON of its stored fields (all but its primary key and batch, which the leaf's
+position in the batch's tree stands for), so the leaf hash is ``SHA-256(0x00 || SHA-256(JCS(record)))``. The root
+and the count are in the batch's ledger entry: a record whose fields were changed in the database after it was
+written no longer proves into that root.
+"""
+
+import hashlib
+from dataclasses import dataclass
+
+from audit import merkle
+from audit.canonical import canonical_bytes, snapshot
+from audit.models import LedgerEntry
+from inference.models import InferenceBatch, InferenceRecord
+
+_LEAF_FIELDS = [
+    field for field in InferenceRecord._meta.concrete_fields if not field.primary_key and field.name != "batch"
+]
+
+
+def leaf_data(record: InferenceRecord) -> bytes:
+    return hashlib.sha256(canonical_bytes(snapshot(record, _LEAF_FIELDS))).digest()
+
+
+def batch_root(records: list[InferenceRecord]) -> str:
+    return merkle.root([leaf_data(record) for record in records]).hex()
+
+
+@dataclass(frozen=True)
+class RecordProof:
+    """A record's inclusion proof into its batch's root, and the ledger entry that root was sealed in."""
+
+    index: int
+    tree_size: int
+    leaf_hash: bytes
+    path: list[bytes]
+    root: bytes
+    ledger_sequence: int | None
+
+    def holds(self) -> bool:
+        return merkle.verify_inclusion(
+            leaf_hash=self.leaf_hash, index=self.index, tree_size=self.tree_size, proof=self.path, root=self.root
+        )
+
+
+def sealed_root(batch: InferenceBatch) -> tuple[bytes, int] | None:
+    """``(root, count)`` as the batch's ledger entry recorded them, or None without one."""
+    entry = LedgerEntry.objects.filter(sequence=batch.ledger_sequence).first() if batch.ledger_sequence else None
+    sealed = (entry.payload.get("inference_batch") or {}) if entry is not None else {}
+    try:
+        return bytes.fromhex(sealed["merkle_root"]), int(sealed["records"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def record_proof(record: InferenceRecord) -> RecordProof:
+    """The proof of ``record`` against the root its batch's ledger entry sealed (the batch row's own copy of the
+    root is not trusted: it is an ordinary row)."""
+    batch = record.batch
+    records = list(batch.records.order_by("position"))
+    leaves = [leaf_data(item) for item in records]
+    index = next(i for i, item in enumerate(records) if item.pk == record.pk)
+    sealed = sealed_root(batch)
+    root, size = sealed if sealed is not None else (b"", len(leaves))
+    return RecordProof(
+        index=index,
+        tree_size=size,
+        leaf_hash=merkle.leaf_hash(leaf_data(record)),
+        path=merkle.inclusion_proof(leaves, index) if size == len(leaves) else [],
+        root=root,
+        ledger_sequence=batch.ledger_sequence,
+    )
+
+
+def record_is_proven(record: InferenceRecord) -> bool:
+    """The record, as stored now, is the one its batch's ledger entry sealed."""
+    return record_proof(record).holds()

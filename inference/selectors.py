@@ -1,0 +1,21 @@
+"""Finding inference records by what a complaint or a regulator's request brings: a response id, a trace id, a
+conversation id, or the answer itself (matched by its HMAC under every key, current and retired)."""
+
+from django.db.models import Q, QuerySet
+
+from inference import keys
+from inference.models import InferenceRecord
+
+
+def records_for_answer(answer: str) -> QuerySet[InferenceRecord]:
+    """The records whose answer was ``answer`` (after the same normalisation as when they were written)."""
+    match = Q()
+    for key_id, digest in keys.content_digests(answer).items():
+        match |= Q(hmac_key_id=key_id, answer_hmac=digest)
+    return InferenceRecord.objects.filter(match)
+
+
+def records_for_identifier(identifier: str) -> QuerySet[InferenceRecord]:
+    """The records a response id, trace id or conversation id names."""
+    value = identifier.strip()
+    return InferenceRecord.objects.filter(Q(response_id=value) | Q(trace_id=value.lower()) | Q(conversation_id=value))

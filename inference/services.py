@@ -1,0 +1,243 @@
+"""Recording inference spans: records in bulk, one ledger entry per batch, and a draft incident when a span names
+another model version than the deployment history says was live; monitoring summaries computed from the records."""
+
+import bisect
+import datetime
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import Count, Q
+
+from accounts.authz import require
+from accounts.models import PipelineToken
+from audit import ledger
+from audit.audit_context import acting_as
+from audit.choices import LedgerAction
+from audit.ledger import denials_recorded
+from governance.models import UseCase
+from inference import keys
+from inference.choices import ResponseClassification
+from inference.models import InferenceBatch, InferenceRecord
+from inference.otlp import SpanFacts
+from inference.proofs import batch_root
+from registry.choices import DeploymentEventKind, IncidentState
+from registry.models import Deployment, DeploymentEvent, Incident, ModelVersion, MonitoringSummary
+from registry.services.deployments import deployment_get_locked
+from registry.services.incidents import incident_raise_draft
+from registry.services.monitoring import monitoring_summary_record
+
+#: Incident states in which a mismatch is already being looked at: no second draft is raised for it.
+_OPEN_STATES = (IncidentState.DRAFT, IncidentState.OPEN, IncidentState.CONTAINED)
+
+
+@dataclass
+class ResolvedSpan:
+    """A span whose use case and named version the portal knows."""
+
+    facts: SpanFacts
+    use_case: UseCase
+    named_version: ModelVersion | None
+
+
+class LiveVersions:
+    """Which version the deployment history says each environment of the use cases served at a given time."""
+
+    def __init__(self, use_case_ids: Iterable[int]) -> None:
+        self._history: dict[tuple[int, str], tuple[list[datetime.datetime], list[int | None]]] = {}
+        events = (
+            DeploymentEvent.objects.filter(
+                deployment__use_case_id__in=set(use_case_ids),
+                kind__in=(DeploymentEventKind.DEPLOY, DeploymentEventKind.ROLLBACK),
+            )
+            .order_by("happened_at", "id")
+            .values_list("deployment__use_case_id", "deployment__environment", "happened_at", "model_version_id")
+        )
+        for use_case_id, environment, happened_at, version_id in events:
+            times, versions = self._history.setdefault((use_case_id, environment), ([], []))
+            times.append(happened_at)
+            versions.append(version_id)
+
+    def at(self, use_case_id: int, environment: str, moment: datetime.datetime) -> int | None:
+        times, versions = self._history.get((use_case_id, environment), ([], []))
+        index = bisect.bisect_right(times, moment)
+        return versions[index - 1] if index else None
+
+
+def _record(span: ResolvedSpan, live_version_id: int | None, position: int) -> InferenceRecord:
+    facts = span.facts
+    key_id = ""
+    prompt_hmac = answer_hmac = ""
+    if facts.prompt is not None:
+        key_id, prompt_hmac = keys.content_digest(facts.prompt)
+    if facts.answer is not None:
+        key_id, answer_hmac = keys.content_digest(facts.answer)
+    named_id = span.named_version.pk if span.named_version is not None else None
+    return InferenceRecord(
+        position=position,
+        use_case_id=span.use_case.pk,
+        environment=facts.environment,
+        model_version_id=live_version_id,
+        named_version_id=named_id,
+        version_mismatch=named_id is not None and named_id != live_version_id,
+        trace_id=facts.trace_id,
+        span_id=facts.span_id,
+        response_id=facts.response_id,
+        conversation_id=facts.conversation_id,
+        operation=facts.operation,
+        request_model=facts.request_model,
+        response_model=facts.response_model,
+        started_at=facts.started_at,
+        ended_at=facts.ended_at,
+        input_tokens=facts.input_tokens,
+        output_tokens=facts.output_tokens,
+        finish_reasons=facts.finish_reasons,
+        prompt_category=facts.prompt_category,
+        policy_checks=facts.policy_checks,
+        response_classification=facts.response_classification,
+        end_user_pseudonym=keys.pseudonym(facts.end_user) if facts.end_user else "",
+        prompt_hmac=prompt_hmac,
+        answer_hmac=answer_hmac,
+        hmac_key_id=key_id,
+    )
+
+
+def inference_spans_record(
+    *, actor: AbstractBaseUser, token: PipelineToken, spans: list[ResolvedSpan]
+) -> list[InferenceBatch]:
+    """Record the spans, one batch per use case: its records in one bulk insert, and one ledger entry with the
+    count and the Merkle root over them. A span already recorded (an exporter's retry) is not recorded again.
+    A record whose span named another version than the live one is kept and flagged, and raises a draft incident
+    for that version in that environment unless one is already open."""
+    with denials_recorded(), transaction.atomic(), acting_as(actor):
+        require(actor, "inference.add_inferencebatch", attempted="inference_spans_record")
+        unique = {(span.facts.trace_id, span.facts.span_id): span for span in spans}
+        seen = _already_recorded(list(unique))
+        by_use_case: dict[int, list[ResolvedSpan]] = defaultdict(list)
+        for ids, span in unique.items():
+            if ids not in seen:
+                by_use_case[span.use_case.pk].append(span)
+        live = LiveVersions(by_use_case)
+        batches = []
+        for group in by_use_case.values():
+            batch, records = _batch_record(group, live, token=token)
+            batches.append(batch)
+            _raise_mismatch_incidents(group, records)
+        return batches
+
+
+def _already_recorded(ids: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    seen: set[tuple[str, str]] = set()
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        seen.update(
+            InferenceRecord.objects.filter(trace_id__in={trace for trace, _span in chunk})
+            .filter(span_id__in={span for _trace, span in chunk})
+            .values_list("trace_id", "span_id")
+        )
+    return seen
+
+
+def _batch_record(
+    group: list[ResolvedSpan], live: LiveVersions, *, token: PipelineToken
+) -> tuple[InferenceBatch, list[InferenceRecord]]:
+    use_case = group[0].use_case
+    records = [
+        _record(span, live.at(use_case.pk, span.facts.environment, span.facts.started_at), position)
+        for position, span in enumerate(group)
+    ]
+    root = batch_root(records)
+    batch = InferenceBatch.objects.create(use_case=use_case, token=token, record_count=len(records), merkle_root=root)
+    for record in records:
+        record.batch = batch
+    InferenceRecord.objects.bulk_create(records, batch_size=1000)
+    entry = ledger.append(
+        action=LedgerAction.CREATE,
+        obj=batch,
+        payload={
+            "inference_batch": {
+                "use_case": use_case.slug,
+                "records": len(records),
+                "merkle_root": root,
+                "version_mismatches": sum(record.version_mismatch for record in records),
+                "first_started_at": min(record.started_at for record in records),
+                "last_started_at": max(record.started_at for record in records),
+                "token": token.prefix,
+            }
+        },
+    )
+    batch.ledger_sequence = entry.sequence
+    batch.save(update_fields=["ledger_sequence"])
+    return batch, records
+
+
+def _raise_mismatch_incidents(group: list[ResolvedSpan], records: list[InferenceRecord]) -> None:
+    flagged: dict[tuple[str, int], list[InferenceRecord]] = defaultdict(list)
+    for record in records:
+        if record.version_mismatch:
+            flagged[(record.environment, record.named_version_id)].append(record)
+    versions = {span.named_version.pk: span.named_version for span in group if span.named_version is not None}
+    use_case = group[0].use_case
+    for (environment, version_id), mismatched in sorted(flagged.items()):
+        # Locked, so that two batches at once raise one draft between them.
+        deployment = deployment_get_locked(use_case.pk, environment)
+        if Incident.objects.filter(deployment=deployment, model_version_id=version_id, state__in=_OPEN_STATES).exists():
+            continue
+        version = versions[version_id]
+        live = mismatched[0].model_version_id
+        incident_raise_draft(
+            deployment=deployment,
+            model_version=version,
+            title=f"Answers from {version} in {environment}, where it was not live",
+            description=(
+                f"{len(mismatched)} inference record(s) of {use_case.slug} in {environment} name {version}, but the "
+                f"deployment history says "
+                + (f"model version {ModelVersion.objects.get(pk=live)}" if live else "no version")
+                + f" was live then (first: trace {mismatched[0].trace_id}, span {mismatched[0].span_id}). "
+                "A shadow deployment, a stale router, or a version never promoted there."
+            ),
+        )
+
+
+def inference_monitoring_rollup(
+    *,
+    deployment: Deployment,
+    actor: AbstractBaseUser,
+    period_start: datetime.datetime,
+    period_end: datetime.datetime,
+) -> MonitoringSummary:
+    """The deployment's monitoring summary for a period, computed from its inference records instead of posted:
+    the volume is the answers that started in ``[period_start, period_end)``; the policy-violation and escalation
+    rates are the answers classified ``fail`` and ``escalated``; the refusal rate, those that finished with
+    ``content_filter``. Nothing records a human override yet, so that rate is 0. Alert thresholds and draft
+    incidents work as for a posted summary (``monitoring_summary_record`` records it)."""
+    figures = InferenceRecord.objects.filter(
+        use_case_id=deployment.use_case_id,
+        environment=deployment.environment,
+        started_at__gte=period_start,
+        started_at__lt=period_end,
+    ).aggregate(
+        volume=Count("pk"),
+        failed=Count("pk", filter=Q(response_classification=ResponseClassification.FAIL)),
+        escalated=Count("pk", filter=Q(response_classification=ResponseClassification.ESCALATED)),
+        refused=Count("pk", filter=Q(finish_reasons__icontains='"content_filter"')),
+    )
+    volume = figures["volume"]
+
+    def rate(count: int) -> Decimal:
+        return (Decimal(100) * count / volume).quantize(Decimal("0.01")) if volume else Decimal(0)
+
+    return monitoring_summary_record(
+        deployment=deployment,
+        actor=actor,
+        period_start=period_start,
+        period_end=period_end,
+        volume=volume,
+        policy_violation_rate=rate(figures["failed"]),
+        refusal_rate=rate(figures["refused"]),
+        escalation_rate=rate(figures["escalated"]),
+        human_override_rate=Decimal(0),
+    )
