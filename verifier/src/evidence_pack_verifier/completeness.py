@@ -19,6 +19,7 @@ from typing import Any
 
 import rfc8785
 
+from evidence_pack_verifier import merkle
 from evidence_pack_verifier.pack import Pack
 from evidence_pack_verifier.report import CheckFailed
 from evidence_pack_verifier.trust import Trust
@@ -35,19 +36,7 @@ def bucket_of(object_type: str, object_id: str) -> int:
 
 
 def _leaf(heads: list[list[Any]]) -> bytes:
-    digest = hashlib.sha256(rfc8785.dumps(heads)).digest()
-    return hashlib.sha256(b"\x00" + digest).digest()
-
-
-def _root_from_path(leaf: bytes, index: int, proof: Sequence[bytes]) -> bytes:
-    """The root of the perfect tree of 2**16 leaves that ``proof`` (RFC 9162 PATH, nearest the leaf first) gives."""
-    node = leaf
-    for level, sibling in enumerate(proof):
-        if (index >> level) & 1:
-            node = hashlib.sha256(b"\x01" + sibling + node).digest()
-        else:
-            node = hashlib.sha256(b"\x01" + node + sibling).digest()
-    return node
+    return merkle.leaf_hash(hashlib.sha256(rfc8785.dumps(heads)).digest())
 
 
 def _is_text(value: object) -> bool:
@@ -99,7 +88,7 @@ def _bucket_problem(index_text: object, bucket: object, root: bytes) -> tuple[st
         proof.append(value)
     if len(proof) != HEIGHT:
         return f"the proof of bucket {index} has {len(proof)} hashes, not {HEIGHT}", index, {}
-    if _root_from_path(_leaf(heads), index, proof) != root:
+    if merkle.root_from_inclusion_proof(index, BUCKETS, _leaf(heads), proof) != root:
         return f"the object heads of bucket {index} are not those the checkpoint signed", index, {}
     return None, index, found
 
