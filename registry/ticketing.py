@@ -4,6 +4,7 @@ A change ticket names its Jira issue (``MLOPS-123``) or ServiceNow change (``CHG
 configured, the reference becomes a link, on the ticket's page and in the ``promotion.approved`` webhook, so the
 ticketing tool's own automation can find and close its side of the change."""
 
+import re
 from urllib.parse import quote, urlencode
 
 from django.conf import settings
@@ -18,10 +19,8 @@ EXTERNAL_REFERENCE_PATTERN = rf"^({JIRA_KEY}|{SERVICENOW_CHANGE})$"
 
 def ticket_url(reference: str) -> str:
     """The reference's page in its ticketing tool, or "" when none is configured for its kind (or there is none)."""
-    if not reference:
-        return ""
-    if reference.startswith("CHG") and "-" not in reference:
-        base = settings.SERVICENOW_BASE_URL
-        return f"{base}/change_request.do?{urlencode({'sysparm_query': f'number={reference}'})}" if base else ""
-    base = settings.JIRA_BASE_URL
-    return f"{base}/browse/{quote(reference)}" if base else ""
+    if re.fullmatch(SERVICENOW_CHANGE, reference) and (base := settings.SERVICENOW_BASE_URL):
+        return f"{base}/change_request.do?{urlencode({'sysparm_query': f'number={reference}'})}"
+    if re.fullmatch(JIRA_KEY, reference) and (base := settings.JIRA_BASE_URL):
+        return f"{base}/browse/{quote(reference)}"
+    return ""

@@ -87,12 +87,10 @@ def control_catalogue_import_oscal(*, raw: bytes, framework_code: str = "", acto
         raise CatalogRefused("The catalog holds no controls.")
     digest = hashlib.sha256(raw).hexdigest()
     with transaction.atomic():
-        framework, framework_created = ControlFramework.objects.select_for_update().get_or_create(
-            code=code, defaults={"name": catalog.metadata.title[:200], "version": (catalog.metadata.version or "")[:40]}
+        named = {"name": catalog.metadata.title[:200], "version": (catalog.metadata.version or "")[:40]}
+        framework, framework_created = ControlFramework.objects.select_for_update().update_or_create(
+            code=code, defaults=named
         )
-        if not framework_created:
-            framework.name, framework.version = catalog.metadata.title[:200], (catalog.metadata.version or "")[:40]
-            framework.save(update_fields=["name", "version"])
         existing = {control.identifier: control for control in Control.objects.filter(framework=framework)}
         created, updated = [], []
         for identifier, (title, oscal_id) in wanted.items():
