@@ -83,6 +83,17 @@ def describe(cert: x509.Certificate) -> SigningCertificate:
     )
 
 
+def _valid_now(cert: x509.Certificate) -> None:
+    """Refuses a certificate outside its validity period: a pack signed with it would fail every verifier."""
+    now = datetime.datetime.now(datetime.UTC)
+    if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
+        raise SigningNotConfigured(
+            f"The evidence signing certificate ({cert.subject.rfc4514_string()}) is valid only from "
+            f"{cert.not_valid_before_utc:%Y-%m-%d %H:%M} to {cert.not_valid_after_utc:%Y-%m-%d %H:%M} UTC: configure "
+            "a current one (README, Running in production: rotating the evidence signing certificate)."
+        )
+
+
 @cache
 def _signer(key_file: str, cert_file: str, chain_file: str, passphrase: str) -> signers.SimpleSigner:
     signer = signers.SimpleSigner.load(
@@ -97,7 +108,7 @@ def _signer(key_file: str, cert_file: str, chain_file: str, passphrase: str) -> 
 
 
 def signer() -> signers.SimpleSigner:
-    certificate()  # the clear error first, if the certificate is missing or malformed
+    _valid_now(certificate())  # the clear error first, if the certificate is missing, malformed or out of date
     return _signer(
         str(_path("EVIDENCE_SIGNING_KEY_FILE")),
         str(_path("EVIDENCE_SIGNING_CERT_FILE")),
