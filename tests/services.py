@@ -4,6 +4,7 @@ Outside CI a test whose service is absent skips with the reason; in CI the skip 
 (see the root conftest), so a missing service can never pass unnoticed.
 """
 
+import glob
 import os
 import shutil
 
@@ -57,6 +58,7 @@ def rsyslog_path() -> str | None:
 
 
 def rsyslog_missing() -> str | None:
-    if rsyslog_path() is None:
-        return "needs rsyslog: install Debian's rsyslog"
+    # The receiver speaks TLS too, with rsyslog's GnuTLS network stream driver (a package of its own on Debian).
+    if rsyslog_path() is None or not glob.glob("/usr/lib/*/rsyslog/lmnsd_gtls.so"):
+        return "needs rsyslog with TLS: install Debian's rsyslog and rsyslog-gnutls"
     return None

@@ -136,7 +136,12 @@ def _deliver(messages: list[bytes]) -> None:
         with _connect() as connection:
             connection.sendall(b"".join(messages))
             if isinstance(connection, ssl.SSLSocket):
-                connection = connection.unwrap()  # TLS close_notify both ways, then the TCP close below
+                try:
+                    connection = connection.unwrap()  # TLS close_notify both ways, then the TCP close below
+                except ssl.SSLEOFError:
+                    # Our close_notify was answered by a plain close (rsyslog's GnuTLS driver sends none of its own):
+                    # the receiver read up to it, since closing with data unread would have reset the connection.
+                    return
             connection.shutdown(socket.SHUT_WR)
             while connection.recv(4096):
                 pass  # a syslog receiver sends nothing; anything it does send is read and ignored

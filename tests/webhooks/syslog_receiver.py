@@ -1,11 +1,13 @@
-"""A real syslog receiver for the forwarder's tests: Debian's rsyslogd on 127.0.0.1, TCP, writing what it receives
-to a file, which can be stopped in the middle of a stream and started again on the same port and file."""
+"""A real syslog receiver for the forwarder's tests: Debian's rsyslogd on 127.0.0.1, TCP (or TLS, RFC 5425, with
+its GnuTLS driver from Debian's rsyslog-gnutls), writing what it receives to a file, which can be stopped in the
+middle of a stream and started again on the same port and file."""
 
 import re
 import signal
 import socket
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from tests.services import rsyslog_path
@@ -21,17 +23,36 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class ServerCertificate:
+    """What a TLS receiver presents: its certificate and key files, and the CA file that verifies them."""
+
+    certificate: Path
+    key: Path
+    ca: Path
+
+
 class Rsyslog:
-    def __init__(self, directory: Path):
+    def __init__(self, directory: Path, *, tls: ServerCertificate | None = None):
         self.directory = directory
         self.port = free_port()
         self.received = directory / "received.log"
         self.config = directory / "rsyslog.conf"
         self.process: subprocess.Popen | None = None
         (directory / "work").mkdir(exist_ok=True)
+        if tls is None:
+            listener = 'module(load="imtcp")\n'
+        else:
+            # The server authenticates itself; clients are not asked for a certificate (anon), as the forwarder
+            # presents none.
+            listener = (
+                f'global(DefaultNetstreamDriver="gtls" DefaultNetstreamDriverCAFile="{tls.ca}" '
+                f'DefaultNetstreamDriverCertFile="{tls.certificate}" DefaultNetstreamDriverKeyFile="{tls.key}")\n'
+                'module(load="imtcp" StreamDriver.Name="gtls" StreamDriver.Mode="1" StreamDriver.AuthMode="anon")\n'
+            )
         self.config.write_text(
             f'global(workDirectory="{directory / "work"}" maxMessageSize="256k")\n'
-            'module(load="imtcp")\n'
+            f"{listener}"
             f'input(type="imtcp" address="127.0.0.1" port="{self.port}")\n'
             f'template(name="received" type="string" string="{TEMPLATE}")\n'
             f'action(type="omfile" file="{self.received}" template="received")\n'

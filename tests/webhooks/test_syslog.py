@@ -1,9 +1,6 @@
 """The ledger as a SIEM's syslog stream: every entry once, in order, through a real receiver's outage."""
 
 import re
-import socket
-import ssl
-import threading
 
 import pytest
 from django.urls import reverse
@@ -14,7 +11,7 @@ from audit.models import LedgerEntry
 from tests import services
 from tests.concurrency import run_at_once
 from tests.signing_in import login_verified
-from tests.webhooks.syslog_receiver import Rsyslog
+from tests.webhooks.syslog_receiver import Rsyslog, ServerCertificate
 from tests.webhooks.tls import server_and_ca
 from webhooks import syslog
 from webhooks.models import SyslogCursor
@@ -28,12 +25,18 @@ def _append(count: int, *, action: str = LedgerAction.CREATE) -> None:
         ledger.append(action=action, object_type="tests.siem", object_id=str(number), actor_name="system:test")
 
 
-@pytest.fixture
-def receiver(tmp_path, settings):
-    rsyslog = Rsyslog(tmp_path)
+@pytest.fixture(params=["tcp", "tls"])
+def receiver(request, tmp_path, settings):
+    """A real rsyslogd taking the stream over plain TCP, or over TLS with a certificate the forwarder verifies."""
+    tls = request.param == "tls"
+    if tls:
+        _server_context, ca_file, _other = server_and_ca(tmp_path)
+        certificate = ServerCertificate(certificate=tmp_path / "server.pem", key=tmp_path / "server.key", ca=ca_file)
+        settings.SIEM_SYSLOG_CA_FILE = str(ca_file)
+    rsyslog = Rsyslog(tmp_path, tls=certificate if tls else None)
     rsyslog.start()
     settings.SIEM_SYSLOG_ADDRESS = ("127.0.0.1", rsyslog.port)
-    settings.SIEM_SYSLOG_TLS = False
+    settings.SIEM_SYSLOG_TLS = tls
     settings.SIEM_SYSLOG_TIMEOUT_S = 5
     yield rsyslog
     rsyslog.stop()
@@ -123,40 +126,29 @@ def test_the_forwarder_resumes_from_the_acknowledged_cursor_after_a_restart(rece
     assert first < total
 
 
+@pytest.mark.syslog
 def test_tls_sends_to_a_verified_receiver_and_refuses_an_unknown_one(tmp_path, settings) -> None:
-    server_context, ca_file, other_ca_file = server_and_ca(tmp_path)
-    received = bytearray()
-    listener = socket.create_server(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-
-    def serve() -> None:
-        for _ in range(2):
-            connection, _address = listener.accept()
-            try:
-                with server_context.wrap_socket(connection, server_side=True) as tls:
-                    while chunk := tls.recv(65536):
-                        received.extend(chunk)
-                    tls.unwrap().close()
-            except (OSError, ssl.SSLError):
-                pass
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    settings.SIEM_SYSLOG_ADDRESS = ("127.0.0.1", port)
+    _server_context, ca_file, other_ca_file = server_and_ca(tmp_path)
+    receiver = Rsyslog(
+        tmp_path, tls=ServerCertificate(certificate=tmp_path / "server.pem", key=tmp_path / "server.key", ca=ca_file)
+    )
+    receiver.start()
+    settings.SIEM_SYSLOG_ADDRESS = ("127.0.0.1", receiver.port)
     settings.SIEM_SYSLOG_TLS = True
     settings.SIEM_SYSLOG_TIMEOUT_S = 5
     _append(2)
+    try:
+        settings.SIEM_SYSLOG_CA_FILE = str(other_ca_file)
+        with pytest.raises(syslog.ForwardFailed, match="CERTIFICATE_VERIFY_FAILED"):
+            syslog.forward_batch()
+        assert not SyslogCursor.objects.filter(last_sequence__gt=0).exists()
 
-    settings.SIEM_SYSLOG_CA_FILE = str(other_ca_file)
-    with pytest.raises(syslog.ForwardFailed, match="CERTIFICATE_VERIFY_FAILED"):
-        syslog.forward_batch()
-    assert not received
-
-    settings.SIEM_SYSLOG_CA_FILE = str(ca_file)
-    assert syslog.forward_batch().sent == LedgerEntry.objects.count()
-    thread.join(timeout=10)
-    listener.close()
-    assert received.count(b"llm-governance-portal - ledger") == LedgerEntry.objects.count()
+        settings.SIEM_SYSLOG_CA_FILE = str(ca_file)
+        total = LedgerEntry.objects.count()
+        assert syslog.forward_batch().sent == total
+        assert receiver.sequences(expected=total) == list(range(1, total + 1))
+    finally:
+        receiver.stop()
 
 
 def test_without_a_receiver_configured_nothing_is_forwarded(settings) -> None:

@@ -37,7 +37,8 @@ def _authority(common_name: str) -> tuple[ec.EllipticCurvePrivateKey, x509.Certi
 
 
 def server_and_ca(directory: Path) -> tuple[ssl.SSLContext, Path, Path]:
-    """(a server context for 127.0.0.1, the CA file that verifies it, another CA's file that does not)."""
+    """(a server context for 127.0.0.1, the CA file that verifies it, another CA's file that does not); the
+    server's certificate and key are ``server.pem`` and ``server.key`` in ``directory``."""
     ca_key, ca = _authority("Test syslog CA")
     _other_key, other_ca = _authority("Another CA")
     key = ec.generate_private_key(ec.SECP256R1())
