@@ -9,7 +9,7 @@ import decimal
 import enum
 import hashlib
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import rfc8785
@@ -142,3 +142,13 @@ def record_digest(instance: models.Model) -> str:
     if hasattr(instance, "digest_related"):
         document["related"] = to_jsonable(instance.digest_related())
     return hashlib.sha256(canonical_bytes(document)).hexdigest()
+
+
+def json_differences(before: JsonValue, after: JsonValue, path: str = "") -> Iterator[tuple[str, Any, Any]]:
+    """(dotted path, before, after) for every leaf where two JSON documents differ, in key order. Objects are walked
+    key by key (a key missing on one side reads as None); anything else, lists included, is compared whole."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        for key in sorted(set(before) | set(after)):
+            yield from json_differences(before.get(key), after.get(key), f"{path}.{key}" if path else str(key))
+    elif before != after:
+        yield path, before, after

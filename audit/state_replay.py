@@ -31,7 +31,15 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Q
 
-from audit.canonical import JsonValue, field_jsonable, ledger_labels, model_label, to_jsonable, tracked_fields
+from audit.canonical import (
+    JsonValue,
+    field_jsonable,
+    json_differences,
+    ledger_labels,
+    model_label,
+    to_jsonable,
+    tracked_fields,
+)
 from audit.choices import LedgerAction, StateDifferenceKind
 from audit.models.base import GovernedModel
 from audit.models.ledger import LedgerEntry, LedgerStateDifference, LedgerVerification
@@ -164,15 +172,6 @@ def replay(entries: Iterable[tuple[str, bytes, str]], by_key: Mapping[str, model
     return state
 
 
-def _content_differences(recorded: JsonValue, current: JsonValue, path: str) -> Iterator[tuple[str, Any, Any]]:
-    """(dotted path, recorded, current) for every leaf where the two differ."""
-    if isinstance(recorded, dict) and isinstance(current, dict):
-        for key in sorted(set(recorded) | set(current)):
-            yield from _content_differences(recorded.get(key), current.get(key), f"{path}.{key}")
-    elif recorded != current:
-        yield path, recorded, current
-
-
 def compare(row: models.Model, state: Replayed, by_key: Mapping[str, models.Field]) -> list[Finding]:
     """How ``row`` disagrees with what the ledger says of it."""
     object_id, object_type = str(row.pk), model_label(row)
@@ -192,7 +191,7 @@ def compare(row: models.Model, state: Replayed, by_key: Mapping[str, models.Fiel
             )
     if state.has_content and hasattr(row, "content"):
         current = to_jsonable(row.content())
-        for path, recorded, now in _content_differences(state.content, current, "content"):
+        for path, recorded, now in json_differences(state.content, current, "content"):
             findings.append(Finding(StateDifferenceKind.FIELD, object_type, object_id, label, path, recorded, now))
     return findings
 
