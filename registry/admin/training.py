@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -24,6 +25,7 @@ from registry.admin.base import (
     unapproved_links,
 )
 from registry.admin.pages import form_page
+from registry.comparison import compare_model_versions, replaced_in_production
 from registry.models import BaseModel, Deployment, ModelCard, ModelVersion, TrainingRun, TrainingRunDataset
 from registry.services.cards import model_card_revise
 
@@ -132,6 +134,7 @@ class ModelVersionAdmin(RegistryAdmin):
         if obj is not None:
             context.update(model_version_context(obj))
             context["may_write_card"] = may(request, WRITE_CARD)
+            context["compare_url"] = reverse("admin:registry_modelversion_compare", args=[obj.pk])
             context["extra_links"] = [
                 (label, reverse(url_name, args=[obj.pk]))
                 for label, url_name, permission in MODEL_VERSION_LINKS
@@ -146,8 +149,40 @@ class ModelVersionAdmin(RegistryAdmin):
                 self.admin_site.admin_view(self.card_view),
                 name="registry_modelversion_card",
             ),
+            path(
+                "<int:pk>/compare/",
+                self.admin_site.admin_view(self.compare_view),
+                name="registry_modelversion_compare",
+            ),
             *super().get_urls(),
         ]
+
+    def compare_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """This version beside another (``?with=support-assistant:3``); by default the one it replaced in production,
+        else the previous version of the same model."""
+        version = get_object_or_404(ModelVersion.objects.select_related("training_run"), pk=pk)
+        if not self.has_view_permission(request, version):
+            refuse(request, attempted="model_version_compare", obj=version)
+        others = ModelVersion.objects.filter(name=version.name).exclude(pk=version.pk).order_by("-number")
+        asked = request.GET.get("with", "").strip()[:200]
+        error = ""
+        if asked:
+            other = others.select_related("training_run").identified_by(asked).first()
+            if other is None:
+                error = f"{asked} is not another version of {version.name}."
+        else:
+            other = replaced_in_production(version) or others.filter(number__lt=version.number).first()
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": version,
+            "title": f"{version} compared",
+            "others": others.values_list("name", "number"),
+            "other": other,
+            "error": error,
+            "comparison": compare_model_versions(other, version) if other is not None else None,
+        }
+        return TemplateResponse(request, "admin/registry/comparison.html", context)
 
     def card_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         """A new revision of the card: the written sections, pre-filled from the latest revision; the generated

@@ -4,12 +4,14 @@ of queries whatever the number of datasets; and ``manage.py compare`` printing i
 
 import io
 import json
+from urllib.parse import urlencode
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from governance.choices import EvaluationDimension
 from lineage.comparison import data_facts
@@ -17,6 +19,8 @@ from lineage.services import dataset_version_review_approve
 from registry.comparison import compare_model_versions, compare_training_runs
 from registry.services.training import model_version_register, training_run_complete
 from tests.registry.conftest import PASSWORD, sha, version
+from tests.registry.pages import prod_with_previous
+from tests.signing_in import login_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -138,3 +142,61 @@ def test_the_command_prints_the_comparison_as_text_and_json(pair) -> None:
 def test_the_command_refuses_what_it_cannot_compare_with_a_clear_error(pair, arguments, message) -> None:
     with pytest.raises(CommandError, match=message.replace("(", r"\(").replace(")", r"\)")):
         call_command("compare", *arguments, stdout=io.StringIO())
+
+
+# --- the page ----------------------------------------------------------------------------------------------------
+
+
+def compare_url(model_version, **query) -> str:
+    url = reverse("admin:registry_modelversion_compare", args=[model_version.pk])
+    return f"{url}?{urlencode(query)}" if query else url
+
+
+def test_the_page_compares_with_the_version_replaced_in_production_by_default(client, world) -> None:
+    deployment = prod_with_previous(world)
+    login_verified(client, world["auditor"])
+
+    page = client.get(compare_url(deployment.current_version))
+
+    assert page.status_code == 200
+    assert page.context["comparison"].before == deployment.previous_stable_version.identifier
+    body = page.content.decode()
+    assert f"{deployment.previous_stable_version} &rarr; {deployment.current_version}" in body
+    assert 'id="comparison-configuration"' in body
+    change_page = client.get(reverse("admin:registry_modelversion_change", args=[deployment.current_version.pk]))
+    assert compare_url(deployment.current_version) in change_page.content.decode()
+
+
+def test_the_page_compares_with_the_version_asked_for_and_says_when_there_is_none(client, pair, world) -> None:
+    before, after = pair
+    login_verified(client, world["risk"])
+
+    asked = client.get(compare_url(after, **{"with": before.identifier}))
+    unknown = client.get(compare_url(after, **{"with": "support-assistant:99"}))
+
+    assert asked.context["comparison"].before == before.identifier
+    assert "wealth-faq@2" in asked.content.decode()
+    assert unknown.status_code == 200
+    assert "support-assistant:99 is not another version of support-assistant." in unknown.content.decode()
+    assert unknown.context["comparison"] is None
+
+
+def test_the_page_takes_as_many_queries_whatever_the_data(client, pair, world) -> None:
+    before, after = pair
+    same_data = model(world, datasets=("support-chats@1",))
+    login_verified(client, world["auditor"])
+    client.get(compare_url(after, **{"with": before.identifier}))  # sessions and caches warmed
+
+    with CaptureQueriesContext(connection) as unchanged:
+        client.get(compare_url(same_data, **{"with": before.identifier}))
+    with CaptureQueriesContext(connection) as changed:
+        client.get(compare_url(after, **{"with": before.identifier}))
+
+    assert len(changed) == len(unchanged) + 5  # the changed datasets' facts, read at once
+
+
+def test_someone_who_may_not_see_model_versions_is_refused(client, pair, django_user_model) -> None:
+    _before, after = pair
+    login_verified(client, django_user_model.objects.create_user("no-role", password=PASSWORD, is_staff=True))
+
+    assert client.get(compare_url(after)).status_code == 403
