@@ -24,6 +24,7 @@ from governance.models import (
 )
 from lineage.models import DatasetVersion, LineageSource
 from registry.choices import ChangeTicketState, DeploymentEventKind, IncidentState
+from registry.comparison import Comparison, compare_model_versions, replaced_in_production
 from registry.models import (
     ChangeTicket,
     Deployment,
@@ -140,6 +141,8 @@ class PackData:
     raci_in_force: dict[int, Any] = field(default_factory=dict)
     suites: list[SuiteDefinition] = field(default_factory=list)
     monitoring_total: int = 0
+    #: A model version's pack: what changed since the version it replaced in production (None: it replaced none).
+    comparison: Comparison | None = None
 
     @property
     def open_incidents(self) -> list[Incident]:
@@ -367,7 +370,13 @@ def collect(*, use_case: UseCase, model_version: ModelVersion | None = None) -> 
         raci_in_force=in_force,
         suites=suites,
         monitoring_total=monitoring_total,
+        comparison=_since_replaced(model_version),
     )
+
+
+def _since_replaced(model_version: ModelVersion | None) -> Comparison | None:
+    replaced = replaced_in_production(model_version) if model_version is not None else None
+    return compare_model_versions(replaced, model_version) if replaced is not None else None
 
 
 def _thresholds_in_force(use_case: UseCase, gates: Sequence[GateDecision]) -> list[ThresholdPolicy]:

@@ -23,6 +23,7 @@ from registry.services.deployments import deployment_rollback
 from registry.services.incidents import incident_open
 from registry.services.promotion import change_ticket_deploy, change_ticket_reject
 from tests.registry.conftest import PASSWORD, version
+from tests.registry.pages import prod_with_previous
 from tests.security.test_uploads import pdf_bytes
 
 pytestmark = pytest.mark.django_db
@@ -234,3 +235,16 @@ def test_the_chart_prints_whole_labels_each_value_and_the_threshold_line(world, 
     lines = svg.findall(f"{SVG}line")
     assert len(lines) == len(gate.figures)
     assert any(label.startswith("Redaction quality (minimum 100.00%)") for label in labels)
+
+
+def test_a_version_s_pack_shows_what_changed_since_the_version_it_replaced_in_production(world) -> None:
+    deployment = prod_with_previous(world)
+    replaced, current = deployment.previous_stable_version, deployment.current_version
+
+    pdf = builder.build_pack(use_case=current.use_case, model_version=current).pdf
+
+    text = _flat(pdf)
+    assert f"Changes since {replaced}, the version it replaced in production" in text
+    assert "Output weights digest" in text  # each run trains its own weights
+    first_pack = _flat(builder.build_pack(use_case=replaced.use_case, model_version=replaced).pdf)
+    assert "the version it replaced in production" not in first_pack  # it replaced none

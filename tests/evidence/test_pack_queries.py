@@ -10,6 +10,7 @@ from audit.models import LedgerEntry
 from evidence import builder
 from evidence.collect import ledger_slice
 from tests.evidence.helpers import attachments
+from tests.registry.pages import prod_with_previous
 
 pytestmark = pytest.mark.django_db
 
@@ -23,6 +24,10 @@ pytestmark = pytest.mark.django_db
 #: checkpoint's object heads of the scope (a lock and a savepoint, the checkpoint, the buckets' heads, their tiles, the
 #: tiles' roots), however many objects.
 MAX_QUERIES = 68
+#: A version that replaced another in production: that version found (one query, for every version's pack), then the
+#: two compared: their runs (two), data links, the changed datasets' facts (five, only if a dataset changed), their
+#: gate decisions and their cards.
+COMPARISON_QUERIES = 11
 
 
 def _queries_of_a_pack(**scope) -> int:
@@ -67,3 +72,10 @@ def test_the_ledger_lines_carry_each_entrys_stored_bytes_unchanged(promoted) -> 
         prefix, rest = line.split(b',"entry_hash":"', 1)
         stored = LedgerEntry.objects.get(entry_hash=bytes.fromhex(rest[:64].decode()))
         assert prefix == b'{"entry":' + bytes(stored.canonical)
+
+
+def test_the_comparison_with_the_version_replaced_costs_a_fixed_number_of_queries(world) -> None:
+    deployment = prod_with_previous(world)
+    current = deployment.current_version
+
+    assert _queries_of_a_pack(use_case=current.use_case, model_version=current) <= MAX_QUERIES + COMPARISON_QUERIES
