@@ -40,14 +40,14 @@ LEDGER_LARGE = 100_000
 
 @transaction.atomic
 def more_training_data(model: ModelVersion) -> None:
-    """Copies of the model's approved dataset version linked to its run, up to ``DATASET_VERSIONS``. Written
+    """Copies of the model's approved dataset version linked to its run, up to ``DATASET_VERSIONS`` in all. Written
     around the services (a plain QuerySet): acceptable only in this throw-away benchmark database."""
-    link = model.training_run.dataset_links.select_related("dataset_version").first()
+    link = model.training_run.dataset_links.select_related("dataset_version").order_by("pk").first()
     original = link.dataset_version
     record = LineageRecord.objects.get(version=original)
     sources = list(LineageSource.objects.filter(record=record))
     top = DatasetVersion.objects.filter(dataset_id=original.dataset_id).aggregate(models.Max("number"))["number__max"]
-    for offset in range(1, DATASET_VERSIONS):
+    for offset in range(1, DATASET_VERSIONS - model.training_run.dataset_links.count() + 1):
         [copy] = models.QuerySet(model=DatasetVersion).bulk_create(
             [
                 DatasetVersion(
@@ -55,7 +55,9 @@ def more_training_data(model: ModelVersion) -> None:
                         **column_values(original),
                         "number": top + offset,
                         # One version per content (a unique constraint): each copy stands for new data.
-                        "content_digest": hashlib.sha256(f"{original.content_digest}+{offset}".encode()).hexdigest(),
+                        "content_digest": hashlib.sha256(
+                            f"{original.content_digest}+{model.pk}+{offset}".encode()
+                        ).hexdigest(),
                     }
                 )
             ]
@@ -71,10 +73,10 @@ def more_training_data(model: ModelVersion) -> None:
         )
 
 
-def more_results(model: ModelVersion) -> None:
+def more_results(model: ModelVersion, count: int = RESULTS) -> None:
     suite = ValidationSuite.objects.get(slug="billing-assistant", version=1)
     cases = list(suite.cases.values_list("key", "category"))
-    per_case = RESULTS // len(cases)
+    per_case = count // len(cases)
     results = [
         ResultInput(case=key, attempt=n, outcome="pass", human_reviewer="risk2" if category == "human_review" else "")
         for key, category in cases

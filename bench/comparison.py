@@ -1,0 +1,45 @@
+"""``compare_ms``: two model versions side by side (``registry.comparison``), each trained on 20 dataset versions
+and validated with 10,000 results (median; target at most 200 ms), beside the same comparison of two versions
+trained on one dataset version each (``compare_scaling_ratio``), and the queries either takes (``compare_queries``,
+which must not grow with the data)."""
+
+from collections.abc import Iterator
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from bench.evidence import DATASET_VERSIONS, more_results, more_training_data
+from bench.registry import seed_demo
+from bench.timing import median_ms
+from registry.comparison import compare_model_versions
+from registry.models import ModelVersion
+
+RESULTS = 10_000
+WARMUP = 2
+RUNS = 15
+
+
+def _compare_ms(before: ModelVersion, after: ModelVersion) -> tuple[float, int]:
+    milliseconds, _ = median_ms(lambda: compare_model_versions(before, after), warmup=WARMUP, runs=RUNS)
+    with CaptureQueriesContext(connection) as queries:
+        compare_model_versions(before, after)
+    return milliseconds, len(queries)
+
+
+def run() -> Iterator[tuple[str, float, str]]:
+    if not ModelVersion.objects.exists():
+        seed_demo()
+    versions = ModelVersion.objects.filter(name="support-assistant").select_related("training_run").order_by("number")
+    small_before, small_after = versions.filter(training_run__dataset_links__isnull=False).distinct()[:2]
+    small_ms, small_queries = _compare_ms(small_before, small_after)
+    before, after = versions.first(), versions.last()
+    for model in (before, after):
+        more_training_data(model)
+        if not model.validation_runs.filter(result_count__gte=RESULTS).exists():
+            more_results(model, RESULTS)
+    assert before.training_run.dataset_links.count() == after.training_run.dataset_links.count() == DATASET_VERSIONS
+    milliseconds, queries = _compare_ms(before, after)
+    yield "compare_ms", milliseconds, "ms"
+    yield "compare_scaling_ratio", milliseconds / small_ms, "ratio"
+    yield "compare_queries", float(queries), "queries"
+    yield "compare_queries_one_dataset", float(small_queries), "queries"
