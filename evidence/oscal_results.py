@@ -55,6 +55,18 @@ from lineage.models import DatasetVersion
 from registry.choices import GateOutcome, HumanReviewDecision
 from registry.models import ChangeTicket, GateDecision, Incident
 
+#: How a record is named in the ``record`` property (``gate-decision:12``), and the kind of a signature on it.
+_RECORD_NAMES = {
+    GateDecision: ("gate-decision", "gate-review"),
+    DatasetVersion: ("dataset-version", "dataset-approval"),
+    ChangeTicket: ("change-ticket", "promotion-approval"),
+    Incident: ("incident", ""),
+}
+
+
+def _record(record: models.Model) -> Property:
+    return _property("record", f"{_RECORD_NAMES[type(record)][0]}:{record.pk}")
+
 
 def _uuid(*parts: object) -> str:
     return str(uuid.uuid5(NAMESPACE, "/".join(str(part) for part in parts)))
@@ -125,7 +137,7 @@ def _gate_observation(gate: GateDecision, subject: SubjectReference, sequence: i
     figures = []
     props = [
         *_ledger_props(sequence),
-        _property("record", f"gate-decision:{gate.pk}"),
+        _record(gate),
         _property("model-version", gate.model_version.identifier),
         _property("gate-outcome", gate.outcome),
         _property("suite", f"{gate.suite.slug} v{gate.suite.version}"),
@@ -152,9 +164,6 @@ def _gate_observation(gate: GateDecision, subject: SubjectReference, sequence: i
 
 
 def _signature_observation(signature: Signature, record: models.Model, subject: SubjectReference) -> Observation:
-    kind = {DatasetVersion: "dataset-approval", ChangeTicket: "promotion-approval", GateDecision: "gate-review"}[
-        type(record)
-    ]
     identifier = getattr(record, "identifier", None) or str(record)
     return Observation(
         uuid=_uuid("signature", signature.pk),
@@ -162,8 +171,8 @@ def _signature_observation(signature: Signature, record: models.Model, subject: 
         description=f"Electronic signature on {signature.object_label}: {signature.manifestation}.",
         props=[
             *_ledger_props(signature.ledger_entry_id),
-            _property("record", f"{model_label(record).split('.')[1]}:{record.pk}"),
-            _property("signature-kind", kind),
+            _record(record),
+            _property("signature-kind", _RECORD_NAMES[type(record)][1]),
             _property("signer", signature.printed_name),
             _property("meaning", signature.meaning),
             _property("record-digest", signature.record_digest),
@@ -188,7 +197,7 @@ def _gate_finding(gate: GateDecision, sequence: int | None, at: datetime) -> Fin
         description=f"Gate decision #{gate.pk} of {gate.model_version.identifier} "
         + ("was borderline and rejected after human review" if rejected else "failed")
         + f" against threshold revision {gate.threshold_policy.revision}; it may not be promoted on this decision.",
-        props=[*_ledger_props(sequence), _property("record", f"gate-decision:{gate.pk}"), _property("at", at)],
+        props=[*_ledger_props(sequence), _record(gate), _property("recorded-at", at.isoformat())],
         target=_not_satisfied("validation-gate", "Validation against the thresholds in effect"),
         related_observations=[RelatedObservation(observation_uuid=_uuid("gate-decision", gate.pk))],
     )
@@ -203,8 +212,8 @@ def _incident_finding(incident: Incident, sequence: int | None, at: datetime) ->
         f"{incident.detected_at:%Y-%m-%d %H:%M} UTC{f' on {version}' if version else ''}: {incident.description}",
         props=[
             *_ledger_props(sequence),
-            _property("record", f"incident:{incident.pk}"),
-            _property("at", at),
+            _record(incident),
+            _property("recorded-at", at.isoformat()),
             _property("severity", incident.severity),
             _property("incident-state", incident.state),
         ],

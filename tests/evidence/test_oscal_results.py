@@ -191,3 +191,25 @@ def test_an_unknown_use_case_is_404(client, world) -> None:
     login_verified(client, world["auditor"])
     url = reverse("admin:evidence_evidencepack_oscal_assessment_results", args=[999999])
     assert client.get(url).status_code == 404
+
+
+def test_a_borderline_gate_rejected_after_human_review_is_a_finding_citing_its_signature(world) -> None:
+    from accounts.demo import DEFAULT_DEMO_PASSWORD
+    from registry.services.gates import gate_human_review
+
+    gate = world.gate(world.model(), rates={"factuality": (94, 100)})
+    assert gate.outcome == "borderline"
+    gate = gate_human_review(
+        decision=gate, reviewer=world["risk"], verdict="rejected", note="Too close.", password=DEFAULT_DEMO_PASSWORD
+    )
+    signature = Signature.objects.get(content_type__model="gatedecision", object_id=str(gate.pk))
+
+    (result,) = _load(world.use_case).results
+
+    (review,) = [o for o in result.observations if _prop(o, "signature-kind") == "gate-review"]
+    assert _prop(review, "ledger-sequence") == str(signature.ledger_entry_id)
+    assert _prop(review, "record") == f"gate-decision:{gate.pk}"
+    assert abs(review.collected - signature.signed_at).total_seconds() < 0.001  # OSCAL keeps milliseconds
+    (finding,) = result.findings
+    assert _prop(finding, "record") == f"gate-decision:{gate.pk}"
+    assert "rejected after human review" in finding.description
