@@ -2,12 +2,12 @@
 the use case's controls at work, and what it found wanting.
 
 Observations are the records that show a control working: each gate decision (the validation gate, with the
-threshold revision and the figures it was decided on), each signature on a dataset version the use case trained
-on (the data approvals) and each signature on one of its change tickets or gate decisions (promotion approvals,
-human reviews of a borderline gate). Findings are what is not satisfied: each incident still open and each gate
-that failed (or was rejected after human review). Every observation and finding cites the ledger entry that
-recorded it (the property ``ledger-sequence`` in the portal's namespace) and carries that entry's time, so an
-auditor can check it against the ledger, or against an evidence pack.
+threshold revision and the figures it was decided on), each signature on a dataset version of the use case's
+datasets or one it trained on (the data approvals) and each signature on one of its change tickets or gate
+decisions (promotion approvals, human reviews of a borderline gate). Findings are what is not satisfied: each
+incident still open and each gate that failed (or was rejected after human review). Every observation and finding
+cites the ledger entry that recorded it (the property ``ledger-sequence`` in the portal's namespace) and carries
+that entry's time, so an auditor can check it against the ledger, or against an evidence pack.
 
 OSCAL asks assessment results to import an assessment plan. The portal's assessment is continuous and has no plan
 document of its own: what it assesses is the use case's component definition (the controls its requirements
@@ -72,8 +72,13 @@ def _uuid(*parts: object) -> str:
     return str(uuid.uuid5(NAMESPACE, "/".join(str(part) for part in parts)))
 
 
+def _line(text: object) -> str:
+    """Text as OSCAL's titles and property values take it: one line, no leading or trailing space."""
+    return " ".join(str(text).split()) or "-"
+
+
 def _property(name: str, value: object, *, class_: str | None = None) -> Property:
-    return Property(name=name, value=str(value), ns=PROPERTY_NS, class_=class_)
+    return Property(name=name, value=_line(value), ns=PROPERTY_NS, class_=class_)
 
 
 def component_uuid(use_case: UseCase) -> str:
@@ -167,7 +172,7 @@ def _signature_observation(signature: Signature, record: models.Model, subject: 
     identifier = getattr(record, "identifier", None) or str(record)
     return Observation(
         uuid=_uuid("signature", signature.pk),
-        title=f"{signature.meaning}: {identifier}",
+        title=_line(f"{signature.meaning}: {identifier}"),
         description=f"Electronic signature on {signature.object_label}: {signature.manifestation}.",
         props=[
             *_ledger_props(signature.ledger_entry_id),
@@ -207,7 +212,7 @@ def _incident_finding(incident: Incident, sequence: int | None, at: datetime) ->
     version = incident.model_version.identifier if incident.model_version else None
     return Finding(
         uuid=_uuid("incident", incident.pk),
-        title=f"Open incident ({incident.get_severity_display()}): {incident.title}",
+        title=_line(f"Open incident ({incident.get_severity_display()}): {incident.title}"),
         description=f"Incident #{incident.pk}, {incident.get_state_display().lower()}, detected "
         f"{incident.detected_at:%Y-%m-%d %H:%M} UTC{f' on {version}' if version else ''}: {incident.description}",
         props=[
@@ -229,7 +234,9 @@ def assessment_results(use_case: UseCase) -> AssessmentResults:
         .order_by("decided_at", "pk")
     )
     dataset_versions = list(
-        DatasetVersion.objects.filter(training_runs__use_case=use_case).distinct().select_related("dataset")
+        DatasetVersion.objects.filter(models.Q(dataset__use_case=use_case) | models.Q(training_runs__use_case=use_case))
+        .distinct()
+        .select_related("dataset")
     )
     tickets = list(ChangeTicket.objects.filter(model_version__use_case=use_case))
     incidents = list(
@@ -238,7 +245,7 @@ def assessment_results(use_case: UseCase) -> AssessmentResults:
         .order_by("detected_at", "pk")
     )
     created = _creations([*gates, *incidents])
-    subject = SubjectReference(subject_uuid=component_uuid(use_case), type="component", title=use_case.name)
+    subject = SubjectReference(subject_uuid=component_uuid(use_case), type="component", title=_line(use_case.name))
 
     observations = []
     findings = []
@@ -257,7 +264,7 @@ def assessment_results(use_case: UseCase) -> AssessmentResults:
     now = timezone.now()
     result = Result(
         uuid=_uuid(use_case.slug, "assessment-results"),
-        title=f"{use_case.name}: continuous assessment",
+        title=_line(f"{use_case.name}: continuous assessment"),
         description=f"Gate decisions, data and promotion approvals of {use_case.name} as the portal recorded "
         "them, with its open incidents and failed gates as findings.",
         start=min((observation.collected for observation in observations), default=now),
@@ -277,7 +284,7 @@ def assessment_results(use_case: UseCase) -> AssessmentResults:
     return AssessmentResults(
         uuid=str(uuid.uuid4()),
         metadata=Metadata(
-            title=f"{use_case.name}: assessment results",
+            title=_line(f"{use_case.name}: assessment results"),
             last_modified=now,
             version=now.strftime("%Y-%m-%dT%H:%M:%SZ"),
             oscal_version=OSCAL_VERSION,

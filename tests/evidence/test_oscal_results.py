@@ -6,6 +6,7 @@ import json
 
 import pytest
 from django.db import connection
+from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from trestle.oscal.assessment_results import AssessmentResults
@@ -77,7 +78,12 @@ def test_the_results_load_back_as_oscal_with_every_record_observed_and_cited(wor
     signed = {str(o.uuid): o for o in result.observations if _prop(o, "signature-kind")}
     dataset_signatures = Signature.objects.filter(
         content_type__model="datasetversion",
-        object_id__in=[str(dv.pk) for dv in DatasetVersion.objects.filter(training_runs__use_case=world.use_case)],
+        object_id__in=[
+            str(dv.pk)
+            for dv in DatasetVersion.objects.filter(
+                Q(dataset__use_case=world.use_case) | Q(training_runs__use_case=world.use_case)
+            )
+        ],
     )
     ticket_signatures = Signature.objects.filter(
         content_type__model="changeticket",
@@ -145,7 +151,7 @@ def test_the_results_take_the_same_number_of_queries_however_many_records_there_
     incident_open(
         use_case=world.use_case,
         actor=world["mleng"],
-        title="Another",
+        title="Another\nwith a second line",
         description="d",
         severity="sev3",
         source="complaint",
