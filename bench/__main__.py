@@ -20,6 +20,7 @@ BENCHMARKS = (
     "bench.lineage_pages",
     "bench.registry",
     "bench.evidence",
+    "bench.oscal",
     "bench.api",
     "bench.siem",
     "bench.comparison",

@@ -18,6 +18,7 @@ from audit.admin.governed import ReadOnlyAuditAdmin
 from audit.ledger import record_denial
 from evidence.choices import PackStatus
 from evidence.models import EvidencePack
+from evidence.oscal_results import oscal_export
 from evidence.services import (
     EXPORTS,
     evidence_pack_download,
@@ -25,6 +26,7 @@ from evidence.services import (
     may_download,
     model_version_export,
 )
+from governance.models import UseCase
 from registry.models import ModelVersion
 
 
@@ -100,8 +102,25 @@ class EvidencePackAdmin(ReadOnlyAuditAdmin):
                 view(self.export_view),
                 name="evidence_evidencepack_export",
             ),
+            path(
+                "use-case/<int:pk>/oscal-assessment-results/",
+                view(self.oscal_assessment_results_view),
+                name="evidence_evidencepack_oscal_assessment_results",
+            ),
             *super().get_urls(),
         ]
+
+    def oscal_assessment_results_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """The use case's assessment results in OSCAL, from a button on its page: for whoever may view the use
+        case (as its component definition beside it), recorded as an export."""
+        use_case = get_object_or_404(UseCase, pk=pk)
+        use_case_admin = self.admin_site.get_model_admin(UseCase)
+        if not use_case_admin.has_view_permission(request, use_case):
+            raise PermissionDenied
+        body = oscal_export(use_case=use_case, user=request.user, document="assessment-results", channel="admin")
+        response = HttpResponse(body, content_type="application/json")
+        response["Content-Disposition"] = f'attachment; filename="{use_case.slug}-assessment-results.json"'
+        return response
 
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None

@@ -18,3 +18,11 @@ class EvidenceConfig(AppConfig):
         register_model_version_link(
             _("Evidence packs"), "admin:evidence_evidencepack_model_version", "evidence.view_evidencepack"
         )
+
+        from governance.admin.usecases import register_use_case_link
+
+        register_use_case_link(
+            _("OSCAL results"),
+            "admin:evidence_evidencepack_oscal_assessment_results",
+            _("Observations and findings, for the GRC platform (recorded as an export)"),
+        )

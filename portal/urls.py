@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/v1/", include("lineage.api.urls")),
     path("api/v1/", include("registry.api.urls")),
     path("api/v1/", include("inference.urls")),
+    path("api/v1/", include("evidence.api.urls")),
     path("healthz", healthz, name="healthz"),
     # The keys evidence is signed with, for anyone who must check it without trusting the portal.
     path("", include("audit.urls")),

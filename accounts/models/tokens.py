@@ -43,6 +43,7 @@ class PipelineTokenScope(models.TextChoices):
     INCIDENTS_WRITE = "incidents:write", _("Open incidents")
     GATES_READ = "gates:read", _("Read gate decisions and promotion checks")
     INFERENCE_WRITE = "inference:write", _("Send inference traces (OTLP spans of deployed models)")
+    OSCAL_READ = "oscal:read", _("Download the use case's OSCAL component definition and assessment results")
     LEDGER_READ = "ledger:read", _("Read the whole audit ledger, in order (a SIEM's feed; every use case)")
 
 

@@ -26,6 +26,18 @@ from governance.services.raci import effective_raci, raci_revision_propose
 from governance.services.thresholds import RuleInput, effective_thresholds, threshold_revision_propose
 from governance.services.usecases import clean_jurisdictions, use_case_create, use_case_update
 
+#: Downloads of apps further right (which governance may not import) that belong on a use case's page, beside its
+#: component definition: (label, admin URL name taking the use case's pk, tooltip).
+USE_CASE_LINKS: list[tuple[str, str, str]] = []
+
+
+def register_use_case_link(label: str, url_name: str, tooltip: str = "") -> None:
+    """Called from a later app's ``ready()``, e.g. evidence's OSCAL assessment results of the use case. The link is
+    shown to whoever sees the use case's page; its view checks that they may view the use case."""
+    if (label, url_name, tooltip) not in USE_CASE_LINKS:
+        USE_CASE_LINKS.append((label, url_name, tooltip))
+
+
 #: Letters, not words, so that nine functions fit across one screen; the legend under the grid spells them out.
 _LETTERS = [("", "-"), *((letter.value, letter.value) for letter in RaciLetter)]
 
@@ -162,6 +174,15 @@ class UseCaseAdmin(RoleGatedAdmin, GovernedAdmin):
         else:
             saved = use_case_create(actor=request.user, **fields)
         obj.pk = saved.pk
+
+    def render_change_form(
+        self, request: HttpRequest, context: dict, *args: Any, obj: UseCase | None = None, **kwargs: Any
+    ) -> HttpResponse:
+        if obj is not None:
+            context["extra_links"] = [
+                (label, reverse(url_name, args=[obj.pk]), tooltip) for label, url_name, tooltip in USE_CASE_LINKS
+            ]
+        return super().render_change_form(request, context, *args, obj=obj, **kwargs)
 
     def get_urls(self) -> list[URLPattern]:
         return [

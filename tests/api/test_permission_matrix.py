@@ -24,6 +24,8 @@ ENDPOINTS = [
     ("post", "/api/v1/dataset-versions", S.LINEAGE_WRITE),
     ("post", "/api/v1/dataset-versions/support-chats@3/submit", S.LINEAGE_WRITE),
     ("get", "/api/v1/ledger", S.LEDGER_READ),
+    ("get", "/api/v1/use-cases/support-assistant/oscal/component-definition", S.OSCAL_READ),
+    ("get", "/api/v1/use-cases/support-assistant/oscal/assessment-results", S.OSCAL_READ),
     ("post", "/api/v1/otlp/v1/traces", S.INFERENCE_WRITE),
 ]
 
@@ -68,6 +70,8 @@ def test_token_of_another_use_case_is_403_on_every_record(world, issue):
         f"/api/v1/gates/{model.identifier}/prod",
         f"/api/v1/gate-decisions/{gate.pk}",
         "/api/v1/deployments/support-assistant/dev",
+        "/api/v1/use-cases/support-assistant/oscal/component-definition",
+        "/api/v1/use-cases/support-assistant/oscal/assessment-results",
     ]
     for url in reads:
         assert other.get(url).status_code == 403, url
