@@ -496,6 +496,11 @@ CELERY_BEAT_SCHEDULE = {
     "ledger-to-syslog": {"task": "webhooks.forward_ledger_to_syslog", "schedule": SIEM_SYSLOG_INTERVAL_S},
     # Webhook deliveries whose Celery message was lost (broker down at commit) are sent again.
     "webhooks-requeue-overdue": {"task": "webhooks.requeue_overdue", "schedule": 300},
+    # Contradictions between provenance records (registry.services.provenance), raised as flags.
+    "provenance-checks": {
+        "task": "registry.check_provenance",
+        "schedule": env_int("PROVENANCE_CHECK_INTERVAL_S", 24 * 3600),
+    },
     # Evidence packs left rendering longer than EVIDENCE_PACK_RENDER_TIMEOUT_S are requeued, or failed.
     "evidence-packs-sweep": {
         "task": "evidence.sweep_stuck_packs",

@@ -119,3 +119,20 @@ class RootCauseKind(models.TextChoices):
     DATASET_VERSION = "dataset_version", _("Dataset version")
     CONFIG_CHANGE = "config_change", _("Configuration change")
     OTHER = "other", _("Other")
+
+
+class ProvenanceFlagKind(models.TextChoices):
+    METRIC_CONTRADICTED = "metric_contradicted", _("Self-reported metric contradicted by validation")
+    UNEXPLAINED_REGRESSION = "unexplained_regression", _("Regression without a recorded reason")
+    WEIGHTS_REUSED = "weights_reused", _("Same weights claimed by different runs")
+
+
+class ProvenanceFlagSeverity(models.TextChoices):
+    MEDIUM = "medium", _("Medium")
+    HIGH = "high", _("High: blocks production")
+
+
+class ProvenanceFlagState(models.TextChoices):
+    OPEN = "open", _("Open")
+    RESOLUTION_PROPOSED = "resolution_proposed", _("Resolution awaiting a second person")
+    RESOLVED = "resolved", _("Resolved")

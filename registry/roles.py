@@ -17,6 +17,7 @@ from registry.models import (
     ModelCard,
     ModelVersion,
     MonitoringSummary,
+    ProvenanceFlag,
     TrainingRun,
     TrainingRunDataset,
     ValidationCase,
@@ -44,6 +45,7 @@ _READ = {
         Incident,
         MonitoringSummary,
         ModelCard,
+        ProvenanceFlag,
     )
 }
 
@@ -85,6 +87,7 @@ ROLE_GRANTS: Mapping[Role, Mapping[type, Actions]] = {
         ModelVersion: ("view", "gate_review"),
         Deployment: ("view", "change", "rollback", "kill_switch"),
         Incident: ("view", "add", "change", "close"),
+        ProvenanceFlag: ("view", "resolve"),
     },
     Role.PRODUCT_OWNER: {**_READ, **_TICKET_SIGNING, ModelCard: ("view", "add")},
     Role.CHANGE_ADVISORY_BOARD: {**_READ, **_TICKET_SIGNING},

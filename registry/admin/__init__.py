@@ -5,6 +5,7 @@ an incident to its close."""
 
 from registry.admin.deployments import DeploymentAdmin, DeploymentEventAdmin, MonitoringSummaryAdmin
 from registry.admin.operations import IncidentAdmin, ModelCardAdmin
+from registry.admin.provenance import ProvenanceFlagAdmin
 from registry.admin.tickets import ChangeTicketAdmin
 from registry.admin.training import BaseModelAdmin, ModelVersionAdmin, TrainingRunAdmin, TrainingRunDatasetAdmin
 from registry.admin.validation import (
@@ -25,6 +26,7 @@ __all__ = [
     "ModelCardAdmin",
     "ModelVersionAdmin",
     "MonitoringSummaryAdmin",
+    "ProvenanceFlagAdmin",
     "TrainingRunAdmin",
     "TrainingRunDatasetAdmin",
     "ValidationCaseAdmin",

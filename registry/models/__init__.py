@@ -2,6 +2,7 @@
 
 from registry.models.operations import Incident, ModelCard, MonitoringSummary
 from registry.models.promotion import ChangeTicket, Deployment, DeploymentEvent
+from registry.models.provenance import ProvenanceFlag
 from registry.models.training import BaseModel, ModelVersion, TrainingRun, TrainingRunDataset
 from registry.models.validation import GateDecision, ValidationCase, ValidationResult, ValidationRun, ValidationSuite
 
@@ -15,6 +16,7 @@ __all__ = [
     "ModelCard",
     "ModelVersion",
     "MonitoringSummary",
+    "ProvenanceFlag",
     "TrainingRun",
     "TrainingRunDataset",
     "ValidationCase",

@@ -22,6 +22,7 @@ from governance.services.thresholds import effective_thresholds
 from registry.choices import GateOutcome, HumanReviewDecision, ResultOutcome
 from registry.errors import GateBlocked
 from registry.models import GateDecision, ValidationResult, ValidationRun
+from registry.tasks import check_model_version_provenance
 
 _SEVERITY = {GateOutcome.PASS: 0, GateOutcome.BORDERLINE: 1, GateOutcome.FAIL: 2}
 
@@ -106,6 +107,8 @@ def gate_evaluate(*, validation_run: ValidationRun, actor: AbstractBaseUser) -> 
             outcome=outcome,
         )
         decision.save()
+        # New figures may contradict what the run reported, or regress on the version before: checked once committed.
+        transaction.on_commit(lambda: check_model_version_provenance.delay(run.model_version_id), robust=True)
         return decision
 
 

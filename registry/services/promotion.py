@@ -36,6 +36,7 @@ from registry.errors import GateBlocked
 from registry.models import ChangeTicket, Deployment, DeploymentEvent, GateDecision, ModelVersion
 from registry.selectors import break_glass_override_covers, model_version_evidence
 from registry.services.deployments import deployment_get_locked, deployment_put_live
+from registry.services.provenance import blocking_flags
 from registry.services.training import model_data_problems
 
 OPEN_STATES = (ChangeTicketState.DRAFT, ChangeTicketState.SUBMITTED, ChangeTicketState.APPROVED)
@@ -171,6 +172,10 @@ def promotion_problems(
             )
     if environment == Environment.PROD:
         problems += _card_problems(model_version)
+        problems += [
+            f"Provenance flag unresolved (high): {flag.summary} Resolve it on the flag's page first."
+            for flag in blocking_flags(model_version)
+        ]
     if environment != Environment.DEV and check_ticket:
         problems += _ticket_problems(ticket, environment)
     deployment = Deployment.objects.filter(use_case_id=model_version.use_case_id, environment=environment).first()
