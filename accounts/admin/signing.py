@@ -51,10 +51,7 @@ def signing_view(
     form = SignatureForm(request.POST or None, request=request, meaning=meaning)
     status = 200
     if refusal:
-        status = 403
-        if request.method == "POST":
-            with transaction.atomic():
-                record_denial(actor=request.user, attempted=f"sign: {meaning}", obj=record, reason=refusal)
+        status = refused_signing(request, record=record, meaning=meaning, refusal=refusal)
     elif request.method == "POST":
         if form.is_valid():
             try:
@@ -85,6 +82,15 @@ def signing_view(
         "who_can": who_can,
     }
     return TemplateResponse(request, "admin/accounts/sign.html", context, status=status)
+
+
+def refused_signing(request: HttpRequest, *, record: models.Model, meaning: str, refusal: str) -> int:
+    """For a signing page shown to someone who may not sign: a post is recorded as refused (no password is read,
+    so nothing counts towards a lockout). Returns the page's status."""
+    if request.method == "POST":
+        with transaction.atomic():
+            record_denial(actor=request.user, attempted=f"sign: {meaning}", obj=record, reason=refusal)
+    return 403
 
 
 class ReasonForm(forms.Form):
