@@ -11,7 +11,8 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 
-#: Names the file of ``NAME=value`` lines read before the environment; unset: ``.env`` in the checkout, empty: none.
+#: Names the file of ``NAME=value`` lines read for what the environment does not set (unset: the checkout's ``.env``;
+#: empty: none).
 ENV_FILE_VARIABLE = "PORTAL_ENV_FILE"
 
 _TRUE = {"1", "true", "yes", "on"}
