@@ -20,6 +20,7 @@ from registry.choices import ChangeTicketState
 from registry.models import ChangeTicket
 from registry.services.emergency import change_ticket_deploy_break_glass
 from registry.services.promotion import (
+    APPROVE_PERMISSION,
     OPEN_STATES,
     approval_meaning,
     change_ticket_approve,
@@ -35,7 +36,7 @@ from registry.services.promotion import (
     valid_approvals,
 )
 
-SIGN = "registry.approve_changeticket"
+SIGN = APPROVE_PERMISSION
 DEPLOY = "registry.change_changeticket"
 
 

@@ -27,13 +27,14 @@ from registry.admin.pages import change_url
 from registry.choices import GateOutcome, HumanReviewDecision
 from registry.models import GateDecision, ValidationCase, ValidationResult, ValidationRun, ValidationSuite
 from registry.services.gates import (
+    GATE_REVIEW_PERMISSION,
     HUMAN_REVIEW_MEANINGS,
     gate_human_review,
     gate_human_review_refusal,
     gate_human_reviewers,
 )
 
-GATE_REVIEW = "registry.gate_review_modelversion"
+GATE_REVIEW = GATE_REVIEW_PERMISSION
 
 
 class ValidationCaseInline(ReadOnlyInline):
