@@ -20,9 +20,15 @@ $(INSTALLED): pyproject.toml verifier/pyproject.toml
 	$(PY) -m pip install --quiet -e ./verifier
 	touch $@
 
-install: $(INSTALLED)
+install: $(INSTALLED) .env
 
-run: $(INSTALLED)
+# A local checkout's configuration, which the settings read for what the environment does not set: a pilot (DEBUG on)
+# with its own secret key, so every documented command works as written. Written once; never overwritten.
+.env:
+	@$(PYTHON) -c 'import secrets; print("# This checkout is a local pilot. Production sets its configuration in the environment (README).\nDEBUG=true\nSECRET_KEY=" + secrets.token_urlsafe(50))' > $@
+	@echo "Wrote $@ (DEBUG=true and a new SECRET_KEY for this checkout)."
+
+run: $(INSTALLED) .env
 	$(PY) manage.py create_ledger_key --output var/ledger-signing-key.pem
 	$(PY) manage.py create_signing_certificate
 	$(PY) manage.py migrate --noinput

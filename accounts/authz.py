@@ -10,8 +10,10 @@ admin once allowed it, a shell or raw SQL still can) carries no grant, so it app
 any role of an administrator (superuser): an administrator holds no portal role.
 """
 
+from collections.abc import Iterable
+
 from django.contrib.auth.models import AbstractBaseUser, Permission
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 
 from accounts.choices import HOLDING_STATES
 from accounts.models import RoleGrant
@@ -67,3 +69,38 @@ def roles_of(user: AbstractBaseUser) -> set[str]:
     if not user.is_authenticated or not user.is_active or user.is_superuser:
         return set()
     return set(user.groups.filter(name__in=_granted_roles(user)).values_list("name", flat=True))
+
+
+def role_holders(roles: Iterable[str]) -> QuerySet:
+    """The active people (never an administrator) who hold any of ``roles`` through an approved grant: those whose
+    ``roles_of`` meets ``roles``, in one query, for pages that name who may act."""
+    from django.contrib.auth import get_user_model
+
+    held = RoleGrant.objects.filter(role__in=list(roles), state__in=HOLDING_STATES, user__groups__name=F("role"))
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, is_superuser=False, pk__in=held.values("user_id"))
+        .order_by("last_name", "first_name", "username")
+    )
+
+
+def approval_permission_holders(permission: str) -> QuerySet:
+    """The people for whom ``holds_approval_permission(person, permission)`` is true, in one query: granted
+    through a held role's group, or to the person directly."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    app_label, codename = permission.split(".", 1)
+    granting = Permission.objects.filter(content_type__app_label=app_label, codename=codename)
+    roles = Group.objects.filter(permissions__in=granting).values_list("name", flat=True)
+    direct = get_user_model().objects.filter(user_permissions__in=granting, is_active=True).values("pk")
+    return (
+        get_user_model()
+        .objects.filter(Q(pk__in=role_holders(roles).values("pk")) | Q(pk__in=direct))
+        .order_by("last_name", "first_name", "username")
+    )
+
+
+def printed_names(people: Iterable[AbstractBaseUser]) -> list[str]:
+    """How pages name people: full name, else username."""
+    return [person.get_full_name() or person.get_username() for person in people]

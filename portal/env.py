@@ -5,12 +5,30 @@ names the variable, rather than running with a silently wrong default.
 """
 
 import os
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
+from dotenv import load_dotenv
+
+#: Names the file of ``NAME=value`` lines read for what the environment does not set (unset: the checkout's ``.env``;
+#: empty: none).
+ENV_FILE_VARIABLE = "PORTAL_ENV_FILE"
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
+
+
+def read_env_file(default: Path) -> Path | None:
+    """Fill in, from a local checkout's ``.env`` (``make run`` writes one: ``DEBUG=true`` and a generated
+    ``SECRET_KEY``), what the environment does not set; a variable set in the environment always wins. Returns the
+    file read, or None when there is none (production: configured through its environment alone)."""
+    named = os.environ.get(ENV_FILE_VARIABLE)
+    path = default if named is None else Path(named) if named.strip() else None
+    if path is None or not path.is_file():
+        return None
+    load_dotenv(path, override=False)
+    return path
 
 
 def env_str(name: str, default: str = "") -> str:

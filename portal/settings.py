@@ -1,6 +1,7 @@
 """Settings for the LLM Governance Portal, read from the environment.
 
-Variables (see README, "Configuration"):
+Variables (see README, "Configuration"), read from the environment and, for what it does not set, from the
+checkout's .env (PORTAL_ENV_FILE names another file; empty: none):
   DEBUG                  true for a local pilot; false (the default) in production
   SECRET_KEY             required when DEBUG is false
   ALLOWED_HOSTS          comma-separated; required when DEBUG is false
@@ -44,9 +45,11 @@ import dj_database_url
 from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 
-from portal.env import env_bool, env_host_port, env_https_base_url, env_int, env_list, env_str
+from portal.env import env_bool, env_host_port, env_https_base_url, env_int, env_list, env_str, read_env_file
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# A local checkout reads the .env `make run` wrote (a pilot: DEBUG=true, its own SECRET_KEY); production has none.
+ENV_FILE = read_env_file(BASE_DIR / ".env")
 VAR_DIR = Path(env_str("VAR_DIR") or BASE_DIR / "var")
 
 DEBUG = env_bool("DEBUG", default=False)
@@ -73,6 +76,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",  # times and sizes as people read them ("arrived 3 minutes ago", "1.2 GB")
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served from our own static files: nothing loads from a CDN

@@ -3,7 +3,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from portal.views import healthz
+from portal.views import favicon, healthz
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
@@ -18,8 +18,10 @@ urlpatterns = [
     path("api/v1/", include("inference.urls")),
     path("api/v1/", include("evidence.api.urls")),
     path("healthz", healthz, name="healthz"),
+    path("favicon.ico", favicon, name="favicon"),
     # The keys evidence is signed with, for anyone who must check it without trusting the portal.
     path("", include("audit.urls")),
 ]
 
+handler403 = "portal.views.permission_denied"
 handler404 = "portal.views.not_found"

@@ -1,5 +1,11 @@
 """Test settings: the portal's own, plus a small governed app that exercises the trust core."""
 
+import os
+
+# The tests (and every process they start) run on what they set themselves, never on a checkout's .env: a local
+# `make run` must not change what the suite sees. Tests of the .env itself say which file to read.
+os.environ["PORTAL_ENV_FILE"] = ""
+
 import tempfile
 from pathlib import Path
 

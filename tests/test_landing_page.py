@@ -1,8 +1,12 @@
 """The admin is the product's home; its index is a role-aware landing page."""
 
+import re
+from datetime import timedelta
+
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.choices import Role
 from accounts.roles import ROLE_DUTIES
@@ -85,6 +89,30 @@ def test_registered_queues_show_their_items_to_the_roles_they_concern(client: Cl
 
     assert "support-chats@3 for legal-reviewer" in legal_page
     assert "Dataset versions at the Legal stage" not in security_page
+
+
+@pytest.mark.parametrize(
+    ("waited", "shown"),
+    [(timedelta(seconds=5), r"arrived \d+\xa0seconds ago"), (timedelta(minutes=3), r"arrived 3\xa0minutes ago")],
+)
+def test_an_item_says_when_it_arrived_never_that_it_waited_zero_minutes(
+    client: Client, user_in_role, waited: timedelta, shown: str
+) -> None:
+    queue = WorkQueue(
+        key="test-arrival-queue",
+        title="Dataset versions at the Legal stage",
+        roles=frozenset({Role.LEGAL_REVIEWER}),
+        items=lambda user: [WorkItem(label="support-chats@3", url="/admin/", waiting_since=timezone.now() - waited)],
+    )
+    register_queue(queue)
+    try:
+        login_verified(client, user_in_role(Role.LEGAL_REVIEWER))
+        page = client.get(reverse("admin:index")).content.decode()
+    finally:
+        del _registry[queue.key]
+
+    assert re.search(f'<span class="portal-since">{shown}</span>', page)
+    assert "0\xa0minutes" not in page
 
 
 def test_registering_a_different_queue_under_a_taken_key_is_refused() -> None:

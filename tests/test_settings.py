@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -346,3 +347,85 @@ def test_production_redirects_plain_http_to_https_except_the_health_check(tmp_pa
     )
 
     assert output.split()[-2:] == ["301", "200"]
+
+
+# --- A local checkout's .env ------------------------------------------------------------------------------
+
+#: What a fresh clone holds: the project's files, none of a working checkout's own state.
+NOT_IN_A_CLONE = (".venv", "var", ".git", ".env", "__pycache__", "*.egg-info", ".pytest_cache", ".ruff_cache")
+#: What the people following the README have not set: they run the documented commands as written.
+NOT_SET_BY_THE_READER = (
+    "DEBUG",
+    "SECRET_KEY",
+    "ALLOWED_HOSTS",
+    "DATABASE_URL",
+    "VAR_DIR",
+    "PORTAL_ENV_FILE",
+    "DJANGO_SETTINGS_MODULE",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
+    "LEDGER_SIGNING_KEY",
+    "LEDGER_CHECKPOINT_DIR",
+    "CACHE_URL",
+    "CELERY_BROKER_URL",
+    "EVIDENCE_SIGNING_KEY_FILE",
+    "EVIDENCE_SIGNING_CERT_FILE",
+    "INFERENCE_HMAC_KEYS",
+    "INFERENCE_HMAC_KEY_ID",
+    "INFERENCE_PSEUDONYM_KEY",
+)
+
+
+@pytest.fixture
+def clone(tmp_path: Path) -> Path:
+    checkout = tmp_path / "checkout"
+    shutil.copytree(ROOT, checkout, ignore=shutil.ignore_patterns(*NOT_IN_A_CLONE))
+    return checkout
+
+
+def as_the_reader(checkout: Path, *command: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """``command`` run in ``checkout`` with the reader's environment: none of the portal's variables set."""
+    reader = {key: value for key, value in os.environ.items() if key not in NOT_SET_BY_THE_READER}
+    return subprocess.run(
+        list(command), cwd=checkout, env={**reader, **env}, capture_output=True, text=True, timeout=600, check=False
+    )
+
+
+def test_the_readme_commands_work_as_written_in_a_fresh_checkout_once_make_has_written_its_env(clone: Path) -> None:
+    python = sys.executable
+    before = as_the_reader(clone, python, "manage.py", "demo_code", "legal")
+
+    written = as_the_reader(clone, "make", ".env")
+    key = (clone / ".env").read_text()
+    again = as_the_reader(clone, "make", ".env")
+    steps = [
+        as_the_reader(clone, python, "manage.py", *args)
+        for args in (("migrate", "--noinput"), ("seed_demo",), ("demo_code", "legal"))
+    ]
+
+    assert "SECRET_KEY and ALLOWED_HOSTS are not set" in before.stderr  # what a reader met before
+    assert written.returncode == again.returncode == 0, written.stderr + again.stderr
+    assert "DEBUG=true" in key.splitlines()
+    assert (clone / ".env").read_text() == key  # written once: a second run keeps the checkout's key
+    assert all(step.returncode == 0 for step in steps), [step.stderr[-2000:] for step in steps]
+    code = steps[-1].stdout.split()[-1]
+    assert code.isdigit()
+    assert len(code) == 6
+
+
+def test_the_env_file_never_outweighs_the_environment_so_production_still_refuses_without_its_secrets(
+    clone: Path,
+) -> None:
+    as_the_reader(clone, "make", ".env")
+
+    production = as_the_reader(clone, sys.executable, "manage.py", "check", DEBUG="false")
+    elsewhere = as_the_reader(clone, sys.executable, "manage.py", "check", PORTAL_ENV_FILE="")
+
+    assert production.returncode != 0
+    assert "SECRET_KEY and ALLOWED_HOSTS are not set" not in production.stderr  # the .env's key counts ...
+    assert "ALLOWED_HOSTS is not set" in production.stderr  # ... but DEBUG=false in the environment wins
+    assert elsewhere.returncode != 0  # a deployment that reads no .env is configured by its environment alone
+    assert "SECRET_KEY and ALLOWED_HOSTS are not set" in elsewhere.stderr
+
+
+def test_the_env_file_is_never_committed() -> None:
+    assert ".env" in (ROOT / ".gitignore").read_text().splitlines()

@@ -16,13 +16,14 @@ def may(request: HttpRequest, permission: str) -> bool:
 
 
 def refuse(request: HttpRequest, *, attempted: str, obj: models.Model | None = None, reason: str = "") -> None:
-    """403 for someone whose role does not allow the action. A posted attempt is evidence, so it is recorded."""
+    """403 for someone whose role does not allow the action; the 403 page shows ``reason``, or what the page
+    needs when there is none. A posted attempt is evidence, so it is recorded."""
     if request.method == "POST":
         with transaction.atomic():
             record_denial(
                 actor=request.user, attempted=attempted, obj=obj, reason=reason or "Your roles do not allow this."
             )
-    raise PermissionDenied
+    raise PermissionDenied(reason)
 
 
 def attach_service_errors(form: forms.Form, error: ValidationError, field: str | None = None) -> None:

@@ -21,12 +21,15 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.admin.actions import attach_service_errors, refuse
 from accounts.admin.signing import reason_view, signing_view
-from accounts.choices import HOLDING_STATES, SERVICE_ACCOUNT_PREFIX, Role
+from accounts.authz import printed_names
+from accounts.choices import HOLDING_STATES, SERVICE_ACCOUNT_PREFIX, Role, RoleGrantState
 from accounts.models import AccessReview, RoleGrant
 from accounts.services.access_reviews import access_review_attest
 from accounts.services.role_grants import (
     is_access_administrator,
     role_grant_approve,
+    role_grant_decide_refusal,
+    role_grant_deciders,
     role_grant_reject,
     role_grant_request,
     role_grant_revocation_approve,
@@ -37,6 +40,14 @@ from audit.admin.governed import GovernedAdmin, ReadOnlyAuditAdmin
 from audit.ledger import ActionDenied
 
 User = get_user_model()
+
+
+def _deciding(grant: RoleGrant, person: Any, *, state: RoleGrantState, maker_id: int | None) -> dict[str, Any]:
+    """The signing page's refusal and "who can" for a decision on ``grant``."""
+    return {
+        "refusal": role_grant_decide_refusal(grant, person, state=state, maker_id=maker_id),
+        "who_can": printed_names(role_grant_deciders(grant, state=state, maker_id=maker_id)),
+    }
 
 
 def _people() -> QuerySet:
@@ -161,6 +172,7 @@ class RoleGrantAdmin(ReadOnlyAuditAdmin, GovernedAdmin):
             success_url=self._back(grant),
             success_message=f"{grant.user} now holds the {grant.role} role.",
             cancel_url=self._back(grant),
+            **_deciding(grant, request.user, state=RoleGrantState.REQUESTED, maker_id=grant.requested_by_id),
         )
 
     def reject_view(self, request: HttpRequest, pk: int) -> HttpResponse:
@@ -205,6 +217,12 @@ class RoleGrantAdmin(ReadOnlyAuditAdmin, GovernedAdmin):
             success_url=self._back(grant),
             success_message=f"{grant.user} no longer holds the {grant.role} role.",
             cancel_url=self._back(grant),
+            **_deciding(
+                grant,
+                request.user,
+                state=RoleGrantState.REVOCATION_REQUESTED,
+                maker_id=grant.revocation_requested_by_id,
+            ),
         )
 
     def revocation_reject_view(self, request: HttpRequest, pk: int) -> HttpResponse:

@@ -1,13 +1,13 @@
 """The reusable decision pages every approval renders: "sign to approve" (the record, the meaning of the
 signature, the re-authentication form) and "decide against, and say why"."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from django import forms
 from django.contrib import messages
 from django.contrib.admin import AdminSite
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.forms import SignatureForm
 from accounts.services.signatures import ReauthenticationFailed
 from audit.canonical import record_digest
-from audit.ledger import ActionDenied
+from audit.ledger import ActionDenied, record_denial
 from audit.signatures import signatures_for
 
 #: Called with the signer's credentials (``password``, ``username``); performs the approval service, which
@@ -35,16 +35,24 @@ def signing_view(
     success_message: str,
     cancel_url: str,
     summary_template: str = "",
+    refusal: str | None = None,
+    who_can: Sequence[str] = (),
 ) -> HttpResponse:
     """GET shows the signing page; POST re-authenticates and performs. A refusal (wrong password, wrong
     role, wrong state) is shown on the page, with the form kept, and has already been recorded; a wrong
     password or code also counts towards the sign-in lockout, which then bars signing too.
 
+    ``refusal`` is why this person may not sign now, from the same check the service refuses with (None: they
+    may); ``who_can`` names the people who may. A refused person gets the reason and those names instead of
+    the form, before typing a password; a post is refused (and recorded) without reading one.
+
     ``summary_template`` renders what is being signed (with ``original`` in its context), so the signer
     reads the content their signature is bound to on the page where they sign."""
     form = SignatureForm(request.POST or None, request=request, meaning=meaning)
     status = 200
-    if request.method == "POST":
+    if refusal:
+        status = refused_signing(request, record=record, meaning=meaning, refusal=refusal)
+    elif request.method == "POST":
         if form.is_valid():
             try:
                 perform(form.credentials())
@@ -70,8 +78,19 @@ def signing_view(
         "signatures": signatures_for(record),
         "cancel_url": cancel_url,
         "summary_template": summary_template,
+        "refusal": refusal,
+        "who_can": who_can,
     }
     return TemplateResponse(request, "admin/accounts/sign.html", context, status=status)
+
+
+def refused_signing(request: HttpRequest, *, record: models.Model, meaning: str, refusal: str) -> int:
+    """For a signing page shown to someone who may not sign: a post is recorded as refused (no password is read,
+    so nothing counts towards a lockout). Returns the page's status."""
+    if request.method == "POST":
+        with transaction.atomic():
+            record_denial(actor=request.user, attempted=f"sign: {meaning}", obj=record, reason=refusal)
+    return 403
 
 
 class ReasonForm(forms.Form):

@@ -18,7 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.authz import holds_approval_permission, roles_of
+from accounts.authz import approval_permission_holders, holds_approval_permission, roles_of
 from accounts.choices import HOLDING_STATES, OPEN_STATES, SERVICE_ACCOUNT_PREFIX, Role, RoleGrantBasis, RoleGrantState
 from accounts.models import AccessReview, RoleGrant
 from accounts.services.signatures import signature_sign
@@ -140,34 +140,36 @@ def _capacity(user: AbstractBaseUser) -> str:
     return next((role.label for role in APPROVER_ROLES if role.value in held), "approver")
 
 
+def role_grant_decide_refusal(
+    grant: RoleGrant, decider: AbstractBaseUser, *, state: RoleGrantState, maker_id: int | None
+) -> str | None:
+    """Why ``decider`` may not decide on the grant (in ``state``, asked for by ``maker_id``) now; None if they may.
+    The services refuse with it, and the signing pages ask it before offering the form."""
+    if grant.state != state:
+        return f"The grant of {grant} is {grant.get_state_display().lower()}, not {state.label.lower()}."
+    if grant.user_id == decider.pk:
+        return "Nobody decides on their own roles; another person must."
+    if maker_id == decider.pk:
+        return "You asked for this change; a second person must decide on it."
+    if not holds_approval_permission(decider, APPROVE_PERMISSION):
+        return "Only a Risk Officer or a Compliance reviewer may decide on role grants."
+    return None
+
+
+def role_grant_deciders(grant: RoleGrant, *, state: RoleGrantState, maker_id: int | None) -> list[AbstractBaseUser]:
+    """The people who may decide on the grant now, in one query."""
+    if grant.state != state:
+        return []
+    excluded = [pk for pk in (grant.user_id, maker_id) if pk is not None]
+    return list(approval_permission_holders(APPROVE_PERMISSION).exclude(pk__in=excluded))
+
+
 def _check_decider(
     grant: RoleGrant, decider: AbstractBaseUser, *, attempted: str, state: RoleGrantState, maker_id: int | None
 ) -> None:
-    if grant.state != state:
-        raise ActionDenied(
-            f"The grant of {grant} is {grant.get_state_display().lower()}, not {state.label.lower()}.",
-            actor=decider,
-            attempted=attempted,
-            obj=grant,
-        )
-    if grant.user_id == decider.pk:
-        raise ActionDenied(
-            "Nobody decides on their own roles; another person must.", actor=decider, attempted=attempted, obj=grant
-        )
-    if maker_id == decider.pk:
-        raise ActionDenied(
-            "You asked for this change; a second person must decide on it.",
-            actor=decider,
-            attempted=attempted,
-            obj=grant,
-        )
-    if not holds_approval_permission(decider, APPROVE_PERMISSION):
-        raise ActionDenied(
-            "Only a Risk Officer or a Compliance reviewer may decide on role grants.",
-            actor=decider,
-            attempted=attempted,
-            obj=grant,
-        )
+    problem = role_grant_decide_refusal(grant, decider, state=state, maker_id=maker_id)
+    if problem:
+        raise ActionDenied(problem, actor=decider, attempted=attempted, obj=grant)
 
 
 def _name(user: AbstractBaseUser) -> str:

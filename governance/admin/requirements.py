@@ -10,7 +10,7 @@ from django.urls import URLPattern, path, reverse
 
 from accounts.admin.role_gated import RoleGatedAdmin
 from accounts.admin.signing import reason_view, signing_view
-from accounts.authz import holds_approval_permission
+from accounts.authz import holds_approval_permission, printed_names
 from audit.admin.governed import GovernedAdmin
 from audit.ledger import ActionDenied
 from governance.choices import RequirementsState
@@ -22,6 +22,8 @@ from governance.services.requirements import (
     requirements_create,
     requirements_return_to_draft,
     requirements_sign,
+    requirements_sign_refusal,
+    requirements_signers,
     requirements_submit,
     requirements_update,
 )
@@ -153,6 +155,8 @@ class RequirementsDocumentAdmin(RoleGatedAdmin, GovernedAdmin):
             success_message=f"You signed {document}.",
             cancel_url=back,
             summary_template="admin/governance/requirements_summary.html",
+            refusal=requirements_sign_refusal(document, request.user),
+            who_can=printed_names(requirements_signers(document)),
         )
 
     def return_view(self, request: HttpRequest, pk: int) -> HttpResponse:

@@ -7,10 +7,11 @@ from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 
 from accounts.admin.signing import reason_view, signing_view
+from accounts.authz import printed_names
 from audit.admin.governed import GovernedAdmin, ReadOnlyAuditAdmin
 from governance.models import RaciMatrix, ThresholdPolicy
 from governance.models.revisions import ChangeControlledRevision
-from governance.services.revisions import revision_approve, revision_reject
+from governance.services.revisions import revision_approve, revision_decide_refusal, revision_deciders, revision_reject
 
 
 class RevisionAdmin(ReadOnlyAuditAdmin, GovernedAdmin):
@@ -54,6 +55,8 @@ class RevisionAdmin(ReadOnlyAuditAdmin, GovernedAdmin):
             success_message=f"Revision {revision.revision} approved and in effect.",
             cancel_url=back,
             summary_template="admin/governance/revision_summary.html",
+            refusal=revision_decide_refusal(revision, request.user),
+            who_can=printed_names(revision_deciders(revision)),
         )
 
     def reject_view(self, request: HttpRequest, pk: int) -> HttpResponse:

@@ -7,7 +7,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from accounts.authz import require, roles_of
+from accounts.authz import require, role_holders, roles_of
 from accounts.choices import Role
 from accounts.services.signatures import signature_sign
 from audit.audit_context import acting_as
@@ -168,54 +168,59 @@ def open_capacities(
     return [meaning for meaning in required_capacities(document, user) if meaning not in given]
 
 
+def requirements_sign_refusal(
+    document: RequirementsDocument, actor: AbstractBaseUser, valid: list[Signature] | None = None
+) -> str | None:
+    """Why ``actor`` may not sign the document now (None: they may). ``requirements_sign`` refuses with it, and
+    the signing page asks it before offering the form. ``valid``: the document's valid signatures, if read."""
+    if document.state != RequirementsState.IN_REVIEW:
+        return f"Version {document.version} is {document.get_state_display().lower()}, not in review."
+    accountable = accountable_role(document.use_case, LifecycleStage.REQUIREMENTS)
+    if accountable is None:
+        return "This use case has no approved RACI, so nobody is Accountable for its requirements yet."
+    if actor.pk in (document.submitted_by_id, document.created_by_id):
+        return "You drafted or submitted this document; others must sign it."
+    valid = valid_signatures(document) if valid is None else valid
+    if any(signature.signer_id == actor.pk for signature in valid):
+        return "You have already signed this document; the other signature must come from someone else."
+    if not open_capacities(document, actor, valid):
+        return (
+            f"This document needs the signatures of the {accountable.label} (Accountable for Requirements) "
+            "and of Compliance; you cannot give a signature it still needs."
+        )
+    return None
+
+
+def requirements_signers(document: RequirementsDocument) -> list[AbstractBaseUser]:
+    """The people who may sign the document now: holders of a role whose signature it still needs, other than
+    its authors and those who signed it already."""
+    if document.state != RequirementsState.IN_REVIEW:
+        return []
+    accountable = accountable_role(document.use_case, LifecycleStage.REQUIREMENTS)
+    if accountable is None:
+        return []
+    valid = valid_signatures(document)
+    given = {signature.meaning for signature in valid}
+    needed = {accountable_meaning(accountable): accountable, COMPLIANCE_MEANING: Role.COMPLIANCE_REVIEWER}
+    roles = [role.value for meaning, role in needed.items() if meaning not in given]
+    excluded = {document.created_by_id, document.submitted_by_id} | {signature.signer_id for signature in valid}
+    return list(role_holders(roles).exclude(pk__in=[pk for pk in excluded if pk is not None]))
+
+
 def requirements_sign(
     *, document: RequirementsDocument, actor: AbstractBaseUser, password: str, username: str | None = None
 ) -> RequirementsDocument:
     """Sign in one capacity; the second of the two required signatures approves the document."""
     with denials_recorded(), transaction.atomic(), acting_as(actor):
         locked = RequirementsDocument.objects.select_for_update().get(pk=document.pk)
-        attempted = "requirements_sign"
-        if locked.state != RequirementsState.IN_REVIEW:
-            raise ActionDenied(
-                f"Version {locked.version} is {locked.get_state_display().lower()}, not in review.",
-                actor=actor,
-                attempted=attempted,
-                obj=locked,
-            )
-        accountable = accountable_role(locked.use_case, LifecycleStage.REQUIREMENTS)
-        if accountable is None:
-            raise ActionDenied(
-                "This use case has no approved RACI, so nobody is Accountable for its requirements yet.",
-                actor=actor,
-                attempted=attempted,
-                obj=locked,
-            )
-        if locked.submitted_by_id == actor.pk or locked.created_by_id == actor.pk:
-            raise ActionDenied(
-                "You drafted or submitted this document; others must sign it.",
-                actor=actor,
-                attempted=attempted,
-                obj=locked,
-            )
         valid = valid_signatures(locked)
-        if any(signature.signer_id == actor.pk for signature in valid):
-            raise ActionDenied(
-                "You have already signed this document; the other signature must come from someone else.",
-                actor=actor,
-                attempted=attempted,
-                obj=locked,
-            )
+        problem = requirements_sign_refusal(locked, actor, valid)
+        if problem:
+            raise ActionDenied(problem, actor=actor, attempted="requirements_sign", obj=locked)
+        accountable = accountable_role(locked.use_case, LifecycleStage.REQUIREMENTS)
         given = {signature.meaning for signature in valid}
         needed = [accountable_meaning(accountable), COMPLIANCE_MEANING]
         capacities = open_capacities(locked, actor, valid)
-        if not capacities:
-            raise ActionDenied(
-                f"This document needs the signatures of the {accountable.label} (Accountable for Requirements) "
-                "and of Compliance; you cannot give a signature it still needs.",
-                actor=actor,
-                attempted=attempted,
-                obj=locked,
-            )
         signature_sign(record=locked, signer=actor, password=password, username=username, meaning=capacities[0])
         if set(needed) <= given | {capacities[0]}:
             for previous in RequirementsDocument.objects.select_for_update().filter(

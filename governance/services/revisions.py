@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.authz import holds_approval_permission, roles_of
+from accounts.authz import approval_permission_holders, holds_approval_permission, roles_of
 from accounts.choices import Role
 from accounts.services.signatures import signature_sign
 from audit import ledger
@@ -23,28 +23,29 @@ def _approve_permission(revision: ChangeControlledRevision) -> str:
     return f"{revision._meta.app_label}.approve_{revision._meta.model_name}"
 
 
-def _check_decider(revision: ChangeControlledRevision, decider: AbstractBaseUser, attempted: str) -> None:
+def revision_decide_refusal(revision: ChangeControlledRevision, decider: AbstractBaseUser) -> str | None:
+    """Why ``decider`` may not approve or reject the revision now (None: they may). The services refuse with it,
+    and the signing page asks it before offering the form."""
     if revision.state != RevisionState.PENDING:
-        raise ActionDenied(
-            f"Revision {revision.revision} is {revision.get_state_display().lower()}, not pending approval.",
-            actor=decider,
-            attempted=attempted,
-            obj=revision,
-        )
+        return f"Revision {revision.revision} is {revision.get_state_display().lower()}, not pending approval."
     if revision.proposed_by_id == decider.pk:
-        raise ActionDenied(
-            "You proposed this revision; another person must decide on it.",
-            actor=decider,
-            attempted=attempted,
-            obj=revision,
-        )
+        return "You proposed this revision; another person must decide on it."
     if not holds_approval_permission(decider, _approve_permission(revision)):
-        raise ActionDenied(
-            "Only a Risk Officer or a Compliance reviewer may decide on this revision.",
-            actor=decider,
-            attempted=attempted,
-            obj=revision,
-        )
+        return "Only a Risk Officer or a Compliance reviewer may decide on this revision."
+    return None
+
+
+def revision_deciders(revision: ChangeControlledRevision) -> list[AbstractBaseUser]:
+    """The people who may decide on the revision now, in one query."""
+    if revision.state != RevisionState.PENDING:
+        return []
+    return list(approval_permission_holders(_approve_permission(revision)).exclude(pk=revision.proposed_by_id))
+
+
+def _check_decider(revision: ChangeControlledRevision, decider: AbstractBaseUser, attempted: str) -> None:
+    problem = revision_decide_refusal(revision, decider)
+    if problem:
+        raise ActionDenied(problem, actor=decider, attempted=attempted, obj=revision)
 
 
 def _capacity(user: AbstractBaseUser) -> str:

@@ -14,6 +14,7 @@ from django.utils.safestring import mark_safe
 
 from accounts.admin.actions import may, refuse
 from accounts.admin.signing import reason_view, signing_view
+from accounts.authz import printed_names
 from lineage.admin.authoring import DraftAuthoringMixin, authoring_context
 from lineage.admin.catalogue import LineageAdmin
 from lineage.admin.pages import form_page
@@ -23,6 +24,8 @@ from lineage.review_page import changes_since_previous, lineage_svg
 from lineage.risk import assess
 from lineage.selectors import approved_for_training, is_assigned, stage_of
 from lineage.services import (
+    dataset_version_approve_refusal,
+    dataset_version_approvers,
     dataset_version_create,
     dataset_version_reject,
     dataset_version_request_changes,
@@ -140,6 +143,8 @@ class DatasetVersionAdmin(DraftAuthoringMixin, LineageAdmin):
             success_message=f"You signed {version}.",
             cancel_url=self._page(version),
             summary_template="admin/lineage/version_summary.html",
+            refusal=dataset_version_approve_refusal(version, request.user),
+            who_can=printed_names(dataset_version_approvers(version)),
         )
 
     def _decide_against(self, request: HttpRequest, pk: int, decide: Callable[..., Any], verb: str) -> HttpResponse:

@@ -28,6 +28,8 @@ from lineage.services.erasure import (
     erasure_request_process,
 )
 from lineage.services.reviews import (
+    dataset_version_approve_refusal,
+    dataset_version_approvers,
     dataset_version_assign_next_reviewer,
     dataset_version_assign_reviewer,
     dataset_version_reject,
@@ -41,6 +43,8 @@ __all__ = [
     "RECORD_FIELDS",
     "clean_parameters",
     "dataset_create",
+    "dataset_version_approve_refusal",
+    "dataset_version_approvers",
     "dataset_version_assign_next_reviewer",
     "dataset_version_assign_reviewer",
     "dataset_version_create",

@@ -100,6 +100,28 @@ def dataset_version_assign_next_reviewer(version: DatasetVersion) -> AbstractBas
     return None
 
 
+def dataset_version_approve_refusal(version: DatasetVersion, reviewer: AbstractBaseUser) -> str | None:
+    """Why ``reviewer`` may not sign the version's current stage now (None: they may). The approval service
+    refuses with it, and the signing page asks it before offering the form."""
+    stage = stage_of(version)
+    if stage is None:
+        return f"{version} is {version.get_state_display().lower()}, not awaiting review."
+    problem = _why_not_eligible(reviewer, version, stage)
+    if problem is None and not is_assigned(reviewer, version, stage):
+        problem = f"You are not the assigned {stage.role.label} for {version}."
+        if not assigned_reviewers(version, stage):
+            problem += " Nobody is assigned yet: a data steward assigns the reviewer."
+    return problem
+
+
+def dataset_version_approvers(version: DatasetVersion) -> list[AbstractBaseUser]:
+    """The people who may sign the version's current stage now: its assigned reviewer, if still eligible."""
+    stage = stage_of(version)
+    if stage is None:
+        return []
+    return [person for person in assigned_reviewers(version, stage) if not _why_not_eligible(person, version, stage)]
+
+
 def dataset_version_review_approve(
     *, version: DatasetVersion, reviewer: AbstractBaseUser, password: str, username: str | None = None
 ) -> DatasetVersion:
@@ -107,20 +129,10 @@ def dataset_version_review_approve(
     assigned round-robin) or, after Compliance, is approved for training."""
     with denials_recorded(), transaction.atomic(), acting_as(reviewer):
         locked = DatasetVersion.objects.select_for_update().select_related("dataset").get(pk=version.pk)
-        attempted = "dataset_version_review_approve"
-        stage = stage_of(locked)
-        if stage is None:
-            raise ActionDenied(
-                f"{locked} is {locked.get_state_display().lower()}, not awaiting review.",
-                actor=reviewer,
-                attempted=attempted,
-                obj=locked,
-            )
-        problem = _why_not_eligible(reviewer, locked, stage)
-        if problem is None and not is_assigned(reviewer, locked, stage):
-            problem = f"You are not the assigned {stage.role.label} for {locked}."
+        problem = dataset_version_approve_refusal(locked, reviewer)
         if problem:
-            raise ActionDenied(problem, actor=reviewer, attempted=attempted, obj=locked)
+            raise ActionDenied(problem, actor=reviewer, attempted="dataset_version_review_approve", obj=locked)
+        stage = stage_of(locked)
         signature_sign(record=locked, signer=reviewer, password=password, username=username, meaning=stage.meaning)
         getattr(locked, stage.approve)()
         locked.save()

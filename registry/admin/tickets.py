@@ -13,16 +13,19 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.admin.actions import may, refuse
 from accounts.admin.signing import reason_view, signing_view
-from accounts.authz import roles_of
+from accounts.authz import printed_names, roles_of
 from registry.admin.base import RegistryAdmin
 from registry.admin.pages import BreakGlassForm, approver_reauthentication_counted, change_url, form_page, post_action
 from registry.choices import ChangeTicketState
 from registry.models import ChangeTicket
 from registry.services.emergency import change_ticket_deploy_break_glass
 from registry.services.promotion import (
+    APPROVE_PERMISSION,
     OPEN_STATES,
     approval_meaning,
     change_ticket_approve,
+    change_ticket_approve_refusal,
+    change_ticket_approvers,
     change_ticket_cancel,
     change_ticket_deploy,
     change_ticket_reject,
@@ -33,7 +36,7 @@ from registry.services.promotion import (
     valid_approvals,
 )
 
-SIGN = "registry.approve_changeticket"
+SIGN = APPROVE_PERMISSION
 DEPLOY = "registry.change_changeticket"
 
 
@@ -125,9 +128,8 @@ class ChangeTicketAdmin(RegistryAdmin):
 
     def approve_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         ticket = self._ticket(pk)
-        if not may(request, SIGN):
-            refuse(request, attempted="change_ticket_approve", obj=ticket)
-        role = signing_role(ticket, request.user)
+        signed = valid_approvals(ticket)
+        role = signing_role(ticket, request.user, signed=signed)
         meaning = approval_meaning(ticket.environment, role) if role else f"Approved promotion of {ticket}"
         return signing_view(
             request,
@@ -140,6 +142,8 @@ class ChangeTicketAdmin(RegistryAdmin):
             success_message=f"You signed {ticket.identifier}.",
             cancel_url=change_url(ticket),
             summary_template="admin/registry/ticket_summary.html",
+            refusal=change_ticket_approve_refusal(ticket, request.user, signed=signed),
+            who_can=printed_names(change_ticket_approvers(ticket, signed=signed)),
         )
 
     def reject_view(self, request: HttpRequest, pk: int) -> HttpResponse:
@@ -232,7 +236,6 @@ def ticket_context(request: HttpRequest, ticket: ChangeTicket) -> dict[str, Any]
     requester = change_ticket_requester_refusal(ticket, user, "change_ticket_submit") is None
     submitted = ticket.state == ChangeTicketState.SUBMITTED
     approver = submitted and not requester and may(request, SIGN)
-    already_signed = any(signer.pk == user.pk for signer in approvals.values())
     return {
         "approvers": [(role, approvals.get(role)) for role in ticket.required_roles],
         # Until the ticket is approved its own missing signatures are the expected thing, not a problem.
@@ -247,7 +250,7 @@ def ticket_context(request: HttpRequest, ticket: ChangeTicket) -> dict[str, Any]
             else None
         ),
         "gate": ticket.gate_decision,
-        "may_sign": approver and not already_signed and signing_role(ticket, user, signed=approvals) is not None,
+        "may_sign": change_ticket_approve_refusal(ticket, user, signed=approvals) is None,
         "may_reject": approver and bool(set(ticket.required_roles) & held),
         "may_submit": requester and ticket.state == ChangeTicketState.DRAFT,
         "may_cancel": requester and ticket.state in OPEN_STATES,

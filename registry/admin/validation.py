@@ -13,6 +13,8 @@ from django.urls import URLPattern, path
 from django.utils.translation import gettext_lazy as _
 
 from accounts.admin.actions import attach_service_errors, may, refuse
+from accounts.admin.signing import refused_signing
+from accounts.authz import printed_names
 from accounts.forms import SignatureForm
 from accounts.services.signatures import ReauthenticationFailed
 from audit.admin import ReadOnlyAuditAdmin
@@ -24,9 +26,15 @@ from registry.admin.matrix import evaluation_matrix, gate_rows
 from registry.admin.pages import change_url
 from registry.choices import GateOutcome, HumanReviewDecision
 from registry.models import GateDecision, ValidationCase, ValidationResult, ValidationRun, ValidationSuite
-from registry.services.gates import HUMAN_REVIEW_MEANINGS, gate_human_review
+from registry.services.gates import (
+    GATE_REVIEW_PERMISSION,
+    HUMAN_REVIEW_MEANINGS,
+    gate_human_review,
+    gate_human_review_refusal,
+    gate_human_reviewers,
+)
 
-GATE_REVIEW = "registry.gate_review_modelversion"
+GATE_REVIEW = GATE_REVIEW_PERMISSION
 
 
 class ValidationCaseInline(ReadOnlyInline):
@@ -196,15 +204,16 @@ class GateDecisionAdmin(RegistryAdmin):
 
     def human_review_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         """A risk officer accepts or rejects a borderline gate: the decision, a note, and the signature."""
-        gate = get_object_or_404(self.get_queryset(request), pk=pk)
-        if not may(request, GATE_REVIEW):
-            refuse(request, attempted="gate_human_review", obj=gate)
+        gate = get_object_or_404(self.get_queryset(request).select_related("model_version__training_run"), pk=pk)
+        refusal = gate_human_review_refusal(gate, request.user)
         data = request.POST if request.method == "POST" else None
         decision = HumanReviewForm(data)
         meaning = HUMAN_REVIEW_MEANINGS.get(request.POST.get("verdict", ""), "Borderline gate decided after review")
         signature = SignatureForm(data, request=request, meaning=meaning)
         status = 200
-        if request.method == "POST":
+        if refusal:
+            status = refused_signing(request, record=gate, meaning=meaning, refusal=refusal)
+        elif request.method == "POST":
             status = 400
             if decision.is_valid() and signature.is_valid():
                 try:
@@ -233,8 +242,9 @@ class GateDecisionAdmin(RegistryAdmin):
             "meanings": list(HUMAN_REVIEW_MEANINGS.values()),
             "record_digest": record_digest(gate),
             "figures": gate_rows(gate),
-            "awaiting_review": awaiting_review(gate),
             "cancel_url": change_url(gate),
+            "refusal": refusal,
+            "who_can": printed_names(gate_human_reviewers(gate)),
         }
         return TemplateResponse(request, "admin/registry/human_review.html", context, status=status)
 

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Q
 
-from accounts.authz import holds_approval_permission, require
+from accounts.authz import approval_permission_holders, holds_approval_permission, require
 from accounts.services.signatures import signature_sign
 from audit.audit_context import acting_as
 from audit.ledger import ActionDenied, denials_recorded
@@ -118,6 +118,33 @@ HUMAN_REVIEW_MEANINGS = {
 }
 
 
+#: Held through a role (Risk Officer): deciding a borderline gate with a signature.
+GATE_REVIEW_PERMISSION = "registry.gate_review_modelversion"
+
+
+def gate_human_review_refusal(decision: GateDecision, reviewer: AbstractBaseUser) -> str | None:
+    """Why ``reviewer`` may not decide the gate now (None: they may). ``gate_human_review`` refuses with it, and
+    the review page asks it before offering the form."""
+    if not holds_approval_permission(reviewer, GATE_REVIEW_PERMISSION):
+        return "Only a Risk Officer may decide a borderline gate."
+    if decision.outcome != GateOutcome.BORDERLINE or decision.human_decision:
+        state = decision.get_human_decision_display() if decision.human_decision else decision.get_outcome_display()
+        return f"This gate decision is {state}; only an undecided BORDERLINE gate goes to human review."
+    version = decision.model_version
+    if reviewer.pk in (version.registered_by_id, version.training_run.registered_by_id):
+        return "Whoever registered the model version or its training run cannot review its gate."
+    return None
+
+
+def gate_human_reviewers(decision: GateDecision) -> list[AbstractBaseUser]:
+    """The people who may decide the gate now, in one query."""
+    if decision.outcome != GateOutcome.BORDERLINE or decision.human_decision:
+        return []
+    version = decision.model_version
+    excluded = {version.registered_by_id, version.training_run.registered_by_id} - {None}
+    return list(approval_permission_holders(GATE_REVIEW_PERMISSION).exclude(pk__in=excluded))
+
+
 def gate_human_review(
     *,
     decision: GateDecision,
@@ -140,26 +167,9 @@ def gate_human_review(
             .select_related("model_version__training_run")
             .get(pk=decision.pk)
         )
-        if not holds_approval_permission(reviewer, "registry.gate_review_modelversion"):
-            raise ActionDenied(
-                "Only a Risk Officer may decide a borderline gate.", actor=reviewer, attempted=attempted, obj=locked
-            )
-        if locked.outcome != GateOutcome.BORDERLINE or locked.human_decision:
-            state = locked.get_human_decision_display() if locked.human_decision else locked.get_outcome_display()
-            raise ActionDenied(
-                f"This gate decision is {state}; only an undecided BORDERLINE gate goes to human review.",
-                actor=reviewer,
-                attempted=attempted,
-                obj=locked,
-            )
-        version = locked.model_version
-        if reviewer.pk in (version.registered_by_id, version.training_run.registered_by_id):
-            raise ActionDenied(
-                "Whoever registered the model version or its training run cannot review its gate.",
-                actor=reviewer,
-                attempted=attempted,
-                obj=locked,
-            )
+        problem = gate_human_review_refusal(locked, reviewer)
+        if problem:
+            raise ActionDenied(problem, actor=reviewer, attempted=attempted, obj=locked)
         signature_sign(
             record=locked,
             signer=reviewer,

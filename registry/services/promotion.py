@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.authz import holds_approval_permission, require, roles_of
+from accounts.authz import approval_permission_holders, holds_approval_permission, require, role_holders, roles_of
 from accounts.choices import Role
 from accounts.services.signatures import signature_sign
 from audit.audit_context import acting_as
@@ -39,6 +39,8 @@ from registry.services.deployments import deployment_get_locked, deployment_put_
 from registry.services.provenance import blocking_flags
 from registry.services.training import model_data_problems
 
+#: Held through a role: signing change tickets.
+APPROVE_PERMISSION = "registry.approve_changeticket"
 OPEN_STATES = (ChangeTicketState.DRAFT, ChangeTicketState.SUBMITTED, ChangeTicketState.APPROVED)
 GATED_ENVIRONMENTS = (Environment.STAGING, Environment.PROD)
 
@@ -302,6 +304,39 @@ def signing_role(
     return next((role for role in ticket.required_roles if role in held and role not in signed), None)
 
 
+def change_ticket_approve_refusal(
+    ticket: ChangeTicket, approver: AbstractBaseUser, *, signed: dict[str, AbstractBaseUser] | None = None
+) -> str | None:
+    """Why ``approver`` may not sign the ticket now (None: they may). ``change_ticket_approve`` refuses with it,
+    and the signing page asks it before offering the form. ``signed``: ``valid_approvals(ticket)`` if read."""
+    if ticket.state != ChangeTicketState.SUBMITTED:
+        return f"{ticket.identifier} is {ticket.get_state_display().lower()}, not awaiting approval."
+    if approver.pk == ticket.requested_by_id:
+        return "The requester of a change ticket cannot approve it."
+    if not holds_approval_permission(approver, APPROVE_PERMISSION):
+        return "Your roles do not allow signing change tickets."
+    signed = valid_approvals(ticket) if signed is None else signed
+    if any(signer.pk == approver.pk for signer in signed.values()):
+        return "You already signed this ticket; each required function needs a different person."
+    if signing_role(ticket, approver, signed=signed) is None:
+        return f"{ticket.identifier} needs no further signature from your functions."
+    return None
+
+
+def change_ticket_approvers(
+    ticket: ChangeTicket, *, signed: dict[str, AbstractBaseUser] | None = None
+) -> list[AbstractBaseUser]:
+    """The people who may sign the ticket now: holders of a required function nobody has signed for yet who may
+    sign change tickets, other than its requester and those who signed it already."""
+    if ticket.state != ChangeTicketState.SUBMITTED:
+        return []
+    signed = valid_approvals(ticket) if signed is None else signed
+    open_roles = [role for role in ticket.required_roles if role not in signed]
+    permitted = approval_permission_holders(APPROVE_PERMISSION).values("pk")
+    excluded = [ticket.requested_by_id, *(signer.pk for signer in signed.values())]
+    return list(role_holders(open_roles).filter(pk__in=permitted).exclude(pk__in=excluded))
+
+
 def change_ticket_approve(
     *, ticket: ChangeTicket, approver: AbstractBaseUser, password: str, username: str | None = None
 ) -> ChangeTicket:
@@ -309,20 +344,10 @@ def change_ticket_approve(
     attempted = "change_ticket_approve"
     with denials_recorded(), transaction.atomic(), acting_as(approver):
         locked = _locked_ticket(ticket)
-        problem = None
-        if locked.state != ChangeTicketState.SUBMITTED:
-            problem = f"{locked.identifier} is {locked.get_state_display().lower()}, not awaiting approval."
-        elif approver.pk == locked.requested_by_id:
-            problem = "The requester of a change ticket cannot approve it."
-        elif not holds_approval_permission(approver, "registry.approve_changeticket"):
-            problem = "Your roles do not allow signing change tickets."
-        elif any(signer.pk == approver.pk for signer in valid_approvals(locked).values()):
-            problem = "You already signed this ticket; each required function needs a different person."
-        role = signing_role(locked, approver) if problem is None else None
-        if problem is None and role is None:
-            problem = f"{locked.identifier} needs no further signature from your functions."
+        problem = change_ticket_approve_refusal(locked, approver)
         if problem:
             raise ActionDenied(problem, actor=approver, attempted=attempted, obj=locked)
+        role = signing_role(locked, approver)
         signature_sign(
             record=locked,
             signer=approver,
@@ -346,7 +371,7 @@ def change_ticket_reject(*, ticket: ChangeTicket, approver: AbstractBaseUser, re
         if (
             locked.state != ChangeTicketState.SUBMITTED
             or approver.pk == locked.requested_by_id
-            or not holds_approval_permission(approver, "registry.approve_changeticket")
+            or not holds_approval_permission(approver, APPROVE_PERMISSION)
             or not set(locked.required_roles) & roles_of(approver)
         ):
             raise ActionDenied(

@@ -5,6 +5,7 @@ import datetime
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 
 from accounts.choices import Role
 from audit.choices import LedgerAction
@@ -23,6 +24,7 @@ from governance.services.requirements import (
     requirements_create,
     requirements_return_to_draft,
     requirements_sign,
+    requirements_signers,
     requirements_submit,
     requirements_update,
 )
@@ -496,3 +498,21 @@ def test_the_signing_page_shows_the_capacity_that_will_be_recorded(
     assert in_review.state == RequirementsState.APPROVED
     assert {signature.meaning for signature, _valid in signatures_for(in_review)} >= {COMPLIANCE_MEANING}
     assert open_capacities(in_review, dual) == []
+
+
+def test_the_drafter_is_told_before_any_password_that_others_sign_and_who_they_are(
+    client, product_owner, compliance, drafter, in_review
+) -> None:
+    login_verified(client, drafter)
+    url = reverse("admin:governance_requirementsdocument_sign", args=[in_review.pk])
+
+    page = client.get(url)
+    before = {person.username for person in requirements_signers(in_review)}
+    requirements_sign(document=in_review, actor=product_owner, password=PASSWORD)
+    after_one = {person.username for person in requirements_signers(in_review)}
+
+    assert page.status_code == 403
+    assert 'id="id_password"' not in page.content.decode()
+    assert "You drafted or submitted this document; others must sign it." in page.content.decode()
+    assert before == {"po", "compliance", "policy-owner"}  # the Accountable Product Owner, and Compliance
+    assert after_one == {"compliance", "policy-owner"}  # Compliance's signature is the one still needed

@@ -496,6 +496,20 @@ def test_a_gate_that_is_not_an_undecided_borderline_is_refused_human_review(clie
     assert passing.human_decision == ""
 
 
+def test_the_engineer_who_registered_the_version_is_told_before_any_password_who_reviews_its_gate(
+    client: Client, world, borderline
+) -> None:
+    as_user(client, world["mleng"])
+
+    page = client.get(url("gatedecision_human_review", borderline.pk))
+
+    content = page.content.decode()
+    assert page.status_code == 403
+    assert 'id="id_password"' not in content
+    assert "Only a Risk Officer may decide a borderline gate." in content
+    assert "<strong>Rafael Iskander</strong>, <strong>Rosa Lindqvist</strong>" in content
+
+
 def cells(matrix) -> dict[str, dict[str, tuple[int, int]]]:
     categories = [value for value, _label in matrix.categories]
     return {
