@@ -25,6 +25,7 @@ from evidence.services import (
     may_download,
     model_version_export,
 )
+from evidence.trace_admin import TraceViews
 from registry.models import ModelVersion
 
 
@@ -100,6 +101,7 @@ class EvidencePackAdmin(ReadOnlyAuditAdmin):
                 view(self.export_view),
                 name="evidence_evidencepack_export",
             ),
+            *TraceViews(self.admin_site).urls(),
             *super().get_urls(),
         ]
 
