@@ -8,7 +8,7 @@ download, recorded in the ledger (``evidence.output_statement``).
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
@@ -72,7 +72,10 @@ class TraceViews:
         return TemplateResponse(request, "admin/evidence/trace.html", context)
 
     def statement_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        record = get_object_or_404(InferenceRecord.objects.select_related("batch"), pk=pk)
+        record = InferenceRecord.objects.filter(pk=pk).first()
+        if record is None:
+            self._allowed(request)  # whether a record exists is not told to whoever may not trace
+            raise Http404
         statement = output_statement_download(record=record, user=request.user)  # refused: recorded, then 403
         response = HttpResponse(statement.pdf, content_type="application/pdf")
         name = f"output-provenance-{record.trace_id}-{record.span_id}.pdf"

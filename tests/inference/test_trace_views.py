@@ -124,5 +124,11 @@ def test_the_statement_download_is_a_signed_pdf_recorded_as_an_access_event(clie
     assert event.detail["sha256"] == response["X-Content-SHA256"]
 
 
-def test_an_unknown_record_is_not_found(client, world) -> None:
-    assert signed_in(client, world, "auditor").get(reverse("admin:evidence_trace", args=[999999])).status_code == 404
+def test_an_unknown_record_is_not_found_and_not_told_to_others(client, world) -> None:
+    signed_in(client, world, "auditor")
+    assert client.get(reverse("admin:evidence_trace", args=[999999])).status_code == 404
+    assert client.get(reverse("admin:evidence_trace_statement", args=[999999])).status_code == 404
+
+    signed_in(client, world, "mleng")
+    assert client.get(reverse("admin:evidence_trace", args=[999999])).status_code == 403
+    assert client.get(reverse("admin:evidence_trace_statement", args=[999999])).status_code == 403
