@@ -131,20 +131,36 @@ def _shown(signatures: list[Signature], record: models.Model) -> list[SignatureS
     ]
 
 
-def _signatures_by_record(records: list[models.Model]) -> dict[tuple[int, str], list[Signature]]:
-    """The signatures on every one of ``records`` in one query, oldest first, by (content type id, object id)."""
+def _key(record: models.Model) -> tuple[int, str]:
+    """(content type id, object id): how signatures and overrides point at a record."""
+    return ContentType.objects.get_for_model(record).pk, str(record.pk)
+
+
+def _pointing_at(records: list[models.Model]) -> models.Q:
+    """Rows of a generic-relation table (signatures, overrides) that point at any of ``records``."""
     match = models.Q(pk__in=[])
     for record in records:
-        content_type = ContentType.objects.get_for_model(record)
-        match |= models.Q(content_type_id=content_type.pk, object_id=str(record.pk))
+        content_type_id, object_id = _key(record)
+        match |= models.Q(content_type_id=content_type_id, object_id=object_id)
+    return match
+
+
+def _signatures_by_record(records: list[models.Model]) -> dict[tuple[int, str], list[Signature]]:
+    """The signatures on every one of ``records`` in one query, oldest first, by ``_key``."""
     found: dict[tuple[int, str], list[Signature]] = {}
-    for signature in Signature.objects.filter(match).select_related("ledger_entry").order_by("signed_at", "pk"):
+    rows = Signature.objects.filter(_pointing_at(records)).select_related("ledger_entry").order_by("signed_at", "pk")
+    for signature in rows:
         found.setdefault((signature.content_type_id, signature.object_id), []).append(signature)
     return found
 
 
-def _key(record: models.Model) -> tuple[int, str]:
-    return ContentType.objects.get_for_model(record).pk, str(record.pk)
+def _overrides(ticket: ChangeTicket | None, event: DeploymentEvent | None) -> list[BreakGlassOverride]:
+    """The deployment event's own override and those recorded against its ticket, in one query at most."""
+    found = [event.override] if event is not None and event.override is not None else []
+    if ticket is not None:
+        rows = BreakGlassOverride.objects.filter(_pointing_at([ticket])).select_related("requested_by", "approved_by")
+        found += [override for override in rows if override not in found]
+    return found
 
 
 def _live_event(record: InferenceRecord) -> DeploymentEvent | None:
@@ -189,9 +205,10 @@ def trace(record: InferenceRecord) -> Trace:
             f"The span named {record.named_version}, which was not the version the deployment history says was live."
         )
     ticket = event.change_ticket if event is not None else None
-    overrides: list[BreakGlassOverride] = []
+    overrides = _overrides(ticket, event)
     datasets: list[DatasetShown] = []
     gate = None
+    signatures: dict[tuple[int, str], list[Signature]] = {}
     if model_version is not None:
         links = list(
             TrainingRunDataset.objects.filter(run_id=model_version.training_run_id)
@@ -216,9 +233,6 @@ def trace(record: InferenceRecord) -> Trace:
             )
             for link in links
         ]
-        overrides = _overrides([item for item in (ticket,) if item is not None], event)
-    else:
-        signatures = {}
     if event is not None and event.model_version_id != record.model_version_id:
         notes.append("The deployment history's last change before the answer does not name the live version.")
     proof = record_proof(record)
@@ -235,22 +249,6 @@ def trace(record: InferenceRecord) -> Trace:
         proof=proof,
         notes=notes,
     )
-
-
-def _overrides(records: list[models.Model], event: DeploymentEvent | None) -> list[BreakGlassOverride]:
-    """The deployment event's own override and those recorded against the ticket, in one query at most."""
-    found = [event.override] if event is not None and event.override is not None else []
-    if records:
-        match = models.Q(pk__in=[])
-        for record in records:
-            content_type_id, object_id = _key(record)
-            match |= models.Q(content_type_id=content_type_id, object_id=object_id)
-        found += [
-            override
-            for override in BreakGlassOverride.objects.filter(match).select_related("requested_by", "approved_by")
-            if override not in found
-        ]
-    return found
 
 
 def gate_outcome_label(gate: GateDecision | None) -> str:

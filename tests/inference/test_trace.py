@@ -8,9 +8,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from accounts.demo import DEFAULT_DEMO_PASSWORD
+from governance.choices import EvaluationDimension
+from governance.services.overrides import break_glass_override
 from inference.models import InferenceRecord
 from inference.trace import MAX_QUERY_LENGTH, TraceQueryInvalid, records_matching, trace
 from registry.choices import Environment
+from registry.services.promotion import change_ticket_deploy
 from tests.inference.conftest import ANSWER, genai_attributes, post
 from tests.inference.tracing import COMPLAINT_ANSWER
 
@@ -115,6 +119,31 @@ def test_an_answer_given_before_a_later_promotion_is_traced_to_the_version_live_
     assert found.model_version == first
     assert found.ticket.model_version == first
     assert found.event.happened_at <= before
+
+
+def test_an_answer_of_a_version_put_live_by_break_glass_shows_the_override(intake, world, spans) -> None:
+    version = world.model()
+    world.promote(version, Environment.STAGING)
+    world.card(version)
+    ticket = world.sign_all(world.ticket(version, Environment.PROD))
+    world.gate(version, rates={EvaluationDimension.SAFETY: (5, 10)})
+    ticket.refresh_from_db()
+    override = break_glass_override(
+        record=ticket,
+        gate="promotion",
+        justification="Regulator-mandated disclosure change must be live by midnight; the failing case is known.",
+        requested_by=world["mleng"],
+        approver=world["risk2"],
+        approver_password=DEFAULT_DEMO_PASSWORD,
+    )
+    change_ticket_deploy(ticket=ticket, actor=world["mleng"], override=override)
+    post(intake, spans().add(**genai_attributes()).protobuf())
+
+    found = trace(InferenceRecord.objects.get())
+
+    assert found.ticket == ticket
+    assert found.overrides == [override]
+    assert found.overrides[0].approved_by == world["risk2"]
 
 
 def test_an_answer_when_nothing_was_live_says_so(intake, world, spans) -> None:
