@@ -26,6 +26,7 @@ from evidence.services import (
     may_download,
     model_version_export,
 )
+from evidence.trace_admin import TraceViews
 from governance.models import UseCase
 from registry.models import ModelVersion
 
@@ -107,6 +108,7 @@ class EvidencePackAdmin(ReadOnlyAuditAdmin):
                 view(self.oscal_assessment_results_view),
                 name="evidence_evidencepack_oscal_assessment_results",
             ),
+            *TraceViews(self.admin_site).urls(),
             *super().get_urls(),
         ]
 

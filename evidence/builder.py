@@ -202,6 +202,17 @@ def _policy_controls(data: PackData) -> list[tuple[Any, list[str]]]:
     return sorted(((c, sorted(p)) for c, p in mapping.items()), key=lambda item: str(item[0]))
 
 
+def checkpoint_document(checkpoint: LedgerCheckpoint) -> dict[str, Any]:
+    """The signed checkpoint as a manifest carries it: its statement, signature and the key that verifies it."""
+    return {
+        "statement": json.loads(bytes(checkpoint.statement)),
+        "signature": base64.b64encode(bytes(checkpoint.signature)).decode(),
+        "public_key": base64.b64encode(signing_keys.public_key_bytes()).decode(),
+        "tree_size": checkpoint.tree_size,
+        "root_hash": checkpoint.root_hash_hex,
+    }
+
+
 def attachments_for(
     data: PackData,
     checkpoint: LedgerCheckpoint,
@@ -228,13 +239,7 @@ def attachments_for(
             "use_case": data.use_case.slug,
             "model_version": data.subject.identifier if data.subject is not None else None,
         },
-        "checkpoint": {
-            "statement": json.loads(bytes(checkpoint.statement)),
-            "signature": base64.b64encode(bytes(checkpoint.signature)).decode(),
-            "public_key": base64.b64encode(signing_keys.public_key_bytes()).decode(),
-            "tree_size": checkpoint.tree_size,
-            "root_hash": checkpoint.root_hash_hex,
-        },
+        "checkpoint": checkpoint_document(checkpoint),
         "ledger_slice": {
             "entries": len(entries),
             "first_sequence": entries.first_sequence,
@@ -247,9 +252,12 @@ def attachments_for(
     return files, entries
 
 
-def render_pdf(html: str, files: dict[str, bytes], *, generated_at: datetime) -> tuple[bytes, int]:
-    """PDF/A-3b with ``files`` embedded; returns the bytes and the page count. Nothing is fetched but ``data:``
-    URLs and the project's static files."""
+def render_pdf(
+    html: str, files: dict[str, bytes], *, generated_at: datetime, descriptions: dict[str, str] | None = None
+) -> tuple[bytes, int]:
+    """PDF/A-3b with ``files`` embedded (each described by ``descriptions``, else as a pack's file of that name);
+    returns the bytes and the page count. Nothing is fetched but ``data:`` URLs and the project's static files."""
+    described = {**ATTACHMENT_DESCRIPTIONS, **(descriptions or {})}
     fetcher = StaticOnlyFetcher()
     document = HTML(string=html, base_url=_static_base_url(), url_fetcher=fetcher).render()
     naive = generated_at.astimezone(UTC).replace(tzinfo=None)
@@ -257,7 +265,7 @@ def render_pdf(html: str, files: dict[str, bytes], *, generated_at: datetime) ->
         Attachment(
             string=body,
             name=name,
-            description=ATTACHMENT_DESCRIPTIONS.get(name),
+            description=described.get(name),
             url_fetcher=fetcher,
             relationship="Data" if name != MANIFEST else "Supplement",
             created=naive,

@@ -20,8 +20,13 @@ _LEAF_FIELDS = [
 ]
 
 
+def leaf_document(record: InferenceRecord) -> dict:
+    """The record's fields as its leaf hashes them (JSON; canonicalised with RFC 8785 for the hash)."""
+    return snapshot(record, _LEAF_FIELDS)
+
+
 def leaf_data(record: InferenceRecord) -> bytes:
-    return hashlib.sha256(canonical_bytes(snapshot(record, _LEAF_FIELDS))).digest()
+    return hashlib.sha256(canonical_bytes(leaf_document(record))).digest()
 
 
 def batch_root(records: list[InferenceRecord]) -> str:

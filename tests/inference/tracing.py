@@ -1,0 +1,53 @@
+"""An answer worth tracing: support-assistant:1 through a borderline gate a Risk Officer accepted with a signature,
+promoted to production by signed change tickets, and its answer recorded through the real OTLP intake."""
+
+from dataclasses import dataclass
+
+from accounts.demo import DEFAULT_DEMO_PASSWORD
+from governance.choices import EvaluationDimension
+from inference.models import InferenceRecord
+from registry.choices import Environment
+from registry.models import ChangeTicket, GateDecision, ModelVersion
+from registry.services.gates import gate_human_review
+from registry.services.promotion import change_ticket_deploy
+from tests.inference.conftest import genai_attributes, post
+
+COMPLAINT_ANSWER = "Your refund of 42.10 EUR for invoice 7731 was approved today and reaches your card in 5 days."
+RESPONSE_ID = "chatcmpl-complaint"
+
+
+@dataclass
+class Answered:
+    record: InferenceRecord
+    model_version: ModelVersion
+    ticket: ChangeTicket
+    gate: GateDecision
+
+
+def answered_through_a_reviewed_gate(world, intake, spans) -> Answered:
+    model_version = world.model()
+    world.promote(model_version, Environment.TEST)
+    gate = world.gate(model_version, rates={EvaluationDimension.FACTUALITY: (94, 100)})
+    gate_human_review(
+        decision=gate,
+        reviewer=world["risk"],
+        verdict="accepted",
+        note="The misses are paraphrases of correct answers; reviewed all six.",
+        password=DEFAULT_DEMO_PASSWORD,
+    )
+    world.card(model_version)
+    ticket = None
+    for environment in (Environment.STAGING, Environment.PROD):
+        ticket = change_ticket_deploy(
+            ticket=world.sign_all(world.ticket(model_version, environment)), actor=world["mleng"]
+        )
+    made = spans()
+    made.add(
+        **genai_attributes(
+            answer=COMPLAINT_ANSWER,
+            **{"gen_ai.response.id": RESPONSE_ID, "portal.response_classification": "escalated"},
+        )
+    )
+    assert post(intake, made.protobuf()).status_code == 200
+    gate.refresh_from_db()
+    return Answered(InferenceRecord.objects.get(response_id=RESPONSE_ID), model_version, ticket, gate)
