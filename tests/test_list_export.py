@@ -106,6 +106,14 @@ def test_people_who_may_not_view_the_rows_are_refused_and_the_refusal_recorded(c
     assert not AccessEvent.objects.filter(kind=AccessKind.EXPORT).exists()
 
 
+def test_filters_the_list_does_not_know_get_a_clear_error_and_nothing_is_exported(client: Client, auditor) -> None:
+    response = signed_in(client, auditor).get(reverse(LEDGER_EXPORT), {"recorded_at__gte": "not a date"})
+
+    assert response.status_code == 400
+    assert "filters do not apply" in response.content.decode()
+    assert not AccessEvent.objects.filter(kind=AccessKind.EXPORT).exists()
+
+
 def test_people_not_signed_in_are_sent_to_sign_in_and_nothing_is_exported(client: Client) -> None:
     response = client.get(reverse(LEDGER_EXPORT))
     assert response.status_code == 302

@@ -15,10 +15,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import display_for_field, display_for_value, label_for_field, lookup_field
 from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import strip_tags
@@ -66,7 +67,7 @@ class ListExportMixin(admin.ModelAdmin):
         extra_context = {**(extra_context or {}), "list_export_url": reverse("admin:{}_{}_export_csv".format(*info))}
         return super().changelist_view(request, extra_context)
 
-    def export_csv_view(self, request: HttpRequest) -> StreamingHttpResponse:
+    def export_csv_view(self, request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
         list_name = model_label(self.model)
         if not self.has_view_permission(request):
             with transaction.atomic():
@@ -74,7 +75,13 @@ class ListExportMixin(admin.ModelAdmin):
                     actor=request.user, attempted=f"export {list_name} as CSV", reason="may not view this list"
                 )
             raise PermissionDenied
-        changelist = self.get_changelist_instance(request)
+        try:
+            changelist = self.get_changelist_instance(request)
+        except IncorrectLookupParameters:
+            return HttpResponseBadRequest(
+                "These filters do not apply to this list; open the list, filter it there and export again.",
+                content_type="text/plain; charset=utf-8",
+            )
         queryset = changelist.get_queryset(request)
         if isinstance(self.opts.pk, _INTEGER_PKS):
             # The list as it stood when asked for: not the export's own ledger entry, nor rows added meanwhile.
