@@ -6,9 +6,10 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from accounts.authz import holds_approval_permission
+from audit.admin.export import ListExportMixin
 
 
-class RoleGatedAdmin(admin.ModelAdmin):
+class RoleGatedAdmin(ListExportMixin, admin.ModelAdmin):
     """Adding, changing and deleting are offered only to people whose role grants it; being an
     administrator does not (the services would refuse anyway). Viewing follows Django's permissions."""
 

@@ -36,6 +36,7 @@ from accounts.services.role_grants import (
     role_grant_revocation_reject,
     role_grant_revocation_request,
 )
+from audit.admin.export import ListExportMixin
 from audit.admin.governed import GovernedAdmin, ReadOnlyAuditAdmin
 from audit.ledger import ActionDenied
 
@@ -257,7 +258,7 @@ def _governed_changes(request: HttpRequest, user: Any) -> list[str]:
     return tried
 
 
-class PortalUserAdmin(UserAdmin):
+class PortalUserAdmin(ListExportMixin, UserAdmin):
     """Django's user page, with roles, permissions and administrator rights shown but not editable: roles
     change through role grants (requested, then approved by a second person), which the page links to."""
 
@@ -310,7 +311,7 @@ class PortalUserAdmin(UserAdmin):
         return super().changeform_view(request, object_id, form_url, extra_context)
 
 
-class RoleGroupAdmin(GroupAdmin):
+class RoleGroupAdmin(ListExportMixin, GroupAdmin):
     """The role groups, shown but never changed here: what each role may do is declared by the apps in code and
     synchronised by every ``migrate``, and who holds it changes only through role grants. An editable permission list
     would let an administrator give a role an approval it does not have (and every holder with it); a post that tries

@@ -53,6 +53,7 @@ from accounts.services.second_factor import (
     secret_text,
 )
 from accounts.sign_in import lockout_lift, may_lift_lockouts
+from audit.admin.export import ListExportMixin
 from audit.ledger import ActionDenied
 
 #: The session key of a sign-in whose password has passed and whose second factor is awaited.
@@ -300,7 +301,7 @@ class SecurityOfficerOnly:
         return may_lift_lockouts(request.user)
 
 
-class AuthenticatorAdmin(SecurityOfficerOnly, admin.ModelAdmin):
+class AuthenticatorAdmin(SecurityOfficerOnly, ListExportMixin, admin.ModelAdmin):
     """Who has enrolled an authenticator; "Reset second factor" for a person who lost theirs. The secret is
     never shown."""
 
@@ -352,7 +353,7 @@ class AuthenticatorAdmin(SecurityOfficerOnly, admin.ModelAdmin):
         return HttpResponseRedirect(url)
 
 
-class LockoutAdmin(SecurityOfficerOnly, admin.ModelAdmin):
+class LockoutAdmin(SecurityOfficerOnly, ListExportMixin, admin.ModelAdmin):
     """Failed sign-ins per username and address; "Lift lockout" lets a locked-out person try again."""
 
     list_display = ("username", "ip_address", "failures_since_start", "attempt_time", "path_info")

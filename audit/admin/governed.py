@@ -13,6 +13,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from audit import ledger
 from audit.access import access_record
+from audit.admin.export import ListExportMixin
 from audit.canonical import ledger_labels
 from audit.choices import AccessKind
 from audit.models.ledger import LedgerEntry
@@ -21,7 +22,7 @@ from audit.signatures import signatures_for
 AUDIT_TRAIL_LIMIT = 500
 
 
-class ReadOnlyAuditAdmin(admin.ModelAdmin):
+class ReadOnlyAuditAdmin(ListExportMixin, admin.ModelAdmin):
     """Evidence is never added, changed or deleted through the admin, by anyone, superusers included."""
 
     show_full_result_count = False
@@ -39,7 +40,7 @@ class ReadOnlyAuditAdmin(admin.ModelAdmin):
         return {}
 
 
-class GovernedAdmin(SimpleHistoryAdmin):
+class GovernedAdmin(ListExportMixin, SimpleHistoryAdmin):
     """Admin for a ``GovernedModel``: adds the "Audit trail" page (ledger entries, diffs and signatures).
 
     Subclasses list their state-machine fields in ``readonly_fields``: transitions are buttons that call
