@@ -14,6 +14,8 @@ from registry.models import Deployment, GateDecision, ModelVersion
 VERSIONS_CHARTED = 8
 #: How many of a deployment's most recent monitoring periods its page draws.
 PERIODS_CHARTED = 24
+#: The pages' charts are the evidence pack's geometry scaled up to this width for the screen.
+PAGE_WIDTH = 900
 
 
 def pass_rate_chart(gates: Iterable[GateDecision], *, display_width: float | None = None) -> SafeString | None:
@@ -38,7 +40,7 @@ def pass_rate_chart(gates: Iterable[GateDecision], *, display_width: float | Non
     return grouped_bars(groups, display_width=display_width)
 
 
-def model_pass_rate_chart(version: ModelVersion, *, display_width: float | None = None) -> SafeString | None:
+def model_pass_rate_chart(version: ModelVersion, *, display_width: float = PAGE_WIDTH) -> SafeString | None:
     """This version and the versions of the same model registered before it (at most ``VERSIONS_CHARTED``)."""
     gates = GateDecision.objects.filter(
         model_version__use_case_id=version.use_case_id,
@@ -49,7 +51,7 @@ def model_pass_rate_chart(version: ModelVersion, *, display_width: float | None 
     return pass_rate_chart(gates, display_width=display_width)
 
 
-def monitoring_chart(deployment: Deployment, *, display_width: float | None = None) -> SafeString | None:
+def monitoring_chart(deployment: Deployment, *, display_width: float = PAGE_WIDTH) -> SafeString | None:
     """The four monitored rates of the latest periods, oldest first, each with the deployment's alert threshold."""
     rows = list(
         deployment.monitoring.order_by("-period_end", "-id").values_list(

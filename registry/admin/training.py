@@ -44,8 +44,6 @@ def register_model_version_link(label: str, url_name: str, permission: str) -> N
 
 
 MAX_SECTION_CHARS = 10_000
-#: The charts' width on the page (their geometry is the evidence pack's, scaled up for the screen).
-CHART_DISPLAY_WIDTH = 900
 
 
 @admin.register(BaseModel)
@@ -260,5 +258,5 @@ def model_version_context(version: ModelVersion) -> dict[str, Any]:
         "deployments": [(deployment, deployment.current_version_id == version.pk) for deployment in deployments],
         "cards": list(version.cards.select_related("created_by").order_by("-revision")),
         "incidents": list(version.incidents.order_by("-detected_at", "-id")[:20]),
-        "pass_rate_chart": model_pass_rate_chart(version, display_width=CHART_DISPLAY_WIDTH),
+        "pass_rate_chart": model_pass_rate_chart(version),
     }
