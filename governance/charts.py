@@ -73,7 +73,7 @@ def grouped_bars(
     is as wide as the longest row label, so no label is cut."""
     if not groups:
         return None
-    label_w = int(max(len(label) for group in groups for label, _rate in group.bars) * CHART_FONT * CHAR_WIDTH) + 8
+    label_w = int(max(text_width(label, CHART_FONT) for group in groups for label, _rate in group.bars)) + 8
     bar_x = label_w
     bar_max = CHART_WIDTH - bar_x - CHART_VALUE_ROOM
     parts = []
