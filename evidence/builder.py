@@ -18,7 +18,6 @@ from typing import Any
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from weasyprint import HTML, Attachment
 
@@ -40,8 +39,10 @@ from evidence.collect import (
 )
 from evidence.exports import bom_bytes, ledger_jsonl, provenance_bytes, validation_csv
 from evidence.fetcher import StaticOnlyFetcher
+from governance.charts import CHAR_WIDTH as CHAR_WIDTH  # the pack tests measure labels with it
 from governance.choices import LifecycleStage
 from governance.models import RaciMatrix, UseCase
+from registry.charts import pass_rate_chart
 from registry.models import GateDecision, ModelVersion
 
 MANIFEST_KIND = "llm-governance-portal/evidence-pack/v1"
@@ -103,86 +104,16 @@ ROLE_ABBREVIATIONS = {
     Role.AUDITOR: "AUD",
 }
 
-# The chart's geometry, in SVG user units (1 unit = 1 CSS px = 0.26 mm: 640 units fill the 169 mm of text width).
-CHART_WIDTH = 640
-CHART_ROW = 14
-CHART_GAP = 8
-CHART_VALUE_ROOM = 48
-CHART_FONT = 7
-#: A generous average advance of DejaVu Sans, as a fraction of the font size, to size the version label column.
-CHAR_WIDTH = 0.62
-
 
 def dimension_chart(model_versions: list[ModelVersion]) -> SafeString | None:
     """Inline SVG: per evaluation dimension, the pass rate of each version (of the same model name) at its latest
     gate, the value printed at the end of each bar, and the minimum pass rate of the thresholds as a dashed line.
     Each dimension's label has a line of its own above its bars and the version column is as wide as the longest
-    identifier, so no label is cut. Numbers are computed here; every label is escaped."""
+    identifier, so no label is cut (drawn by ``governance.charts``, as on the model version page)."""
     names = {mv.name for mv in model_versions}
     use_cases = {mv.use_case_id for mv in model_versions}
     gates = GateDecision.objects.filter(model_version__name__in=names, model_version__use_case__in=use_cases)
-    latest: dict[ModelVersion, GateDecision] = {}
-    for gate in gates.select_related("model_version").order_by("decided_at", "id"):
-        latest[gate.model_version] = gate
-    if not latest:
-        return None
-    versions = sorted(latest, key=lambda mv: (mv.name, mv.number))
-    dimensions = sorted({d for gate in latest.values() for d in gate.figures})
-    label_w = int(max(len(mv.identifier) for mv in versions) * CHART_FONT * CHAR_WIDTH) + 8
-    bar_x = label_w
-    bar_max = CHART_WIDTH - bar_x - CHART_VALUE_ROOM
-    parts = []
-    y = 0
-    for dimension in dimensions:
-        figures = [latest[mv].figures.get(dimension) or {} for mv in versions]
-        label = next((f["label"] for f in figures if f.get("label")), dimension)
-        minimum = next((f.get("min_pass_rate") for f in reversed(figures) if f.get("min_pass_rate") is not None), None)
-        heading = format_html("{} (minimum {}%)", label, minimum) if minimum is not None else label
-        parts.append(format_html('<text x="0" y="{}" font-size="8" font-weight="bold">{}</text>', y + 9, heading))
-        y += 12
-        top = y
-        for mv, figure in zip(versions, figures, strict=True):
-            rate = float(figure.get("pass_rate") or 0)
-            width = bar_max * rate / 100
-            parts.append(
-                format_html(
-                    '<text x="0" y="{}" font-size="{}">{}</text>'
-                    '<rect x="{}" y="{}" width="{}" height="{}" fill="#4a78a8"/>'
-                    '<text x="{}" y="{}" font-size="{}">{}%</text>',
-                    y + 8,
-                    CHART_FONT,
-                    mv.identifier,
-                    bar_x,
-                    y + 1,
-                    f"{width:.1f}",
-                    CHART_ROW - 4,
-                    f"{bar_x + width + 3:.1f}",
-                    y + 8,
-                    CHART_FONT,
-                    f"{rate:.2f}" if figure.get("pass_rate") is not None else "-",
-                )
-            )
-            y += CHART_ROW
-        if minimum is not None:
-            x = f"{bar_x + bar_max * float(minimum) / 100:.1f}"
-            parts.append(
-                format_html(
-                    '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#a00" stroke-width="1" stroke-dasharray="3,2"/>',
-                    x,
-                    top - 1,
-                    x,
-                    y,
-                )
-            )
-        y += CHART_GAP
-    return format_html(
-        '<svg class="chart" xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" viewBox="0 0 {} {}">{}</svg>',
-        CHART_WIDTH,
-        y,
-        CHART_WIDTH,
-        y,
-        format_html_join("", "{}", ((part,) for part in parts)),
-    )
+    return pass_rate_chart(gates.select_related("model_version"))
 
 
 def _raci_rows(revision: RaciMatrix | None) -> list[tuple[str, str, list[str]]]:

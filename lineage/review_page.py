@@ -3,12 +3,15 @@ upstream lineage as a picture (SVG drawn on the server, so it works without scri
 
 from typing import Any
 
+from django.urls import reverse
 from django.utils.html import escape
 
+from governance.charts import text_width
 from lineage.graph import upstream_version_ids
 from lineage.models import DatasetVersion, LineageEdge, LineageSource
 
-NODE_WIDTH, NODE_HEIGHT, COLUMN, ROW = 220, 34, 260, 50
+#: Nodes are at least this wide, and wider when their label needs it (labels are never cut).
+MIN_NODE_WIDTH, NODE_HEIGHT, COLUMN_GAP, ROW, NODE_FONT = 220, 34, 40, 50, 11
 
 
 def changes_since_previous(version: DatasetVersion) -> tuple[DatasetVersion | None, list[tuple[str, Any, Any]]]:
@@ -56,27 +59,38 @@ def lineage_svg(version: DatasetVersion) -> str:
     edges = list(LineageEdge.objects.filter(child_id__in=ids, parent_id__in=ids).values_list("parent_id", "child_id"))
     sources = list(
         LineageSource.objects.filter(record__version_id__in=ids).values_list(
-            "source_system__name", "record__version_id"
+            "source_system__name", "source_system_id", "record__version_id"
         )
     )
     depth = {pk: 0 for pk in ids}
     for _ in range(len(ids)):  # longest path from a root; the graph is acyclic and small
         for parent, child in edges:
             depth[child] = max(depth[child], depth[parent] + 1)
+    source_ids = {name: source_id for name, source_id, _version in sources}
+    labels: dict[str, tuple[str, str]] = {}  # key -> (label, admin URL)
+    for name, source_id in source_ids.items():
+        labels[f"s:{name}"] = (name, reverse("admin:lineage_sourcesystem_change", args=[source_id]))
+    for pk, node in versions.items():
+        labels[f"v:{pk}"] = (
+            f"{node} · {node.get_state_display()}",
+            reverse("admin:lineage_datasetversion_change", args=[pk]),
+        )
+    node_width = max(MIN_NODE_WIDTH, *(int(text_width(label, NODE_FONT)) + 12 for label, _url in labels.values()))
+    column_width = node_width + COLUMN_GAP
     columns: dict[int, list[str]] = {}
     position: dict[str, tuple[int, int]] = {}
 
     def place(key: str, column: int) -> None:
         row = len(columns.setdefault(column, []))
         columns[column].append(key)
-        position[key] = (10 + column * COLUMN, 10 + row * ROW)
+        position[key] = (10 + column * column_width, 10 + row * ROW)
 
-    for name in sorted({name for name, _version in sources}):
+    for name in sorted(source_ids):
         place(f"s:{name}", 0)
     for pk in sorted(ids, key=lambda pk: (depth[pk], str(versions[pk]))):
         place(f"v:{pk}", depth[pk] + 1)
-    links = [(f"s:{name}", f"v:{pk}") for name, pk in sources] + [(f"v:{p}", f"v:{c}") for p, c in edges]
-    width = 20 + (max(columns) + 1) * COLUMN
+    links = [(f"s:{name}", f"v:{pk}") for name, _source_id, pk in sources] + [(f"v:{p}", f"v:{c}") for p, c in edges]
+    width = 20 + (max(columns) + 1) * column_width - COLUMN_GAP
     height = 20 + max(len(keys) for keys in columns.values()) * ROW
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="lineage-graph" width="{width}" height="{height}" '
@@ -85,20 +99,16 @@ def lineage_svg(version: DatasetVersion) -> str:
     for start, end in links:
         (x1, y1), (x2, y2) = position[start], position[end]
         parts.append(
-            f'<line x1="{x1 + NODE_WIDTH}" y1="{y1 + NODE_HEIGHT // 2}" x2="{x2}" y2="{y2 + NODE_HEIGHT // 2}" '
+            f'<line x1="{x1 + node_width}" y1="{y1 + NODE_HEIGHT // 2}" x2="{x2}" y2="{y2 + NODE_HEIGHT // 2}" '
             'stroke="#79aec8" stroke-width="1.5"/>'
         )
     for key, (x, y) in position.items():
-        if key.startswith("s:"):
-            label, fill = key[2:], "#f4e7c5"
-        else:
-            node = versions[int(key[2:])]
-            label = f"{node} · {node.get_state_display()}"
-            fill = "#c9e7c9" if node.pk == version.pk else "#e8f1f6"
+        label, url = labels[key]
+        fill = "#f4e7c5" if key.startswith("s:") else "#c9e7c9" if key == f"v:{version.pk}" else "#e8f1f6"
         parts.append(
-            f'<g><rect x="{x}" y="{y}" width="{NODE_WIDTH}" height="{NODE_HEIGHT}" rx="4" fill="{fill}" '
-            f'stroke="#417690"/><text x="{x + 6}" y="{y + 21}" font-size="11" font-family="sans-serif">'
-            f"{escape(label[:36])}</text></g>"
+            f'<a href="{escape(url)}"><rect x="{x}" y="{y}" width="{node_width}" height="{NODE_HEIGHT}" rx="4" '
+            f'fill="{fill}" stroke="#417690"/><text x="{x + 6}" y="{y + 21}" font-size="{NODE_FONT}" '
+            f'font-family="sans-serif">{escape(label)}</text></a>'
         )
     parts.append("</svg>")
     return "".join(parts)

@@ -16,6 +16,7 @@ from audit.admin import ReadOnlyAuditAdmin
 from lineage.choices import DatasetVersionState
 from registry.admin.base import RegistryAdmin, UnapprovedDataFilter, data_flag, on_unapproved_data, unapproved_links
 from registry.admin.pages import RollbackBreakGlassForm, approver_reauthentication_counted, change_url, form_page
+from registry.charts import monitoring_chart
 from registry.models import Deployment, DeploymentEvent, MonitoringSummary
 from registry.services.deployments import deployment_kill_switch, deployment_rollback
 from registry.services.emergency import deployment_rollback_break_glass
@@ -185,6 +186,7 @@ def deployment_context(request: HttpRequest, deployment: Deployment) -> dict[str
         "unapproved": unapproved,
         "events": list(events[:EVENTS_SHOWN]),
         "summaries": list(summaries[:SUMMARIES_SHOWN]),
+        "monitoring_chart": monitoring_chart(deployment),
         "may_rollback": may_rollback and not rollback_blocked,
         "may_rollback_break_glass": rollback_blocked,
         "may_kill_switch": may(request, KILL_SWITCH),

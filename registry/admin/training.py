@@ -25,6 +25,7 @@ from registry.admin.base import (
     unapproved_links,
 )
 from registry.admin.pages import form_page
+from registry.charts import model_pass_rate_chart
 from registry.comparison import compare_model_versions, replaced_in_production
 from registry.models import BaseModel, Deployment, ModelCard, ModelVersion, TrainingRun, TrainingRunDataset
 from registry.services.cards import model_card_revise
@@ -257,4 +258,5 @@ def model_version_context(version: ModelVersion) -> dict[str, Any]:
         "deployments": [(deployment, deployment.current_version_id == version.pk) for deployment in deployments],
         "cards": list(version.cards.select_related("created_by").order_by("-revision")),
         "incidents": list(version.incidents.order_by("-detected_at", "-id")[:20]),
+        "pass_rate_chart": model_pass_rate_chart(version),
     }
