@@ -41,12 +41,18 @@ class InferenceBatch(models.Model):
 
 class InferenceRecord(models.Model):
     """One answer of a deployed model: which version the deployment history says was live in that environment
-    when the span started, what the span itself named (flagged when they differ), and the runtime checks."""
+    when the span started, what the span itself named (flagged when they differ), and the runtime checks.
 
-    batch = models.ForeignKey(InferenceBatch, verbose_name=_("batch"), on_delete=models.PROTECT, related_name="records")
+    On PostgreSQL the table is partitioned by use case and month (``inference.partitions``), and its primary key and
+    unique constraints also carry ``use_case_id`` and ``started_at``, as partitioning requires."""
+
+    # The position constraint's index and the period index already start with these columns.
+    batch = models.ForeignKey(
+        InferenceBatch, verbose_name=_("batch"), on_delete=models.PROTECT, related_name="records", db_index=False
+    )
     position = models.PositiveIntegerField(_("position in the batch"))
     use_case = models.ForeignKey(
-        "governance.UseCase", verbose_name=_("use case"), on_delete=models.PROTECT, related_name="+"
+        "governance.UseCase", verbose_name=_("use case"), on_delete=models.PROTECT, related_name="+", db_index=False
     )
     environment = models.CharField(_("environment"), max_length=10, choices=Environment.choices)
     model_version = models.ForeignKey(

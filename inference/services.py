@@ -23,6 +23,7 @@ from inference import keys
 from inference.choices import ResponseClassification
 from inference.models import InferenceBatch, InferenceRecord
 from inference.otlp import SpanFacts
+from inference.partitions import inference_partitions_ensure, month_start
 from inference.proofs import batch_root
 from registry.choices import DeploymentEventKind, IncidentState
 from registry.models import Deployment, DeploymentEvent, Incident, ModelVersion, MonitoringSummary
@@ -153,6 +154,7 @@ def _batch_record(
     batch = InferenceBatch.objects.create(use_case=use_case, token=token, record_count=len(records), merkle_root=root)
     for record in records:
         record.batch = batch
+    inference_partitions_ensure({(use_case.pk, month_start(record.started_at)) for record in records})
     InferenceRecord.objects.bulk_create(records, batch_size=1000)
     entry = ledger.append(
         action=LedgerAction.CREATE,
