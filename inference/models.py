@@ -4,8 +4,9 @@ Records are written in bulk and are not governed models: a ledger entry per answ
 volume. Each accepted batch is one ledger entry instead, carrying its record count and the RFC 9162 Merkle root
 over its records (``inference.proofs``), so any record can be proven into the ledger and an altered one fails.
 
-The prompt and the answer are never stored: only keyed HMAC-SHA-256 digests of them (``inference.keys``), so a
-pasted answer finds its record without the portal holding the text, and the end user only as a keyed pseudonym.
+The prompt and the answer are never stored as sent: only keyed HMAC-SHA-256 digests of them (``inference.keys``), so
+a pasted answer finds its record without the portal holding the text, a redacted excerpt where the use case allows
+one (``inference.redaction``), and the end user only as a keyed pseudonym.
 """
 
 from django.db import models
@@ -93,6 +94,9 @@ class InferenceRecord(models.Model):
     prompt_hmac = models.CharField(_("prompt HMAC-SHA-256"), max_length=64, blank=True)
     answer_hmac = models.CharField(_("answer HMAC-SHA-256"), max_length=64, blank=True)
     hmac_key_id = models.CharField(_("HMAC key id"), max_length=40, blank=True)
+    # Only for use cases allowed excerpts, masked before they are written (``inference.redaction``).
+    prompt_excerpt = models.CharField(_("prompt excerpt (redacted)"), max_length=2000, blank=True)
+    answer_excerpt = models.CharField(_("answer excerpt (redacted)"), max_length=2000, blank=True)
 
     class Meta:
         verbose_name = _("inference record")

@@ -91,16 +91,23 @@ def existing_partitions(use_case_ids: Iterable[int] | None = None) -> list[Parti
 def inference_partitions_ensure(needed: Iterable[tuple[int, datetime.date]]) -> list[str]:
     """Create the partitions of the ``(use case id, month)`` pairs that have none yet; returns the names made.
 
-    Creating a partition locks the parent table briefly, so the names are checked first and only missing ones are
-    made: on the intake's path that is almost never (the beat task makes them ahead)."""
+    Creating a partition locks the parent table until the transaction ends, so the names are checked first and only
+    missing ones are made: on the intake's path that is almost never (the beat task makes them ahead). Call it before
+    the transaction inserts any record, or two sessions could wait for each other."""
     if not partitioned():
         return []
     wanted = {(use_case_id, month_start(month)) for use_case_id, month in needed}
     if not wanted:
         return []
-    have = {(partition.use_case_id, partition.month) for partition in existing_partitions({uc for uc, _m in wanted})}
-    missing = sorted(wanted - have)
+    use_case_ids = {use_case_id for use_case_id, _month in wanted}
+    if wanted <= {(partition.use_case_id, partition.month) for partition in existing_partitions(use_case_ids)}:
+        return []
     with transaction.atomic(), connection.cursor() as cursor:
+        # One creator at a time, and the second finds the first's partitions: two sessions creating partitions of
+        # the same table at once would deadlock on its lock.
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [TABLE])
+        have = {(partition.use_case_id, partition.month) for partition in existing_partitions(use_case_ids)}
+        missing = sorted(wanted - have)
         for use_case_id, month in missing:
             cursor.execute(create_partition_sql(use_case_id, month))
     return [partition_name(use_case_id, month) for use_case_id, month in missing]

@@ -25,6 +25,7 @@ from inference.models import InferenceBatch, InferenceRecord
 from inference.otlp import SpanFacts
 from inference.partitions import inference_partitions_ensure, month_start
 from inference.proofs import batch_root
+from inference.redaction import ExcerptPolicy, excerpt_policy
 from registry.choices import DeploymentEventKind, IncidentState
 from registry.models import Deployment, DeploymentEvent, Incident, ModelVersion, MonitoringSummary
 from registry.services.deployments import deployment_get_locked
@@ -68,7 +69,7 @@ class LiveVersions:
         return versions[index - 1] if index else None
 
 
-def _record(span: ResolvedSpan, live_version_id: int | None, position: int) -> InferenceRecord:
+def _record(span: ResolvedSpan, live_version_id: int | None, position: int, excerpts: ExcerptPolicy) -> InferenceRecord:
     facts = span.facts
     key_id = ""
     prompt_hmac = answer_hmac = ""
@@ -103,6 +104,8 @@ def _record(span: ResolvedSpan, live_version_id: int | None, position: int) -> I
         prompt_hmac=prompt_hmac,
         answer_hmac=answer_hmac,
         hmac_key_id=key_id,
+        prompt_excerpt=excerpts.excerpt(facts.prompt),
+        answer_excerpt=excerpts.excerpt(facts.answer),
     )
 
 
@@ -115,6 +118,9 @@ def inference_spans_record(
     for that version in that environment unless one is already open."""
     with denials_recorded(), transaction.atomic(), acting_as(actor):
         require(actor, "inference.add_inferencebatch", attempted="inference_spans_record")
+        # Before the records table is read, so that a partition this request makes cannot wait for another session
+        # that read it.
+        inference_partitions_ensure({(span.use_case.pk, month_start(span.facts.started_at)) for span in spans})
         unique = {(span.facts.trace_id, span.facts.span_id): span for span in spans}
         seen = _already_recorded(list(unique))
         by_use_case: dict[int, list[ResolvedSpan]] = defaultdict(list)
@@ -146,15 +152,15 @@ def _batch_record(
     group: list[ResolvedSpan], live: LiveVersions, *, token: PipelineToken
 ) -> tuple[InferenceBatch, list[InferenceRecord]]:
     use_case = group[0].use_case
+    excerpts = excerpt_policy(use_case)
     records = [
-        _record(span, live.at(use_case.pk, span.facts.environment, span.facts.started_at), position)
+        _record(span, live.at(use_case.pk, span.facts.environment, span.facts.started_at), position, excerpts)
         for position, span in enumerate(group)
     ]
     root = batch_root(records)
     batch = InferenceBatch.objects.create(use_case=use_case, token=token, record_count=len(records), merkle_root=root)
     for record in records:
         record.batch = batch
-    inference_partitions_ensure({(use_case.pk, month_start(record.started_at)) for record in records})
     InferenceRecord.objects.bulk_create(records, batch_size=1000)
     entry = ledger.append(
         action=LedgerAction.CREATE,

@@ -27,6 +27,8 @@ Variables (see README, "Configuration"):
   INFERENCE_HMAC_KEYS, INFERENCE_HMAC_KEY_ID, INFERENCE_PSEUDONYM_KEY   the keys prompts, answers and end users of
                          inference records are hashed with (JSON {key id: secret}, the current key id, a secret);
                          unset = derived from SECRET_KEY, which check --deploy warns about (inference.W001)
+  INFERENCE_EXCERPT_USE_CASES, INFERENCE_EXCERPT_CHARS   use cases whose records keep a redacted excerpt (none), and
+                         its length (280)
   INFERENCE_RETENTION_DAYS, INFERENCE_RETENTION_DAYS_BY_USE_CASE   days inference records are kept (400), and per use
                          case (JSON {slug: days}); whole expired months are purged daily
   CACHE_URL              e.g. redis://127.0.0.1:6379/1: the cache shared by every process (API rate counters);
@@ -434,6 +436,12 @@ if not isinstance(INFERENCE_RETENTION_DAYS_BY_USE_CASE, dict) or not all(
         "INFERENCE_RETENTION_DAYS is a whole number of days of at least 1, and "
         "INFERENCE_RETENTION_DAYS_BY_USE_CASE maps use case slugs to such numbers."
     )
+#: The use cases (slugs) whose inference records keep a redacted excerpt of the prompt and the answer
+#: (``inference.redaction``), and its length in characters; no use case does unless listed.
+INFERENCE_EXCERPT_USE_CASES = env_list("INFERENCE_EXCERPT_USE_CASES")
+INFERENCE_EXCERPT_CHARS = env_int("INFERENCE_EXCERPT_CHARS", 280)
+if not 1 <= INFERENCE_EXCERPT_CHARS <= 2000:
+    raise ImproperlyConfigured("INFERENCE_EXCERPT_CHARS is between 1 and 2000.")
 LEDGER_SIGNING_KEY = env_str("LEDGER_SIGNING_KEY")
 LEDGER_SIGNING_KEY_FILE = env_str("LEDGER_SIGNING_KEY_FILE") or (
     str(VAR_DIR / "ledger-signing-key.pem") if DEBUG else ""
