@@ -22,6 +22,7 @@ BENCHMARKS = (
     "bench.evidence",
     "bench.api",
     "bench.siem",
+    "bench.inference",
 )
 #: Run only when named.
 ON_REQUEST = ("bench.scale",)
