@@ -115,3 +115,29 @@ class InferenceRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.trace_id}/{self.span_id}"
+
+
+class InferenceCitation(models.Model):
+    """An inference record an incident cites: the answers that raised it (a version mismatch, a monitoring alert).
+
+    By id, trace and span rather than by foreign key: the record table is partitioned on PostgreSQL, which allows no
+    foreign key into it, and retention may purge the record while the incident stays; the trace and span still
+    name the answer then, and the purge's ledger entry says when it went."""
+
+    incident = models.ForeignKey(
+        "registry.Incident", verbose_name=_("incident"), on_delete=models.PROTECT, related_name="inference_citations"
+    )
+    record_id = models.BigIntegerField(_("inference record"))
+    trace_id = models.CharField(_("trace id"), max_length=32)
+    span_id = models.CharField(_("span id"), max_length=16)
+
+    class Meta:
+        verbose_name = _("inference record cited by an incident")
+        verbose_name_plural = _("inference records cited by incidents")
+        ordering = ["incident_id", "record_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "record_id"], name="inference_citation_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.trace_id}/{self.span_id}"

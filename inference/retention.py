@@ -77,7 +77,7 @@ def inference_records_purge(*, use_case: UseCase, now: datetime.datetime | None 
         for start in range(0, len(batch_ids), 1000):
             InferenceRecord.objects.filter(batch_id__in=batch_ids[start : start + 1000]).filter(
                 started_at__gte=before
-            )._raw_delete(InferenceRecord.objects.db)
+            ).delete()
         if partitioned():
             with connection.cursor() as cursor:
                 # A table with deferred foreign-key checks still pending in this transaction cannot be dropped.
@@ -85,9 +85,9 @@ def inference_records_purge(*, use_case: UseCase, now: datetime.datetime | None 
                 for name in partitions:
                     cursor.execute(f'DROP TABLE "{name}"')
         else:
-            expired._raw_delete(InferenceRecord.objects.db)
+            expired.delete()
         for start in range(0, len(batch_ids), 1000):
-            InferenceBatch.objects.filter(pk__in=batch_ids[start : start + 1000])._raw_delete(InferenceBatch.objects.db)
+            InferenceBatch.objects.filter(pk__in=batch_ids[start : start + 1000]).delete()
         purge = InferencePurge(
             use_case=use_case,
             before=before,
