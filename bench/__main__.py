@@ -24,6 +24,7 @@ BENCHMARKS = (
     "bench.api",
     "bench.siem",
     "bench.comparison",
+    "bench.inference",
 )
 #: Run only when named.
 ON_REQUEST = ("bench.scale",)

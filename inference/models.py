@@ -4,8 +4,9 @@ Records are written in bulk and are not governed models: a ledger entry per answ
 volume. Each accepted batch is one ledger entry instead, carrying its record count and the RFC 9162 Merkle root
 over its records (``inference.proofs``), so any record can be proven into the ledger and an altered one fails.
 
-The prompt and the answer are never stored: only keyed HMAC-SHA-256 digests of them (``inference.keys``), so a
-pasted answer finds its record without the portal holding the text, and the end user only as a keyed pseudonym.
+The prompt and the answer are never stored as sent: only keyed HMAC-SHA-256 digests of them (``inference.keys``), so
+a pasted answer finds its record without the portal holding the text, a redacted excerpt where the use case allows
+one (``inference.redaction``), and the end user only as a keyed pseudonym.
 """
 
 from django.db import models
@@ -41,12 +42,18 @@ class InferenceBatch(models.Model):
 
 class InferenceRecord(models.Model):
     """One answer of a deployed model: which version the deployment history says was live in that environment
-    when the span started, what the span itself named (flagged when they differ), and the runtime checks."""
+    when the span started, what the span itself named (flagged when they differ), and the runtime checks.
 
-    batch = models.ForeignKey(InferenceBatch, verbose_name=_("batch"), on_delete=models.PROTECT, related_name="records")
+    On PostgreSQL the table is partitioned by use case and month (``inference.partitions``), and its primary key and
+    unique constraints also carry ``use_case_id`` and ``started_at``, as partitioning requires."""
+
+    # The position constraint's index and the period index already start with these columns.
+    batch = models.ForeignKey(
+        InferenceBatch, verbose_name=_("batch"), on_delete=models.PROTECT, related_name="records", db_index=False
+    )
     position = models.PositiveIntegerField(_("position in the batch"))
     use_case = models.ForeignKey(
-        "governance.UseCase", verbose_name=_("use case"), on_delete=models.PROTECT, related_name="+"
+        "governance.UseCase", verbose_name=_("use case"), on_delete=models.PROTECT, related_name="+", db_index=False
     )
     environment = models.CharField(_("environment"), max_length=10, choices=Environment.choices)
     model_version = models.ForeignKey(
@@ -87,6 +94,9 @@ class InferenceRecord(models.Model):
     prompt_hmac = models.CharField(_("prompt HMAC-SHA-256"), max_length=64, blank=True)
     answer_hmac = models.CharField(_("answer HMAC-SHA-256"), max_length=64, blank=True)
     hmac_key_id = models.CharField(_("HMAC key id"), max_length=40, blank=True)
+    # Only for use cases allowed excerpts, masked before they are written (``inference.redaction``).
+    prompt_excerpt = models.CharField(_("prompt excerpt (redacted)"), max_length=2000, blank=True)
+    answer_excerpt = models.CharField(_("answer excerpt (redacted)"), max_length=2000, blank=True)
 
     class Meta:
         verbose_name = _("inference record")
@@ -101,6 +111,32 @@ class InferenceRecord(models.Model):
             models.Index(fields=["conversation_id"], name="inference_conversation_idx"),
             models.Index(fields=["answer_hmac"], name="inference_answer_idx"),
             models.Index(fields=["use_case", "environment", "started_at"], name="inference_period_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.trace_id}/{self.span_id}"
+
+
+class InferenceCitation(models.Model):
+    """An inference record an incident cites: the answers that raised it (a version mismatch, a monitoring alert).
+
+    By id, trace and span rather than by foreign key: the record table is partitioned on PostgreSQL, which allows no
+    foreign key into it, and retention may purge the record while the incident stays; the trace and span still
+    name the answer then, and the purge's ledger entry says when it went."""
+
+    incident = models.ForeignKey(
+        "registry.Incident", verbose_name=_("incident"), on_delete=models.PROTECT, related_name="inference_citations"
+    )
+    record_id = models.BigIntegerField(_("inference record"))
+    trace_id = models.CharField(_("trace id"), max_length=32)
+    span_id = models.CharField(_("span id"), max_length=16)
+
+    class Meta:
+        verbose_name = _("inference record cited by an incident")
+        verbose_name_plural = _("inference records cited by incidents")
+        ordering = ["incident_id", "record_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "record_id"], name="inference_citation_unique"),
         ]
 
     def __str__(self) -> str:

@@ -2,7 +2,8 @@
 
 A batch's root is the RFC 9162 Merkle Tree Hash over its records in ``position`` order; a record's leaf data is
 SHA-256 of the RFC 8785 canonical JSON of its stored fields (all but its primary key and batch, which the leaf's
-position in the batch's tree stands for), so the leaf hash is ``SHA-256(0x00 || SHA-256(JCS(record)))``. The root
+position in the batch's tree stands for, and the excerpts when empty), so the leaf hash is
+``SHA-256(0x00 || SHA-256(JCS(record)))``. The root
 and the count are in the batch's ledger entry: a record whose fields were changed in the database after it was
 written no longer proves into that root.
 """
@@ -15,6 +16,8 @@ from audit.canonical import canonical_bytes, snapshot
 from audit.models import LedgerEntry
 from inference.models import InferenceBatch, InferenceRecord
 
+#: Fields added after records were first sealed: in the leaf only when set, so that older records still prove.
+_LATER_FIELDS = ("prompt_excerpt", "answer_excerpt")
 _LEAF_FIELDS = [
     field for field in InferenceRecord._meta.concrete_fields if not field.primary_key and field.name != "batch"
 ]
@@ -22,7 +25,8 @@ _LEAF_FIELDS = [
 
 def leaf_document(record: InferenceRecord) -> dict:
     """The record's fields as its leaf hashes them (JSON; canonicalised with RFC 8785 for the hash)."""
-    return snapshot(record, _LEAF_FIELDS)
+    fields = [field for field in _LEAF_FIELDS if field.name not in _LATER_FIELDS or getattr(record, field.name)]
+    return snapshot(record, fields)
 
 
 def leaf_data(record: InferenceRecord) -> bytes:

@@ -5,6 +5,7 @@ from django.db.models import Q, QuerySet
 
 from inference import keys
 from inference.models import InferenceRecord
+from registry.models import Incident
 
 
 def records_for_answer(answer: str) -> QuerySet[InferenceRecord]:
@@ -19,3 +20,8 @@ def records_for_identifier(identifier: str) -> QuerySet[InferenceRecord]:
     """The records a response id, trace id or conversation id names."""
     value = identifier.strip()
     return InferenceRecord.objects.filter(Q(response_id=value) | Q(trace_id=value.lower()) | Q(conversation_id=value))
+
+
+def records_cited_by(incident: Incident) -> QuerySet[InferenceRecord]:
+    """The inference records ``incident`` cites that retention has not purged."""
+    return InferenceRecord.objects.filter(pk__in=incident.inference_citations.values("record_id"))

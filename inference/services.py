@@ -21,14 +21,21 @@ from audit.ledger import denials_recorded
 from governance.models import UseCase
 from inference import keys
 from inference.choices import ResponseClassification
-from inference.models import InferenceBatch, InferenceRecord
+from inference.models import InferenceBatch, InferenceCitation, InferenceRecord
 from inference.otlp import SpanFacts
+from inference.partitions import inference_partitions_ensure, month_start
 from inference.proofs import batch_root
+from inference.redaction import ExcerptPolicy, excerpt_policy
 from registry.choices import DeploymentEventKind, IncidentState
 from registry.models import Deployment, DeploymentEvent, Incident, ModelVersion, MonitoringSummary
 from registry.services.deployments import deployment_get_locked
 from registry.services.incidents import incident_raise_draft
 from registry.services.monitoring import monitoring_summary_record
+
+#: The actor citations are recorded as.
+CITER = "system:monitoring"
+#: How many records an incident cites at most: enough to look at, not the whole period.
+CITED_RECORDS = 100
 
 #: Incident states in which a mismatch is already being looked at: no second draft is raised for it.
 _OPEN_STATES = (IncidentState.DRAFT, IncidentState.OPEN, IncidentState.CONTAINED)
@@ -67,7 +74,7 @@ class LiveVersions:
         return versions[index - 1] if index else None
 
 
-def _record(span: ResolvedSpan, live_version_id: int | None, position: int) -> InferenceRecord:
+def _record(span: ResolvedSpan, live_version_id: int | None, position: int, excerpts: ExcerptPolicy) -> InferenceRecord:
     facts = span.facts
     key_id = ""
     prompt_hmac = answer_hmac = ""
@@ -102,6 +109,8 @@ def _record(span: ResolvedSpan, live_version_id: int | None, position: int) -> I
         prompt_hmac=prompt_hmac,
         answer_hmac=answer_hmac,
         hmac_key_id=key_id,
+        prompt_excerpt=excerpts.excerpt(facts.prompt),
+        answer_excerpt=excerpts.excerpt(facts.answer),
     )
 
 
@@ -114,6 +123,9 @@ def inference_spans_record(
     for that version in that environment unless one is already open."""
     with denials_recorded(), transaction.atomic(), acting_as(actor):
         require(actor, "inference.add_inferencebatch", attempted="inference_spans_record")
+        # Before the records table is read, so that a partition this request makes cannot wait for another session
+        # that read it.
+        inference_partitions_ensure({(span.use_case.pk, month_start(span.facts.started_at)) for span in spans})
         unique = {(span.facts.trace_id, span.facts.span_id): span for span in spans}
         seen = _already_recorded(list(unique))
         by_use_case: dict[int, list[ResolvedSpan]] = defaultdict(list)
@@ -145,8 +157,9 @@ def _batch_record(
     group: list[ResolvedSpan], live: LiveVersions, *, token: PipelineToken
 ) -> tuple[InferenceBatch, list[InferenceRecord]]:
     use_case = group[0].use_case
+    excerpts = excerpt_policy(use_case)
     records = [
-        _record(span, live.at(use_case.pk, span.facts.environment, span.facts.started_at), position)
+        _record(span, live.at(use_case.pk, span.facts.environment, span.facts.started_at), position, excerpts)
         for position, span in enumerate(group)
     ]
     root = batch_root(records)
@@ -188,7 +201,7 @@ def _raise_mismatch_incidents(group: list[ResolvedSpan], records: list[Inference
             continue
         version = versions[version_id]
         live = mismatched[0].model_version_id
-        incident_raise_draft(
+        incident = incident_raise_draft(
             deployment=deployment,
             model_version=version,
             title=f"Answers from {version} in {environment}, where it was not live",
@@ -200,6 +213,7 @@ def _raise_mismatch_incidents(group: list[ResolvedSpan], records: list[Inference
                 "A shadow deployment, a stale router, or a version never promoted there."
             ),
         )
+        incident_records_cite(incident=incident, records=mismatched[:CITED_RECORDS], reason="version mismatch")
 
 
 def inference_monitoring_rollup(
@@ -213,13 +227,15 @@ def inference_monitoring_rollup(
     the volume is the answers that started in ``[period_start, period_end)``; the policy-violation and escalation
     rates are the answers classified ``fail`` and ``escalated``; the refusal rate, those that finished with
     ``content_filter``. Nothing records a human override yet, so that rate is 0. Alert thresholds and draft
-    incidents work as for a posted summary (``monitoring_summary_record`` records it)."""
-    figures = InferenceRecord.objects.filter(
+    incidents work as for a posted summary (``monitoring_summary_record`` records it), and a draft incident it
+    raises cites the period's latest failed and escalated records."""
+    period = InferenceRecord.objects.filter(
         use_case_id=deployment.use_case_id,
         environment=deployment.environment,
         started_at__gte=period_start,
         started_at__lt=period_end,
-    ).aggregate(
+    )
+    figures = period.aggregate(
         volume=Count("pk"),
         failed=Count("pk", filter=Q(response_classification=ResponseClassification.FAIL)),
         escalated=Count("pk", filter=Q(response_classification=ResponseClassification.ESCALATED)),
@@ -230,14 +246,52 @@ def inference_monitoring_rollup(
     def rate(count: int) -> Decimal:
         return (Decimal(100) * count / volume).quantize(Decimal("0.01")) if volume else Decimal(0)
 
-    return monitoring_summary_record(
-        deployment=deployment,
-        actor=actor,
-        period_start=period_start,
-        period_end=period_end,
-        volume=volume,
-        policy_violation_rate=rate(figures["failed"]),
-        refusal_rate=rate(figures["refused"]),
-        escalation_rate=rate(figures["escalated"]),
-        human_override_rate=Decimal(0),
-    )
+    with transaction.atomic():
+        summary = monitoring_summary_record(
+            deployment=deployment,
+            actor=actor,
+            period_start=period_start,
+            period_end=period_end,
+            volume=volume,
+            policy_violation_rate=rate(figures["failed"]),
+            refusal_rate=rate(figures["refused"]),
+            escalation_rate=rate(figures["escalated"]),
+            human_override_rate=Decimal(0),
+        )
+        if summary.incident is not None:
+            flagged = period.filter(
+                response_classification__in=(ResponseClassification.FAIL, ResponseClassification.ESCALATED)
+            ).order_by("-started_at")
+            incident_records_cite(
+                incident=summary.incident, records=list(flagged[:CITED_RECORDS]), reason="monitoring alert"
+            )
+        return summary
+
+
+def incident_records_cite(*, incident: Incident, records: list[InferenceRecord], reason: str) -> list[int]:
+    """Cite ``records`` in ``incident`` (those already cited are skipped), with one ledger entry naming them by
+    id, trace and span; returns the ids newly cited. The monitoring side cites the answers that raised a draft."""
+    with transaction.atomic(), acting_as(actor_name=CITER):
+        incident = Incident.objects.select_for_update().get(pk=incident.pk)  # one citer of an incident at a time
+        cited = set(InferenceCitation.objects.filter(incident=incident).values_list("record_id", flat=True))
+        new = [record for record in records if record.pk not in cited]
+        if not new:
+            return []
+        InferenceCitation.objects.bulk_create(
+            InferenceCitation(incident=incident, record_id=record.pk, trace_id=record.trace_id, span_id=record.span_id)
+            for record in new
+        )
+        ledger.append(
+            action=LedgerAction.CREATE,
+            object_type="inference.inferencecitation",
+            object_id=str(incident.pk),
+            object_label=f"Inference records cited by {incident.identifier}"[:300],
+            payload={
+                "inference_citation": {
+                    "incident": incident.identifier,
+                    "reason": reason,
+                    "records": [[record.pk, record.trace_id, record.span_id] for record in new],
+                }
+            },
+        )
+        return [record.pk for record in new]

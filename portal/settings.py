@@ -28,6 +28,10 @@ checkout's .env (PORTAL_ENV_FILE names another file; empty: none):
   INFERENCE_HMAC_KEYS, INFERENCE_HMAC_KEY_ID, INFERENCE_PSEUDONYM_KEY   the keys prompts, answers and end users of
                          inference records are hashed with (JSON {key id: secret}, the current key id, a secret);
                          unset = derived from SECRET_KEY, which check --deploy warns about (inference.W001)
+  INFERENCE_EXCERPT_USE_CASES, INFERENCE_EXCERPT_CHARS   use cases whose records keep a redacted excerpt (none), and
+                         its length (280)
+  INFERENCE_RETENTION_DAYS, INFERENCE_RETENTION_DAYS_BY_USE_CASE   days inference records are kept (400), and per use
+                         case (JSON {slug: days}); whole expired months are purged daily
   CACHE_URL              e.g. redis://127.0.0.1:6379/1: the cache shared by every process (API rate counters);
                          unset = an in-process cache, right only for a single-process pilot
   EVIDENCE_PACK_RENDER_TIMEOUT_S, EVIDENCE_PACK_RENDER_ATTEMPTS, EVIDENCE_PACK_SWEEP_INTERVAL_S   a pack rendering
@@ -419,6 +423,29 @@ if INFERENCE_HMAC_KEY_ID not in INFERENCE_HMAC_KEYS:
 INFERENCE_PSEUDONYM_KEY = (
     env_str("INFERENCE_PSEUDONYM_KEY") or hashlib.sha256(f"inference-end-user:{SECRET_KEY}".encode()).hexdigest()
 )
+#: How many days inference records are kept (``inference.retention``): 400 unless set, and per use case (by slug) in
+#: INFERENCE_RETENTION_DAYS_BY_USE_CASE, JSON, e.g. {"support-assistant": 180}. Whole expired months are purged.
+INFERENCE_RETENTION_DAYS = env_int("INFERENCE_RETENTION_DAYS", 400)
+try:
+    INFERENCE_RETENTION_DAYS_BY_USE_CASE = json.loads(env_str("INFERENCE_RETENTION_DAYS_BY_USE_CASE") or "{}")
+except ValueError:
+    raise ImproperlyConfigured(
+        'INFERENCE_RETENTION_DAYS_BY_USE_CASE is not JSON; write e.g. {"support-assistant": 180}.'
+    ) from None
+if not isinstance(INFERENCE_RETENTION_DAYS_BY_USE_CASE, dict) or not all(
+    isinstance(days, int) and not isinstance(days, bool) and days >= 1
+    for days in [INFERENCE_RETENTION_DAYS, *INFERENCE_RETENTION_DAYS_BY_USE_CASE.values()]
+):
+    raise ImproperlyConfigured(
+        "INFERENCE_RETENTION_DAYS is a whole number of days of at least 1, and "
+        "INFERENCE_RETENTION_DAYS_BY_USE_CASE maps use case slugs to such numbers."
+    )
+#: The use cases (slugs) whose inference records keep a redacted excerpt of the prompt and the answer
+#: (``inference.redaction``), and its length in characters; no use case does unless listed.
+INFERENCE_EXCERPT_USE_CASES = env_list("INFERENCE_EXCERPT_USE_CASES")
+INFERENCE_EXCERPT_CHARS = env_int("INFERENCE_EXCERPT_CHARS", 280)
+if not 1 <= INFERENCE_EXCERPT_CHARS <= 2000:
+    raise ImproperlyConfigured("INFERENCE_EXCERPT_CHARS is between 1 and 2000.")
 LEDGER_SIGNING_KEY = env_str("LEDGER_SIGNING_KEY")
 LEDGER_SIGNING_KEY_FILE = env_str("LEDGER_SIGNING_KEY_FILE") or (
     str(VAR_DIR / "ledger-signing-key.pem") if DEBUG else ""
@@ -505,6 +532,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "registry.check_provenance",
         "schedule": env_int("PROVENANCE_CHECK_INTERVAL_S", 24 * 3600),
     },
+    # This month's and next month's inference record partitions for every use case (PostgreSQL).
+    "inference-partitions": {"task": "inference.create_upcoming_partitions", "schedule": 24 * 3600},
+    # Inference records older than their use case's retention, in whole months, with one ledger entry per use case.
+    "inference-retention": {"task": "inference.purge_expired_records", "schedule": 24 * 3600},
     # Evidence packs left rendering longer than EVIDENCE_PACK_RENDER_TIMEOUT_S are requeued, or failed.
     "evidence-packs-sweep": {
         "task": "evidence.sweep_stuck_packs",

@@ -1,0 +1,112 @@
+"""The inference demo: tens of thousands of answers of the support assistant in production, recorded through the
+intake's service in batches of 1,000 as the serving gateway would send them.
+
+The deployment history the registry's demo wrote (``:1`` deployed, ``:2`` deployed, ``:2`` rolled back to ``:1``)
+happened within the seeding run, so the answers are spread over those same moments: the ones that started while
+``:2`` was live land on it, and the ones before and after land on ``:1``. Some were escalated to a human, ``:2``
+failed more runtime checks (it echoed card fragments), and one answer names ``:3``, which was never promoted to prod:
+the intake flags it and raises a draft incident. A use case with inference batches is left as it is.
+"""
+
+import datetime
+import hashlib
+
+from django.db.models import Q
+
+from accounts.services.tokens import pipeline_token_create
+from governance.models import UseCase
+from inference.choices import ResponseClassification
+from inference.models import InferenceBatch
+from inference.otlp import SpanFacts
+from inference.services import ResolvedSpan, inference_spans_record
+from registry.choices import DeploymentEventKind, Environment
+from registry.models import DeploymentEvent, ModelVersion
+
+#: Answers in each of the three stretches of the deployment history.
+PER_STRETCH = 8_000
+BATCH = 1_000
+
+
+def _facts(number: int, started_at: datetime.datetime, *, version: str, failing: bool) -> SpanFacts:
+    digest = hashlib.sha256(f"demo-span-{number}".encode()).hexdigest()
+    if number % 20 == 0:
+        classification = ResponseClassification.ESCALATED
+    elif failing and number % 40 == 1:
+        classification = ResponseClassification.FAIL
+    else:
+        classification = ResponseClassification.PASS
+    return SpanFacts(
+        label=f"demo span {number}",
+        trace_id=digest[:32],
+        span_id=digest[32:48],
+        use_case="support-assistant",
+        environment=Environment.PROD,
+        model_version=version,
+        operation="chat",
+        started_at=started_at,
+        ended_at=started_at + datetime.timedelta(milliseconds=900),
+        request_model="support-assistant",
+        response_model="support-assistant",
+        response_id=f"chatcmpl-demo-{number:06d}",
+        conversation_id=f"conv-demo-{number // 4:05d}",
+        input_tokens=120 + number % 50,
+        output_tokens=60 + number % 80,
+        finish_reasons=["content_filter"] if number % 50 == 7 else ["stop"],
+        prompt_category="billing_dispute" if number % 3 else "refund_status",
+        policy_checks=["pci_redaction", "disclaimer"],
+        response_classification=classification,
+        end_user=f"customer-{number % 2_500}",
+        prompt=f"Why was invoice {8_000 + number % 900} charged twice?",
+        answer=f"I am sorry about the double charge on invoice {8_000 + number % 900}; a refund is on its way.",
+    )
+
+
+def seed(password: str) -> None:
+    use_case = UseCase.objects.filter(slug="support-assistant").first()
+    if use_case is None or InferenceBatch.objects.filter(use_case=use_case).exists():
+        return
+    events = list(
+        DeploymentEvent.objects.filter(
+            Q(kind=DeploymentEventKind.DEPLOY) | Q(kind=DeploymentEventKind.ROLLBACK),
+            deployment__use_case=use_case,
+            deployment__environment=Environment.PROD,
+        )
+        .select_related("model_version")
+        .order_by("happened_at", "pk")
+    )
+    if len(events) < 3:
+        return
+    issued = pipeline_token_create(
+        service_account_name="support-gateway",
+        name="serving gateway (demo)",
+        use_cases=UseCase.objects.filter(pk=use_case.pk),
+        scopes=["inference:write"],
+        actor_name="system:demo",
+    )
+    ends = [event.happened_at for event in events[1:3]] + [datetime.datetime.now(datetime.UTC)]
+    facts: list[SpanFacts] = []
+    for stretch, (event, end) in enumerate(zip(events[:3], ends, strict=True)):
+        stretch_us = (end - event.happened_at) // datetime.timedelta(microseconds=1)
+        for index in range(PER_STRETCH):
+            number = stretch * PER_STRETCH + index
+            # Whole microseconds, rounded down: every answer strictly between its stretch's two events.
+            offset = datetime.timedelta(microseconds=stretch_us * (index + 1) // (PER_STRETCH + 1))
+            started_at = event.happened_at + offset
+            facts.append(_facts(number, started_at, version=event.model_version.identifier, failing=stretch == 1))
+    never_promoted = ModelVersion.objects.filter(use_case=use_case, number=3).first()
+    if never_promoted is not None:
+        facts.append(
+            _facts(
+                len(facts),
+                ends[-1] - datetime.timedelta(milliseconds=1),
+                version=never_promoted.identifier,
+                failing=False,
+            )
+        )
+    versions = {version.identifier: version for version in ModelVersion.objects.filter(use_case=use_case)}
+    for start in range(0, len(facts), BATCH):
+        spans = [
+            ResolvedSpan(facts=fact, use_case=use_case, named_version=versions[fact.model_version])
+            for fact in facts[start : start + BATCH]
+        ]
+        inference_spans_record(actor=issued.token.service_account, token=issued.token, spans=spans)

@@ -1,0 +1,48 @@
+"""``seed_demo``'s inference records: the support assistant's answers across its rollback, escalations, and one
+answer from a version never promoted to prod."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from inference.choices import ResponseClassification
+from inference.demo_organisation import PER_STRETCH
+from inference.models import InferenceBatch, InferenceRecord
+from inference.proofs import record_is_proven
+from registry.choices import IncidentState
+from registry.models import Incident
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_demo_answers_span_the_rollback_and_one_names_a_version_never_promoted(settings):
+    settings.DEBUG = True  # a pilot: seed_demo refuses demo logins otherwise
+    call_command("seed_demo", stdout=StringIO())
+
+    records = InferenceRecord.objects.select_related("model_version", "named_version")
+    assert records.count() == 3 * PER_STRETCH + 1
+    before = records.get(response_id=f"chatcmpl-demo-{PER_STRETCH - 1:06d}")
+    during = records.get(response_id=f"chatcmpl-demo-{PER_STRETCH:06d}")
+    after = records.get(response_id=f"chatcmpl-demo-{2 * PER_STRETCH:06d}")
+    assert [record.model_version.identifier for record in (before, during, after)] == [
+        "support-assistant:1",
+        "support-assistant:2",
+        "support-assistant:1",
+    ]
+    assert records.filter(response_classification=ResponseClassification.ESCALATED).count() > 1000
+    stray = records.get(version_mismatch=True)
+    assert stray.named_version.identifier == "support-assistant:3"
+    assert Incident.objects.filter(model_version=stray.named_version, state=IncidentState.DRAFT).exists()
+    assert record_is_proven(stray)
+    assert "Ledger OK" in _verify()
+
+    batches = InferenceBatch.objects.count()
+    call_command("seed_demo", stdout=StringIO())
+    assert (InferenceBatch.objects.count(), InferenceRecord.objects.count()) == (batches, 3 * PER_STRETCH + 1)
+
+
+def _verify() -> str:
+    out = StringIO()
+    call_command("verify_ledger", stdout=out)
+    return out.getvalue()
