@@ -54,7 +54,8 @@ class LedgerFeed(PipelineAPIView):
 
     @extend_schema(parameters=[LedgerPageQuery], responses={200: LedgerPageOut})
     def get(self, request: Request) -> HttpResponse:
-        query = LedgerPageQuery(data=request.query_params)
+        # A plain dict: from a QueryDict, DRF reads an empty value (``?after=``) as absent and would use the default.
+        query = LedgerPageQuery(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         after, limit = query.validated_data["after"], query.validated_data["limit"]
         rows = list(

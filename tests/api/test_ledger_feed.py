@@ -87,7 +87,14 @@ def test_a_page_is_one_query_however_many_entries(reader, django_assert_num_quer
 
 @pytest.mark.parametrize(
     ("query", "field"),
-    [("after=-1", "after"), ("after=abc", "after"), ("limit=0", "limit"), ("limit=1001", "limit")],
+    [
+        ("after=-1", "after"),
+        ("after=abc", "after"),
+        ("after=", "after"),
+        ("limit=0", "limit"),
+        ("limit=1001", "limit"),
+        ("limit=", "limit"),
+    ],
 )
 def test_a_bad_cursor_or_limit_is_a_400_naming_it(reader, query: str, field: str) -> None:
     response = reader.get(f"{URL}?{query}")
