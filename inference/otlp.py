@@ -127,9 +127,14 @@ def parse_request(body: bytes, *, kind: str) -> ExportTraceServiceRequest:
         raise ValidationError({"body": f"The body is not valid JSON: {error}."}) from None
     if json_depth(document, stop_after=MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
         raise ValidationError({"body": TOO_DEEP})
-    if not isinstance(document, dict) or not isinstance(document.get("resourceSpans", []), list):
+    resource_spans = document.get("resourceSpans", []) if isinstance(document, dict) else None
+    # Checked here: protobuf's JSON parser lets a repeated message field's non-object items through.
+    if not isinstance(resource_spans, list) or not all(isinstance(item, dict) for item in resource_spans):
         raise ValidationError(
-            {"body": "The body is not an OTLP JSON ExportTraceServiceRequest (an object, resourceSpans a list)."}
+            {
+                "body": "The body is not an OTLP JSON ExportTraceServiceRequest (an object, resourceSpans a list of "
+                "objects)."
+            }
         )
     _hex_ids_as_base64(document)
     try:

@@ -243,6 +243,8 @@ def test_a_use_case_the_token_does_not_reach_refuses_the_whole_request(world, is
         (b"\xff\xff\xff\xff not protobuf", "application/x-protobuf", ""),
         (b'{"resourceSpans": [', "application/json", ""),
         (b'{"resourceSpans": "many"}', "application/json", ""),
+        # Protobuf's JSON parser takes this one (a string where a ResourceSpans object belongs) without complaint.
+        (b'{"resourceSpans": ["?\\u00ba\\udb53\\udf39\\ud968\\ude8e\\u407f"]}', "application/json", ""),
         (b"not gzip at all", "application/x-protobuf", "gzip"),
     ],
 )
