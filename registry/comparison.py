@@ -220,3 +220,14 @@ def replaced_in_production(model_version: ModelVersion) -> ModelVersion | None:
         .first()
     )
     return event.replaced_version if event else None
+
+
+def predecessor(model_version: ModelVersion) -> ModelVersion | None:
+    """What a version is judged against: the one it replaced in production, else the previous version of its model."""
+    return (
+        replaced_in_production(model_version)
+        or ModelVersion.objects.filter(name=model_version.name, number__lt=model_version.number)
+        .select_related("training_run")
+        .order_by("-number")
+        .first()
+    )

@@ -26,7 +26,7 @@ from registry.admin.base import (
 )
 from registry.admin.pages import form_page
 from registry.charts import model_pass_rate_chart
-from registry.comparison import compare_model_versions, replaced_in_production
+from registry.comparison import compare_model_versions, predecessor
 from registry.models import BaseModel, Deployment, ModelCard, ModelVersion, TrainingRun, TrainingRunDataset
 from registry.services.cards import model_card_revise
 
@@ -172,7 +172,7 @@ class ModelVersionAdmin(RegistryAdmin):
             if other is None:
                 error = f"{asked} is not another version of {version.name}."
         else:
-            other = replaced_in_production(version) or others.filter(number__lt=version.number).first()
+            other = predecessor(version)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,

@@ -29,7 +29,7 @@ from accounts.authz import holds_approval_permission
 from audit.audit_context import acting_as
 from audit.ledger import ActionDenied, denials_recorded
 from registry.choices import ProvenanceFlagKind, ProvenanceFlagSeverity, ProvenanceFlagState
-from registry.comparison import compare_model_versions, replaced_in_production
+from registry.comparison import compare_model_versions, predecessor
 from registry.models import GateDecision, ModelVersion, ProvenanceFlag, TrainingRun
 
 #: How far (percentage points) a run's self-reported pass rate may be from the validated one.
@@ -73,12 +73,7 @@ def _metric_contradictions(version: ModelVersion, figures: dict) -> list[dict]:
 
 
 def _regressions(version: ModelVersion) -> list[dict]:
-    previous = replaced_in_production(version) or (
-        ModelVersion.objects.filter(name=version.name, number__lt=version.number)
-        .select_related("training_run")
-        .order_by("-number")
-        .first()
-    )
+    previous = predecessor(version)
     if previous is None:
         return []
     log = version.training_run.decision_log.lower()
