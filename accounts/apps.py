@@ -47,9 +47,9 @@ class AccountsConfig(AppConfig):
 
     def _register_role_permissions(self) -> None:
         """Risk officers and compliance reviewers approve role grants and removals (requests come from access
-        administrators, by a permission of their own) and, as role owners, attest access reviews; auditors read both."""
+        administrators, by a permission of their own) and, as role owners, attest access reviews; auditors read both, and every delegation."""
         from accounts.choices import Role
-        from accounts.models import AccessReview, RoleGrant
+        from accounts.models import AccessReview, Delegation, RoleGrant
         from accounts.roles import VIEW, register_role_permissions
 
         approve, attest = ("view", "approve"), ("view", "attest")
@@ -57,6 +57,6 @@ class AccountsConfig(AppConfig):
             {
                 Role.RISK_OFFICER: {RoleGrant: approve, AccessReview: attest},
                 Role.COMPLIANCE_REVIEWER: {RoleGrant: approve, AccessReview: attest},
-                Role.AUDITOR: {RoleGrant: VIEW, AccessReview: VIEW},
+                Role.AUDITOR: {RoleGrant: VIEW, AccessReview: VIEW, Delegation: VIEW},
             }
         )

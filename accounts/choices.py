@@ -51,3 +51,12 @@ class RoleGrantBasis(models.TextChoices):
 class AccessReviewState(models.TextChoices):
     OPEN = "open", _("Waiting for the role owner")
     ATTESTED = "attested", _("Attested")
+
+
+class NotificationKind(models.TextChoices):
+    """The kinds of e-mail the portal sends a person; each can be turned off on "My notifications"."""
+
+    REVIEW_ASSIGNED = "review_assigned", _("A review is assigned to me")
+    APPROVAL_AWAITED = "approval_awaited", _("A revision awaits my approval")
+    REVIEW_OVERDUE = "review_overdue", _("Work waiting for me is overdue (at most once a day per item)")
+    GATE_DECISION = "gate_decision", _("A gate needs a human decision")

@@ -1,5 +1,7 @@
 """Forms of identity and access: re-authentication for an electronic signature."""
 
+from contextlib import AbstractContextManager
+
 from django import forms
 from django.db import models
 from django.http import HttpRequest
@@ -12,10 +14,12 @@ from accounts.services.signatures import (
     record_failed_reauthentication,
     signature_sign,
     signing_locked_out,
+    signing_note,
     signs_with_second_factor,
 )
 from audit.ledger import record_denial
 from audit.models import Signature
+from audit.models.signatures import NOTE_MAX_LENGTH
 
 
 class SignatureForm(forms.Form):
@@ -24,11 +28,23 @@ class SignatureForm(forms.Form):
 
     username = forms.CharField(label=_("Username"), max_length=150, required=False)
     password = forms.CharField(label=_("Password"), strip=False, widget=forms.PasswordInput, max_length=4096)
+    note = forms.CharField(
+        label=_("Note (optional)"),
+        required=False,
+        max_length=NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3, "maxlength": NOTE_MAX_LENGTH}),
+        help_text=_("Kept with your signature and shown wherever it is listed, e.g. a condition of your approval."),
+    )
 
-    def __init__(self, *args: object, request: HttpRequest, meaning: str, **kwargs: object) -> None:
+    def __init__(
+        self, *args: object, request: HttpRequest, meaning: str, with_note: bool = True, **kwargs: object
+    ) -> None:
+        """``with_note=False`` for a page that asks for its own note (and passes it to the signature itself)."""
         super().__init__(*args, **kwargs)
         self.request = request
         self.meaning = meaning
+        if not with_note:
+            del self.fields["note"]
         self.first_signing = not request.session.get(SIGNING_SESSION_KEY, False)
         if self.first_signing:
             self.fields["username"].required = True
@@ -75,6 +91,14 @@ class SignatureForm(forms.Form):
             "username": self.cleaned_data.get("username") if self.first_signing else None,
         }
 
+    def written_note(self) -> str:
+        """The signer's optional note (after ``is_valid()``)."""
+        return self.cleaned_data.get("note", "")
+
+    def signing(self) -> AbstractContextManager[None]:
+        """Around the approval service: the signature it makes carries this form's note."""
+        return signing_note(self.written_note())
+
     def mark_session_signed(self) -> None:
         """After a successful signing: the rest of this session asks for the password only."""
         self.request.session[SIGNING_SESSION_KEY] = True
@@ -83,7 +107,11 @@ class SignatureForm(forms.Form):
         """Sign after ``is_valid()``; raises ``ActionDenied`` (recorded) if re-authentication fails."""
         try:
             signature = signature_sign(
-                record=record, signer=self.request.user, meaning=self.meaning, **self.credentials()
+                record=record,
+                signer=self.request.user,
+                meaning=self.meaning,
+                note=self.written_note(),
+                **self.credentials(),
             )
         except ReauthenticationFailed:
             self.reauthentication_failed()

@@ -21,6 +21,7 @@ class LedgerAction(models.TextChoices):
     UNLOCK = "unlock", _("Lockout lifted")
     MFA_ENROLMENT = "mfa_enrolment", _("Second factor enrolled or removed")
     UPLOAD = "upload", _("Document uploaded")
+    COMMENT = "comment", _("Comment")
 
 
 class AccessKind(models.TextChoices):

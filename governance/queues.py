@@ -43,7 +43,9 @@ def _requirements_to_sign(user: AbstractBaseUser) -> Iterator[WorkItem]:
 def _due_for_retraining(user: AbstractBaseUser) -> Iterator[WorkItem]:
     for cadence in RetrainingCadence.objects.filter(due_since__isnull=False).select_related("use_case"):
         url = reverse("admin:governance_usecase_change", args=[cadence.use_case_id])
-        yield WorkItem(label=f"{cadence.use_case}: {cadence.due_reason}", url=url, waiting_since=cadence.due_since)
+        yield WorkItem(
+            label=f"{cadence.use_case}: {cadence.due_reason}", url=url, waiting_since=cadence.due_since, risk_tier=""
+        )
 
 
 def _role_grants_to_decide(user: AbstractBaseUser) -> Iterator[WorkItem]:

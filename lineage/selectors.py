@@ -36,9 +36,17 @@ def is_assigned(user: AbstractBaseUser, version: DatasetVersion, stage: ReviewSt
 
 
 def stage_signers(version: DatasetVersion) -> dict[int, str]:
-    """Signer id -> stage meaning, for the stage signatures that still hold on this exact content."""
+    """Signer id -> stage meaning, for the stage signatures that still hold on this exact content (the person a
+    delegate signed on behalf of counts as a signer of that stage too)."""
     meanings = {stage.meaning for stage in STAGES}
-    return {s.signer_id: s.meaning for s, valid in signatures_for(version) if valid and s.meaning in meanings}
+    signers = {}
+    for signature, valid in signatures_for(version):
+        if valid and signature.meaning in meanings:
+            # A signature made on someone's behalf is a stage both people took part in.
+            for person in (signature.on_behalf_of_id, signature.signer_id):
+                if person is not None:
+                    signers[person] = signature.meaning
+    return signers
 
 
 def approved_for_training(version: DatasetVersion) -> tuple[bool, list[str]]:

@@ -55,7 +55,7 @@ class PortalAdminSite(admin.AdminSite):
         )(request)
 
     def get_urls(self) -> list[URLPattern]:
-        from accounts.admin import second_factor
+        from accounts.admin import my_pages, second_factor
 
         def before_sign_in(view: Callable[..., HttpResponse]) -> Callable[[HttpRequest], HttpResponse]:
             """The second-factor steps come before ``has_permission`` holds, so not through ``admin_view``."""
@@ -68,6 +68,21 @@ class PortalAdminSite(admin.AdminSite):
                 "second-factor/backup-codes/",
                 self.admin_view(lambda request: second_factor.backup_codes_view(request, admin_site=self)),
                 name="second_factor_backup_codes",
+            ),
+            path(
+                "my/notifications/",
+                self.admin_view(lambda request: my_pages.notifications_view(request, admin_site=self)),
+                name="my_notifications",
+            ),
+            path(
+                "my/delegations/",
+                self.admin_view(lambda request: my_pages.delegations_view(request, admin_site=self)),
+                name="my_delegations",
+            ),
+            path(
+                "my/delegations/<int:pk>/end/",
+                self.admin_view(lambda request, pk: my_pages.delegation_end_view(request, pk, admin_site=self)),
+                name="my_delegation_end",
             ),
             *super().get_urls(),
         ]

@@ -34,6 +34,11 @@ checkout's .env (PORTAL_ENV_FILE names another file; empty: none):
                          case (JSON {slug: days}); whole expired months are purged daily
   CACHE_URL              e.g. redis://127.0.0.1:6379/1: the cache shared by every process (API rate counters);
                          unset = an in-process cache, right only for a single-process pilot
+  REVIEW_DUE_DAYS_BY_RISK_TIER   JSON days a review may wait per risk tier (default {"critical": 2, "high": 3,
+                         "medium": 5, "low": 10}); overdue work is marked on landing pages and e-mailed daily
+  EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS, DEFAULT_FROM_EMAIL   e-mail
+                         notifications over SMTP (587, TLS); unset EMAIL_HOST = printed to the console (a pilot);
+                         EMAIL_BACKEND overrides; PORTAL_BASE_URL (https://...) makes their links absolute
   EVIDENCE_PACK_RENDER_TIMEOUT_S, EVIDENCE_PACK_RENDER_ATTEMPTS, EVIDENCE_PACK_SWEEP_INTERVAL_S   a pack rendering
                          longer than the timeout (default the task time limit + 5 min) is requeued, and failed after
                          that many renders (3); how often Celery beat looks (300 s)
@@ -541,7 +546,40 @@ CELERY_BEAT_SCHEDULE = {
         "task": "evidence.sweep_stuck_packs",
         "schedule": env_int("EVIDENCE_PACK_SWEEP_INTERVAL_S", 300),
     },
+    # Overdue work on landing pages is e-mailed to whoever it waits for (each item at most once a day).
+    "overdue-work-reminders": {
+        "task": "governance.tasks.remind_overdue_work",
+        "schedule": env_int("OVERDUE_REMINDER_INTERVAL_S", 3600),
+    },
 }
+
+# --- Due dates and e-mail notifications ------------------------------------------------------------------
+#: Days a review may wait at its stage before it is overdue, by risk tier (JSON). A dataset version's tier is
+#: its risk level (low, medium, high, critical); other work without a tier of its own counts as medium.
+_DEFAULT_DUE_DAYS = {"critical": 2, "high": 3, "medium": 5, "low": 10}
+try:
+    REVIEW_DUE_DAYS_BY_RISK_TIER = {**_DEFAULT_DUE_DAYS, **json.loads(env_str("REVIEW_DUE_DAYS_BY_RISK_TIER") or "{}")}
+except (TypeError, ValueError):
+    raise ImproperlyConfigured('REVIEW_DUE_DAYS_BY_RISK_TIER is not a JSON object; write e.g. {"high": 3}.') from None
+if not all(
+    isinstance(days, int) and not isinstance(days, bool) and days >= 1 for days in REVIEW_DUE_DAYS_BY_RISK_TIER.values()
+):
+    raise ImproperlyConfigured("REVIEW_DUE_DAYS_BY_RISK_TIER maps risk tiers to whole numbers of days of at least 1.")
+#: Console in a pilot (e-mails are printed in the server's log); SMTP with EMAIL_HOST set in production.
+EMAIL_HOST = env_str("EMAIL_HOST")
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_PORT = env_int("EMAIL_PORT", 587)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=True)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT_S", 30)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "governance-portal@localhost")
+EMAIL_SUBJECT_PREFIX = env_str("EMAIL_SUBJECT_PREFIX", "[Governance portal] ")
+#: The portal's own address (https://portal.example.com), so e-mails link to the page; unset = paths only.
+PORTAL_BASE_URL = env_https_base_url("PORTAL_BASE_URL")
 
 # --- Transport security ---------------------------------------------------------------------------------
 # The portal runs behind a TLS-terminating proxy that sets X-Forwarded-Proto.

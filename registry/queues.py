@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from accounts.authz import holds_approval_permission, roles_of
 from accounts.choices import Role
-from governance.worklist import WorkItem, WorkQueue, register_queue
+from governance.worklist import INTERNAL_TIER_URGENCY, WorkItem, WorkQueue, register_queue
 from registry.choices import ChangeTicketState, GateOutcome, IncidentState
 from registry.models import ChangeTicket, GateDecision, Incident
 from registry.roles import ROLE_GRANTS, TICKET_APPROVAL
@@ -30,7 +30,7 @@ def _tickets_to_sign(user: AbstractBaseUser) -> Iterator[WorkItem]:
     tickets = (
         ChangeTicket.objects.filter(state=ChangeTicketState.SUBMITTED)
         .exclude(requested_by=user)
-        .select_related("model_version")
+        .select_related("model_version__use_case")
         .order_by("submitted_at", "pk")
     )
     held: set[str] | None = None
@@ -48,6 +48,7 @@ def _tickets_to_sign(user: AbstractBaseUser) -> Iterator[WorkItem]:
                 label=f"{ticket} (sign as {role})",
                 url=reverse("admin:registry_changeticket_change", args=[ticket.pk]),
                 waiting_since=ticket.submitted_at,
+                risk_tier=INTERNAL_TIER_URGENCY.get(ticket.model_version.use_case.internal_risk_tier, "medium"),
             )
 
 
@@ -79,6 +80,7 @@ def _open_incidents(user: AbstractBaseUser) -> Iterator[WorkItem]:
             label=f"{incident} ({incident.get_state_display()})",
             url=reverse("admin:registry_incident_change", args=[incident.pk]),
             waiting_since=incident.detected_at,
+            risk_tier="",  # an incident is not a review: its severity orders the queue
         )
 
 

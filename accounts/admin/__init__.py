@@ -4,8 +4,9 @@ renders, role-gated action pages and model admins; role grants and the user page
 from django.contrib import admin
 
 from accounts.admin import role_grants
+from accounts.admin.delegations import DelegationAdmin
 from accounts.admin.tokens import PipelineTokenAdmin
 
 role_grants.register(admin.site)  # the user and group pages without their role, permission and administrator fields
 
-__all__ = ["PipelineTokenAdmin"]
+__all__ = ["DelegationAdmin", "PipelineTokenAdmin"]

@@ -55,7 +55,8 @@ def signing_view(
     elif request.method == "POST":
         if form.is_valid():
             try:
-                perform(form.credentials())
+                with form.signing():
+                    perform(form.credentials())
             except ActionDenied as denial:
                 if isinstance(denial, ReauthenticationFailed):
                     form.reauthentication_failed()

@@ -11,10 +11,15 @@ sign-in lockout (django-axes), and a locked-out person cannot sign: otherwise th
 unthrottled way of guessing passwords.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from axes.handlers.proxy import AxesProxyHandler
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.auth.signals import user_login_failed
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -24,7 +29,7 @@ from audit import audit_context, ledger
 from audit.canonical import record_digest, to_jsonable
 from audit.choices import LedgerAction
 from audit.ledger import ActionDenied, denials_recorded
-from audit.models.signatures import Signature
+from audit.models.signatures import NOTE_MAX_LENGTH, Signature
 
 #: Session key set after the first successful signing of a session.
 SIGNING_SESSION_KEY = "governance.esign_session_started"
@@ -34,6 +39,34 @@ SIGNING_STEP = "signature"
 
 class ReauthenticationFailed(ActionDenied):
     """The signer's credentials were wrong: a refusal like any other, which also counts as a failed sign-in."""
+
+
+#: The note typed on the signing page, for the signature the approval service is about to make.
+_signing_note: ContextVar[str] = ContextVar("signing_note", default="")
+
+
+@contextmanager
+def signing_note(note: str) -> Iterator[None]:
+    """The signing page's optional note goes to the signature made inside this block.
+
+    Every approval service (a dozen of them, across apps) calls ``signature_sign`` with its own arguments; the
+    note is the signer's words for whichever of them the page performs, so the page hands it over here rather
+    than each service growing a parameter it only passes on."""
+    token = _signing_note.set(note)
+    try:
+        yield
+    finally:
+        _signing_note.reset(token)
+
+
+def clean_note(note: str) -> str:
+    """The note as stored: trimmed, and refused (not cut) when longer than a signature keeps."""
+    note = (note or "").strip()
+    if len(note) > NOTE_MAX_LENGTH:
+        raise ValidationError(
+            {"note": f"A signature's note is at most {NOTE_MAX_LENGTH} characters (this one has {len(note)})."}
+        )
+    return note
 
 
 def signs_with_second_factor(signer: AbstractBaseUser) -> bool:
@@ -76,8 +109,14 @@ def signature_sign(
     password: str,
     meaning: str,
     username: str | None = None,
+    note: str | None = None,
+    on_behalf_of: AbstractBaseUser | None = None,
 ) -> Signature:
     """Sign ``record`` as ``signer`` with ``meaning`` ("Approved as Legal reviewer").
+
+    ``note`` is the signer's optional remark, kept with the signature and in its ledger entry (None: the note of
+    the signing page, see ``signing_note``). ``on_behalf_of`` is the absent person whose review a delegate signs:
+    the signature and its ledger entry name them, the signer stays the one who re-authenticated.
 
     Call it inside the approval service's transaction, after that service has checked that the signer may
     approve: the signature, the state change and their ledger entries then commit together. A failed
@@ -86,6 +125,8 @@ def signature_sign(
     meaning = meaning.strip()
     if not meaning:
         raise ValueError("A signature needs a meaning, e.g. 'Approved as Legal reviewer'.")
+    note = clean_note(_signing_note.get() if note is None else note)
+    behalf_name = (on_behalf_of.get_full_name() or on_behalf_of.get_username()) if on_behalf_of else ""
     with denials_recorded(), transaction.atomic():
         if not signer.is_active or not signer_authenticates(signer=signer, password=password, username=username):
             credential = "code" if signs_with_second_factor(signer) else "password"
@@ -110,6 +151,12 @@ def signature_sign(
                     "printed_name": printed_name,
                     "signed_at": to_jsonable(signed_at),
                     "record_digest": digest,
+                    **({"note": note} if note else {}),
+                    **(
+                        {"on_behalf_of": {"username": on_behalf_of.get_username(), "printed_name": behalf_name}}
+                        if on_behalf_of
+                        else {}
+                    ),
                 },
             )
         return Signature.objects.create(
@@ -121,5 +168,8 @@ def signature_sign(
             object_id=str(locked.pk),
             object_label=entry.object_label,
             record_digest=digest,
+            note=note,
+            on_behalf_of=on_behalf_of,
+            on_behalf_of_name=behalf_name,
             ledger_entry=entry,
         )

@@ -6,6 +6,9 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+#: The longest note a signer may add to a signature.
+NOTE_MAX_LENGTH = 4000
+
 
 class Signature(models.Model):
     """A person's signature on one record as it stood at signing time.
@@ -27,6 +30,18 @@ class Signature(models.Model):
     record = GenericForeignKey("content_type", "object_id")
     object_label = models.CharField(_("record"), max_length=300)
     record_digest = models.CharField(_("record digest (SHA-256)"), max_length=64)
+    #: Optional words the signer adds to their approval ("approved on condition that..."): signed with it and kept.
+    note = models.CharField(_("note"), max_length=NOTE_MAX_LENGTH, blank=True, default="")
+    #: The person whose assigned review a delegate signed while they were away; the signer is the delegate.
+    on_behalf_of = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("on behalf of"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    on_behalf_of_name = models.CharField(_("on behalf of (printed name)"), max_length=200, blank=True, default="")
     ledger_entry = models.OneToOneField(
         "audit.LedgerEntry", verbose_name=_("ledger entry"), on_delete=models.PROTECT, related_name="+"
     )
@@ -45,4 +60,5 @@ class Signature(models.Model):
     @property
     def manifestation(self) -> str:
         """The human-readable signature shown wherever the signed record is displayed (§11.50)."""
-        return f"{self.printed_name}, {self.signed_at:%Y-%m-%d %H:%M:%S} UTC, {self.meaning}"
+        behalf = f" on behalf of {self.on_behalf_of_name}" if self.on_behalf_of_name else ""
+        return f"{self.printed_name}{behalf}, {self.signed_at:%Y-%m-%d %H:%M:%S} UTC, {self.meaning}"

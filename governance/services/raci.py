@@ -12,7 +12,11 @@ from audit.audit_context import acting_as
 from audit.ledger import ActionDenied, denials_recorded
 from governance.choices import LifecycleStage, RaciLetter, RevisionState
 from governance.models import RaciAssignment, RaciMatrix, UseCase
-from governance.services.revisions import next_revision_number, record_revision_content
+from governance.services.revisions import (
+    next_revision_number,
+    notify_revision_awaits_approval,
+    record_revision_content,
+)
 
 Grid = Mapping[tuple[str, str], str]
 
@@ -69,6 +73,7 @@ def raci_revision_propose(*, use_case: UseCase, actor: AbstractBaseUser, grid: G
             for (stage, role), letter in sorted(cleaned.items())
         )
         record_revision_content(matrix)
+        notify_revision_awaits_approval(matrix)
         return matrix
 
 

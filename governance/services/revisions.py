@@ -3,10 +3,12 @@
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.authz import approval_permission_holders, holds_approval_permission, roles_of
-from accounts.choices import Role
+from accounts.choices import NotificationKind, Role
+from accounts.notifications import notify
 from accounts.services.signatures import signature_sign
 from audit import ledger
 from audit.audit_context import acting_as
@@ -108,6 +110,19 @@ def record_revision_content(revision: ChangeControlledRevision) -> None:
     """The revision's rows are written after its own row, so its create entry cannot hold them: one more
     entry does, in the same transaction."""
     ledger.append(action=LedgerAction.CREATE, obj=revision, payload={"content": revision.content()})
+
+
+def notify_revision_awaits_approval(revision: ChangeControlledRevision) -> None:
+    """E-mail the people who may decide on a newly proposed revision (sent once the proposal commits)."""
+    opts = revision._meta
+    notify(
+        kind=NotificationKind.APPROVAL_AWAITED,
+        recipients=revision_deciders(revision),
+        key=f"{opts.label_lower}:{revision.pk}:pending",
+        subject=f"Awaiting your approval: {opts.verbose_name} revision {revision.revision}",
+        body=f"{revision} was proposed and waits for the approval of a Risk Officer or a Compliance reviewer.",
+        path=reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[revision.pk]),
+    )
 
 
 def next_revision_number(model: type[ChangeControlledRevision], **scope: object) -> int:

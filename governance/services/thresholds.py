@@ -13,7 +13,11 @@ from audit.audit_context import acting_as
 from audit.ledger import ActionDenied, denials_recorded
 from governance.choices import EvaluationDimension, RevisionState
 from governance.models import ThresholdPolicy, ThresholdRule, UseCase
-from governance.services.revisions import next_revision_number, record_revision_content
+from governance.services.revisions import (
+    next_revision_number,
+    notify_revision_awaits_approval,
+    record_revision_content,
+)
 
 #: The playbook's bars for a regulated customer-facing assistant.
 PLAYBOOK_DEFAULTS: Mapping[str, tuple[str, str, str]] = {
@@ -100,6 +104,7 @@ def threshold_revision_propose(
             for dimension, (rate, band, note) in sorted(cleaned.items())
         )
         record_revision_content(policy)
+        notify_revision_awaits_approval(policy)
         return policy
 
 

@@ -13,6 +13,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.safestring import mark_safe
 
 from accounts.admin.actions import may, refuse
+from accounts.admin.discussion import comment_view, discussion_context
 from accounts.admin.signing import reason_view, signing_view
 from accounts.authz import printed_names
 from lineage.admin.authoring import DraftAuthoringMixin, authoring_context
@@ -31,6 +32,7 @@ from lineage.services import (
     dataset_version_request_changes,
     dataset_version_review_approve,
 )
+from lineage.services.reviews import acting_for
 
 REGISTER = "lineage.add_datasetversion"
 
@@ -69,6 +71,7 @@ class DatasetVersionAdmin(DraftAuthoringMixin, LineageAdmin):
                 name=f"{name}_request_changes",
             ),
             path("<int:pk>/reject/", self.admin_site.admin_view(self.reject_view), name=f"{name}_reject"),
+            path("<int:pk>/comment/", self.admin_site.admin_view(self.comment_view), name=f"{name}_comment"),
             *self.authoring_urls(),
             *super().get_urls(),
         ]
@@ -122,9 +125,13 @@ class DatasetVersionAdmin(DraftAuthoringMixin, LineageAdmin):
             context["previous_version"], context["changes"] = changes_since_previous(obj)
             context["lineage_svg"] = mark_safe(lineage_svg(obj))  # noqa: S308 - built from escaped labels only
             context["review_stage"] = stage
-            context["may_review"] = stage is not None and is_assigned(request.user, obj, stage)
+            context["may_review"] = stage is not None and (
+                is_assigned(request.user, obj, stage) or acting_for(request.user, obj, stage) is not None
+            )
             context["training_ok"], context["training_reasons"] = approved_for_training(obj)
             context.update(authoring_context(request, obj))
+            comment_url = reverse("admin:lineage_datasetversion_comment", args=[obj.pk])
+            context.update(discussion_context(request, obj, comment_url))
         return super().render_change_form(request, context, *args, obj=obj, **kwargs)
 
     def approve_view(self, request: HttpRequest, pk: int) -> HttpResponse:
@@ -146,6 +153,10 @@ class DatasetVersionAdmin(DraftAuthoringMixin, LineageAdmin):
             refusal=dataset_version_approve_refusal(version, request.user),
             who_can=printed_names(dataset_version_approvers(version)),
         )
+
+    def comment_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        version = get_object_or_404(DatasetVersion.objects.select_related("dataset"), pk=pk)
+        return comment_view(request, admin_site=self.admin_site, record=version, back_url=self._page(version))
 
     def _decide_against(self, request: HttpRequest, pk: int, decide: Callable[..., Any], verb: str) -> HttpResponse:
         version = get_object_or_404(DatasetVersion.objects.select_related("dataset"), pk=pk)

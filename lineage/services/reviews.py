@@ -12,9 +12,13 @@ from django.contrib.auth.models import AbstractBaseUser, Permission
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Q
+from django.urls import reverse
 from guardian.shortcuts import assign_perm, remove_perm
 
 from accounts.authz import require, roles_of
+from accounts.choices import NotificationKind
+from accounts.notifications import notify
+from accounts.services.delegations import active_delegators
 from accounts.services.signatures import signature_sign
 from audit import ledger
 from audit.audit_context import acting_as
@@ -48,6 +52,24 @@ def _assign(version: DatasetVersion, stage: ReviewStage, reviewer: AbstractBaseU
         actor_name=actor_name,
         payload={"reviewer_assigned": {"stage": stage.state.value, "reviewer": reviewer.get_username()}},
     )
+    notify(
+        kind=NotificationKind.REVIEW_ASSIGNED,
+        recipients=[reviewer],
+        key=f"dataset-version:{version.pk}:revision-{version.revision}:{stage.state.value}:{reviewer.pk}",
+        subject=f"Review assigned to you: {version} ({stage.role.label})",
+        body=f"{version} waits for your review as {stage.role.label} (revision {version.revision}).",
+        path=reverse("admin:lineage_datasetversion_change", args=[version.pk]),
+    )
+
+
+def acting_for(reviewer: AbstractBaseUser, version: DatasetVersion, stage: ReviewStage) -> AbstractBaseUser | None:
+    """The away reviewer assigned to this stage for whom ``reviewer`` stands in now (a delegation in the stage's
+    role), if that person could sign it themselves: segregation of duties holds for the delegator too, so
+    nobody signs a second stage of one version through their delegate."""
+    for delegator in active_delegators(reviewer, stage.role.value):
+        if is_assigned(delegator, version, stage) and _why_not_eligible(delegator, version, stage) is None:
+            return delegator
+    return None
 
 
 def dataset_version_assign_reviewer(
@@ -107,7 +129,7 @@ def dataset_version_approve_refusal(version: DatasetVersion, reviewer: AbstractB
     if stage is None:
         return f"{version} is {version.get_state_display().lower()}, not awaiting review."
     problem = _why_not_eligible(reviewer, version, stage)
-    if problem is None and not is_assigned(reviewer, version, stage):
+    if problem is None and not is_assigned(reviewer, version, stage) and acting_for(reviewer, version, stage) is None:
         problem = f"You are not the assigned {stage.role.label} for {version}."
         if not assigned_reviewers(version, stage):
             problem += " Nobody is assigned yet: a data steward assigns the reviewer."
@@ -133,7 +155,15 @@ def dataset_version_review_approve(
         if problem:
             raise ActionDenied(problem, actor=reviewer, attempted="dataset_version_review_approve", obj=locked)
         stage = stage_of(locked)
-        signature_sign(record=locked, signer=reviewer, password=password, username=username, meaning=stage.meaning)
+        on_behalf_of = None if is_assigned(reviewer, locked, stage) else acting_for(reviewer, locked, stage)
+        signature_sign(
+            record=locked,
+            signer=reviewer,
+            password=password,
+            username=username,
+            meaning=stage.meaning,
+            on_behalf_of=on_behalf_of,
+        )
         getattr(locked, stage.approve)()
         locked.save()
         dataset_version_assign_next_reviewer(locked)
@@ -148,9 +178,10 @@ def _decide_against(
     with denials_recorded(), transaction.atomic(), acting_as(reviewer):
         locked = DatasetVersion.objects.select_for_update().get(pk=version.pk)
         stage = stage_of(locked)
-        if stage is None or not is_assigned(reviewer, locked, stage) or _why_not_eligible(reviewer, locked, stage):
+        assigned = stage is not None and (is_assigned(reviewer, locked, stage) or acting_for(reviewer, locked, stage))
+        if not assigned or _why_not_eligible(reviewer, locked, stage):
             raise ActionDenied(
-                "Only the reviewer assigned to the version's current stage can decide on it.",
+                "Only the reviewer assigned to the version's current stage (or their delegate) can decide on it.",
                 actor=reviewer,
                 attempted=attempted,
                 obj=locked,

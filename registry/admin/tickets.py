@@ -7,11 +7,12 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
-from django.urls import URLPattern, path
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from accounts.admin.actions import may, refuse
+from accounts.admin.discussion import comment_view, discussion_context
 from accounts.admin.signing import reason_view, signing_view
 from accounts.authz import printed_names, roles_of
 from registry.admin.base import RegistryAdmin
@@ -107,6 +108,7 @@ class ChangeTicketAdmin(RegistryAdmin):
             ("cancel", self.cancel_view),
             ("deploy", self.deploy_view),
             ("deploy-break-glass", self.deploy_break_glass_view),
+            ("comment", self.comment_view),
         ]
         return [
             *(
@@ -121,7 +123,13 @@ class ChangeTicketAdmin(RegistryAdmin):
     ) -> Any:
         if obj is not None:
             context.update(with_break_glass(ticket_context(request, obj)))
+            comment_url = reverse("admin:registry_changeticket_comment", args=[obj.pk])
+            context.update(discussion_context(request, obj, comment_url))
         return super().render_change_form(request, context, *args, obj=obj, **kwargs)
+
+    def comment_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        ticket = self._ticket(pk)
+        return comment_view(request, admin_site=self.admin_site, record=ticket, back_url=change_url(ticket))
 
     def _ticket(self, pk: int) -> ChangeTicket:
         return get_object_or_404(ChangeTicket.objects.select_related("model_version", "requested_by"), pk=pk)

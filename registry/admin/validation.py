@@ -209,7 +209,7 @@ class GateDecisionAdmin(RegistryAdmin):
         data = request.POST if request.method == "POST" else None
         decision = HumanReviewForm(data)
         meaning = HUMAN_REVIEW_MEANINGS.get(request.POST.get("verdict", ""), "Borderline gate decided after review")
-        signature = SignatureForm(data, request=request, meaning=meaning)
+        signature = SignatureForm(data, request=request, meaning=meaning, with_note=False)
         status = 200
         if refusal:
             status = refused_signing(request, record=gate, meaning=meaning, refusal=refusal)

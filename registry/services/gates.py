@@ -11,8 +11,11 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Q
+from django.urls import reverse
 
 from accounts.authz import approval_permission_holders, holds_approval_permission, require
+from accounts.choices import NotificationKind
+from accounts.notifications import notify
 from accounts.services.signatures import signature_sign
 from audit.audit_context import acting_as
 from audit.ledger import ActionDenied, denials_recorded
@@ -107,9 +110,23 @@ def gate_evaluate(*, validation_run: ValidationRun, actor: AbstractBaseUser) -> 
             outcome=outcome,
         )
         decision.save()
+        if outcome == GateOutcome.BORDERLINE:
+            _notify_gate_needs_decision(decision)
         # New figures may contradict what the run reported, or regress on the version before: checked once committed.
         transaction.on_commit(lambda: check_model_version_provenance.delay(run.model_version_id), robust=True)
         return decision
+
+
+def _notify_gate_needs_decision(decision: GateDecision) -> None:
+    """A borderline gate waits for a person: e-mail those who may decide it (once the decision commits)."""
+    notify(
+        kind=NotificationKind.GATE_DECISION,
+        recipients=gate_human_reviewers(decision),
+        key=f"gate-decision:{decision.pk}:borderline",
+        subject=f"A gate needs your decision: {decision.model_version}",
+        body=f"{decision} is borderline: a Risk Officer accepts or rejects it, with a signature.",
+        path=reverse("admin:registry_gatedecision_change", args=[decision.pk]),
+    )
 
 
 HUMAN_REVIEW_MEANINGS = {
@@ -176,6 +193,7 @@ def gate_human_review(
             password=password,
             username=username,
             meaning=HUMAN_REVIEW_MEANINGS[HumanReviewDecision(verdict)],
+            note=note.strip(),
         )
         locked.human_decision, locked.human_reviewer, locked.human_review_note = verdict, reviewer, note.strip()
         locked.save()
