@@ -47,7 +47,8 @@ class AccountsConfig(AppConfig):
 
     def _register_role_permissions(self) -> None:
         """Risk officers and compliance reviewers approve role grants and removals (requests come from access
-        administrators, by a permission of their own) and, as role owners, attest access reviews; auditors read both, and every delegation."""
+        administrators, by a permission of their own) and, as role owners, attest access reviews; auditors read both,
+        and every delegation."""
         from accounts.choices import Role
         from accounts.models import AccessReview, Delegation, RoleGrant
         from accounts.roles import VIEW, register_role_permissions

@@ -63,11 +63,11 @@ def deliver(*, recipient_id: int, kind: str, key: str, subject: str, body: str) 
     recipient = get_user_model().objects.filter(pk=recipient_id, is_active=True).first()
     if recipient is None or not recipient.email or not wants(recipient, kind):
         return False
-    prefix = settings.EMAIL_SUBJECT_PREFIX
+    prefix = settings.EMAIL_SUBJECT_PREFIX.strip()
     try:
         with transaction.atomic():
             NotificationDelivery.objects.create(recipient=recipient, kind=kind, key=key, subject=subject)
-            send_mail(f"{prefix}{subject}", body, None, [recipient.email])
+            send_mail(f"{prefix} {subject}" if prefix else subject, body, None, [recipient.email])
     except IntegrityError:
         return False  # already sent, by an earlier run of this task
     return True

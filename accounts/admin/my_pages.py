@@ -37,7 +37,8 @@ def notifications_view(request: HttpRequest, *, admin_site: AdminSite) -> HttpRe
     """The signed-in person's notification kinds: ticked ones are e-mailed, unticked ones are not."""
     off = set(NotificationOptOut.objects.filter(user=request.user).values_list("kind", flat=True))
     initial = {"enabled": [kind for kind in NotificationKind.values if kind not in off]}
-    form = NotificationPreferencesForm(request.POST or None, initial=initial)
+    # Unticking every box posts nothing but the CSRF token: still a submitted form.
+    form = NotificationPreferencesForm(request.POST if request.method == "POST" else None, initial=initial)
     status = 200
     if request.method == "POST":
         status = 400
@@ -88,7 +89,7 @@ class DelegationForm(forms.Form):
 def delegations_view(request: HttpRequest, *, admin_site: AdminSite) -> HttpResponse:
     """The person's delegations, both ways (theirs while away, and those they stand in for), and a form to add
     one. Ending one is a button on each of their own."""
-    form = DelegationForm(request.POST or None, roles=sorted(roles_of(request.user)))
+    form = DelegationForm(request.POST if request.method == "POST" else None, roles=sorted(roles_of(request.user)))
     status = 200
     if request.method == "POST":
         status = 400
