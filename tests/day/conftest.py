@@ -8,6 +8,7 @@ from lineage.models import DatasetVersion
 from lineage.selectors import assigned_reviewers, stage_of
 from lineage.services import dataset_version_submit
 from tests.lineage.conftest import crm, engineer, sourced_version, steward, support_chats  # noqa: F401
+from tests.registry.conftest import world  # noqa: F401
 
 
 @pytest.fixture
