@@ -139,6 +139,17 @@ def active_delegators(delegate: AbstractBaseUser, role: str, at: datetime | None
     ]
 
 
+def active_delegates(delegator: AbstractBaseUser, role: str, at: datetime | None = None) -> list[AbstractBaseUser]:
+    """Who stands in for ``delegator`` in ``role`` now (told about work assigned to the delegator meanwhile)."""
+    at = at or timezone.now()
+    return [
+        d.delegate
+        for d in Delegation.objects.filter(
+            delegator=delegator, role=role, ended_at__isnull=True, starts__lte=at, ends__gt=at
+        ).select_related("delegate")
+    ]
+
+
 def delegations_to(delegate: AbstractBaseUser, at: datetime | None = None) -> list[Delegation]:
     """Every delegation ``delegate`` holds now, in any role (for their landing page)."""
     at = at or timezone.now()

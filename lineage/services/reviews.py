@@ -18,7 +18,7 @@ from guardian.shortcuts import assign_perm, remove_perm
 from accounts.authz import require, roles_of
 from accounts.choices import NotificationKind
 from accounts.notifications import notify
-from accounts.services.delegations import active_delegators
+from accounts.services.delegations import active_delegates, active_delegators
 from accounts.services.signatures import signature_sign
 from audit import ledger
 from audit.audit_context import acting_as
@@ -54,7 +54,7 @@ def _assign(version: DatasetVersion, stage: ReviewStage, reviewer: AbstractBaseU
     )
     notify(
         kind=NotificationKind.REVIEW_ASSIGNED,
-        recipients=[reviewer],
+        recipients=[reviewer, *active_delegates(reviewer, stage.role.value)],  # a delegate stands in while away
         key=f"dataset-version:{version.pk}:revision-{version.revision}:{stage.state.value}:{reviewer.pk}",
         subject=f"Review assigned to you: {version} ({stage.role.label})",
         body=f"{version} waits for your review as {stage.role.label} (revision {version.revision}).",

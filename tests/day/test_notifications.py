@@ -1,14 +1,18 @@
 """E-mail notifications: sent after commit, once per event, to people who did not turn that kind off; each person
 chooses on "My notifications"."""
 
+from datetime import timedelta
+
 import pytest
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.choices import NotificationKind, Role
 from accounts.models import NotificationDelivery, NotificationOptOut
 from accounts.notifications import deliver
+from accounts.services.delegations import delegation_create
 from accounts.services.notification_preferences import notification_preferences_set
 from audit.choices import LedgerAction
 from audit.models import LedgerEntry
@@ -125,3 +129,22 @@ def test_the_preferences_page_needs_a_signed_in_person(client: Client) -> None:
 
     assert response.status_code == 302
     assert "/login/" in response["Location"]
+
+
+def test_while_the_reviewer_is_away_their_delegate_is_emailed_too(
+    reviewer, stand_in, engineer, crm, support_chats, django_capture_on_commit_callbacks
+) -> None:
+    now = timezone.now()
+    delegation_create(
+        delegator=reviewer,
+        delegate=stand_in,
+        role=Role.LEGAL_REVIEWER,
+        starts=now,
+        ends=now + timedelta(days=3),
+        reason="Leave.",
+        actor=reviewer,
+    )
+
+    submit(support_chats, engineer, crm, django_capture_on_commit_callbacks)
+
+    assert sorted(message.to[0] for message in mail.outbox) == ["lena@example.com", "luis@example.com"]
