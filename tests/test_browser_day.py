@@ -12,7 +12,7 @@ from freezegun import freeze_time
 from accounts.choices import NotificationKind, Role
 from accounts.demo import DEFAULT_DEMO_PASSWORD
 from accounts.models import Comment, NotificationOptOut
-from audit.models import Signature
+from audit.signatures import signatures_for
 from governance.worklist import desks_for
 from lineage.choices import DatasetVersionState
 from lineage.models import DatasetVersion
@@ -49,7 +49,7 @@ def test_a_reviewer_signs_with_a_note_that_the_auditor_reads_beside_the_signatur
 
     sign_with_note(page, "legal", "Consent scope confirmed with the DPO <ticket 42>.")
 
-    signature = Signature.objects.get(object_id=str(version.pk))
+    [(signature, _valid)] = signatures_for(version)
     assert signature.note == "Consent scope confirmed with the DPO <ticket 42>."
     page.context.clear_cookies()
     sign_in(page, live_server.url, "auditor")
@@ -114,7 +114,7 @@ def test_a_delegate_signs_the_away_reviewers_review_on_their_behalf(live_server,
     page.locator(".portal-desks").get_by_role("link", name="on behalf of Lena Galloway", exact=False).click()
     sign_with_note(page, "lex", "Signed while Lena is away.")
 
-    signature = Signature.objects.get(object_id=str(version.pk))
+    [(signature, _valid)] = signatures_for(version)
     assert (signature.signer.username, signature.on_behalf_of.username) == ("lex", "legal")
     version.refresh_from_db()
     assert version.state == DatasetVersionState.SECURITY_REVIEW
