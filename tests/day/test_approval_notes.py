@@ -9,8 +9,13 @@ from accounts.services.signatures import signature_sign
 from audit.choices import LedgerAction
 from audit.models import Signature
 from audit.models.signatures import NOTE_MAX_LENGTH
+from audit.signatures import signatures_for
+from governance.choices import EvaluationDimension
 from lineage.choices import DatasetVersionState
+from registry.choices import Environment
+from registry.services.gates import gate_human_review
 from tests.governance.conftest import PASSWORD
+from tests.registry.pages import staged
 from tests.signing_in import login_verified
 
 pytestmark = pytest.mark.django_db
@@ -83,3 +88,32 @@ def test_the_signing_page_lists_earlier_signatures_with_their_notes(client: Clie
 
     assert "Approved as Legal reviewer" in page
     assert "Checked the DPA." in page
+
+
+def test_a_borderline_gates_review_note_is_kept_with_its_signature_and_its_page_asks_no_second_note(
+    client: Client, world
+) -> None:
+    decision = world.gate(world.model(), rates={EvaluationDimension.FACTUALITY: (94, 100)})
+    login_verified(client, world["risk"])
+    page = client.get(reverse("admin:registry_gatedecision_human_review", args=[decision.pk])).content.decode()
+
+    reviewed = gate_human_review(
+        decision=decision,
+        reviewer=world["risk"],
+        verdict="accepted",
+        note="Refund answers re-checked.",
+        password=PASSWORD,
+    )
+
+    assert page.count('name="note"') == 1  # the review's own note, which the signature keeps
+    [(signature, _valid)] = signatures_for(reviewed)
+    assert signature.note == "Refund answers re-checked."
+
+
+def test_every_signing_page_offers_the_note(client: Client, world) -> None:
+    ticket = world.ticket(staged(world), Environment.PROD)
+    login_verified(client, world["cab"])
+
+    page = client.get(reverse("admin:registry_changeticket_approve", args=[ticket.pk])).content.decode()
+
+    assert 'id="id_note"' in page
