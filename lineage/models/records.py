@@ -55,11 +55,21 @@ class LineageRecord(GovernedModel):
                     s.article9_condition,
                     s.period_start,
                     s.period_end,
+                    *s.described_data(),
                 ]
                 for s in self.sources.order_by("pk")
             ],
             "steps": [
-                [t.position, t.kind, t.tool, t.code_version, t.parameters, t.input_digest, t.output_digest]
+                [
+                    t.position,
+                    t.kind,
+                    t.tool,
+                    t.code_version,
+                    t.parameters,
+                    t.input_digest,
+                    t.output_digest,
+                    *t.described_data(),
+                ]
                 for t in self.steps.order_by("position")
             ],
         }

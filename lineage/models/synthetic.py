@@ -123,6 +123,21 @@ class SyntheticMarker(models.Model):
         )
         return [models.CheckConstraint(condition=described | unmarked, name=f"{prefix}_synthetic_described")]
 
+    def described_data(self) -> list[dict[str, Any]]:
+        """The languages and synthetic marker as part of what a reviewer signs: nothing when none is recorded, so
+        a signature given before these fields existed still matches its record."""
+        described: dict[str, Any] = {}
+        if getattr(self, "languages", None):
+            described["languages"] = list(self.languages)
+        if self.synthetic:
+            described["synthetic"] = {
+                "generator_model": self.generator_model,
+                "generator_version": self.generator_version,
+                "prompt_template_digest": self.prompt_template_digest,
+                "share": str(self.synthetic_share),
+            }
+        return [described] if described else []
+
     def clean_synthetic(self) -> None:
         errors: dict[str, str] = {}
         if self.synthetic:

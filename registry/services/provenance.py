@@ -44,6 +44,7 @@ from registry.services.provenance_records import (
     dataset_statistics_differences,
     monitoring_divergences,
 )
+from registry.tasks import check_dataset_version_provenance
 
 #: How far (percentage points) a run's self-reported pass rate may be from the validated one.
 METRIC_TOLERANCE = Decimal("2.0")
@@ -165,8 +166,6 @@ def dataset_version_flags_refresh(*, dataset_version: DatasetVersion) -> list[Pr
 
 def check_after_openlineage_run(*, dataset_versions: list[DatasetVersion], **kwargs: object) -> None:
     """Receives lineage's ``run_completed``: the versions the run reported are checked once the event commits."""
-    from registry.tasks import check_dataset_version_provenance
-
     for version in dataset_versions:
         transaction.on_commit(partial(check_dataset_version_provenance.delay, version.pk), robust=True)
 

@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.test import Client
 from django.urls import reverse
 
+from audit.canonical import record_digest
 from audit.models import LedgerEntry
 from lineage.choices import LegalBasis, TransformationKind
 from lineage.models import DatasetVersion, LineageSource, TransformationStep
@@ -197,3 +198,30 @@ def test_a_legal_reviewer_may_not_add_a_source(client: Client, legal, draft, crm
 
     assert response.status_code == 403
     assert not LineageSource.objects.exists()
+
+
+def test_a_reviewer_signs_the_languages_and_marker_and_an_unmarked_record_digests_as_before(
+    engineer, draft, crm
+) -> None:
+    unmarked = lineage_source_add(version=draft, actor=engineer, source_system=crm, legal_basis=LegalBasis.CONTRACT)
+    [entry] = draft.lineage.digest_content()["sources"]
+    assert entry == [crm.pk, LegalBasis.CONTRACT, False, "", None, None], "six items, as signed before"
+    before = record_digest(draft)
+
+    other = new_version(draft.dataset, engineer)
+    lineage_source_add(
+        version=other, actor=engineer, source_system=crm, legal_basis=LegalBasis.CONTRACT, languages=["en"], **SYNTHETIC
+    )
+    [marked] = other.lineage.digest_content()["sources"]
+
+    assert marked[-1] == {
+        "languages": ["en"],
+        "synthetic": {
+            "generator_model": "Llama-3.1-70B-Instruct",
+            "generator_version": "2024-07",
+            "prompt_template_digest": TEMPLATE,
+            "share": "0.2500",
+        },
+    }
+    assert record_digest(draft) == before
+    assert unmarked.described_data() == []
