@@ -123,6 +123,16 @@ DATASETS = (
 )
 
 
+#: The languages of what each source system holds (its lineage sources declare them).
+SOURCE_LANGUAGES = {
+    "Salesforce CRM": ["de", "en"],
+    "Zendesk tickets": ["de", "en", "fr"],
+    "Portfolio management system": ["en"],
+    "Epic clinical notes": ["de"],
+    "Contact-centre call transcripts": ["en"],
+}
+
+
 def _digest(*parts: object) -> str:
     return hashlib.sha256("/".join(map(str, parts)).encode()).hexdigest()
 
@@ -249,6 +259,7 @@ def seed_dataset(spec: DemoDataset, people: dict, sources: dict, template: Linea
                 article9_condition=Article9Condition.HEALTH_CARE if demo.special_category else "",
                 period_start=start,
                 period_end=start + datetime.timedelta(days=59),
+                languages=SOURCE_LANGUAGES.get(name, []),
             )
         for parent in demo.parents:
             lineage_edge_add(child=version, parent=versions[parent], actor=people["mleng"])

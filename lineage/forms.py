@@ -23,6 +23,7 @@ from lineage.models import (
     SourceSystem,
     TransformationStep,
 )
+from lineage.models.synthetic import SyntheticMarker, clean_languages
 from lineage.services import MAX_PARAMETER_BYTES, clean_parameters, same_content_refusal
 
 #: Typed parameters may carry indentation and spacing; what counts is the canonical size the service checks.
@@ -160,11 +161,32 @@ class LineageRecordForm(AdminStyled, forms.ModelForm):
         widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
 
 
+SYNTHETIC_FORM_FIELDS = ("synthetic", *SyntheticMarker.SYNTHETIC_FIELDS)
+
+
+class LanguagesField(forms.CharField):
+    """BCP 47 tags typed separated by commas or spaces, kept as a normalised list."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 1000)
+        super().__init__(required=False, **kwargs)
+
+    def prepare_value(self, value: Any) -> Any:
+        return ", ".join(value) if isinstance(value, list) else value
+
+    def clean(self, value: Any) -> list[str]:
+        text = super().clean(value)
+        return clean_languages([tag for tag in re.split(r"[,\s]+", text) if tag])
+
+
 class LineageSourceForm(AdminStyled, forms.ModelForm):
     source_system = forms.ModelChoiceField(
         queryset=SourceSystem.objects.filter(status=SourceStatus.ACTIVE).order_by("name"),
         label=_("Source system"),
         help_text=_("Only active source systems; no new data may come from a decommissioned one."),
+    )
+    languages = LanguagesField(
+        label=_("Languages"), help_text=_("BCP 47 tags separated by commas, e.g. en, de-CH, fr.")
     )
 
     class Meta:
@@ -177,6 +199,8 @@ class LineageSourceForm(AdminStyled, forms.ModelForm):
             "period_start",
             "period_end",
             "extract",
+            "languages",
+            *SYNTHETIC_FORM_FIELDS,
         )
         widgets = {
             "period_start": forms.DateInput(attrs={"type": "date"}),
@@ -209,7 +233,7 @@ class TransformationStepForm(AdminStyled, forms.ModelForm):
 
     class Meta:
         model = TransformationStep
-        fields = ("kind", "tool", "code_version", "parameters", "input_digest", "output_digest")
+        fields = ("kind", "tool", "code_version", "parameters", "input_digest", "output_digest", *SYNTHETIC_FORM_FIELDS)
 
     def clean_parameters(self) -> dict[str, Any]:
         text = self.cleaned_data["parameters"].strip()

@@ -42,6 +42,12 @@ checkout's .env (PORTAL_ENV_FILE names another file; empty: none):
   EVIDENCE_PACK_RENDER_TIMEOUT_S, EVIDENCE_PACK_RENDER_ATTEMPTS, EVIDENCE_PACK_SWEEP_INTERVAL_S   a pack rendering
                          longer than the timeout (default the task time limit + 5 min) is requeued, and failed after
                          that many renders (3); how often Celery beat looks (300 s)
+  PROVENANCE_MONITORING_TOLERANCE, PROVENANCE_MONITORING_MIN_VOLUME   a production refusal or policy-violation rate
+                         more than this many points (10) from the one validation measured, over a period of at least
+                         this many conversations (200), raises a provenance flag
+  PROVENANCE_ROW_TOLERANCE, PROVENANCE_SIZE_TOLERANCE   a dataset version's declared rows or bytes may differ from what
+                         its pipeline reported (OpenLineage outputStatistics) by this fraction (0 and 0.01) before a
+                         provenance flag is raised
 """
 
 import hashlib
@@ -617,6 +623,12 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=True)
     # /healthz is probed over plain HTTP by load balancers inside the network.
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
+# --- Provenance contradiction checks (registry.services.provenance_records) ------------------------------
+PROVENANCE_MONITORING_TOLERANCE = env_str("PROVENANCE_MONITORING_TOLERANCE", "10")
+PROVENANCE_MONITORING_MIN_VOLUME = env_int("PROVENANCE_MONITORING_MIN_VOLUME", 200)
+PROVENANCE_ROW_TOLERANCE = env_str("PROVENANCE_ROW_TOLERANCE", "0")
+PROVENANCE_SIZE_TOLERANCE = env_str("PROVENANCE_SIZE_TOLERANCE", "0.01")
 
 # --- Logging --------------------------------------------------------------------------------------------
 LOGGING = {

@@ -21,6 +21,11 @@ class RegistryConfig(AppConfig):
         queues.register()
         register_training_job_handler(training_run_record_openlineage)
 
+        from lineage.openlineage.signals import run_completed
+        from registry.services.provenance import check_after_openlineage_run
+
+        run_completed.connect(check_after_openlineage_run, dispatch_uid="registry.provenance.openlineage")
+
     def _register_attachment_rules(self) -> None:
         from governance.models import DocumentKind
         from governance.services.documents import AttachmentRule, register_attachment_rule

@@ -125,6 +125,9 @@ class ProvenanceFlagKind(models.TextChoices):
     METRIC_CONTRADICTED = "metric_contradicted", _("Self-reported metric contradicted by validation")
     UNEXPLAINED_REGRESSION = "unexplained_regression", _("Regression without a recorded reason")
     WEIGHTS_REUSED = "weights_reused", _("Same weights claimed by different runs")
+    MONITORING_DIVERGES = "monitoring_diverges", _("Production rate far from the validated one")
+    DATASET_STATISTICS_DIFFER = "dataset_statistics_differ", _("Declared rows or bytes differ from the pipeline's")
+    CARD_CONTRADICTS_DIFFERENCES = "card_contradicts_differences", _("Model card's changes contradict the records")
 
 
 class ProvenanceFlagSeverity(models.TextChoices):

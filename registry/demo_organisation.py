@@ -24,11 +24,12 @@ from registry.choices import (
     HumanReviewDecision,
     IncidentSeverity,
     IncidentSource,
+    ProvenanceFlagKind,
     ResultOutcome,
     RootCauseKind,
     ValidationCategory,
 )
-from registry.models import BaseModel, ChangeTicket, Deployment, ModelVersion, ValidationSuite
+from registry.models import BaseModel, ChangeTicket, Deployment, ModelVersion, ProvenanceFlag, ValidationSuite
 from registry.services.cards import model_card_revise
 from registry.services.deployments import deployment_deploy_dev, deployment_rollback
 from registry.services.gates import gate_evaluate, gate_human_review
@@ -42,6 +43,7 @@ from registry.services.promotion import (
     change_ticket_reject,
     change_ticket_submit,
 )
+from registry.services.provenance import provenance_flag_resolve, provenance_flags_refresh
 from registry.services.training import (
     base_model_register,
     model_version_register,
@@ -178,11 +180,14 @@ def _suite(use_case: UseCase, people: dict) -> ValidationSuite:
             expected_behaviour=behaviour,
             expected_detail=detail,
             constraints=[c for c in constraints if fragment and fragment.lower() in c.statement.lower()],
+            language="en",  # the chats are in English, German and French: a language gap the checklist shows
         )
     return suite
 
 
-def _model(use_case, name, base, datasets, people, number) -> ModelVersion:
+def _model(use_case, name, base, datasets, people, number, *, claimed=None, log_note="") -> ModelVersion:
+    """``claimed``: pass rates the training run reports of itself (``<dimension>_pass_rate``), which validation
+    may contradict; ``log_note``: what the decision log adds for this run."""
     run = training_run_register(
         actor=people["mleng"],
         run_id=f"{name}-run-{number}",
@@ -198,14 +203,18 @@ def _model(use_case, name, base, datasets, people, number) -> ModelVersion:
         container_image_digest=f"sha256:{_sha('trainer-image', number)}",
         library_versions={"torch": "2.4.1", "transformers": "4.46.0", "peft": "0.13.2"},
         decision_log=f"Run {number}: {', '.join(str(d) for d in datasets)} is the approved corpus; LoRA rank "
-        f"{8 * number} after the previous run under-fitted long billing threads.",
+        f"{8 * number} after the previous run under-fitted long billing threads.{log_note}",
         started_at=timezone.now() - datetime.timedelta(days=40 - 10 * number),
     )
     run = training_run_complete(
         run=run,
         actor=people["mleng"],
         output_weights_digest=_sha(name, number, "weights"),
-        metrics={"eval_loss": round(1.2 - 0.1 * number, 3), "train_loss": round(0.9 - 0.1 * number, 3)},
+        metrics={
+            "eval_loss": round(1.2 - 0.1 * number, 3),
+            "train_loss": round(0.9 - 0.1 * number, 3),
+            **(claimed or {}),
+        },
         checkpoints=[{"step": 1000 * n, "digest": _sha(name, number, n)} for n in (1, 2, 3)],
     )
     return model_version_register(run=run, actor=people["mleng"], name=name, description=f"LoRA adapter {number}")
@@ -286,7 +295,8 @@ def seed_support_assistant(people: dict, password: str) -> None:
     model_card_revise(model_version=first, actor=people["product"], **CARD_TEXT)
     _promote(first, people, password, Environment.PROD)
 
-    second = _model(use_case, "support-assistant", base, data, people, 2)
+    # Run 2 reports 96.5% on redaction where validation measured 100%: a contradiction resolved below.
+    second = _model(use_case, "support-assistant", base, data, people, 2, claimed={"redaction_pass_rate": 96.5})
     _validate(second, suite, people, {})
     model_card_revise(
         model_version=second,
@@ -342,7 +352,17 @@ def seed_support_assistant(people: dict, password: str) -> None:
     )
     incident_contain(incident=incident, actor=people["risk"], action=Containment.RATE_LIMIT)
     # Trained while the incident was open; the incident's follow-up then asks for another retraining.
-    third = _model(use_case, "support-assistant", base, data, people, 3)
+    # Run 3 reports 99% on factuality; validation measures 94% below: the contradiction left open.
+    third = _model(
+        use_case,
+        "support-assistant",
+        base,
+        data,
+        people,
+        3,
+        claimed={"factuality_pass_rate": 99.0},
+        log_note=" Factuality may dip on shortened refund answers; the borderline review decides.",
+    )
     incident_resolve(
         incident=incident,
         actor=people["risk"],
@@ -369,7 +389,13 @@ def seed_support_assistant(people: dict, password: str) -> None:
         note="The misses are paraphrases of the right refund period; accepted for staging.",
         password=password,
     )
-    model_card_revise(model_version=third, actor=people["product"], **CARD_TEXT)
+    model_card_revise(
+        model_version=third,
+        actor=people["product"],
+        what_changed="LoRA rank 24 against under-fitting on long billing threads; same training data "
+        "(support-chats@1).",
+        **CARD_TEXT,
+    )
     _promote(third, people, password, Environment.TEST)
     _ticket(third, Environment.STAGING, people, password)  # approved, not deployed yet
     _ticket(third, Environment.PROD, people, password, submit=False, sign=False)  # a draft
@@ -377,6 +403,24 @@ def seed_support_assistant(people: dict, password: str) -> None:
     change_ticket_reject(ticket=rejected, approver=people["cab"], reason="Version 1 is superseded; no re-test.")
     cancelled = _ticket(second, Environment.STAGING, people, password, submit=False, sign=False)
     change_ticket_cancel(ticket=cancelled, actor=people["mleng"], reason="Rolled back in prod; not promoting again.")
+    _contradictions([first, second, third], people)
+
+
+def _contradictions(versions: list[ModelVersion], people: dict) -> None:
+    """The provenance checks on every version: run 3's factuality claim stays open (and keeps version 3 out of
+    production); run 2's redaction claim is resolved by one Risk Officer and confirmed by a second."""
+    for version in versions:
+        provenance_flags_refresh(model_version=version)
+    resolved = ProvenanceFlag.objects.get(model_version=versions[1], kind=ProvenanceFlagKind.METRIC_CONTRADICTED)
+    provenance_flag_resolve(
+        flag=resolved,
+        actor=people["risk"],
+        note="Run 2's 96.5% was measured on the training-time held-out split, before the output filter; the "
+        "validation run's 100% on the frozen suite stands.",
+    )
+    provenance_flag_resolve(
+        flag=resolved, actor=people["risk2"], note="Checked the held-out split's report; agreed, nothing to correct."
+    )
 
 
 @transaction.atomic

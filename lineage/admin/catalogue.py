@@ -31,13 +31,38 @@ class ReadOnlyInline(admin.TabularInline):
 
 class LineageSourceInline(ReadOnlyInline):
     model = LineageSource
-    fields = ("source_system", "legal_basis", "special_category", "article9_condition", "period_start", "period_end")
+    fields = (
+        "source_system",
+        "legal_basis",
+        "special_category",
+        "article9_condition",
+        "period_start",
+        "period_end",
+        "languages",
+        "synthetic",
+        "generator_model",
+        "generator_version",
+        "prompt_template_digest",
+        "synthetic_share",
+    )
     readonly_fields = fields
 
 
 class TransformationStepInline(ReadOnlyInline):
     model = TransformationStep
-    fields = ("position", "kind", "tool", "code_version", "parameters", "input_digest", "output_digest")
+    fields = (
+        "position",
+        "kind",
+        "tool",
+        "code_version",
+        "parameters",
+        "input_digest",
+        "output_digest",
+        "synthetic",
+        "generator_model",
+        "generator_version",
+        "synthetic_share",
+    )
     readonly_fields = fields
 
 

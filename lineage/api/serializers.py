@@ -5,6 +5,7 @@ from rest_framework import serializers
 from accounts.api.parsers import MAX_SAFE_INTEGER
 from accounts.api.serializers import StrictSerializer
 from lineage.choices import Article9Condition, DataCategory, PrivacyControl, Sensitivity
+from lineage.models.synthetic import MAX_LANGUAGES, clean_languages
 
 #: The largest retention the record's column holds.
 MAX_RETENTION_DAYS = 2**31 - 1
@@ -18,6 +19,30 @@ class LineageSourceIn(StrictSerializer):
     period_start = serializers.DateField(required=False, allow_null=True, default=None)
     period_end = serializers.DateField(required=False, allow_null=True, default=None)
     extract = serializers.CharField(required=False, default="", allow_blank=True)
+    languages = serializers.ListField(
+        child=serializers.CharField(max_length=35),
+        required=False,
+        default=list,
+        max_length=MAX_LANGUAGES,
+        help_text='BCP 47 tags of the languages the data is written in, e.g. ["en", "de-CH"].',
+    )
+    synthetic = serializers.BooleanField(required=False, default=False, help_text="Data a model generated.")
+    generator_model = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
+    generator_version = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
+    prompt_template_digest = serializers.CharField(
+        max_length=64, required=False, default="", allow_blank=True, help_text="SHA-256 of the prompt template."
+    )
+    synthetic_share = serializers.DecimalField(
+        max_digits=5,
+        decimal_places=4,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The fraction of the version's rows that are synthetic: more than 0, at most 1.",
+    )
+
+    def validate_languages(self, value: list[str]) -> list[str]:
+        return clean_languages(value)
 
 
 class LineageRecordIn(StrictSerializer):

@@ -1,11 +1,14 @@
+import contextlib
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from audit.models import GovernedModel
 from lineage.choices import Article9Condition, LegalBasis, Sensitivity, TransformationKind
 from lineage.models.datasets import SHA256_HEX, DatasetVersion
+from lineage.models.synthetic import SyntheticMarker, clean_languages, validate_languages
 
 
 class LineageRecord(GovernedModel):
@@ -52,19 +55,31 @@ class LineageRecord(GovernedModel):
                     s.article9_condition,
                     s.period_start,
                     s.period_end,
+                    *s.described_data(),
                 ]
                 for s in self.sources.order_by("pk")
             ],
             "steps": [
-                [t.position, t.kind, t.tool, t.code_version, t.parameters, t.input_digest, t.output_digest]
+                [
+                    t.position,
+                    t.kind,
+                    t.tool,
+                    t.code_version,
+                    t.parameters,
+                    t.input_digest,
+                    t.output_digest,
+                    *t.described_data(),
+                ]
                 for t in self.steps.order_by("position")
             ],
         }
 
 
-class LineageSource(GovernedModel):
+class LineageSource(SyntheticMarker, GovernedModel):
     """One source system feeding the version, with its own legal basis (GDPR Art. 6) and, for special-category
-    data, the Art. 9 condition; the period drawn lets erasure requests find the versions that hold a person."""
+    data, the Art. 9 condition; the period drawn lets erasure requests find the versions that hold a person.
+    Its languages and synthetic marker say what the data is (``lineage.models.synthetic``): a language trained on
+    must be one the validation suite tests."""
 
     record = models.ForeignKey(
         LineageRecord, verbose_name=_("lineage"), on_delete=models.PROTECT, related_name="sources"
@@ -80,6 +95,13 @@ class LineageSource(GovernedModel):
     period_start = models.DateField(_("data from"), null=True, blank=True)
     period_end = models.DateField(_("data until"), null=True, blank=True)
     extract = models.TextField(_("extract (query or export)"), blank=True)
+    languages = models.JSONField(
+        _("languages"),
+        default=list,
+        blank=True,
+        validators=[validate_languages],
+        help_text=_("BCP 47 tags of the languages the data is written in, e.g. en, de-CH, zh-Hant."),
+    )
 
     class Meta:
         verbose_name = _("lineage source")
@@ -91,14 +113,23 @@ class LineageSource(GovernedModel):
                 | models.Q(period_start__lte=models.F("period_end")),
                 name="lineage_source_period_ordered",
             ),
+            *SyntheticMarker.synthetic_constraints("lineage_source"),
         ]
 
     def __str__(self) -> str:
         return f"{self.source_system} ({self.get_legal_basis_display()})"
 
+    def clean(self) -> None:
+        super().clean()
+        self.clean_synthetic()
+        if isinstance(self.languages, list):
+            with contextlib.suppress(ValidationError):  # the field's validator has said what to fix
+                self.languages = clean_languages(self.languages)
 
-class TransformationStep(GovernedModel):
-    """One step from source extract to training data, reproducible from its tool, code version and parameters."""
+
+class TransformationStep(SyntheticMarker, GovernedModel):
+    """One step from source extract to training data, reproducible from its tool, code version and parameters.
+    A step that generates data (augmentation, paraphrase, translation by a model) carries the synthetic marker."""
 
     record = models.ForeignKey(LineageRecord, verbose_name=_("lineage"), on_delete=models.PROTECT, related_name="steps")
     position = models.PositiveSmallIntegerField(_("position"))
@@ -112,10 +143,17 @@ class TransformationStep(GovernedModel):
     class Meta:
         verbose_name = _("transformation step")
         ordering = ["record_id", "position"]
-        constraints = [models.UniqueConstraint(fields=["record", "position"], name="transformation_step_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["record", "position"], name="transformation_step_unique"),
+            *SyntheticMarker.synthetic_constraints("transformation_step"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.position}. {self.get_kind_display()} ({self.tool})"
+
+    def clean(self) -> None:
+        super().clean()
+        self.clean_synthetic()
 
 
 class LineageTemplate(GovernedModel):

@@ -23,6 +23,7 @@ from audit.ledger import ActionDenied, record_denial
 from lineage.choices import DatasetVersionState, OpenLineageEventType, TransformationKind
 from lineage.models import Dataset, DatasetVersion, OpenLineageRun, SourceSystem
 from lineage.openlineage.events import ONCE, TERMINAL, DatasetRef, RunEvent
+from lineage.openlineage.signals import run_completed
 from lineage.openlineage.training import TrainingJob, check_training_job, is_training_job, training_job_handler
 from lineage.services import MAX_PARAMETER_BYTES, dataset_version_create, transformation_step_add
 
@@ -122,6 +123,7 @@ def _after_merge(
         _hand_over_training_job(event, actor, use_case_ids, resolved)
     elif event.event_type == OpenLineageEventType.COMPLETE:
         created = _produce_versions(run, actor, use_case_ids)
+        run_completed.send(sender=OpenLineageRun, run=run, dataset_versions=list(run.dataset_versions.all()))
     return RecordedEvent(run=run, recorded=True, created_versions=created)
 
 

@@ -37,6 +37,7 @@ from lineage.models import (
     SourceSystem,
     TransformationStep,
 )
+from lineage.models.synthetic import SyntheticMarker
 from lineage.selectors import submission_problems
 from lineage.services.reviews import dataset_version_assign_next_reviewer
 
@@ -232,7 +233,12 @@ def lineage_source_add(
     period_start: datetime.date | None = None,
     period_end: datetime.date | None = None,
     extract: str = "",
+    languages: list[str] = (),
+    **synthetic: Any,
 ) -> LineageSource:
+    """Add a source to a draft version; ``synthetic`` takes the synthetic marker's fields (``synthetic``,
+    ``generator_model``, ``generator_version``, ``prompt_template_digest``, ``synthetic_share``)."""
+    _check_synthetic_names(synthetic)
     with denials_recorded(), transaction.atomic(), acting_as(actor):
         locked = _locked_draft(version, actor, "lineage_source_add")
         source_system = SourceSystem.objects.get(pk=source_system.pk)  # its status now, not when it was read
@@ -249,10 +255,18 @@ def lineage_source_add(
             period_start=period_start,
             period_end=period_end,
             extract=extract,
+            languages=list(languages),
+            **synthetic,
         )
         source.full_clean()
         source.save()
         return source
+
+
+def _check_synthetic_names(given: dict[str, Any]) -> None:
+    unknown = set(given) - {"synthetic", *SyntheticMarker.SYNTHETIC_FIELDS}
+    if unknown:
+        raise TypeError(f"Unknown synthetic marker fields: {', '.join(sorted(unknown))}")
 
 
 def clean_parameters(parameters: Any) -> dict[str, Any]:
@@ -276,7 +290,11 @@ def transformation_step_add(
     parameters: dict[str, Any] | None = None,
     input_digest: str = "",
     output_digest: str = "",
+    **synthetic: Any,
 ) -> TransformationStep:
+    """Append a step to a draft version's lineage; a step that generated data passes the synthetic marker's
+    fields in ``synthetic``."""
+    _check_synthetic_names(synthetic)
     if kind not in TransformationKind.values:
         raise ValidationError({"kind": f"Unknown transformation kind {kind!r}."})
     parameters = clean_parameters({} if parameters is None else parameters)
@@ -293,6 +311,7 @@ def transformation_step_add(
             parameters=parameters,
             input_digest=input_digest,
             output_digest=output_digest,
+            **synthetic,
         )
         step.full_clean()
         step.save()

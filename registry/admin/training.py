@@ -192,7 +192,9 @@ class ModelVersionAdmin(RegistryAdmin):
         if not may(request, WRITE_CARD):
             refuse(request, attempted="model_card_revise", obj=version)
         latest = version.cards.order_by("-revision").first()
-        initial = {name: getattr(latest, name) for name in ModelCard.WRITTEN_SECTIONS} if latest else {}
+        initial = (
+            {name: getattr(latest, name) for name in (*ModelCard.WRITTEN_SECTIONS, "what_changed")} if latest else {}
+        )
         return form_page(
             request,
             model_admin=self,
@@ -222,6 +224,12 @@ class ModelCardForm(forms.Form):
     )
     regulatory_considerations = forms.CharField(
         label=_("Regulatory considerations"), widget=forms.Textarea(attrs={"rows": 3}), required=False
+    )
+    what_changed = forms.CharField(
+        label=_("What changed since the previous version"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        help_text=_("Checked against the recorded differences (data, settings): a contradiction raises a flag."),
     )
 
     def clean(self) -> dict[str, Any]:

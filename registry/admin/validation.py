@@ -39,7 +39,7 @@ GATE_REVIEW = GATE_REVIEW_PERMISSION
 
 class ValidationCaseInline(ReadOnlyInline):
     model = ValidationCase
-    fields = ("key", "dimension", "category", "expected_behaviour", "prompt")
+    fields = ("key", "dimension", "category", "expected_behaviour", "language", "prompt")
     readonly_fields = fields
 
 
@@ -54,7 +54,7 @@ class ValidationSuiteAdmin(RegistryAdmin):
 
 @admin.register(ValidationCase)
 class ValidationCaseAdmin(RegistryAdmin):
-    list_display = ("key", "suite", "dimension", "category", "expected_behaviour")
+    list_display = ("key", "suite", "dimension", "category", "expected_behaviour", "language")
     list_filter = ("category", "dimension", "expected_behaviour")
     list_select_related = ("suite",)
     search_fields = ("key", "prompt")

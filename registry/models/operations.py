@@ -168,6 +168,15 @@ class ModelCard(GovernedModel):
     escalation_paths = models.TextField(_("escalation paths"), blank=True)
     regulatory_considerations = models.TextField(_("regulatory considerations"), blank=True)
     changes = models.JSONField(_("changes since the previous card"), default=dict, blank=True)
+    what_changed = models.TextField(
+        _("what changed"),
+        blank=True,
+        help_text=_(
+            "In the owners' words, what changed since the previous model version: data, settings, behaviour. "
+            "Checked against the recorded differences; naming a dataset that did not change, or saying the data "
+            "did not change when it did, raises a provenance flag."
+        ),
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("written by"), on_delete=models.PROTECT, related_name="+"
     )

@@ -9,12 +9,26 @@ from registry.choices import ProvenanceFlagKind, ProvenanceFlagSeverity, Provena
 
 
 class ProvenanceFlag(ConcurrentTransitionMixin, GovernedModel):
-    """Two records of a model version's provenance that disagree: raised by the checks in
-    ``registry.services.provenance`` with the evidence of both sides, resolved by a person with a note (a second
-    person confirms the resolution of a high-severity flag). An unresolved high flag blocks production."""
+    """Two records of a model version's (or a dataset version's) provenance that disagree: raised by the checks
+    in ``registry.services.provenance`` with the evidence of both sides, resolved by a person with a note (a second
+    person confirms the resolution of a high-severity flag). An unresolved high flag blocks production. The
+    evidence's ``records`` list names the records compared (type, id, label), which the flag's page links to."""
 
     model_version = models.ForeignKey(
-        "registry.ModelVersion", verbose_name=_("model version"), on_delete=models.PROTECT, related_name="flags"
+        "registry.ModelVersion",
+        verbose_name=_("model version"),
+        on_delete=models.PROTECT,
+        related_name="flags",
+        null=True,
+        blank=True,
+    )
+    dataset_version = models.ForeignKey(
+        "lineage.DatasetVersion",
+        verbose_name=_("dataset version"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
     )
     kind = models.CharField(_("contradiction"), max_length=30, choices=ProvenanceFlagKind.choices)
     severity = models.CharField(_("severity"), max_length=10, choices=ProvenanceFlagSeverity.choices)
@@ -58,11 +72,26 @@ class ProvenanceFlag(ConcurrentTransitionMixin, GovernedModel):
         ordering = ["-raised_at", "-pk"]
         constraints = [
             models.UniqueConstraint(fields=["model_version", "kind", "subject"], name="provenance_flag_once"),
+            models.UniqueConstraint(
+                fields=["dataset_version", "kind", "subject"],
+                condition=models.Q(dataset_version__isnull=False),
+                name="provenance_flag_dataset_once",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(model_version__isnull=False, dataset_version__isnull=True)
+                | models.Q(model_version__isnull=True, dataset_version__isnull=False),
+                name="provenance_flag_one_subject",
+            ),
         ]
         permissions = [("resolve_provenanceflag", _("Can resolve a provenance flag"))]
 
     def __str__(self) -> str:
-        return f"{self.model_version_id}: {self.get_kind_display()} ({self.subject})"
+        return f"{self.flagged_record}: {self.get_kind_display()} ({self.subject})"
+
+    @property
+    def flagged_record(self) -> object:
+        """The model version or dataset version whose records disagree."""
+        return self.model_version if self.model_version_id else self.dataset_version
 
     @transition(field=state, source=ProvenanceFlagState.OPEN, target=ProvenanceFlagState.RESOLUTION_PROPOSED)
     def propose_resolution(self) -> None:

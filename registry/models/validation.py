@@ -1,3 +1,5 @@
+import contextlib
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -5,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from audit.models import GovernedModel
 from governance.choices import EvaluationDimension
+from lineage.models.synthetic import normalised_language, validate_language
 from registry.choices import ExpectedBehaviour, GateOutcome, HumanReviewDecision, ResultOutcome, ValidationCategory
 
 
@@ -58,6 +61,13 @@ class ValidationCase(GovernedModel):
     constraints = models.ManyToManyField(
         "governance.BehaviorConstraint", verbose_name=_("behaviour constraints tested"), blank=True, related_name="+"
     )
+    language = models.CharField(
+        _("language"),
+        max_length=35,
+        blank=True,
+        validators=[validate_language],
+        help_text=_("The BCP 47 tag of the language the input is written in (e.g. en, de-CH); empty: not stated."),
+    )
 
     _history_m2m_fields = ("constraints",)
 
@@ -73,6 +83,11 @@ class ValidationCase(GovernedModel):
 
     def __str__(self) -> str:
         return f"{self.key}: {self.prompt[:60]}"
+
+    def clean(self) -> None:
+        super().clean()
+        with contextlib.suppress(ValueError):  # the field's validator has said what to fix
+            self.language = normalised_language(self.language) if self.language else ""
 
 
 class ValidationRun(GovernedModel):

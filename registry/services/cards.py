@@ -11,6 +11,7 @@ from audit.audit_context import acting_as
 from audit.canonical import to_jsonable
 from audit.ledger import denials_recorded
 from registry.models import Deployment, ModelCard, ModelVersion
+from registry.tasks import check_model_version_provenance
 
 
 def generated_sections(model_version: ModelVersion) -> dict[str, Any]:
@@ -78,10 +79,14 @@ def _changes(previous: ModelCard | None, generated: dict[str, Any], written: dic
     }
 
 
-def model_card_revise(*, model_version: ModelVersion, actor: AbstractBaseUser, **written: str) -> ModelCard:
+def model_card_revise(
+    *, model_version: ModelVersion, actor: AbstractBaseUser, what_changed: str | None = None, **written: str
+) -> ModelCard:
     """A new revision of the card: generated sections from the records now, written sections as given
     (sections not given are carried over from the latest revision). The changes are computed against the
-    latest revision, or for a first card against the previous model version's latest card."""
+    latest revision, or for a first card against the previous model version's latest card. ``what_changed``
+    (the owners' account of what changed since the previous version; carried over when not given) is checked
+    against the recorded differences once the revision is committed (``registry.services.provenance``)."""
     unknown = set(written) - set(ModelCard.WRITTEN_SECTIONS)
     if unknown:
         raise TypeError(f"Unknown model card sections: {', '.join(sorted(unknown))}")
@@ -99,8 +104,11 @@ def model_card_revise(*, model_version: ModelVersion, actor: AbstractBaseUser, *
             for name in ModelCard.WRITTEN_SECTIONS
         }
         generated = generated_sections(locked)
+        if what_changed is None:
+            what_changed = latest.what_changed if latest else ""
         card = ModelCard(
             model_version=locked,
+            what_changed=what_changed.strip(),
             revision=(locked.cards.aggregate(Max("revision"))["revision__max"] or 0) + 1,
             generated=generated,
             changes=_changes(previous, generated, sections),
@@ -109,4 +117,5 @@ def model_card_revise(*, model_version: ModelVersion, actor: AbstractBaseUser, *
         )
         card.full_clean()
         card.save()
+        transaction.on_commit(lambda: check_model_version_provenance.delay(locked.pk), robust=True)
         return card

@@ -12,6 +12,7 @@ from audit.audit_context import acting_as
 from audit.ledger import denials_recorded
 from registry.models import Deployment, MonitoringSummary
 from registry.services.incidents import incident_raise_draft
+from registry.tasks import check_model_version_provenance
 
 #: summary field -> (deployment threshold field, what it is called)
 RATES = {
@@ -90,4 +91,6 @@ def monitoring_summary_record(
             )
         summary.full_clean()
         summary.save()
+        # Production rates far from what validation measured are a provenance contradiction.
+        transaction.on_commit(lambda: check_model_version_provenance.delay(summary.model_version_id), robust=True)
         return summary

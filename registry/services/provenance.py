@@ -13,12 +13,19 @@ what one record claims with what another shows, and raise a ``ProvenanceFlag`` w
 * **the same weights claimed twice**: another run reports the same output weights digest with different training
   data or configuration (high: one of them is not what it says).
 
+* and, in ``registry.services.provenance_records``: production monitoring far from validation (high), a dataset
+  version's declared rows or bytes against its pipeline's report (medium, a flag of the dataset version), and a
+  model card's "what changed" against the recorded differences (medium).
+
 A check run again raises a contradiction once (a flag per version, kind and subject). A person resolves a flag with a
 note; a high one needs a second person to confirm (maker-checker), and until then blocks promotion to production.
-Checks run nightly (Celery beat), from ``manage.py provenance_check``, and when a gate decision is made.
+Checks run nightly (Celery beat), from ``manage.py provenance_check``, and after the records they compare change:
+a gate decision, a monitoring summary (posted or rolled up), a model card revision, and an OpenLineage run that
+completes with a dataset version.
 """
 
 from decimal import Decimal, InvalidOperation
+from functools import partial
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -28,9 +35,16 @@ from django.utils import timezone
 from accounts.authz import holds_approval_permission
 from audit.audit_context import acting_as
 from audit.ledger import ActionDenied, denials_recorded
+from lineage.models import DatasetVersion
 from registry.choices import ProvenanceFlagKind, ProvenanceFlagSeverity, ProvenanceFlagState
 from registry.comparison import compare_model_versions, predecessor
 from registry.models import GateDecision, ModelVersion, ProvenanceFlag, TrainingRun
+from registry.services.provenance_records import (
+    card_contradictions,
+    dataset_statistics_differences,
+    monitoring_divergences,
+)
+from registry.tasks import check_dataset_version_provenance
 
 #: How far (percentage points) a run's self-reported pass rate may be from the validated one.
 METRIC_TOLERANCE = Decimal("2.0")
@@ -137,15 +151,34 @@ def provenance_flags_refresh(*, model_version: ModelVersion) -> list[ProvenanceF
             *(_metric_contradictions(version, gate.figures) if gate else []),
             *_regressions(version),
             *_weights_reused(version),
+            *monitoring_divergences(version, gate),
+            *card_contradictions(version),
         ]
-        raised = []
-        for finding in findings:
-            flag, created = ProvenanceFlag.objects.get_or_create(
-                model_version=version, kind=finding.pop("kind"), subject=finding.pop("subject")[:200], defaults=finding
-            )
-            if created:
-                raised.append(flag)
-        return raised
+        return _raise(findings, model_version=version)
+
+
+def dataset_version_flags_refresh(*, dataset_version: DatasetVersion) -> list[ProvenanceFlag]:
+    """Run the dataset version's checks (its declared statistics against its pipeline's); the flags newly raised."""
+    with transaction.atomic(), acting_as(actor_name=CHECKER):
+        version = DatasetVersion.objects.select_related("dataset").get(pk=dataset_version.pk)
+        return _raise(dataset_statistics_differences(version), dataset_version=version)
+
+
+def check_after_openlineage_run(*, dataset_versions: list[DatasetVersion], **kwargs: object) -> None:
+    """Receives lineage's ``run_completed``: the versions the run reported are checked once the event commits."""
+    for version in dataset_versions:
+        transaction.on_commit(partial(check_dataset_version_provenance.delay, version.pk), robust=True)
+
+
+def _raise(findings: list[dict], **flagged: object) -> list[ProvenanceFlag]:
+    raised = []
+    for finding in findings:
+        flag, created = ProvenanceFlag.objects.get_or_create(
+            **flagged, kind=finding.pop("kind"), subject=finding.pop("subject")[:200], defaults=finding
+        )
+        if created:
+            raised.append(flag)
+    return raised
 
 
 def open_flags(model_version: ModelVersion) -> list[ProvenanceFlag]:

@@ -71,6 +71,7 @@ def validation_case_add(
     expected_behaviour: str,
     expected_detail: str = "",
     constraints: Iterable[BehaviorConstraint] = (),
+    language: str = "",
 ) -> ValidationCase:
     with denials_recorded(), transaction.atomic(), acting_as(actor):
         locked = _unfrozen(suite, actor, "validation_case_add")
@@ -84,6 +85,7 @@ def validation_case_add(
             prompt=prompt.strip(),
             expected_behaviour=expected_behaviour,
             expected_detail=expected_detail.strip(),
+            language=language.strip(),
         )
         case.full_clean()
         case.save()
@@ -116,6 +118,7 @@ def validation_suite_new_version(*, suite: ValidationSuite, actor: AbstractBaseU
                 prompt=case.prompt,
                 expected_behaviour=case.expected_behaviour,
                 expected_detail=case.expected_detail,
+                language=case.language,
             )
             copy.save()
             copy.constraints.set(case.constraints.all())

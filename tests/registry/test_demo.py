@@ -5,8 +5,18 @@ from django.core.management import call_command
 
 from accounts.demo import DEFAULT_DEMO_PASSWORD
 from registry import demo_organisation
-from registry.choices import ChangeTicketState, DeploymentEventKind, Environment, IncidentState
-from registry.models import ChangeTicket, Deployment, GateDecision, Incident, ModelCard, ModelVersion
+from registry.choices import (
+    ChangeTicketState,
+    DeploymentEventKind,
+    Environment,
+    IncidentState,
+    ProvenanceFlagKind,
+    ProvenanceFlagSeverity,
+    ProvenanceFlagState,
+)
+from registry.models import ChangeTicket, Deployment, GateDecision, Incident, ModelCard, ModelVersion, ProvenanceFlag
+from registry.provenance_languages import languages_missing_from_validation
+from registry.services.promotion import promotion_problems
 
 pytestmark = pytest.mark.django_db
 
@@ -36,3 +46,23 @@ def test_seeding_twice_changes_nothing_and_the_ledger_holds(seeded):
     demo_organisation.seed(password=DEFAULT_DEMO_PASSWORD)
     assert {model: model.objects.count() for model in counts} == counts
     call_command("verify_ledger")  # raises CommandError if the chain is broken
+
+
+def test_the_demo_shows_an_open_contradiction_a_resolved_one_and_a_language_gap(seeded):
+    third = ModelVersion.objects.get(name="support-assistant", number=3)
+    second = ModelVersion.objects.get(name="support-assistant", number=2)
+
+    [open_flag] = third.flags.filter(state=ProvenanceFlagState.OPEN)
+    assert (open_flag.kind, open_flag.severity, open_flag.subject) == (
+        ProvenanceFlagKind.METRIC_CONTRADICTED,
+        ProvenanceFlagSeverity.HIGH,
+        "factuality",
+    )
+    assert any("Provenance flag unresolved (high)" in p for p in promotion_problems(third, Environment.PROD))
+    [resolved] = second.flags.all()
+    assert resolved.state == ProvenanceFlagState.RESOLVED
+    assert (resolved.proposed_by.username, resolved.resolved_by.username) == ("risk", "risk2")
+    assert ProvenanceFlag.objects.count() == 2, "nothing else in the demo contradicts itself"
+    assert languages_missing_from_validation(third) == ["de", "fr"]
+    demo_organisation.seed(password=DEFAULT_DEMO_PASSWORD)
+    assert ProvenanceFlag.objects.count() == 2
