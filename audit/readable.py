@@ -147,3 +147,12 @@ def _other_lines(payload: dict[str, Any]) -> list[str]:
     if payload.get("attempted"):
         return [str(payload["attempted"])]
     return []
+
+
+def time_ago(moment: Any, now: Any = None) -> str:
+    """``3 hours ago``; ``just now`` under a minute, where ``timesince`` would say "0 minutes"."""
+    from django.utils import timezone
+    from django.utils.timesince import timesince
+
+    now = now or timezone.now()
+    return "just now" if (now - moment).total_seconds() < 60 else f"{timesince(moment, now)} ago"

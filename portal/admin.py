@@ -79,7 +79,7 @@ class PortalAdminSite(admin.AdminSite):
         The record's own page decides whether this person may see it."""
         from django.template.response import TemplateResponse
 
-        term = request.GET.get("q", "")[:200]
+        term = request.GET.get("q", "").strip()[:200]
         found = find_records(term)
         if len(found) == 1:
             return HttpResponseRedirect(found[0].url)
