@@ -48,6 +48,10 @@ class SignatureForm(forms.Form):
         self.first_signing = not request.session.get(SIGNING_SESSION_KEY, False)
         if self.first_signing:
             self.fields["username"].required = True
+            self.fields["username"].help_text = _(
+                "Asked at your first signature of this session, as 21 CFR Part 11 requires: both components of the "
+                "signature at the first signing, the password alone at later ones."
+            )
         else:
             del self.fields["username"]
         signer = getattr(request, "user", None)

@@ -43,7 +43,6 @@ import psycopg
 from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
-from django.utils.timesince import timesince
 from psycopg.types.string import ByteaBinaryLoader
 
 from audit import heads, merkle, signing_keys, state_replay
@@ -52,6 +51,7 @@ from audit.checkpoints import checkpoint_storage, parse_file
 from audit.choices import LedgerAction
 from audit.ledger import DOCUMENT_FIELDS
 from audit.models.ledger import GENESIS_HASH, LedgerCheckpoint, LedgerEntry, LedgerTreeTile, LedgerVerification
+from audit.readable import time_ago
 from audit.tree import TILE_WIDTH, StoredTree, TileBuilder, TreeStorageBroken, first_leaf, tile_digest
 from audit.verification_keys import ledger_public_keys
 
@@ -666,14 +666,14 @@ def _uncovered_tail(report: VerificationReport, claims: list[CheckpointClaim], t
     if now - recorded_at <= allowed:
         return None
     exposed = (
-        f"the newest covers {newest.tree_size} entries and was made {timesince(newest.created_at, now)} ago, so the "
+        f"the newest covers {newest.tree_size} entries and was made {time_ago(newest.created_at, now)}, so the "
         f"{report.entries_after_checkpoint} entries after it"
         if newest
         else f"there is none, so all {report.entries_after_checkpoint} entries"
     )
     return (
         sequence,
-        f"recorded {timesince(recorded_at, now)} ago and not yet covered by a checkpoint outside the database "
+        f"recorded {time_ago(recorded_at, now)} and not yet covered by a checkpoint outside the database "
         f"(allowed: {settings.LEDGER_CHECKPOINT_MAX_AGE_S} s); {exposed} could be rewritten unseen: checkpoints "
         "have stopped, or cannot be stored",
     )

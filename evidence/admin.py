@@ -173,7 +173,15 @@ class EvidencePackAdmin(ReadOnlyAuditAdmin):
                 raise PermissionDenied
             key = request.POST.get("idempotency_key", "")[:64] or uuid.uuid4().hex
             pack = evidence_pack_request(actor=request.user, model_version=model_version, idempotency_key=key)
-            messages.success(request, _("Evidence pack #%(pk)s is queued.") % {"pk": pack.pk})
+            pack.refresh_from_db()  # built already when tasks run in-process: never say "queued" beside a ready pack
+            if pack.status == PackStatus.READY:
+                messages.success(request, _("Evidence pack #%(pk)s is ready.") % {"pk": pack.pk})
+            elif pack.status == PackStatus.FAILED:
+                messages.error(
+                    request, _("Evidence pack #%(pk)s failed: %(why)s") % {"pk": pack.pk, "why": pack.failure_reason}
+                )
+            else:
+                messages.success(request, _("Evidence pack #%(pk)s is queued.") % {"pk": pack.pk})
             return HttpResponseRedirect(reverse("admin:evidence_evidencepack_change", args=[pack.pk]))
         if request.method != "GET":
             return HttpResponseNotAllowed(["GET", "POST"])

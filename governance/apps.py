@@ -11,6 +11,10 @@ class GovernanceConfig(AppConfig):
         from governance import checks, queues, role_grants  # noqa: F401 - checks register themselves
 
         queues.register()
+
+        from governance import landing_panels
+
+        landing_panels.register()
         register_role_permissions(role_grants.ROLE_GRANTS)
         self._register_attachment_rules()
 

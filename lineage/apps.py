@@ -18,6 +18,10 @@ class LineageConfig(AppConfig):
 
         queues.register()
 
+        from lineage import landing
+
+        landing.register()
+
     def _register_attachment_rules(self) -> None:
         from governance.models import DocumentKind
         from governance.services.documents import AttachmentRule, register_attachment_rule

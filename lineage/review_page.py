@@ -3,12 +3,13 @@ upstream lineage as a picture (SVG drawn on the server, so it works without scri
 
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
 from django.urls import reverse
 from django.utils.html import escape
 
 from governance.charts import text_width
 from lineage.graph import upstream_version_ids
-from lineage.models import DatasetVersion, LineageEdge, LineageSource
+from lineage.models import DatasetVersion, LineageEdge, LineageRecord, LineageSource
 
 #: Nodes are at least this wide, and wider when their label needs it (labels are never cut).
 MIN_NODE_WIDTH, NODE_HEIGHT, COLUMN_GAP, ROW, NODE_FONT = 220, 34, 40, 50, 11
@@ -26,8 +27,20 @@ def changes_since_previous(version: DatasetVersion) -> tuple[DatasetVersion | No
         return previous, []
     before, after = _readable(previous), _readable(version)
     return previous, [
-        (key, before.get(key), after.get(key)) for key in sorted(after) if before.get(key) != after.get(key)
+        (_label(key), before.get(key), after.get(key)) for key in sorted(after) if before.get(key) != after.get(key)
     ]
+
+
+def _label(key: str) -> str:
+    """The field's own name as forms show it ("rows", "content digest (SHA-256)"), not its attribute."""
+    for model in (DatasetVersion, LineageRecord):
+        try:
+            field = model._meta.get_field(key)
+        except FieldDoesNotExist:
+            continue
+        if hasattr(field, "verbose_name"):  # a reverse relation (a record's sources) has none
+            return str(field.verbose_name)
+    return {"steps": "transformations"}.get(key, key.replace("_", " "))
 
 
 def _readable(version: DatasetVersion) -> dict[str, Any]:
@@ -50,6 +63,19 @@ def _readable(version: DatasetVersion) -> dict[str, Any]:
         key: "; ".join(map(str, value)) or "none" if isinstance(value, list) else value
         for key, value in content.items()
     }
+
+
+def sources_in_effect(version: DatasetVersion) -> list[LineageSource]:
+    """The version's own sources, then those it reaches through the versions it was derived from, each with the
+    record it is written on (``record.version``), so a reviewer reads every legal basis, Art. 9 condition, consent
+    scope and retention the data carries without opening each parent. Two queries, whatever the depth."""
+    ids = upstream_version_ids([version.pk]) | {version.pk}
+    sources = LineageSource.objects.filter(record__version_id__in=ids).select_related(
+        "source_system", "record__version__dataset"
+    )
+    return sorted(
+        sources, key=lambda source: (source.record.version_id != version.pk, str(source.record.version), source.pk)
+    )
 
 
 def lineage_svg(version: DatasetVersion) -> str:

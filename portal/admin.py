@@ -9,6 +9,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext_lazy as _
 
 from accounts.services.second_factor import session_is_verified
+from governance.landing import find_records, panels_for, searches_records
 from governance.selectors import ledger_integrity_alert, ledger_state_alert
 from governance.worklist import desks_for
 
@@ -84,8 +85,21 @@ class PortalAdminSite(admin.AdminSite):
                 self.admin_view(lambda request, pk: my_pages.delegation_end_view(request, pk, admin_site=self)),
                 name="my_delegation_end",
             ),
+            path("find/", self.admin_view(self.find_record_view), name="find_record"),
             *super().get_urls(),
         ]
+
+    def find_record_view(self, request: HttpRequest) -> HttpResponse:
+        """The landing page's search box: one record found opens it; none or several are listed with the term.
+        The record's own page decides whether this person may see it."""
+        from django.template.response import TemplateResponse
+
+        term = request.GET.get("q", "").strip()[:200]
+        found = find_records(term)
+        if len(found) == 1:
+            return HttpResponseRedirect(found[0].url)
+        context = {**self.each_context(request), "title": _("Find a record"), "term": term, "found": found}
+        return TemplateResponse(request, "admin/find_record.html", context, status=200 if found else 404)
 
     def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[dict]:
         app_list = super().get_app_list(request, app_label)
@@ -95,6 +109,8 @@ class PortalAdminSite(admin.AdminSite):
     def index(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
         context = {
             "desks": desks_for(request.user),
+            "panels": panels_for(request.user),
+            "record_search": searches_records(request.user),
             "ledger_alert": ledger_integrity_alert(),
             "ledger_state_alert": ledger_state_alert(),
             **(extra_context or {}),

@@ -19,6 +19,10 @@ class RegistryConfig(AppConfig):
         from registry.services.openlineage import training_run_record_openlineage
 
         queues.register()
+
+        from registry import landing
+
+        landing.register()
         register_training_job_handler(training_run_record_openlineage)
 
         from lineage.openlineage.signals import run_completed

@@ -17,6 +17,7 @@ from audit.admin.export import ListExportMixin
 from audit.canonical import ledger_labels
 from audit.choices import AccessKind
 from audit.models.ledger import LedgerEntry
+from audit.readable import readable_entries
 from audit.signatures import signatures_for
 
 AUDIT_TRAIL_LIMIT = 500
@@ -76,7 +77,7 @@ class GovernedAdmin(ListExportMixin, SimpleHistoryAdmin):
             "opts": self.opts,
             "original": obj,
             "title": f"Audit trail: {obj}",
-            "entries": entries,
+            "entries": readable_entries(entries),
             "truncated": len(entries) == AUDIT_TRAIL_LIMIT,
             "signatures": signatures_for(obj),
         }

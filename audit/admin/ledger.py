@@ -13,7 +13,7 @@ from django.http import HttpRequest, StreamingHttpResponse
 from django.urls import URLPattern, path
 from django.utils import timezone
 from django.utils.functional import cached_property
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from audit.access import access_record
@@ -32,6 +32,8 @@ from audit.models import (
     Signature,
     VerificationKey,
 )
+from audit.readable import actor_display, models_by_ledger_label, readable_entries, type_name
+from audit.search import ledger_search
 from audit.signatures import signature_is_valid
 from audit.tree import first_leaf, split_hashes
 
@@ -59,7 +61,9 @@ class ObjectTypeFilter(admin.SimpleListFilter):
         project_apps = {model._meta.app_label for model in apps.get_models() if issubclass(model, GovernedModel)}
         project_apps |= {"audit", "auth"}
         types = ContentType.objects.filter(app_label__in=project_apps).exclude(model__startswith="historical")
-        return sorted((f"{ct.app_label}.{ct.model}", f"{ct.app_label}.{ct.model}") for ct in types)
+        known = models_by_ledger_label()
+        labels = [(f"{ct.app_label}.{ct.model}", type_name(f"{ct.app_label}.{ct.model}", known)) for ct in types]
+        return sorted(labels, key=lambda choice: choice[1].lower())
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         return queryset.filter(object_type=self.value()) if self.value() else queryset
@@ -67,11 +71,13 @@ class ObjectTypeFilter(admin.SimpleListFilter):
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(ReadOnlyAuditAdmin):
-    list_display = ("sequence", "when", "actor_name", "action", "object_summary", "short_hash")
+    list_display = ("sequence", "when", "actor_display", "action", "object_summary", "short_hash")
     # "actor" lists people from the user table; RelatedOnlyFieldListFilter would scan the ledger for DISTINCT actors.
     list_filter = ("action", ObjectTypeFilter, "actor", "recorded_at")
     search_fields = ("object_id",)
-    search_help_text = _("Exact object id (for example 42).")
+    search_help_text = _(
+        "A record's name or ID (support-chats@3, support-assistant:7), a person's name, or an exact object id."
+    )
     list_select_related = ()
     paginator = CappedCountPaginator
     list_per_page = 100
@@ -87,6 +93,7 @@ class LedgerEntryAdmin(ReadOnlyAuditAdmin):
         "object_id",
         "object_label",
         "request_id",
+        "what_changed",
         "payload_pretty",
         "prev_hash_hex",
         "entry_hash_hex",
@@ -104,17 +111,32 @@ class LedgerEntryAdmin(ReadOnlyAuditAdmin):
     @admin.display(description=_("object"))
     def object_summary(self, entry: LedgerEntry) -> str:
         return format_html(
-            '{}<br><span class="quiet">{} {}</span>', entry.object_label, entry.object_type, entry.object_id
+            '{}<br><span class="quiet">{}</span>',
+            entry.object_label or self.get_empty_value_display(),
+            type_name(entry.object_type, self._types),
         )
+
+    @admin.display(description=_("actor"), ordering="actor")
+    def actor_display(self, entry: LedgerEntry) -> str:
+        return actor_display(entry.actor_name)
+
+    @admin.display(description=_("what changed"))
+    def what_changed(self, entry: LedgerEntry) -> str:
+        lines = readable_entries([entry])[0].lines
+        items = format_html_join("", "<li>{}</li>", ((line,) for line in lines))
+        return format_html('<ul class="ledger-changes">{}</ul>', items) if lines else self.get_empty_value_display()
+
+    @cached_property
+    def _types(self) -> dict:
+        return models_by_ledger_label()
 
     @admin.display(description=_("payload"))
     def payload_pretty(self, entry: LedgerEntry) -> str:
         return format_html("<pre>{}</pre>", json.dumps(entry.payload, indent=2, sort_keys=True, ensure_ascii=False))
 
     def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> tuple[QuerySet, bool]:
-        # Exact match only, so the (object_type, object_id) index serves it; no LIKE over millions of rows.
-        term = search_term.strip()
-        return (queryset.filter(object_id=term) if term else queryset), False
+        # Resolved to ids first, so the (object_type, object_id) and actor indexes serve it; no LIKE over the ledger.
+        return ledger_search(request, queryset, search_term), False
 
     def get_urls(self) -> list[URLPattern]:
         return [

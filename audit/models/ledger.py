@@ -248,8 +248,13 @@ class LedgerVerification(models.Model):
         ) % {
             "count": self.entries_after_checkpoint,
             "size": self.newest_checkpoint_size,
-            "age": timesince(self.newest_checkpoint_at, self.started_at),
+            "age": _age(self.newest_checkpoint_at, self.started_at),
         }
+
+
+def _age(since: Any, until: Any) -> str:
+    """``3 minutes``; under a minute ``less than a minute``, where ``timesince`` would say "0 minutes"."""
+    return timesince(since, until) if (until - since).total_seconds() >= 60 else str(_("less than a minute"))
 
 
 class LedgerStateDifference(models.Model):

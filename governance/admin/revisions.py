@@ -24,11 +24,13 @@ class RevisionAdmin(ReadOnlyAuditAdmin, GovernedAdmin):
     exclude = ("revision", "use_case", "decision_note")
     change_form_template = "admin/governance/revision_change_form.html"
 
-    @admin.display(description="content")
+    @admin.display(description="changes and content")
     def content_table(self, revision: ChangeControlledRevision) -> str:
         from django.template.loader import render_to_string
 
-        return render_to_string("admin/governance/revision_content.html", {"content": revision.content()})
+        from governance.templatetags.governance_revisions import revision_content
+
+        return render_to_string("admin/governance/revision_content.html", revision_content(revision))
 
     def get_urls(self) -> list[URLPattern]:
         name = f"{self.opts.app_label}_{self.opts.model_name}"

@@ -11,11 +11,13 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils.translation import gettext_lazy as _
 
 from accounts.admin.role_gated import RoleGatedAdmin
 from accounts.authz import holds_approval_permission
 from accounts.choices import Role
 from audit.access import access_record
+from audit.admin.display import readable_json
 from audit.admin.governed import GovernedAdmin
 from audit.choices import AccessKind
 from audit.ledger import ActionDenied
@@ -164,7 +166,22 @@ class UseCaseAdmin(RoleGatedAdmin, GovernedAdmin):
     change_form_template = "admin/governance/usecase_change_form.html"
 
     def get_readonly_fields(self, request: HttpRequest, obj: UseCase | None = None) -> list[str]:
+        if obj is not None and not self.has_change_permission(request, obj):
+            return ["jurisdictions_text"]  # read-only: Django makes every other field read-only itself
         return ["slug"] if obj is not None else []
+
+    def get_exclude(self, request: HttpRequest, obj: UseCase | None = None) -> list[str]:
+        """People who only read the use case see its jurisdictions as text ("EU, UK"), not as JSON."""
+        excluded = list(super().get_exclude(request, obj) or [])
+        return (
+            [*excluded, "jurisdictions"]
+            if obj is not None and not self.has_change_permission(request, obj)
+            else excluded
+        )
+
+    @admin.display(description=_("jurisdictions"))
+    def jurisdictions_text(self, use_case: UseCase) -> str:
+        return readable_json(use_case.jurisdictions)
 
     def save_model(self, request: HttpRequest, obj: UseCase, form: Any, change: bool) -> None:
         fields = {name: form.cleaned_data[name] for name in UseCaseForm.Meta.fields if name in form.cleaned_data}

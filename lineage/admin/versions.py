@@ -11,11 +11,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy as _
 
 from accounts.admin.actions import may, refuse
 from accounts.admin.discussion import comment_view, discussion_context
 from accounts.admin.signing import reason_view, signing_view
 from accounts.authz import printed_names
+from audit.admin.display import readable_size
+from audit.signatures import signatures_for
 from lineage.admin.authoring import DraftAuthoringMixin, authoring_context
 from lineage.admin.catalogue import LineageAdmin
 from lineage.admin.pages import form_page
@@ -50,7 +53,7 @@ class DatasetVersionAdmin(DraftAuthoringMixin, LineageAdmin):
         "revision",
         "content_digest",
         "row_count",
-        "size_bytes",
+        "size",
         "storage_uri",
         "sampling_method",
         "filters",
@@ -59,7 +62,12 @@ class DatasetVersionAdmin(DraftAuthoringMixin, LineageAdmin):
         "submitted_by",
         "submitted_at",
     )
+    exclude = ("size_bytes",)
     change_form_template = "admin/lineage/datasetversion_change_form.html"
+
+    @admin.display(description=_("size"), ordering="size_bytes")
+    def size(self, version: DatasetVersion) -> str:
+        return readable_size(version.size_bytes)
 
     def get_urls(self) -> list[URLPattern]:
         name = "lineage_datasetversion"
@@ -129,6 +137,7 @@ class DatasetVersionAdmin(DraftAuthoringMixin, LineageAdmin):
                 is_assigned(request.user, obj, stage) or acting_for(request.user, obj, stage) is not None
             )
             context["training_ok"], context["training_reasons"] = approved_for_training(obj)
+            context["signatures"] = signatures_for(obj)
             context.update(authoring_context(request, obj))
             comment_url = reverse("admin:lineage_datasetversion_comment", args=[obj.pk])
             context.update(discussion_context(request, obj, comment_url))

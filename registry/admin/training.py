@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.admin.actions import may, refuse
 from audit.admin import ReadOnlyAuditAdmin
+from audit.admin.display import readable_json
 from lineage.choices import DatasetVersionState
 from registry.admin.base import (
     ReadOnlyInline,
@@ -76,6 +77,16 @@ class TrainingRunAdmin(RegistryAdmin):
     search_fields = ("run_id", "code_commit", "config_hash")
     search_help_text = _("Run ID, code commit or configuration hash.")
     inlines = [TrainingDataInline]
+    exclude = ("random_seeds", "library_versions")
+    readonly_fields = ("seeds", "libraries")
+
+    @admin.display(description=_("random seeds"))
+    def seeds(self, run: TrainingRun) -> str:
+        return readable_json(run.random_seeds)
+
+    @admin.display(description=_("library versions"))
+    def libraries(self, run: TrainingRun) -> str:
+        return readable_json(run.library_versions)
 
 
 @admin.register(TrainingRunDataset)

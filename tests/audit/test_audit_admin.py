@@ -145,7 +145,7 @@ def test_the_audit_trail_shows_diffs_and_signature_validity_and_records_the_view
     trail = client.get(reverse("admin:governed_app_memo_audit_trail", args=[memo.pk])).content.decode()
 
     assert reverse("admin:governed_app_memo_audit_trail", args=[memo.pk]) in change_page
-    assert "Redact full card numbers. &rarr; Edited after approval." in trail
+    assert "body: Redact full card numbers. → Edited after approval." in trail
     assert "Invalidated: the record changed after signing" in trail
     event = AccessEvent.objects.get()
     assert (event.user, event.kind, event.object_id) == (auditor, AccessKind.VIEW_AUDIT_TRAIL, str(memo.pk))

@@ -64,9 +64,11 @@ def test_changes_since_the_previous_version_name_each_field_that_moved(engineer,
     fields = {name: (before, after) for name, before, after in changes}
 
     assert previous == first
-    assert fields["retention_days"] == (365, 730)
-    assert fields["privacy_controls"] == ("none", "redaction")
-    assert "content_digest" in fields
+    # Named as the forms name them, not by attribute.
+    assert fields["retention (days)"] == (365, 730)
+    assert fields["privacy controls applied"] == ("none", "redaction")
+    assert "content digest (SHA-256)" in fields
+    assert "retention_days" not in fields
     assert changes_since_previous(first) == (None, [])
 
 

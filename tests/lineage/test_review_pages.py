@@ -38,7 +38,7 @@ def test_the_assigned_reviewer_sees_the_actions_and_signs_after_reading_the_line
     assert "Approve (sign)" in change_page
     assert "Not usable for training" in change_page
     assert "Approved as Legal reviewer" in sign_page
-    assert "CRM: Contract" in sign_page
+    assert "<td>CRM</td>\n      <td>Contract (Art. 6(1)(b))</td>" in sign_page  # the source and its legal basis
     assert response.status_code == 302
     submitted.refresh_from_db()
     assert submitted.state == DatasetVersionState.SECURITY_REVIEW

@@ -745,7 +745,8 @@ def test_the_landing_page_lists_tickets_to_sign_borderline_gates_and_open_incide
 
     assert "Change tickets waiting for my signature" in cab
     assert f"{prod_ticket} (sign as Change Advisory Board)" in cab
-    assert str(prod_ticket) not in requester
+    assert f"{prod_ticket} (sign as" not in requester  # never in their own signing queue
+    assert "Waits for the signatures of" in requester  # but in the promotions they requested, with where it waits
     assert f"{prod_ticket} (sign as Risk Officer)" in risk
     assert str(borderline_gate) in risk
     assert url("gatedecision_change", borderline_gate.pk) in risk
