@@ -13,6 +13,10 @@ class EvidenceConfig(AppConfig):
 
         register_role_permissions(ROLE_GRANTS)
 
+        from evidence import answer_queue
+
+        answer_queue.register()
+
         from registry.admin.training import register_model_version_link
 
         register_model_version_link(
