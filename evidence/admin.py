@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from audit.admin.governed import ReadOnlyAuditAdmin
 from audit.ledger import record_denial
+from evidence.answer_review_admin import ReviewViews
 from evidence.choices import PackStatus
 from evidence.models import EvidencePack
 from evidence.oscal_results import oscal_export
@@ -109,6 +110,7 @@ class EvidencePackAdmin(ReadOnlyAuditAdmin):
                 name="evidence_evidencepack_oscal_assessment_results",
             ),
             *TraceViews(self.admin_site).urls(),
+            *ReviewViews(self.admin_site).urls(),
             *super().get_urls(),
         ]
 

@@ -17,6 +17,10 @@ class EvidenceConfig(AppConfig):
 
         landing.register()
 
+        from evidence import answer_queue
+
+        answer_queue.register()
+
         from registry.admin.training import register_model_version_link
 
         register_model_version_link(

@@ -5,7 +5,8 @@ It is PDF/A-3b rendered by the pack's renderer (the same static-only URL fetcher
 evidence signing certificate (``evidence.signing.sign_pack``), so an auditor's PDF reader, pyHanko or the standalone
 verifier's document-signature check accept it. Embedded beside the pages: ``record.json`` (the record's fields as
 its Merkle leaf hashes them, and its inclusion proof into its batch's root), ``ledger.jsonl`` (the batch's ledger
-entry, which seals that root, with its inclusion proof into the checkpoint) and ``manifest.json`` (the SHA-256 of
+entry, which seals that root, and the human reviewer's decision if the answer was escalated and reviewed, each with
+its inclusion proof into the checkpoint) and ``manifest.json`` (the SHA-256 of
 both, the scope and the signed checkpoint). The answer's text is in none of them: only its HMAC.
 
 Each download is an access event in the ledger; a refusal is recorded too.
@@ -34,6 +35,7 @@ from evidence.collect import ledger_slice
 from evidence.exports import ledger_jsonl
 from inference.models import InferenceRecord
 from inference.proofs import leaf_document
+from inference.reviews import REVIEW_OBJECT_TYPE
 from inference.trace import Trace, gate_outcome_label, trace
 
 STATEMENT_KIND = "llm-governance-portal/output-provenance-statement/v1"
@@ -42,7 +44,8 @@ LEDGER = "ledger.jsonl"
 #: Who may trace an answer and take its statement away.
 DESCRIPTIONS = {
     RECORD: "The inference record as its Merkle leaf hashes it, and its inclusion proof into its batch's root",
-    LEDGER: "The batch's ledger entry sealing that root, with its inclusion proof into the checkpoint",
+    LEDGER: "The batch's ledger entry sealing that root (and the human review's, if escalated), with inclusion proofs "
+    "into the checkpoint",
     MANIFEST: "SHA-256 of every embedded file, the answer traced, time and ledger checkpoint",
 }
 TRACING_ROLES = (Role.AUDITOR, Role.RISK_OFFICER)
@@ -88,12 +91,12 @@ def build_output_statement(*, record: InferenceRecord) -> BuiltStatement:
     checkpoint = ensure_checkpoint()
     found = trace(record)
     generated_at = timezone.now()
-    batch_ref = {(model_label(found.record.batch), str(found.record.batch_id))}
+    refs = {(model_label(found.record.batch), str(found.record.batch_id))}
+    if found.review is not None:  # the reviewer's decision is sealed by its own entry, named by the record's id
+        refs.add((REVIEW_OBJECT_TYPE, str(found.record.pk)))
     files = {
         RECORD: _record_file(found),
-        LEDGER: ledger_jsonl(
-            ledger_slice(batch_ref, up_to=checkpoint.tree_size), tree=StoredTree(checkpoint.tree_size)
-        ),
+        LEDGER: ledger_jsonl(ledger_slice(refs, up_to=checkpoint.tree_size), tree=StoredTree(checkpoint.tree_size)),
     }
     manifest = {
         "kind": STATEMENT_KIND,

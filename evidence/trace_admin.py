@@ -9,13 +9,14 @@ download, recorded in the ledger (``evidence.output_statement``).
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext_lazy as _
 
 from evidence.output_statement import may_trace, output_statement_download
+from inference.choices import ResponseClassification
 from inference.models import InferenceRecord
+from inference.reviews import may_review
 from inference.trace import TraceQueryInvalid, gate_outcome_label, records_matching, trace
 
 
@@ -65,10 +66,27 @@ class TraceViews:
         return TemplateResponse(request, "admin/evidence/trace_search.html", context, status=400 if error else 200)
 
     def trace_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        self._allowed(request)
-        found = trace(get_object_or_404(InferenceRecord, pk=pk))
+        """Auditors and Risk Officers trace any answer; a use case's answer reviewers trace the escalated answers
+        they review, to see what their decision rests on."""
+        record = InferenceRecord.objects.select_related("use_case").filter(pk=pk).first()
+        reviewer = (
+            record is not None
+            and record.response_classification == ResponseClassification.ESCALATED
+            and may_review(request.user, record.use_case)
+        )
+        if not reviewer:
+            self._allowed(request)
+        if record is None:
+            raise Http404
+        found = trace(record)
         title = _("Trace of %(answer)s") % {"answer": found.record.response_id or found.record.trace_id}
-        context = self._context(request, str(title), trace=found, gate_outcome=gate_outcome_label(found.gate))
+        context = self._context(
+            request,
+            str(title),
+            trace=found,
+            gate_outcome=gate_outcome_label(found.gate),
+            may_take_statement=not reviewer or may_trace(request.user),
+        )
         return TemplateResponse(request, "admin/evidence/trace.html", context)
 
     def statement_view(self, request: HttpRequest, pk: int) -> HttpResponse:

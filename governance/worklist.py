@@ -93,6 +93,8 @@ class WorkQueue:
     items: Callable[[AbstractBaseUser], Iterable[WorkItem]]
     #: Items shown on the landing page; the queue's own page lists the rest.
     limit: int = 10
+    #: The URL name of the queue's own page, linked when the landing page shows ``limit`` items; "" if none.
+    page_url_name: str = ""
 
 
 @dataclass

@@ -1,9 +1,10 @@
-"""Inference records and batches as auditors browse them: read-only, found by the ids a complaint quotes."""
+"""Inference records, batches and the reviews of escalated answers as auditors browse them: read-only, found by the
+ids a complaint quotes. Reviewers decide escalated answers beside the trace pages (``evidence.answer_review_admin``)."""
 
 from django.contrib import admin
 
 from audit.admin.governed import ReadOnlyAuditAdmin
-from inference.models import InferenceBatch, InferenceRecord
+from inference.models import AnswerReview, InferenceBatch, InferenceRecord
 
 
 @admin.register(InferenceBatch)
@@ -30,3 +31,15 @@ class InferenceRecordAdmin(ReadOnlyAuditAdmin):
     search_fields = ("=response_id", "=trace_id", "=conversation_id")
     search_help_text = "A response id, trace id or conversation id (exact)."
     ordering = ("-started_at", "-id")
+
+
+@admin.register(AnswerReview)
+class AnswerReviewAdmin(ReadOnlyAuditAdmin):
+    """Every decision on an escalated answer, for whoever reads the records: who, what, why, when."""
+
+    list_display = ("decided_at", "use_case", "decision", "reviewer", "trace_id", "span_id", "ledger_sequence")
+    list_filter = ("decision",)
+    list_select_related = ("use_case", "reviewer")
+    search_fields = ("=trace_id", "=record_id")
+    search_help_text = "A trace id or an inference record id (exact)."
+    ordering = ("-decided_at", "-id")

@@ -8,3 +8,10 @@ class ResponseClassification(models.TextChoices):
     PASS = "pass", _("Passed the runtime checks")
     FAIL = "fail", _("Failed a runtime check")
     ESCALATED = "escalated", _("Escalated to a human")
+
+
+class AnswerDecision(models.TextChoices):
+    """What the use case's reviewer made of an escalated answer."""
+
+    APPROVED = "approved", _("Approved as given")
+    OVERRIDDEN = "overridden", _("Overridden by the reviewer")

@@ -6,18 +6,23 @@ happened within the seeding run, so the answers are spread over those same momen
 ``:2`` was live land on it, and the ones before and after land on ``:1``. Some were escalated to a human, ``:2``
 failed more runtime checks (it echoed card fragments), and one answer names ``:3``, which was never promoted to prod:
 the intake flags it and raises a draft incident. A use case with inference batches is left as it is.
+
+The escalations wait in the reviewers' queue (the ML Engineers, Responsible for monitoring in the RACI), but one:
+an answer of ``:2`` that an ML Engineer overrode, with the reason, as the trace page and the rollup show it.
 """
 
 import datetime
 import hashlib
 
+from django.contrib.auth import get_user_model
 from django.db.models import Q
 
 from accounts.services.tokens import pipeline_token_create
 from governance.models import UseCase
-from inference.choices import ResponseClassification
-from inference.models import InferenceBatch
+from inference.choices import AnswerDecision, ResponseClassification
+from inference.models import AnswerReview, InferenceBatch, InferenceRecord
 from inference.otlp import SpanFacts
+from inference.reviews import answer_review_decide
 from inference.services import ResolvedSpan, inference_spans_record
 from registry.choices import DeploymentEventKind, Environment
 from registry.models import DeploymentEvent, ModelVersion
@@ -25,6 +30,8 @@ from registry.models import DeploymentEvent, ModelVersion
 #: Answers in each of the three stretches of the deployment history.
 PER_STRETCH = 8_000
 BATCH = 1_000
+#: The escalated answer of ``:2`` (the second stretch) that the demo's reviewer overrode.
+REVIEWED_ANSWER = f"chatcmpl-demo-{PER_STRETCH + 20:06d}"
 
 
 def _facts(number: int, started_at: datetime.datetime, *, version: str, failing: bool) -> SpanFacts:
@@ -63,8 +70,30 @@ def _facts(number: int, started_at: datetime.datetime, *, version: str, failing:
 
 def seed(password: str) -> None:
     use_case = UseCase.objects.filter(slug="support-assistant").first()
-    if use_case is None or InferenceBatch.objects.filter(use_case=use_case).exists():
+    if use_case is None:
         return
+    if not InferenceBatch.objects.filter(use_case=use_case).exists():
+        _record_answers(use_case)
+    _review_one_answer(use_case)
+
+
+def _review_one_answer(use_case: UseCase) -> None:
+    """One escalated answer of ``:2`` overridden by the demo ML Engineer; nothing if any answer is reviewed."""
+    if AnswerReview.objects.filter(use_case=use_case).exists():
+        return
+    record = InferenceRecord.objects.filter(use_case=use_case, response_id=REVIEWED_ANSWER).first()
+    reviewer = get_user_model().objects.filter(username="mleng").first()
+    if record is None or reviewer is None:
+        return
+    answer_review_decide(
+        record=record,
+        actor=reviewer,
+        decision=AnswerDecision.OVERRIDDEN,
+        reason="The answer repeated the last digits of the customer's card; a human agent answered instead.",
+    )
+
+
+def _record_answers(use_case: UseCase) -> None:
     events = list(
         DeploymentEvent.objects.filter(
             Q(kind=DeploymentEventKind.DEPLOY) | Q(kind=DeploymentEventKind.ROLLBACK),

@@ -9,11 +9,12 @@ a pasted answer finds its record without the portal holding the text, a redacted
 one (``inference.redaction``), and the end user only as a keyed pseudonym.
 """
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from inference.choices import ResponseClassification
+from inference.choices import AnswerDecision, ResponseClassification
 from registry.choices import Environment
 
 
@@ -111,6 +112,12 @@ class InferenceRecord(models.Model):
             models.Index(fields=["conversation_id"], name="inference_conversation_idx"),
             models.Index(fields=["answer_hmac"], name="inference_answer_idx"),
             models.Index(fields=["use_case", "environment", "started_at"], name="inference_period_idx"),
+            # The reviewers' queue: a use case's escalated answers, oldest first, among millions of others.
+            models.Index(
+                fields=["use_case", "started_at"],
+                condition=models.Q(response_classification=ResponseClassification.ESCALATED),
+                name="inference_escalated_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -141,3 +148,49 @@ class InferenceCitation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.trace_id}/{self.span_id}"
+
+
+class AnswerReview(models.Model):
+    """A human reviewer's decision on an escalated answer: approved as given, or overridden with a reason.
+
+    One per record, held by a unique constraint, so two reviewers deciding at once cannot both succeed. The record
+    is named by id, use case, start time, trace and span rather than by foreign key, as citations name it: the
+    record table is partitioned on PostgreSQL, whose key carries ``use_case_id`` and ``started_at``, and retention
+    may purge the record while its review stays as evidence. Written once by ``answer_review_decide`` with its
+    ledger entry, and never changed."""
+
+    record_id = models.BigIntegerField(_("inference record"))
+    use_case = models.ForeignKey(
+        "governance.UseCase", verbose_name=_("use case"), on_delete=models.PROTECT, related_name="+"
+    )
+    record_started_at = models.DateTimeField(_("answer started at (UTC)"))
+    trace_id = models.CharField(_("trace id"), max_length=32)
+    span_id = models.CharField(_("span id"), max_length=16)
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("reviewer"), on_delete=models.PROTECT, related_name="+"
+    )
+    decision = models.CharField(_("decision"), max_length=10, choices=AnswerDecision.choices)
+    reason = models.TextField(_("reason"), max_length=4000, blank=True)
+    decided_at = models.DateTimeField(_("decided at (UTC)"), default=timezone.now)
+    ledger_sequence = models.PositiveBigIntegerField(_("ledger entry"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("answer review")
+        ordering = ["-decided_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["record_id"], name="answer_review_one_per_record"),
+            models.CheckConstraint(
+                condition=models.Q(decision__in=AnswerDecision.values), name="answer_review_decision_valid"
+            ),
+            # An override without its reason explains nothing to whoever reads the record later.
+            models.CheckConstraint(
+                condition=~models.Q(decision=AnswerDecision.OVERRIDDEN) | ~models.Q(reason=""),
+                name="answer_review_override_has_reason",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["use_case", "record_started_at"], name="answer_review_period_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_decision_display()}: {self.trace_id}/{self.span_id}"

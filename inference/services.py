@@ -26,6 +26,7 @@ from inference.otlp import SpanFacts
 from inference.partitions import inference_partitions_ensure, month_start
 from inference.proofs import batch_root
 from inference.redaction import ExcerptPolicy, excerpt_policy
+from inference.reviews import period_reviews
 from registry.choices import DeploymentEventKind, IncidentState
 from registry.models import Deployment, DeploymentEvent, Incident, ModelVersion, MonitoringSummary
 from registry.services.deployments import deployment_get_locked
@@ -226,9 +227,10 @@ def inference_monitoring_rollup(
     """The deployment's monitoring summary for a period, computed from its inference records instead of posted:
     the volume is the answers that started in ``[period_start, period_end)``; the policy-violation and escalation
     rates are the answers classified ``fail`` and ``escalated``; the refusal rate, those that finished with
-    ``content_filter``. Nothing records a human override yet, so that rate is 0. Alert thresholds and draft
-    incidents work as for a posted summary (``monitoring_summary_record`` records it), and a draft incident it
-    raises cites the period's latest failed and escalated records."""
+    ``content_filter``; the human-override rate, the reviewed escalations a reviewer overrode (``inference.reviews``);
+    the review backlog, the escalations no reviewer has decided yet. Alert thresholds and draft incidents work as
+    for a posted summary (``monitoring_summary_record`` records it), and a draft incident it raises cites
+    the period's latest failed and escalated records."""
     period = InferenceRecord.objects.filter(
         use_case_id=deployment.use_case_id,
         environment=deployment.environment,
@@ -242,9 +244,10 @@ def inference_monitoring_rollup(
         refused=Count("pk", filter=Q(finish_reasons__icontains='"content_filter"')),
     )
     volume = figures["volume"]
+    reviews = period_reviews(period)
 
-    def rate(count: int) -> Decimal:
-        return (Decimal(100) * count / volume).quantize(Decimal("0.01")) if volume else Decimal(0)
+    def rate(count: int, of: int = volume) -> Decimal:
+        return (Decimal(100) * count / of).quantize(Decimal("0.01")) if of else Decimal(0)
 
     with transaction.atomic():
         summary = monitoring_summary_record(
@@ -256,7 +259,8 @@ def inference_monitoring_rollup(
             policy_violation_rate=rate(figures["failed"]),
             refusal_rate=rate(figures["refused"]),
             escalation_rate=rate(figures["escalated"]),
-            human_override_rate=Decimal(0),
+            human_override_rate=rate(reviews.overridden, reviews.reviewed),
+            review_backlog=figures["escalated"] - reviews.reviewed,
         )
         if summary.incident is not None:
             flagged = period.filter(

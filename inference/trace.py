@@ -1,8 +1,8 @@
 """Tracing one answer: find its record from what a complaint or a regulator's request brings, then read what held
 for that answer *at that time* - the version live when it started and the change (ticket or break glass) that put
 it there, the data it was trained on with the sources' legal bases, who approved the data and the promotion (each
-signature with whether it still holds), the gate it passed against which thresholds revision, the runtime checks,
-and the record's Merkle proof into its batch's ledger entry.
+signature with whether it still holds), the gate it passed against which thresholds revision, the runtime checks and
+the human reviewer's decision if it was escalated, and the record's Merkle proof into its batch's ledger entry.
 
 A trace costs a fixed number of indexed queries, whatever the number of inference records: the record by its
 indexed identifiers, then the deployment history of one environment up to one moment, one model version's
@@ -21,7 +21,7 @@ from audit.canonical import record_digest
 from audit.models import Signature
 from governance.models import BreakGlassOverride
 from inference.choices import ResponseClassification
-from inference.models import InferenceRecord
+from inference.models import AnswerReview, InferenceRecord
 from inference.proofs import RecordProof, record_proof
 from inference.selectors import records_for_answer, records_for_identifier
 from lineage.models import DatasetVersion, LineageSource
@@ -92,6 +92,8 @@ class Trace:
     gate_signatures: list[SignatureShown]
     proof: RecordProof
     notes: list[str] = field(default_factory=list)
+    #: The human reviewer's decision on an escalated answer; None while it waits (or when not escalated).
+    review: AnswerReview | None = None
 
     @property
     def thresholds(self) -> list[dict[str, Any]]:
@@ -111,6 +113,13 @@ class Trace:
     @property
     def escalated(self) -> bool:
         return self.record.response_classification == ResponseClassification.ESCALATED
+
+    @property
+    def answer_reviewer(self) -> str:
+        """The human who decided the escalated answer, as the review records them; "" while none has."""
+        if self.review is None:
+            return ""
+        return self.review.reviewer.get_full_name() or self.review.reviewer.get_username()
 
     @property
     def proven(self) -> bool:
@@ -236,6 +245,9 @@ def trace(record: InferenceRecord) -> Trace:
     if event is not None and event.model_version_id != record.model_version_id:
         notes.append("The deployment history's last change before the answer does not name the live version.")
     proof = record_proof(record)
+    review = None
+    if record.response_classification == ResponseClassification.ESCALATED:
+        review = AnswerReview.objects.select_related("reviewer").filter(record_id=record.pk).first()
     return Trace(
         record=record,
         event=event,
@@ -248,6 +260,7 @@ def trace(record: InferenceRecord) -> Trace:
         gate_signatures=_shown(signatures.get(_key(gate), []), gate) if gate is not None else [],
         proof=proof,
         notes=notes,
+        review=review,
     )
 
 

@@ -221,6 +221,7 @@ class MonitoringSummaryAdmin(RegistryAdmin):
         "refusal_rate",
         "escalation_rate",
         "human_override_rate",
+        "review_backlog",
         "incident",
     )
     list_filter = ("deployment__environment", "deployment__use_case")

@@ -11,7 +11,7 @@ import lineage.models.synthetic
 class Migration(migrations.Migration):
     dependencies = [
         ("lineage", "0007_languages_and_synthetic_data"),
-        ("registry", "0004_provenance_flags"),
+        ("registry", "0005_monitoring_override_rate"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -129,6 +129,8 @@ class MonitoringSummary(GovernedModel):
     human_override_rate = models.DecimalField(
         _("human overrides (%)"), max_digits=5, decimal_places=2, validators=_PERCENT
     )
+    #: Computed summaries only: the period's escalated answers no reviewer had decided when it was computed.
+    review_backlog = models.PositiveIntegerField(_("escalations awaiting review"), null=True, blank=True)
     alerts = models.JSONField(_("alerts raised"), default=list, blank=True)
     incident = models.ForeignKey(
         Incident, verbose_name=_("incident opened"), on_delete=models.PROTECT, related_name="+", null=True, blank=True

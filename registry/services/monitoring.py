@@ -42,16 +42,20 @@ def monitoring_summary_record(
     period_start: datetime.datetime,
     period_end: datetime.datetime,
     volume: int,
+    review_backlog: int | None = None,
     **rates: object,
 ) -> MonitoringSummary:
     """Record one period of a deployment; rates are percentages. Above any alert threshold, a draft incident
-    is raised and linked."""
+    is raised and linked. ``review_backlog`` is for summaries computed from the records, which know how many of
+    the period's escalations still wait for a human; a posted summary leaves it unknown."""
     errors: dict[str, str] = {}
     if set(rates) != set(RATES):
         raise TypeError(f"Give exactly these rates: {', '.join(sorted(RATES))}")
     cleaned = {field: _rate(value, field, errors) for field, value in rates.items()}
     if not isinstance(volume, int) or volume < 0:
         errors["volume"] = "The volume is a whole number of conversations, zero or more."
+    if review_backlog is not None and (not isinstance(review_backlog, int) or review_backlog < 0):
+        errors["review_backlog"] = "The backlog is a whole number of answers, zero or more."
     if period_end <= period_start:
         errors["period_end"] = "The period must end after it starts."
     if errors:
@@ -78,6 +82,7 @@ def monitoring_summary_record(
             period_start=period_start,
             period_end=period_end,
             volume=volume,
+            review_backlog=review_backlog,
             alerts=alerts,
             reported_by=actor.get_username(),
             **cleaned,

@@ -122,3 +122,22 @@ def test_other_roles_are_refused_the_statement_and_the_refusal_is_recorded(answe
     assert not AccessEvent.objects.filter(object_type="inference.inferencerecord").exists()
     denial = LedgerEntry.objects.get(action="denied", object_type="inference.inferencerecord")
     assert denial.actor == world[username]
+
+
+def test_the_statement_of_a_reviewed_answer_names_the_reviewer_and_carries_the_reviews_ledger_entry(
+    answered, world
+) -> None:
+    from inference.reviews import answer_review_decide
+
+    review = answer_review_decide(
+        record=answered.record, actor=world["mleng"], decision="overridden", reason="The refund date was wrong."
+    )
+
+    statement = build_output_statement(record=answered.record)
+
+    shown = text(statement.pdf)
+    assert f"Overridden by the reviewer by {world['mleng'].get_full_name()}" in " ".join(shown.split())
+    assert "The refund date was wrong." in " ".join(shown.split())
+    entries = [json.loads(line)["entry"] for line in attachments(statement.pdf)["ledger.jsonl"].splitlines()]
+    assert [entry["sequence"] for entry in entries] == [answered.record.batch.ledger_sequence, review.ledger_sequence]
+    assert entries[1]["payload"]["answer_review"]["decision"] == "overridden"

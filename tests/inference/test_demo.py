@@ -6,10 +6,12 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
+from audit.models import LedgerEntry
 from inference.choices import ResponseClassification
-from inference.demo_organisation import PER_STRETCH
-from inference.models import InferenceBatch, InferenceRecord
+from inference.demo_organisation import PER_STRETCH, REVIEWED_ANSWER
+from inference.models import AnswerReview, InferenceBatch, InferenceRecord
 from inference.proofs import record_is_proven
+from inference.reviews import awaiting_review
 from registry.choices import IncidentState
 from registry.models import Incident
 
@@ -35,11 +37,19 @@ def test_the_demo_answers_span_the_rollback_and_one_names_a_version_never_promot
     assert stray.named_version.identifier == "support-assistant:3"
     assert Incident.objects.filter(model_version=stray.named_version, state=IncidentState.DRAFT).exists()
     assert record_is_proven(stray)
+    review = AnswerReview.objects.get()
+    reviewed = records.get(pk=review.record_id)
+    assert (reviewed.response_id, reviewed.model_version.identifier) == (REVIEWED_ANSWER, "support-assistant:2")
+    assert (review.decision, review.reviewer.username) == ("overridden", "mleng")
+    waiting = awaiting_review([reviewed.use_case_id]).count()
+    assert waiting == records.filter(response_classification=ResponseClassification.ESCALATED).count() - 1
     assert "Ledger OK" in _verify()
 
-    batches = InferenceBatch.objects.count()
+    batches, entries = InferenceBatch.objects.count(), LedgerEntry.objects.count()
     call_command("seed_demo", stdout=StringIO())
     assert (InferenceBatch.objects.count(), InferenceRecord.objects.count()) == (batches, 3 * PER_STRETCH + 1)
+    assert (AnswerReview.objects.count(), awaiting_review([reviewed.use_case_id]).count()) == (1, waiting)
+    assert LedgerEntry.objects.count() == entries
 
 
 def _verify() -> str:

@@ -8,9 +8,12 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from inference.reviews import answer_review_decide
 from inference.services import inference_monitoring_rollup
 from registry.choices import IncidentState
+from registry.models import Deployment
 from tests.inference.conftest import genai_attributes, post, two_versions_in_prod
+from tests.inference.reviewing import answers_in_prod
 
 pytestmark = pytest.mark.django_db
 
@@ -44,7 +47,7 @@ def test_a_period_of_records_becomes_a_monitoring_summary_whose_alerts_raise_a_d
         Decimal("30.00"),
         Decimal("10.00"),
     )
-    assert summary.human_override_rate == 0
+    assert (summary.human_override_rate, summary.review_backlog) == (0, 3)  # three escalations, none reviewed
     assert summary.incident.state == IncidentState.DRAFT
     assert len(summary.alerts) == 2  # violations above 1 %, escalations above 15 %; refusals at 10 % are not above
 
@@ -81,3 +84,47 @@ def test_the_rollup_command_records_the_summary_and_names_its_alerts(intake, wor
     assert "1 answer(s) of support-assistant:" in out.getvalue()
     assert "alert: policy-violation rate 100.00% is above the alert threshold" in out.getvalue()
     assert prod.monitoring.get().volume == 1
+
+
+def test_the_override_rate_is_the_reviewed_escalations_a_reviewer_overrode_and_the_rest_are_the_backlog(
+    intake, world, spans
+):
+    records = answers_in_prod(world, intake, spans, ["escalated"] * 4 + ["pass"] * 4)
+    prod = Deployment.objects.get(use_case=world.use_case, environment="prod")
+    answer_review_decide(record=records[0], actor=world["mleng"], decision="overridden", reason="Wrong refund.")
+    answer_review_decide(record=records[1], actor=world["mleng"], decision="approved", reason="")
+    end = timezone.now() + datetime.timedelta(seconds=1)
+    out = StringIO()
+
+    call_command(
+        "rollup_inference",
+        "--use-case=support-assistant",
+        "--environment=prod",
+        f"--start={(end - datetime.timedelta(hours=1)).isoformat()}",
+        f"--end={end.isoformat()}",
+        "--actor=mleng",
+        stdout=out,
+    )
+
+    summary = prod.monitoring.get()
+    assert (summary.escalation_rate, summary.human_override_rate, summary.review_backlog) == (
+        Decimal("50.00"),
+        Decimal("50.00"),
+        2,
+    )
+    assert "overridden by a reviewer 50.00%, 2 escalation(s) awaiting review" in out.getvalue()
+    # The deployment's human-override threshold applies to the computed rate as to a posted one.
+    assert any(alert.startswith("human-override rate 50.00%") for alert in summary.alerts)
+
+
+def test_reviews_of_answers_outside_the_period_do_not_count(intake, world, spans):
+    records = answers_in_prod(world, intake, spans, ["escalated"])
+    prod = Deployment.objects.get(use_case=world.use_case, environment="prod")
+    answer_review_decide(record=records[0], actor=world["mleng"], decision="overridden", reason="Wrong refund.")
+    later = timezone.now() + datetime.timedelta(hours=1)
+
+    summary = inference_monitoring_rollup(
+        deployment=prod, actor=world["mleng"], period_start=later, period_end=later + datetime.timedelta(hours=1)
+    )
+
+    assert (summary.volume, summary.human_override_rate, summary.review_backlog) == (0, 0, 0)

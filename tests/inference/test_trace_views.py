@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 SEARCH = reverse("admin:evidence_trace_search")
 TRACERS = ["auditor", "risk"]
-OTHERS = ["mleng", "steward", "legal", "security", "compliance", "product", "cab", "admin"]
+OTHERS = ["steward", "legal", "security", "compliance", "product", "cab", "admin"]
 
 
 @pytest.fixture
@@ -109,6 +109,22 @@ def test_everyone_else_is_refused_the_search_the_trace_and_the_statement(client,
     assert client.get(reverse("admin:evidence_trace_statement", args=[pk])).status_code == 403
     assert not AccessEvent.objects.exists()
     assert LedgerEntry.objects.filter(action="denied", object_type="inference.inferencerecord").count() == 1
+
+
+def test_the_answer_reviewer_reads_the_trace_of_an_escalated_answer_but_neither_searches_nor_takes_the_statement(
+    client, world, answered
+) -> None:
+    """The demo RACI makes the ML Engineer Responsible for monitoring: they review escalated answers, so they may read
+    what such an answer rests on; searching any answer and taking the statement away stay the tracers'."""
+    signed_in(client, world, "mleng")
+    pk = answered.record.pk
+
+    assert client.get(SEARCH).status_code == 403
+    page = client.get(reverse("admin:evidence_trace", args=[pk]))
+    assert page.status_code == 200
+    assert "statement-link" not in page.content.decode()
+    assert client.get(reverse("admin:evidence_trace_statement", args=[pk])).status_code == 403
+    assert not AccessEvent.objects.exists()
 
 
 def test_the_statement_download_is_a_signed_pdf_recorded_as_an_access_event(client, world, answered) -> None:

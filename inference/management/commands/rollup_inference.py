@@ -17,7 +17,8 @@ def _moment(value: str) -> datetime.datetime:
 class Command(BaseCommand):
     help = (
         "Record a deployment's monitoring summary for a period, computed from its inference records (volume; "
-        "policy-violation, refusal and escalation rates). A rate above the deployment's alert threshold raises a "
+        "policy-violation, refusal, escalation and human-override rates; escalations awaiting review). A rate above "
+        "the deployment's alert threshold raises a "
         "draft incident, as for a posted summary."
     )
 
@@ -51,7 +52,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{summary}: {summary.volume} answer(s) of {summary.model_version}; violations "
             f"{summary.policy_violation_rate}%, refusals {summary.refusal_rate}%, "
-            f"escalations {summary.escalation_rate}%"
+            f"escalations {summary.escalation_rate}%, overridden by a reviewer {summary.human_override_rate}%, "
+            f"{summary.review_backlog} escalation(s) awaiting review"
         )
         for alert in summary.alerts:
             self.stdout.write(f"alert: {alert} ({summary.incident.identifier}, draft)")
