@@ -27,8 +27,9 @@ class InferenceRecordAdmin(ReadOnlyAuditAdmin):
     )
     list_select_related = ("use_case", "model_version")
     raw_id_fields = ("batch", "model_version", "named_version")
-    # Exact matches, each on an index: a response id, a trace id, a conversation id.
-    search_fields = ("=response_id", "=trace_id", "=conversation_id")
+    # Exact matches, each on an index: a response id, a trace id (stored as bytes, so ``exact``, which reads hex in
+    # either case, rather than ``=``'s case-insensitive text match), a conversation id.
+    search_fields = ("=response_id", "trace_id__exact", "=conversation_id")
     search_help_text = "A response id, trace id or conversation id (exact)."
     ordering = ("-started_at", "-id")
 

@@ -31,6 +31,10 @@ from inference.services import ResolvedSpan, inference_spans_record
 from registry.choices import Environment
 from registry.models import ModelVersion
 
+#: Read once: ``TextChoices.values`` builds a new list on every access.
+_ENVIRONMENTS = frozenset(Environment.values)
+_CLASSIFICATIONS = frozenset(ResponseClassification.values)
+
 
 def _version(identifier: str, use_case: UseCase) -> ModelVersion | str:
     """The version ``portal.model_version`` names (``name:number``, ``name@number`` or its id), or what is wrong."""
@@ -102,9 +106,9 @@ class OtlpTraceIntake(PipelineAPIView):
             problem, use_case, version = "", use_cases.get(span.use_case), None
             if use_case is None:
                 problem = f"portal.use_case {span.use_case!r} names no use case"
-            elif span.environment not in Environment.values:
+            elif span.environment not in _ENVIRONMENTS:
                 problem = f"portal.environment {span.environment!r} is not one of {', '.join(Environment.values)}"
-            elif span.response_classification and span.response_classification not in ResponseClassification.values:
+            elif span.response_classification and span.response_classification not in _CLASSIFICATIONS:
                 problem = (
                     f"portal.response_classification {span.response_classification!r} is not one of "
                     f"{', '.join(ResponseClassification.values)}"

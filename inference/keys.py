@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import re
 import unicodedata
+from collections.abc import Callable
 
 from django.conf import settings
 
@@ -32,6 +33,18 @@ def content_digest(text: str) -> tuple[str, str]:
     """``(key id, hex HMAC)`` of a prompt or an answer under the current key."""
     key_id = settings.INFERENCE_HMAC_KEY_ID
     return key_id, _digest(settings.INFERENCE_HMAC_KEYS[key_id], text)
+
+
+def content_hasher() -> tuple[str, Callable[[str], str]]:
+    """``(key id, text -> hex HMAC)`` under the current key, the key read once: for hashing a whole batch."""
+    key_id = settings.INFERENCE_HMAC_KEY_ID
+    key = settings.INFERENCE_HMAC_KEYS[key_id].encode()
+    new = hmac.new
+
+    def digest(text: str) -> str:
+        return new(key, normalised(text).encode(), hashlib.sha256).hexdigest()
+
+    return key_id, digest
 
 
 def content_digests(text: str) -> dict[str, str]:

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from inference.choices import AnswerDecision, ResponseClassification
+from inference.fields import HexBytesField
 from registry.choices import Environment
 
 
@@ -74,8 +75,9 @@ class InferenceRecord(models.Model):
         blank=True,
     )
     version_mismatch = models.BooleanField(_("named version was not the live one"), default=False)
-    trace_id = models.CharField(_("trace id"), max_length=32)
-    span_id = models.CharField(_("span id"), max_length=16)
+    # Bytes in the table, hex in Python (``inference.fields``): half the size in the table and its indexes.
+    trace_id = HexBytesField(_("trace id"))
+    span_id = HexBytesField(_("span id"))
     response_id = models.CharField(_("response id"), max_length=200, blank=True)
     conversation_id = models.CharField(_("conversation id"), max_length=200, blank=True)
     operation = models.CharField(_("operation"), max_length=50)
@@ -91,9 +93,9 @@ class InferenceRecord(models.Model):
     response_classification = models.CharField(
         _("response classification"), max_length=10, choices=ResponseClassification.choices, blank=True
     )
-    end_user_pseudonym = models.CharField(_("end user (keyed pseudonym)"), max_length=64, blank=True)
-    prompt_hmac = models.CharField(_("prompt HMAC-SHA-256"), max_length=64, blank=True)
-    answer_hmac = models.CharField(_("answer HMAC-SHA-256"), max_length=64, blank=True)
+    end_user_pseudonym = HexBytesField(_("end user (keyed pseudonym)"), blank=True)
+    prompt_hmac = HexBytesField(_("prompt HMAC-SHA-256"), blank=True)
+    answer_hmac = HexBytesField(_("answer HMAC-SHA-256"), blank=True)
     hmac_key_id = models.CharField(_("HMAC key id"), max_length=40, blank=True)
     # Only for use cases allowed excerpts, masked before they are written (``inference.redaction``).
     prompt_excerpt = models.CharField(_("prompt excerpt (redacted)"), max_length=2000, blank=True)

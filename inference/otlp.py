@@ -156,6 +156,8 @@ def response_body(*, rejected: int, message: str, kind: str) -> bytes:
 
 def _value(value: AnyValue) -> Any:
     kind = value.WhichOneof("value")
+    if kind == "string_value":  # most attributes, first
+        return value.string_value
     if kind == "array_value":
         return [_value(item) for item in value.array_value.values]
     if kind == "kvlist_value":
@@ -242,10 +244,12 @@ def read_spans(request: ExportTraceServiceRequest) -> list[SpanFacts | SpanProbl
         resource = {item.key: _value(item.value) for item in resource_spans.resource.attributes}
         for scope_spans in resource_spans.scope_spans:
             for span in scope_spans.spans:
-                own = {item.key: _value(item.value) for item in span.attributes}
-                if OPERATION not in own:
-                    continue
-                read.append(_read_span(span, {**resource, **own}))
+                attributes = span.attributes
+                if not any(item.key == OPERATION for item in attributes):
+                    continue  # not a GenAI span: its values are never read
+                values = resource.copy()  # the span's own attributes win
+                values.update((item.key, _value(item.value)) for item in attributes)
+                read.append(_read_span(span, values))
     return read
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Q
 
 from accounts.authz import require
@@ -19,13 +19,13 @@ from audit.audit_context import acting_as
 from audit.choices import LedgerAction
 from audit.ledger import denials_recorded
 from governance.models import UseCase
-from inference import keys
 from inference.choices import ResponseClassification
 from inference.models import InferenceBatch, InferenceCitation, InferenceRecord
 from inference.otlp import SpanFacts
-from inference.partitions import inference_partitions_ensure, month_start
-from inference.proofs import batch_root
-from inference.redaction import ExcerptPolicy, excerpt_policy
+from inference.partitions import TABLE, inference_partitions_ensure, month_start, partitioned
+from inference.proofs import rows_root
+from inference.record_rows import Digests, record_row, records_insert
+from inference.redaction import excerpt_policy
 from inference.reviews import period_reviews
 from registry.choices import DeploymentEventKind, IncidentState
 from registry.models import Deployment, DeploymentEvent, Incident, ModelVersion, MonitoringSummary
@@ -37,6 +37,9 @@ from registry.services.monitoring import monitoring_summary_record
 CITER = "system:monitoring"
 #: How many records an incident cites at most: enough to look at, not the whole period.
 CITED_RECORDS = 100
+
+#: Spans whose ids one SQLite query checks: two parameters each, well inside SQLite's 32,766.
+SQLITE_CHUNK = 5000
 
 #: Incident states in which a mismatch is already being looked at: no second draft is raised for it.
 _OPEN_STATES = (IncidentState.DRAFT, IncidentState.OPEN, IncidentState.CONTAINED)
@@ -75,46 +78,6 @@ class LiveVersions:
         return versions[index - 1] if index else None
 
 
-def _record(span: ResolvedSpan, live_version_id: int | None, position: int, excerpts: ExcerptPolicy) -> InferenceRecord:
-    facts = span.facts
-    key_id = ""
-    prompt_hmac = answer_hmac = ""
-    if facts.prompt is not None:
-        key_id, prompt_hmac = keys.content_digest(facts.prompt)
-    if facts.answer is not None:
-        key_id, answer_hmac = keys.content_digest(facts.answer)
-    named_id = span.named_version.pk if span.named_version is not None else None
-    return InferenceRecord(
-        position=position,
-        use_case_id=span.use_case.pk,
-        environment=facts.environment,
-        model_version_id=live_version_id,
-        named_version_id=named_id,
-        version_mismatch=named_id is not None and named_id != live_version_id,
-        trace_id=facts.trace_id,
-        span_id=facts.span_id,
-        response_id=facts.response_id,
-        conversation_id=facts.conversation_id,
-        operation=facts.operation,
-        request_model=facts.request_model,
-        response_model=facts.response_model,
-        started_at=facts.started_at,
-        ended_at=facts.ended_at,
-        input_tokens=facts.input_tokens,
-        output_tokens=facts.output_tokens,
-        finish_reasons=facts.finish_reasons,
-        prompt_category=facts.prompt_category,
-        policy_checks=facts.policy_checks,
-        response_classification=facts.response_classification,
-        end_user_pseudonym=keys.pseudonym(facts.end_user) if facts.end_user else "",
-        prompt_hmac=prompt_hmac,
-        answer_hmac=answer_hmac,
-        hmac_key_id=key_id,
-        prompt_excerpt=excerpts.excerpt(facts.prompt),
-        answer_excerpt=excerpts.excerpt(facts.answer),
-    )
-
-
 def inference_spans_record(
     *, actor: AbstractBaseUser, token: PipelineToken, spans: list[ResolvedSpan]
 ) -> list[InferenceBatch]:
@@ -143,9 +106,23 @@ def inference_spans_record(
 
 
 def _already_recorded(ids: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which of the ``(trace id, span id)`` pairs are recorded already: one query on PostgreSQL whatever their
+    number (two arrays as parameters, not a parameter per id); on SQLite, one per chunk its parameter limit allows."""
+    if not ids:
+        return set()
+    if partitioned():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f'SELECT trace_id, span_id FROM "{TABLE}" WHERE trace_id = ANY(%s) AND span_id = ANY(%s)',  # noqa: S608
+                [
+                    list({bytes.fromhex(trace) for trace, _span in ids}),
+                    list({bytes.fromhex(span) for _trace, span in ids}),
+                ],
+            )
+            return {(bytes(trace).hex(), bytes(span).hex()) for trace, span in cursor.fetchall()}
     seen: set[tuple[str, str]] = set()
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
+    for start in range(0, len(ids), SQLITE_CHUNK):
+        chunk = ids[start : start + SQLITE_CHUNK]
         seen.update(
             InferenceRecord.objects.filter(trace_id__in={trace for trace, _span in chunk})
             .filter(span_id__in={span for _trace, span in chunk})
@@ -157,35 +134,51 @@ def _already_recorded(ids: list[tuple[str, str]]) -> set[tuple[str, str]]:
 def _batch_record(
     group: list[ResolvedSpan], live: LiveVersions, *, token: PipelineToken
 ) -> tuple[InferenceBatch, list[InferenceRecord]]:
+    """One use case's spans as a batch: its records in one insert, sealed by one ledger entry. Returns the batch
+    and, of its records, those whose span named another version than the live one."""
     use_case = group[0].use_case
+    use_case_id = use_case.pk
     excerpts = excerpt_policy(use_case)
-    records = [
-        _record(span, live.at(use_case.pk, span.facts.environment, span.facts.started_at), position, excerpts)
-        for position, span in enumerate(group)
-    ]
-    root = batch_root(records)
-    batch = InferenceBatch.objects.create(use_case=use_case, token=token, record_count=len(records), merkle_root=root)
-    for record in records:
-        record.batch = batch
-    InferenceRecord.objects.bulk_create(records, batch_size=1000)
+    digests = Digests()
+    live_at = live.at
+    rows = []
+    for position, span in enumerate(group):
+        facts = span.facts
+        rows.append(
+            record_row(
+                facts,
+                position=position,
+                use_case_id=use_case_id,
+                live_version_id=live_at(use_case_id, facts.environment, facts.started_at),
+                named_version_id=span.named_version.pk if span.named_version is not None else None,
+                digest=digests.digest,
+                pseudonym=digests.pseudonym,
+                key_id=digests.key_id,
+                excerpt=excerpts.excerpt,
+            )
+        )
+    root = rows_root(rows)
+    batch = InferenceBatch.objects.create(use_case=use_case, token=token, record_count=len(rows), merkle_root=root)
+    mismatched = records_insert(rows, batch_id=batch.pk)
+    started = [span.facts.started_at for span in group]
     entry = ledger.append(
         action=LedgerAction.CREATE,
         obj=batch,
         payload={
             "inference_batch": {
                 "use_case": use_case.slug,
-                "records": len(records),
+                "records": len(rows),
                 "merkle_root": root,
-                "version_mismatches": sum(record.version_mismatch for record in records),
-                "first_started_at": min(record.started_at for record in records),
-                "last_started_at": max(record.started_at for record in records),
+                "version_mismatches": len(mismatched),
+                "first_started_at": min(started),
+                "last_started_at": max(started),
                 "token": token.prefix,
             }
         },
     )
     batch.ledger_sequence = entry.sequence
     batch.save(update_fields=["ledger_sequence"])
-    return batch, records
+    return batch, mismatched
 
 
 def _raise_mismatch_incidents(group: list[ResolvedSpan], records: list[InferenceRecord]) -> None:

@@ -1,0 +1,83 @@
+"""The intake's fast path changes nothing an auditor can see: the lean leaf encoder gives the RFC 8785 bytes, the
+sealed roots are those the general canonical JSON gives over the stored records, and one request costs the same
+few queries however many spans it carries."""
+
+import hashlib
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from audit import merkle
+from audit.canonical import canonical_bytes
+from inference.models import InferenceBatch, InferenceRecord
+from inference.proofs import leaf_bytes, leaf_document, record_is_proven
+from tests.inference.conftest import genai_attributes, post
+
+pytestmark = pytest.mark.django_db
+
+AWKWARD = [
+    "plain",
+    'quote " backslash \\ slash / tab \t newline \n return \r',
+    "controls \x00\x01\x08\x0b\x0c\x1f and DEL \x7f",
+    "non-ASCII: é ß 中文 emoji 😀 line separator \u2028 paragraph \u2029",
+    "",
+]
+
+
+@pytest.mark.parametrize("text", AWKWARD)
+def test_the_lean_leaf_encoder_gives_the_rfc_8785_bytes(text):
+    document = {
+        "z_text": text,
+        "a_number": 2**31 - 1,
+        "m_none": None,
+        "b_flag": True,
+        "c_list": [text, "stop"],
+        "A_upper": "sorted before lower case",
+        "started_at": "2026-12-05T07:00:00.123456Z",
+    }
+
+    assert leaf_bytes(document) == canonical_bytes(document)
+
+
+def test_the_sealed_root_is_the_canonical_json_root_of_the_stored_records(intake, world, spans, settings):
+    settings.INFERENCE_EXCERPT_USE_CASES = [world.use_case.slug]
+    made = spans()
+    for number, text in enumerate(AWKWARD[:4]):
+        made.add(
+            **genai_attributes(
+                prompt=text.replace("\x00", "") or "empty",
+                answer=f"answer {number}: {text.replace(chr(0), '')}",
+                **{"gen_ai.response.id": f"awkward-{number}", "portal.prompt_category": text[:5].replace("\x00", "")},
+            )
+        )
+    made.add(**genai_attributes(prompt=None, answer=None, **{"gen_ai.response.id": "no-texts"}))
+
+    assert post(intake, made.protobuf()).status_code == 200
+
+    batch = InferenceBatch.objects.get()
+    records = list(InferenceRecord.objects.filter(batch=batch).order_by("position"))
+    general = merkle.root([hashlib.sha256(canonical_bytes(leaf_document(record))).digest() for record in records])
+    assert (batch.record_count, batch.merkle_root) == (5, general.hex())
+    assert all(record_is_proven(record) for record in records)
+    assert any(record.prompt_excerpt for record in records)
+
+
+def _spans_request(spans, count: int) -> bytes:
+    made = spans()
+    for number in range(count):
+        made.add(**genai_attributes(**{"gen_ai.response.id": f"r{count}-{number}"}))
+    return made.protobuf()
+
+
+def test_one_request_costs_the_same_queries_for_one_span_and_for_two_hundred(intake, world, spans):
+    post(intake, _spans_request(spans, 3))  # the first request of a token, a use case and a month warms caches
+    counted = []
+    for count in (1, 200):
+        body = _spans_request(spans, count)
+        with CaptureQueriesContext(connection) as queries:
+            assert post(intake, body).status_code == 200
+        counted.append(len(queries))
+
+    assert InferenceRecord.objects.count() == 204
+    assert counted[0] == counted[1]
