@@ -15,10 +15,11 @@ class RegistryConfig(AppConfig):
         self._register_webhook_events()
 
         from lineage.openlineage.training import register_training_job_handler
-        from registry import queues
+        from registry import provenance_gaps, queues
         from registry.services.openlineage import training_run_record_openlineage
 
         queues.register()
+        provenance_gaps.register()
         register_training_job_handler(training_run_record_openlineage)
 
     def _register_attachment_rules(self) -> None:

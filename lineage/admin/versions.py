@@ -18,6 +18,7 @@ from accounts.authz import printed_names
 from lineage.admin.authoring import DraftAuthoringMixin, authoring_context
 from lineage.admin.catalogue import LineageAdmin
 from lineage.admin.pages import form_page
+from lineage.completeness import dataset_version_completeness
 from lineage.forms import DatasetVersionForm
 from lineage.models import DatasetVersion, LineageEdge, LineageSource
 from lineage.review_page import changes_since_previous, lineage_svg
@@ -125,6 +126,7 @@ class DatasetVersionAdmin(DraftAuthoringMixin, LineageAdmin):
             context["may_review"] = stage is not None and is_assigned(request.user, obj, stage)
             context["training_ok"], context["training_reasons"] = approved_for_training(obj)
             context.update(authoring_context(request, obj))
+            context["completeness"] = dataset_version_completeness(obj)
         return super().render_change_form(request, context, *args, obj=obj, **kwargs)
 
     def approve_view(self, request: HttpRequest, pk: int) -> HttpResponse:

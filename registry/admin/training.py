@@ -27,6 +27,7 @@ from registry.admin.base import (
 from registry.admin.pages import form_page
 from registry.charts import model_pass_rate_chart
 from registry.comparison import compare_model_versions, predecessor
+from registry.completeness import model_version_completeness, training_run_completeness
 from registry.models import BaseModel, Deployment, ModelCard, ModelVersion, TrainingRun, TrainingRunDataset
 from registry.services.cards import model_card_revise
 
@@ -76,6 +77,14 @@ class TrainingRunAdmin(RegistryAdmin):
     search_fields = ("run_id", "code_commit", "config_hash")
     search_help_text = _("Run ID, code commit or configuration hash.")
     inlines = [TrainingDataInline]
+    change_form_template = "admin/registry/trainingrun_change_form.html"
+
+    def render_change_form(
+        self, request: HttpRequest, context: dict, *args: Any, obj: Any = None, **kwargs: Any
+    ) -> Any:
+        if obj is not None:
+            context["completeness"] = training_run_completeness(obj)
+        return super().render_change_form(request, context, *args, obj=obj, **kwargs)
 
 
 @admin.register(TrainingRunDataset)
@@ -135,6 +144,7 @@ class ModelVersionAdmin(RegistryAdmin):
         if obj is not None:
             context.update(model_version_context(obj))
             context["may_write_card"] = may(request, WRITE_CARD)
+            context["completeness"] = model_version_completeness(obj)
             context["compare_url"] = reverse("admin:registry_modelversion_compare", args=[obj.pk])
             context["extra_links"] = [
                 (label, reverse(url_name, args=[obj.pk]))
