@@ -327,3 +327,19 @@ def test_only_a_risk_officer_proposes_on_the_page_and_bad_input_is_a_400(client:
     approve = reverse("admin:registry_provenancerequirement_approve", args=[proposal.pk])
     assert client.get(approve).status_code in (200, 403)
     assert "another person must decide" in client.get(approve).content.decode()
+
+
+def test_a_proposed_requirement_waits_for_the_other_risk_officer_and_its_page_shows_it(client: Client, world) -> None:
+    from registry.provenance_gaps import _requirements_to_decide
+
+    proposal = provenance_requirement_propose(
+        use_case=None, actor=world["risk"], required_facts={"staging": ["run.hardware"]}, rationale="Reproducible."
+    )
+
+    assert list(_requirements_to_decide(world["risk"])) == []
+    [item] = _requirements_to_decide(world["risk2"])
+    assert item.url == reverse("admin:registry_provenancerequirement_approve", args=[proposal.pk])
+    login_verified(client, world["auditor"])
+    page = client.get(reverse("admin:registry_provenancerequirement_change", args=[proposal.pk]))
+    assert page.status_code == 200
+    assert "run.hardware" in page.content.decode()
