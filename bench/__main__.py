@@ -24,6 +24,7 @@ BENCHMARKS = (
     "bench.api",
     "bench.siem",
     "bench.comparison",
+    "bench.provenance",
     "bench.inference",
 )
 #: Run only when named.

@@ -245,6 +245,7 @@ def build_pack(
         "events": data.deployment_events[-PAGE_ROWS:],
         "incidents": data.incidents[:PAGE_ROWS],
         "monitoring": data.monitoring[:PAGE_ROWS],
+        "provenance": [(c, c.missing[:PAGE_ROWS], max(len(c.missing) - PAGE_ROWS, 0)) for c in data.provenance],
         "control_map": [
             (framework, requirement, [(a, dict(SECTIONS)[a]) for a in anchors])
             for framework, requirement, anchors in CONTROL_MAP

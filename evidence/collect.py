@@ -22,9 +22,11 @@ from governance.models import (
     ThresholdPolicy,
     UseCase,
 )
+from lineage.completeness import Completeness
 from lineage.models import DatasetVersion, LineageSource
 from registry.choices import ChangeTicketState, DeploymentEventKind, IncidentState
 from registry.comparison import Comparison, compare_model_versions, replaced_in_production
+from registry.completeness import model_versions_completeness
 from registry.models import (
     ChangeTicket,
     Deployment,
@@ -143,6 +145,8 @@ class PackData:
     monitoring_total: int = 0
     #: A model version's pack: what changed since the version it replaced in production (None: it replaced none).
     comparison: Comparison | None = None
+    #: Each model version's provenance completeness (its facts and those of everything it was built from).
+    provenance: list[Completeness] = field(default_factory=list)
 
     @property
     def open_incidents(self) -> list[Incident]:
@@ -371,6 +375,7 @@ def collect(*, use_case: UseCase, model_version: ModelVersion | None = None) -> 
         suites=suites,
         monitoring_total=monitoring_total,
         comparison=_since_replaced(model_version),
+        provenance=list(model_versions_completeness(versions).values()),
     )
 
 

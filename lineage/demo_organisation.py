@@ -271,6 +271,7 @@ def seed_dataset(spec: DemoDataset, people: dict, sources: dict, template: Linea
                 tool=f"datapipe.{kind}",
                 code_version="a41c9e2",
                 parameters={"dataset": spec.slug, "step": kind},
+                output_digest=_digest(spec.slug, number, kind),
             )
         versions[number] = _drive(version, demo.target, people, password)
 

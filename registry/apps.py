@@ -15,10 +15,16 @@ class RegistryConfig(AppConfig):
         self._register_webhook_events()
 
         from lineage.openlineage.training import register_training_job_handler
-        from registry import queues
+        from registry import provenance_gaps, queues
         from registry.services.openlineage import training_run_record_openlineage
 
         queues.register()
+        provenance_gaps.register()
+
+        from registry.completeness import register_fact_check
+        from registry.provenance_languages import LANGUAGE_TESTED, language_facts
+
+        register_fact_check([LANGUAGE_TESTED], language_facts)
 
         from registry import landing
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from governance.choices import EvaluationDimension
 from governance.models import BehaviorConstraint, UseCase
+from governance.services.revisions import revision_approve
 from lineage.models import DatasetVersion
 from registry.choices import (
     ChangeRisk,
@@ -29,8 +30,17 @@ from registry.choices import (
     RootCauseKind,
     ValidationCategory,
 )
-from registry.models import BaseModel, ChangeTicket, Deployment, ModelVersion, ProvenanceFlag, ValidationSuite
+from registry.models import (
+    BaseModel,
+    ChangeTicket,
+    Deployment,
+    ModelVersion,
+    ProvenanceFlag,
+    ProvenanceRequirement,
+    ValidationSuite,
+)
 from registry.services.cards import model_card_revise
+from registry.services.completeness import provenance_requirement_propose
 from registry.services.deployments import deployment_deploy_dev, deployment_rollback
 from registry.services.gates import gate_evaluate, gate_human_review
 from registry.services.incidents import incident_close, incident_contain, incident_open, incident_resolve
@@ -441,7 +451,37 @@ def seed_wealth_chatbot(people: dict, password: str) -> None:
     _ticket(model, Environment.TEST, people, password, sign=False)  # submitted, awaiting the CAB
 
 
+#: What the demo organisation requires before staging: where the data came from and on what basis, and what
+#: reproduces the run and proves its tests; production requires every fact.
+STAGING_FACTS = (
+    "dataset_version.sources",
+    "source.legal_basis",
+    "source.retention",
+    "source.consent_scope",
+    "source.period",
+    "run.code_commit",
+    "run.config_hash",
+    "run.random_seeds",
+    "run.container_image_digest",
+    "model_version.dimension_tested",
+)
+
+
+@transaction.atomic
+def seed_provenance_requirement(people: dict, password: str) -> None:
+    if ProvenanceRequirement.objects.filter(use_case__isnull=True).exists():
+        return
+    proposal = provenance_requirement_propose(
+        use_case=None,
+        actor=people["risk"],
+        required_facts={Environment.STAGING: STAGING_FACTS},
+        rationale="Staging needs the data's legal footing and what reproduces the run; production needs every fact.",
+    )
+    revision_approve(revision=proposal, approver=people["risk2"], password=password)
+
+
 def seed(*, password: str) -> None:
     people = _people()
+    seed_provenance_requirement(people, password)
     seed_support_assistant(people, password)
     seed_wealth_chatbot(people, password)

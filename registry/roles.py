@@ -18,6 +18,7 @@ from registry.models import (
     ModelVersion,
     MonitoringSummary,
     ProvenanceFlag,
+    ProvenanceRequirement,
     TrainingRun,
     TrainingRunDataset,
     ValidationCase,
@@ -46,6 +47,7 @@ _READ = {
         MonitoringSummary,
         ModelCard,
         ProvenanceFlag,
+        ProvenanceRequirement,
     )
 }
 
@@ -88,6 +90,8 @@ ROLE_GRANTS: Mapping[Role, Mapping[type, Actions]] = {
         Deployment: ("view", "change", "rollback", "kill_switch"),
         Incident: ("view", "add", "change", "close"),
         ProvenanceFlag: ("view", "resolve"),
+        # The required-facts setting: proposed by one Risk Officer, approved by a second.
+        ProvenanceRequirement: ("view", "add", "approve"),
     },
     Role.PRODUCT_OWNER: {**_READ, **_TICKET_SIGNING, ModelCard: ("view", "add")},
     Role.CHANGE_ADVISORY_BOARD: {**_READ, **_TICKET_SIGNING},

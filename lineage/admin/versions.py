@@ -22,6 +22,7 @@ from audit.signatures import signatures_for
 from lineage.admin.authoring import DraftAuthoringMixin, authoring_context
 from lineage.admin.catalogue import LineageAdmin
 from lineage.admin.pages import form_page
+from lineage.completeness import dataset_version_completeness
 from lineage.forms import DatasetVersionForm
 from lineage.models import DatasetVersion, LineageEdge, LineageSource
 from lineage.review_page import changes_since_previous, lineage_svg
@@ -141,6 +142,7 @@ class DatasetVersionAdmin(DraftAuthoringMixin, LineageAdmin):
             context.update(authoring_context(request, obj))
             comment_url = reverse("admin:lineage_datasetversion_comment", args=[obj.pk])
             context.update(discussion_context(request, obj, comment_url))
+            context["completeness"] = dataset_version_completeness(obj)
         return super().render_change_form(request, context, *args, obj=obj, **kwargs)
 
     def approve_view(self, request: HttpRequest, pk: int) -> HttpResponse:

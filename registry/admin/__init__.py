@@ -3,6 +3,7 @@ them, read a model version's lineage and gates, and press the buttons that call 
 a change ticket, deploy it, roll a deployment back, engage its kill switch, review a borderline gate, and work
 an incident to its close."""
 
+from registry.admin.completeness import ProvenanceRequirementAdmin
 from registry.admin.deployments import DeploymentAdmin, DeploymentEventAdmin, MonitoringSummaryAdmin
 from registry.admin.operations import IncidentAdmin, ModelCardAdmin
 from registry.admin.provenance import ProvenanceFlagAdmin
@@ -27,6 +28,7 @@ __all__ = [
     "ModelVersionAdmin",
     "MonitoringSummaryAdmin",
     "ProvenanceFlagAdmin",
+    "ProvenanceRequirementAdmin",
     "TrainingRunAdmin",
     "TrainingRunDatasetAdmin",
     "ValidationCaseAdmin",

@@ -28,6 +28,7 @@ from registry.admin.base import (
 from registry.admin.pages import form_page
 from registry.charts import model_pass_rate_chart
 from registry.comparison import compare_model_versions, predecessor
+from registry.completeness import model_version_completeness, training_run_completeness
 from registry.models import BaseModel, Deployment, ModelCard, ModelVersion, TrainingRun, TrainingRunDataset
 from registry.services.cards import model_card_revise
 
@@ -79,6 +80,7 @@ class TrainingRunAdmin(RegistryAdmin):
     inlines = [TrainingDataInline]
     exclude = ("random_seeds", "library_versions")
     readonly_fields = ("seeds", "libraries")
+    change_form_template = "admin/registry/trainingrun_change_form.html"
 
     @admin.display(description=_("random seeds"))
     def seeds(self, run: TrainingRun) -> str:
@@ -87,6 +89,13 @@ class TrainingRunAdmin(RegistryAdmin):
     @admin.display(description=_("library versions"))
     def libraries(self, run: TrainingRun) -> str:
         return readable_json(run.library_versions)
+
+    def render_change_form(
+        self, request: HttpRequest, context: dict, *args: Any, obj: Any = None, **kwargs: Any
+    ) -> Any:
+        if obj is not None:
+            context["completeness"] = training_run_completeness(obj)
+        return super().render_change_form(request, context, *args, obj=obj, **kwargs)
 
 
 @admin.register(TrainingRunDataset)
@@ -146,6 +155,7 @@ class ModelVersionAdmin(RegistryAdmin):
         if obj is not None:
             context.update(model_version_context(obj))
             context["may_write_card"] = may(request, WRITE_CARD)
+            context["completeness"] = model_version_completeness(obj)
             context["compare_url"] = reverse("admin:registry_modelversion_compare", args=[obj.pk])
             context["extra_links"] = [
                 (label, reverse(url_name, args=[obj.pk]))

@@ -1,5 +1,6 @@
 """The model registry: from approved data to governed model versions, their gates, promotions and incidents."""
 
+from registry.models.completeness import ProvenanceRequirement
 from registry.models.operations import Incident, ModelCard, MonitoringSummary
 from registry.models.promotion import ChangeTicket, Deployment, DeploymentEvent
 from registry.models.provenance import ProvenanceFlag
@@ -17,6 +18,7 @@ __all__ = [
     "ModelVersion",
     "MonitoringSummary",
     "ProvenanceFlag",
+    "ProvenanceRequirement",
     "TrainingRun",
     "TrainingRunDataset",
     "ValidationCase",

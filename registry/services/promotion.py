@@ -35,6 +35,7 @@ from registry.choices import (
 from registry.errors import GateBlocked
 from registry.models import ChangeTicket, Deployment, DeploymentEvent, GateDecision, ModelVersion
 from registry.selectors import break_glass_override_covers, model_version_evidence
+from registry.services.completeness import completeness_problems
 from registry.services.deployments import deployment_get_locked, deployment_put_live
 from registry.services.provenance import blocking_flags
 from registry.services.training import model_data_problems
@@ -172,6 +173,8 @@ def promotion_problems(
                 f"The gate of {model_version} was evaluated again after {ticket.identifier} was raised; the approvers "
                 "signed another decision, so raise a new ticket."
             )
+    if environment != Environment.DEV:
+        problems += completeness_problems(model_version, environment)
     if environment == Environment.PROD:
         problems += _card_problems(model_version)
         problems += [

@@ -23,7 +23,11 @@ pytestmark = pytest.mark.django_db
 #: there are such tickets) and the count of monitoring summaries (only beyond those shown). Seven more read the
 #: checkpoint's object heads of the scope (a lock and a savepoint, the checkpoint, the buckets' heads, their tiles, the
 #: tiles' roots), however many objects.
-MAX_QUERIES = 68
+#: The provenance completeness of the versions in scope: the versions with their runs and owners, the runs' data
+#: links, the dataset versions' facts (three), the thresholds in effect and their rules, the latest validation runs,
+#: the dimensions their results cover, and the latest model cards (``registry.completeness``), however many.
+COMPLETENESS_QUERIES = 10
+MAX_QUERIES = 68 + COMPLETENESS_QUERIES
 #: A version that replaced another in production: that version found (one query, for every version's pack), then the
 #: two compared: their runs (two), data links, the changed datasets' facts (five, only if a dataset changed), their
 #: gate decisions and their cards.

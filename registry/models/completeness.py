@@ -1,0 +1,75 @@
+from typing import Any
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from governance.choices import RevisionState
+from governance.models.revisions import ChangeControlledRevision
+
+
+class ProvenanceRequirement(ChangeControlledRevision):
+    """One revision of which provenance facts (keys of the fact catalogue, ``registry.completeness``) a model version
+    and everything it was built from must have before it may go to test or staging. Production requires every fact
+    whatever a revision says, so it is not listed. Change-controlled like thresholds: a Risk Officer proposes, a
+    second one approves with an electronic signature; the use case's own revision wins over the organisation's
+    (``use_case`` empty)."""
+
+    use_case = models.ForeignKey(
+        "governance.UseCase",
+        verbose_name=_("use case"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        help_text=_("Empty: the organisation's requirement."),
+    )
+    #: Environment -> the fact keys required there, sorted (production is always every fact).
+    required_facts = models.JSONField(_("required facts per environment"), default=dict)
+
+    class Meta:
+        verbose_name = _("provenance requirement")
+        ordering = ["use_case_id", "-revision"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["use_case", "revision"],
+                condition=models.Q(use_case__isnull=False),
+                name="provenance_requirement_revision_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["revision"],
+                condition=models.Q(use_case__isnull=True),
+                name="provenance_requirement_default_revision_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["use_case"],
+                condition=models.Q(state=RevisionState.EFFECTIVE, use_case__isnull=False),
+                name="provenance_requirement_one_effective",
+            ),
+            models.UniqueConstraint(
+                fields=["state"],
+                condition=models.Q(state=RevisionState.EFFECTIVE, use_case__isnull=True),
+                name="provenance_requirement_default_one_effective",
+            ),
+            models.UniqueConstraint(
+                fields=["use_case"],
+                condition=models.Q(state=RevisionState.PENDING, use_case__isnull=False),
+                name="provenance_requirement_one_pending",
+            ),
+            models.UniqueConstraint(
+                fields=["state"],
+                condition=models.Q(state=RevisionState.PENDING, use_case__isnull=True),
+                name="provenance_requirement_default_one_pending",
+            ),
+        ]
+        permissions = [("approve_provenancerequirement", _("Can approve a provenance requirement revision"))]
+
+    def __str__(self) -> str:
+        scope = self.use_case or _("organisation")
+        return f"Provenance requirement {scope} r{self.revision} ({self.get_state_display()})"
+
+    def content(self) -> dict[str, Any]:
+        """Environment -> {fact key: "required"}: the shape every change-controlled revision's page shows."""
+        return {
+            environment: {key: "required" for key in sorted(keys)}
+            for environment, keys in sorted(self.required_facts.items())
+        }

@@ -1,0 +1,30 @@
+"""A product owner finds a provenance gap of theirs on the landing page, in a real browser, and the model version's
+page shows the checklist with the missing fact and who fills it."""
+
+import pytest
+
+from tests.conftest import sign_in
+from tests.registry import conftest as registry
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+world = registry.world  # the registry tests' world: the demo organisation, a suite, and lifecycle helpers
+
+
+def test_the_owner_opens_a_gap_from_the_landing_page_and_reads_the_checklist(live_server, world, page) -> None:
+    model = world.model()
+    world.gate(model)
+    world.card(model, regulatory_considerations="")
+    sign_in(page, live_server.url, "product")
+
+    page.locator(".portal-desks").get_by_role("link", name=f"{model}: 1 missing (model card section written)").click()
+
+    checklist = page.locator("#provenance-checklist")
+    assert "Provenance completeness:" in checklist.locator("h2").inner_text()
+    missing = checklist.locator("tr.fact-missing")
+    assert missing.count() == 1
+    row = missing.first.inner_text()
+    assert "model card section written" in row
+    assert f"{model} / model card: regulatory considerations" in row
+    assert "Product Owner: Priya Okafor" in row
+    assert checklist.locator("tr.fact-present").count() > 10
