@@ -59,12 +59,19 @@ def revision_changes(
     """Every difference between ``previous`` (None: nothing before) and ``revision``, labelled."""
     before = to_jsonable(previous.content()) if previous is not None else {}
     after = to_jsonable(revision.content())
-    describe = _raci_change if isinstance(revision, RaciMatrix) else _threshold_change
+    describe = getattr(revision, "describe_change", None) or (
+        _raci_change if isinstance(revision, RaciMatrix) else _threshold_change
+    )
     return [describe(path, old, new) for path, old, new in json_differences(before, after)]
 
 
 def readable_content(revision: ChangeControlledRevision) -> list[tuple[str, list[str]]]:
-    """The whole revision as (heading, ["Risk Officer: C", ...]) rows, for reading it in full."""
+    """The whole revision as (heading, ["Risk Officer: C", ...]) rows, for reading it in full.
+
+    A kind of revision from an app downstream (which this module may not name) reads itself: it defines
+    ``readable_content()`` and ``describe_change(path, before, after) -> RevisionChange``."""
+    if hasattr(revision, "readable_content"):
+        return revision.readable_content()
     if isinstance(revision, RaciMatrix):
         return [
             (_stage_label(stage), [f"{role}: {letter}" for role, letter in roles.items()])

@@ -69,10 +69,10 @@ def _validation_suites(versions: Sequence[ModelVersion]) -> dict[int, set[int]]:
     gates = GateDecision.objects.filter(model_version__in=versions).order_by("model_version_id", "-decided_at", "-id")
     for version_id, suite_id in gates.values_list("model_version_id", "suite_id"):
         suites.setdefault(version_id, {suite_id})
-    ungated_use_cases = {version.use_case_id for version in versions if version.pk not in suites}
+    # The suites of every version's use case, not only the ungated ones', so the count of queries stays the same.
     latest: dict[tuple[int, str], int] = {}
     for use_case_id, slug, pk in (
-        ValidationSuite.objects.filter(use_case_id__in=ungated_use_cases)
+        ValidationSuite.objects.filter(use_case_id__in={version.use_case_id for version in versions})
         .order_by("use_case_id", "slug", "-version")
         .values_list("use_case_id", "slug", "pk")
     ):

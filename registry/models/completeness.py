@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from governance.choices import RevisionState
 from governance.models.revisions import ChangeControlledRevision
+from governance.revision_changes import ABSENT, RevisionChange
 
 
 class ProvenanceRequirement(ChangeControlledRevision):
@@ -73,3 +74,39 @@ class ProvenanceRequirement(ChangeControlledRevision):
             environment: {key: "required" for key in sorted(keys)}
             for environment, keys in sorted(self.required_facts.items())
         }
+
+    def readable_content(self) -> list[tuple[str, list[str]]]:
+        """Each environment with the facts it requires, by label and key ("hardware (run.hardware)")."""
+        return [
+            (_environment_label(environment), [_fact_label(key) for key in sorted(keys)])
+            for environment, keys in sorted(self.required_facts.items())
+        ]
+
+    def describe_change(self, path: str, before: Any, after: Any) -> RevisionChange:
+        """One fact made required or no longer required in one environment, or a whole environment's list."""
+        environment, _dot, key = path.partition(".")
+        label = _environment_label(environment)
+        if not key:
+            return RevisionChange(label, _fact_list(before), _fact_list(after))
+        return RevisionChange(
+            f"{label}: {_fact_label(key)}",
+            "required" if before else "not required",
+            "required" if after else "not required",
+        )
+
+
+def _environment_label(environment: str) -> str:
+    from registry.choices import Environment
+
+    return str(Environment(environment).label) if environment in Environment.values else environment
+
+
+def _fact_label(key: str) -> str:
+    from registry.completeness import fact_catalogue  # the catalogue reads the models: imported when first needed
+
+    labels = {kind.key: kind.label for kind in fact_catalogue()}
+    return f"{labels[key]} ({key})" if key in labels else key
+
+
+def _fact_list(facts: Any) -> str:
+    return ", ".join(_fact_label(key) for key in facts or ()) or ABSENT

@@ -170,8 +170,13 @@ class World:
         return ticket
 
 
-def build_suite(use_case: UseCase, actor) -> ValidationSuite:
-    """One case per evaluation dimension, plus a human-review case: the playbook's kind of suite."""
+#: The languages of the demo lineage's sources: a suite that tests none of them keeps every version out of production.
+DEMO_LANGUAGES = ("en", "de", "fr")
+
+
+def build_suite(use_case: UseCase, actor, *, languages: tuple[str, ...] = DEMO_LANGUAGES) -> ValidationSuite:
+    """One case per evaluation dimension, plus a human-review case: the playbook's kind of suite, its cases written in
+    ``languages`` in turn (none stated when empty)."""
     suite = validation_suite_create(actor=actor, use_case=use_case, slug="billing-suite", title="Billing assistant")
     for index, dimension in enumerate(EvaluationDimension.values, start=1):
         validation_case_add(
@@ -183,6 +188,7 @@ def build_suite(use_case: UseCase, actor) -> ValidationSuite:
             prompt=f"A {dimension} probe",
             expected_behaviour=ExpectedBehaviour.ANSWER_CONTAINS,
             expected_detail="ok",
+            language=languages[index % len(languages)] if languages else "",
         )
     validation_case_add(
         suite=suite,
@@ -201,7 +207,7 @@ def world(demo_lineage) -> World:
     return make_world(demo_lineage)
 
 
-def make_world(users: dict) -> World:
+def make_world(users: dict, *, case_languages: tuple[str, ...] = DEMO_LANGUAGES) -> World:
     """The support assistant's use case with a base model and a validation suite, over the demo lineage."""
     use_case = UseCase.objects.get(slug="support-assistant")
     base = base_model_register(
@@ -211,4 +217,5 @@ def make_world(users: dict) -> World:
         version="2024-07",
         licence="Llama 3.1",
     )
-    return World(users=users, use_case=use_case, base_model=base, suite=build_suite(use_case, users["mleng"]))
+    suite = build_suite(use_case, users["mleng"], languages=case_languages)
+    return World(users=users, use_case=use_case, base_model=base, suite=suite)

@@ -79,6 +79,7 @@ def test_the_catalogue_names_every_fact_the_issue_expects_with_stable_unique_key
         "run.decision_log",
         "model_version.dimension_tested",
         "model_version.card_section",
+        "model_version.language_tested",
     }
     with pytest.raises(ValueError, match=r"source\.consent_scope"):
         register_fact_check([SOURCE_CONSENT_SCOPE], lambda versions: {})
@@ -145,7 +146,8 @@ def test_the_checklist_takes_the_same_queries_for_one_dataset_or_two_and_one_ver
             model_versions_completeness(versions)
         counts.append(len(queries))
 
-    assert counts[0] == counts[1] == counts[2] == 10
+    # ten, and five for the training data's languages against the validation cases' (registry.provenance_languages)
+    assert counts[0] == counts[1] == counts[2] == 15
     two_datasets = model_version_completeness(two).facts
     assert {fact.subject.split(" / ")[0] for fact in two_datasets if fact.kind.record == "source"} == {
         "support-chats@1",
