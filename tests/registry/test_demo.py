@@ -14,6 +14,7 @@ from registry.choices import (
     ProvenanceFlagSeverity,
     ProvenanceFlagState,
 )
+from registry.completeness import model_version_completeness
 from registry.models import ChangeTicket, Deployment, GateDecision, Incident, ModelCard, ModelVersion, ProvenanceFlag
 from registry.provenance_languages import languages_missing_from_validation
 from registry.services.promotion import promotion_problems
@@ -66,3 +67,13 @@ def test_the_demo_shows_an_open_contradiction_a_resolved_one_and_a_language_gap(
     assert languages_missing_from_validation(third) == [], "German and French chats have German and French cases"
     demo_organisation.seed(password=DEFAULT_DEMO_PASSWORD)
     assert ProvenanceFlag.objects.count() == 2
+
+
+def test_the_demo_shows_a_version_with_gaps_beside_complete_ones_in_production(seeded):
+    wealth = ModelVersion.objects.get(name="wealth-advisor", number=1)
+    live = Deployment.objects.get(use_case__slug="support-assistant", environment=Environment.PROD).current_version
+
+    gaps = {fact.key for fact in model_version_completeness(wealth).missing}
+    assert {"model_version.dimension_tested", "model_version.card_section"} <= gaps, "no gate and no card yet"
+    assert any("Provenance fact missing for Production" in p for p in promotion_problems(wealth, Environment.PROD))
+    assert not model_version_completeness(live).missing
