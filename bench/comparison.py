@@ -1,7 +1,7 @@
 """``compare_ms``: two model versions side by side (``registry.comparison``), each trained on 20 dataset versions
-and validated with 10,000 results (median; target at most 200 ms), beside the same comparison of two versions
-trained on one dataset version each (``compare_scaling_ratio``), and the queries either takes (``compare_queries``,
-which must not grow with the data)."""
+and validated with 10,000 results (median; target at most 200 ms), beside the same comparison of the same two
+versions before they grew to that size, as the demo has them (``compare_scaling_ratio``), and the queries either takes
+(``compare_queries``, ``compare_queries_demo_size``: equal when the count does not grow with the data)."""
 
 from collections.abc import Iterator
 
@@ -39,9 +39,9 @@ def run() -> Iterator[tuple[str, float, str]]:
     if not ModelVersion.objects.exists():
         seed_demo()
     versions = ModelVersion.objects.filter(name="support-assistant").select_related("training_run").order_by("number")
-    small_before, small_after = versions.filter(training_run__dataset_links__isnull=False).distinct()[:2]
-    small_ms, small_queries = _compare_ms(small_before, small_after)
+    # The same two versions before and after they grow, so only the amount of data differs between the two figures.
     before, after = versions.first(), versions.last()
+    small_ms, small_queries = _compare_ms(before, after)
     for model in (before, after):
         grow(model)
     assert before.training_run.dataset_links.count() == after.training_run.dataset_links.count() == DATASET_VERSIONS
@@ -49,4 +49,4 @@ def run() -> Iterator[tuple[str, float, str]]:
     yield "compare_ms", milliseconds, "ms"
     yield "compare_scaling_ratio", milliseconds / small_ms, "ratio"
     yield "compare_queries", float(queries), "queries"
-    yield "compare_queries_one_dataset", float(small_queries), "queries"
+    yield "compare_queries_demo_size", float(small_queries), "queries"
