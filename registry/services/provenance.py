@@ -43,6 +43,7 @@ from registry.services.provenance_records import (
     card_contradictions,
     dataset_statistics_differences,
     monitoring_divergences,
+    record_ref,
 )
 from registry.tasks import check_dataset_version_provenance
 
@@ -61,10 +62,10 @@ def _number(value: object) -> Decimal | None:
         return None
 
 
-def _metric_contradictions(version: ModelVersion, figures: dict) -> list[dict]:
+def _metric_contradictions(version: ModelVersion, gate: GateDecision) -> list[dict]:
     metrics = version.training_run.metrics or {}
     found = []
-    for dimension, figure in sorted(figures.items()):
+    for dimension, figure in sorted(gate.figures.items()):
         claimed = _number(metrics.get(f"{dimension}_pass_rate", metrics.get(dimension)))
         validated = _number(figure.get("pass_rate"))
         if claimed is None or validated is None or abs(claimed - validated) <= METRIC_TOLERANCE:
@@ -80,6 +81,7 @@ def _metric_contradictions(version: ModelVersion, figures: dict) -> list[dict]:
                     "self_reported": str(claimed),
                     "validated": str(validated),
                     "tolerance": str(METRIC_TOLERANCE),
+                    "records": [record_ref(version.training_run), record_ref(gate)],
                 },
             }
         )
@@ -101,7 +103,12 @@ def _regressions(version: ModelVersion) -> list[dict]:
                     "subject": str(figure.dimension),
                     "summary": f"{figure.dimension} fell from {figure.before}% in {previous} to {figure.after}% "
                     f"({figure.delta} points) and the decision log of {version.training_run.run_id} does not say why.",
-                    "evidence": {"before": figure.before, "after": figure.after, "delta": figure.delta},
+                    "evidence": {
+                        "before": figure.before,
+                        "after": figure.after,
+                        "delta": figure.delta,
+                        "records": [record_ref(previous), record_ref(version)],
+                    },
                     "other_model_version": previous,
                 }
             )
@@ -135,7 +142,11 @@ def _weights_reused(version: ModelVersion) -> list[dict]:
                     if differs
                 )
                 + ".",
-                "evidence": {"weights_digest": run.output_weights_digest, "other_run": other.run_id},
+                "evidence": {
+                    "weights_digest": run.output_weights_digest,
+                    "other_run": other.run_id,
+                    "records": [record_ref(run), record_ref(other)],
+                },
                 "other_model_version": getattr(other, "model_version", None),
             }
         )
@@ -148,7 +159,7 @@ def provenance_flags_refresh(*, model_version: ModelVersion) -> list[ProvenanceF
         version = ModelVersion.objects.select_related("training_run").get(pk=model_version.pk)
         gate = GateDecision.objects.filter(model_version=version).order_by("-decided_at", "-id").first()
         findings = [
-            *(_metric_contradictions(version, gate.figures) if gate else []),
+            *(_metric_contradictions(version, gate) if gate else []),
             *_regressions(version),
             *_weights_reused(version),
             *monitoring_divergences(version, gate),

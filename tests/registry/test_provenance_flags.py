@@ -51,7 +51,14 @@ def test_a_self_reported_metric_the_validation_contradicts_raises_a_high_flag_on
         (ProvenanceFlagKind.METRIC_CONTRADICTED, ProvenanceFlagSeverity.HIGH, BIAS)
     ]
     assert "reports 99.0% on Bias" in raised[0].summary
-    assert raised[0].evidence == {"self_reported": "99.0", "validated": "90.00", "tolerance": "2.0"}
+    evidence = dict(raised[0].evidence)
+    records = evidence.pop("records")
+    assert evidence == {"self_reported": "99.0", "validated": "90.00", "tolerance": "2.0"}
+    gate = contradicted.gate_decisions.get()
+    assert [(r["type"], r["id"]) for r in records] == [
+        ("registry.trainingrun", contradicted.training_run_id),
+        ("registry.gatedecision", gate.pk),
+    ], "both records compared, for the flag's page to link to"
     assert provenance_flags_refresh(model_version=contradicted) == []  # raised once
     assert LedgerEntry.objects.filter(object_type="registry.provenanceflag", object_id=str(raised[0].pk)).exists()
 
@@ -97,6 +104,7 @@ def test_a_regression_the_decision_log_does_not_explain_is_flagged_and_one_it_ex
     assert (flag.kind, flag.severity) == (ProvenanceFlagKind.UNEXPLAINED_REGRESSION, ProvenanceFlagSeverity.MEDIUM)
     assert flag.other_model_version == before
     assert "fell from 100.00% in support-assistant:1 to 80.00%" in flag.summary
+    assert [r["id"] for r in flag.evidence["records"]] == [before.pk, unexplained.pk]
     assert provenance_flags_refresh(model_version=explained) == []
     # A medium flag does not block production, and one person resolves it.
     assert not any("Provenance flag" in p for p in promotion_problems(unexplained, Environment.PROD))
@@ -112,6 +120,7 @@ def test_the_same_weights_claimed_by_runs_with_different_data_are_flagged(world)
     assert (flag.kind, flag.severity) == (ProvenanceFlagKind.WEIGHTS_REUSED, ProvenanceFlagSeverity.HIGH)
     assert flag.other_model_version == first
     assert "differ in configuration" in flag.summary
+    assert [r["id"] for r in flag.evidence["records"]] == [second.training_run_id, first.training_run_id]
 
 
 def test_the_command_lists_open_flags_and_fails_while_one_blocks_production(world, contradicted) -> None:
