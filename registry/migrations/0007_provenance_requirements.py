@@ -7,6 +7,8 @@ import simple_history.models
 from django.conf import settings
 from django.db import migrations, models
 
+import audit.operations
+
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -208,4 +210,5 @@ class Migration(migrations.Migration):
             },
             bases=(django_fsm.ConcurrentTransitionMixin, models.Model),
         ),
+        audit.operations.MakeAppendOnly("historicalprovenancerequirement"),
     ]
