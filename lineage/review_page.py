@@ -51,7 +51,7 @@ def _readable(version: DatasetVersion) -> dict[str, Any]:
     )
     content["sources"] = [
         f"{names.get(source_id, source_id)}: {basis}{', Art. 9 ' + condition if special else ''}, {start} to {end}"
-        for source_id, basis, special, condition, start, end in content["sources"]
+        for source_id, basis, special, condition, start, end, *_languages_and_synthetic in content["sources"]
     ]
     content["steps"] = [
         f"{position}. {kind} ({tool} {code})" for position, kind, tool, code, *_rest in content["steps"]
