@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q
 
+from audit.models.signatures import Signature
 from audit.signatures import signatures_for
 from lineage.choices import (
     STAGE_BY_STATE,
@@ -35,12 +36,15 @@ def is_assigned(user: AbstractBaseUser, version: DatasetVersion, stage: ReviewSt
     ).exists()
 
 
-def stage_signers(version: DatasetVersion) -> dict[int, str]:
+def stage_signers(
+    version: DatasetVersion, signatures: list[tuple[Signature, bool]] | None = None
+) -> dict[int, str]:
     """Signer id -> stage meaning, for the stage signatures that still hold on this exact content (the person a
-    delegate signed on behalf of counts as a signer of that stage too)."""
+    delegate signed on behalf of counts as a signer of that stage too). A page that already read the version's
+    ``signatures_for`` passes them, so the content digest is not computed twice."""
     meanings = {stage.meaning for stage in STAGES}
     signers = {}
-    for signature, valid in signatures_for(version):
+    for signature, valid in signatures if signatures is not None else signatures_for(version):
         if valid and signature.meaning in meanings:
             # A signature made on someone's behalf is a stage both people took part in.
             for person in (signature.on_behalf_of_id, signature.signer_id):
@@ -49,13 +53,15 @@ def stage_signers(version: DatasetVersion) -> dict[int, str]:
     return signers
 
 
-def approved_for_training(version: DatasetVersion) -> tuple[bool, list[str]]:
+def approved_for_training(
+    version: DatasetVersion, signatures: list[tuple[Signature, bool]] | None = None
+) -> tuple[bool, list[str]]:
     """Whether a training run may use the version, with every reason if not. A material change after approval
     invalidates a stage signature, and so the approval."""
     reasons = []
     if version.state != DatasetVersionState.APPROVED:
         reasons.append(f"{version} is {version.get_state_display().lower()}, not approved for training.")
-    signers = stage_signers(version)
+    signers = stage_signers(version, signatures)
     for stage in STAGES:
         if stage.meaning not in signers.values():
             reasons.append(f"{version} has no valid {stage.role.label} signature on its current content.")

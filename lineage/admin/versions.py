@@ -137,8 +137,8 @@ class DatasetVersionAdmin(DraftAuthoringMixin, LineageAdmin):
             context["may_review"] = stage is not None and (
                 is_assigned(request.user, obj, stage) or acting_for(request.user, obj, stage) is not None
             )
-            context["training_ok"], context["training_reasons"] = approved_for_training(obj)
             context["signatures"] = signatures_for(obj)
+            context["training_ok"], context["training_reasons"] = approved_for_training(obj, context["signatures"])
             context.update(authoring_context(request, obj))
             comment_url = reverse("admin:lineage_datasetversion_comment", args=[obj.pk])
             context.update(discussion_context(request, obj, comment_url))
