@@ -102,6 +102,8 @@ class OtlpTraceIntake(PipelineAPIView):
             raise PermissionDenied(reason)
         resolved: list[ResolvedSpan] = []
         problems = [span for span in spans if isinstance(span, SpanProblem)]
+        # A gateway names the same few versions on every span: each is looked up once per request.
+        named: dict[tuple[str, int], ModelVersion | str] = {}
         for span in facts:
             problem, use_case, version = "", use_cases.get(span.use_case), None
             if use_case is None:
@@ -114,7 +116,10 @@ class OtlpTraceIntake(PipelineAPIView):
                     f"{', '.join(ResponseClassification.values)}"
                 )
             elif span.model_version:
-                version = _version(span.model_version, use_case)
+                key = (span.model_version, use_case.pk)
+                if key not in named:
+                    named[key] = _version(span.model_version, use_case)
+                version = named[key]
                 if isinstance(version, str):
                     problem, version = version, None
             if problem:

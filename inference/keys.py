@@ -12,17 +12,19 @@ space), so an answer pasted from an e-mail or a ticket finds its record even if 
 
 import hashlib
 import hmac
-import re
 import unicodedata
 from collections.abc import Callable
 
 from django.conf import settings
 
-_WHITESPACE = re.compile(r"\s+")
-
 
 def normalised(text: str) -> str:
-    return _WHITESPACE.sub(" ", unicodedata.normalize("NFC", text)).strip()
+    """NFC, then every run of whitespace as one space, none at either end. ``str.split`` splits on exactly the
+    characters ``\\s`` matches in a ``str`` pattern (``str.isspace``), at a fraction of a regular expression's cost,
+    and ASCII text is its own NFC: the intake normalises two texts per span."""
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text)
+    return " ".join(text.split())
 
 
 def _digest(key: str, text: str) -> str:

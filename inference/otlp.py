@@ -237,19 +237,48 @@ class _Attributes:
         return "\n".join(texts)
 
 
+#: Every attribute ``_read_span`` reads; a span's other attributes (an SDK sets many) are never converted.
+_READ = frozenset(
+    {
+        USE_CASE,
+        ENVIRONMENT,
+        MODEL_VERSION,
+        PROMPT_CATEGORY,
+        POLICY_CHECKS,
+        RESPONSE_CLASSIFICATION,
+        END_USER,
+        OPERATION,
+        "gen_ai.request.model",
+        "gen_ai.response.model",
+        "gen_ai.response.id",
+        "gen_ai.conversation.id",
+        "gen_ai.usage.input_tokens",
+        "gen_ai.usage.output_tokens",
+        "gen_ai.response.finish_reasons",
+        "gen_ai.input.messages",
+        "gen_ai.output.messages",
+    }
+)
+
+
 def read_spans(request: ExportTraceServiceRequest) -> list[SpanFacts | SpanProblem]:
     """Every GenAI span of the request, read or with what is wrong with it, in the order they were sent."""
     read: list[SpanFacts | SpanProblem] = []
     for resource_spans in request.resource_spans:
-        resource = {item.key: _value(item.value) for item in resource_spans.resource.attributes}
+        resource = {
+            item.key: _value(item.value) for item in resource_spans.resource.attributes if item.key in _READ
+        }
         for scope_spans in resource_spans.scope_spans:
             for span in scope_spans.spans:
-                attributes = span.attributes
-                if not any(item.key == OPERATION for item in attributes):
-                    continue  # not a GenAI span: its values are never read
                 values = resource.copy()  # the span's own attributes win
-                values.update((item.key, _value(item.value)) for item in attributes)
-                read.append(_read_span(span, values))
+                generative = False
+                for item in span.attributes:
+                    key = item.key
+                    if key in _READ:
+                        values[key] = _value(item.value)
+                        generative = generative or key == OPERATION
+                if generative:  # a span without the GenAI operation is not an answer: ignored
+                    read.append(_read_span(span, values))
     return read
 
 

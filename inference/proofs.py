@@ -60,11 +60,6 @@ def batch_root(records: list[InferenceRecord]) -> str:
     return merkle.root([leaf_data(record) for record in records]).hex()
 
 
-def rows_root(documents: list[dict[str, Any]]) -> str:
-    """The batch root over records given as leaf documents, in position order."""
-    return merkle.root([row_leaf_data(document) for document in documents]).hex()
-
-
 @dataclass(frozen=True)
 class RecordProof:
     """A record's inclusion proof into its batch's root, and the ledger entry that root was sealed in."""

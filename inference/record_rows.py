@@ -5,15 +5,15 @@ it back into SQL parameters, cost more than everything else the intake does, so 
 document (``inference.proofs``: the column values as JSON, keyed by column), and that one dict serves the Merkle
 leaf, the insert and, for the few records a version-mismatch incident cites, a model instance.
 
-On PostgreSQL the rows go in with ``COPY ... FROM STDIN`` on the service's own connection, inside its transaction:
-the batch row, the records and the ledger entry still commit or roll back together. ``COPY`` returns no ids, so
-they are taken from the table's sequence first, in one statement for the whole batch. SQLite gets
-one ``executemany``. The leaf's times are ISO 8601 text, which PostgreSQL reads as they are.
+On PostgreSQL the rows go in with a binary ``COPY ... FROM STDIN`` on the service's own connection, inside its
+transaction: the batch row, the records and the ledger entry still commit or roll back together. The rows are
+streamed as they are made, so the server is already checking and indexing the first ones (on another core) while
+the rest are being read and hashed; the ids come from the column's default. SQLite gets one ``executemany``.
 """
 
 import datetime
-import json
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.db import connection
@@ -22,17 +22,14 @@ from inference import keys
 from inference.models import InferenceRecord
 from inference.otlp import SpanFacts
 from inference.partitions import TABLE, partitioned
-from inference.proofs import iso_time
-
-#: The record table's id sequence (made by the partitioning migration, ``0002``).
-ID_SEQUENCE = f"{TABLE}_id_seq"
+from inference.proofs import iso_time, row_leaf_data
 
 #: Columns stored as bytes and written in the leaf as hex (``inference.fields.HexBytesField``).
 _HEX_COLUMNS = frozenset(
     field.attname for field in InferenceRecord._meta.concrete_fields if field.get_internal_type() == "BinaryField"
 )
-_JSON_COLUMNS = frozenset(
-    field.attname for field in InferenceRecord._meta.concrete_fields if field.get_internal_type() == "JSONField"
+_TIME_COLUMNS = frozenset(
+    field.attname for field in InferenceRecord._meta.concrete_fields if field.get_internal_type() == "DateTimeField"
 )
 #: The columns a leaf holds, in ``COPY`` order after the id and the batch.
 _LEAF_COLUMNS = tuple(
@@ -104,13 +101,32 @@ class Digests:
         return found
 
 
-def _stored(column: str, value: Any) -> Any:
-    """A leaf value as the ``COPY`` row carries it."""
-    if column in _HEX_COLUMNS:
-        return bytes.fromhex(value) if value is not None else None
-    if column in _JSON_COLUMNS:
-        return json.dumps(value)
-    return value
+def _from_hex(value: str | None) -> bytes | None:
+    return bytes.fromhex(value) if value is not None else None
+
+
+def _from_iso(value: str | None) -> datetime.datetime | None:
+    return datetime.datetime.fromisoformat(value) if value is not None else None
+
+
+#: Each ``COPY`` column with what turns its leaf value into the value binary ``COPY`` sends (None: as it is).
+_COPY_COLUMNS = tuple(
+    (column, _from_hex if column in _HEX_COLUMNS else _from_iso if column in _TIME_COLUMNS else None)
+    for column in _LEAF_COLUMNS
+)
+
+
+@functools.cache
+def _copy_types() -> tuple[int, ...]:
+    """The PostgreSQL type of each ``COPY`` column (batch first), for binary ``COPY``: read once from the catalogue,
+    as the table itself declares them."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT attname, atttypid FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0",
+            [f'"{TABLE}"'],
+        )
+        types = dict(cursor.fetchall())
+    return tuple(types[column] for column in ("batch_id", *_LEAF_COLUMNS))
 
 
 def _instance(row: dict[str, Any], *, pk: int | None, batch_id: int) -> InferenceRecord:
@@ -124,27 +140,40 @@ def _instance(row: dict[str, Any], *, pk: int | None, batch_id: int) -> Inferenc
     )
 
 
-def records_insert(rows: list[dict[str, Any]], *, batch_id: int) -> list[InferenceRecord]:
-    """Insert the batch's rows; returns, saved, the records whose span named another version than the live one
-    (the ones an incident may cite), and no others."""
+def records_insert(
+    rows: Iterable[dict[str, Any]], *, batch_id: int
+) -> tuple[list[bytes], list[InferenceRecord]]:
+    """Insert the batch's rows, read one at a time from ``rows`` and in that order. Returns each row's Merkle leaf
+    data, in order, and, saved, the records whose span named another version than the live one (the ones an
+    incident may cite), and no others."""
     if not partitioned():
-        return _sqlite_insert(rows, batch_id=batch_id)
+        return _sqlite_insert(list(rows), batch_id=batch_id)
+    leaves: list[bytes] = []
+    mismatched: list[int] = []
+    columns = ", ".join(f'"{column}"' for column in ("batch_id", *_LEAF_COLUMNS))
+    types = _copy_types()  # not inside the COPY: the connection runs nothing else until it ends
     with connection.cursor() as cursor:
-        cursor.execute("SELECT nextval(%s) FROM generate_series(1, %s)", [ID_SEQUENCE, len(rows)])
-        ids = [row[0] for row in cursor.fetchall()]
-        columns = ", ".join(f'"{column}"' for column in ("id", "batch_id", *_LEAF_COLUMNS))
-        with cursor.cursor.copy(f'COPY "{TABLE}" ({columns}) FROM STDIN') as copy:
-            for pk, row in zip(ids, rows, strict=True):
-                copy.write_row(
-                    [pk, batch_id]
-                    + [_stored(column, row.get(column, "")) for column in _LEAF_COLUMNS]  # absent: an empty excerpt
+        with cursor.cursor.copy(f'COPY "{TABLE}" ({columns}) FROM STDIN (FORMAT BINARY)') as copy:
+            copy.set_types(types)
+            write_row = copy.write_row
+            for row in rows:
+                leaves.append(row_leaf_data(row))
+                if row["version_mismatch"]:
+                    mismatched.append(row["position"])
+                # An excerpt absent from the leaf is an empty one.
+                write_row(
+                    [batch_id]
+                    + [
+                        row.get(column, "") if convert is None else convert(row.get(column, ""))
+                        for column, convert in _COPY_COLUMNS
+                    ]
                 )
-    return [
-        _instance(row, pk=pk, batch_id=batch_id) for pk, row in zip(ids, rows, strict=True) if row["version_mismatch"]
-    ]
+    if not mismatched:
+        return leaves, []
+    return leaves, list(InferenceRecord.objects.filter(batch_id=batch_id, position__in=mismatched))
 
 
-def _sqlite_insert(rows: list[dict[str, Any]], *, batch_id: int) -> list[InferenceRecord]:
+def _sqlite_insert(rows: list[dict[str, Any]], *, batch_id: int) -> tuple[list[bytes], list[InferenceRecord]]:
     """SQLite: one ``executemany`` of the rows as Django's fields prepare them (``bulk_create`` would split the
     batch by SQLite's parameter limit, a statement per few dozen records). The ids follow the highest given:
     the batch row this transaction inserted first already holds SQLite's one write lock."""
@@ -166,4 +195,4 @@ def _sqlite_insert(rows: list[dict[str, Any]], *, batch_id: int) -> list[Inferen
                 for record in records
             ],
         )
-    return [record for record in records if record.version_mismatch]
+    return [row_leaf_data(row) for row in rows], [record for record in records if record.version_mismatch]

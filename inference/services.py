@@ -14,7 +14,7 @@ from django.db.models import Count, Q
 
 from accounts.authz import require
 from accounts.models import PipelineToken
-from audit import ledger
+from audit import ledger, merkle
 from audit.audit_context import acting_as
 from audit.choices import LedgerAction
 from audit.ledger import denials_recorded
@@ -23,7 +23,6 @@ from inference.choices import ResponseClassification
 from inference.models import InferenceBatch, InferenceCitation, InferenceRecord
 from inference.otlp import SpanFacts
 from inference.partitions import TABLE, inference_partitions_ensure, month_start, partitioned
-from inference.proofs import rows_root
 from inference.record_rows import Digests, record_row, records_insert
 from inference.redaction import excerpt_policy
 from inference.reviews import period_reviews
@@ -141,25 +140,25 @@ def _batch_record(
     excerpts = excerpt_policy(use_case)
     digests = Digests()
     live_at = live.at
-    rows = []
-    for position, span in enumerate(group):
-        facts = span.facts
-        rows.append(
-            record_row(
-                facts,
-                position=position,
-                use_case_id=use_case_id,
-                live_version_id=live_at(use_case_id, facts.environment, facts.started_at),
-                named_version_id=span.named_version.pk if span.named_version is not None else None,
-                digest=digests.digest,
-                pseudonym=digests.pseudonym,
-                key_id=digests.key_id,
-                excerpt=excerpts.excerpt,
-            )
+    rows = (
+        record_row(
+            span.facts,
+            position=position,
+            use_case_id=use_case_id,
+            live_version_id=live_at(use_case_id, span.facts.environment, span.facts.started_at),
+            named_version_id=span.named_version.pk if span.named_version is not None else None,
+            digest=digests.digest,
+            pseudonym=digests.pseudonym,
+            key_id=digests.key_id,
+            excerpt=excerpts.excerpt,
         )
-    root = rows_root(rows)
-    batch = InferenceBatch.objects.create(use_case=use_case, token=token, record_count=len(rows), merkle_root=root)
-    mismatched = records_insert(rows, batch_id=batch.pk)
+        for position, span in enumerate(group)
+    )
+    # The root is known only once every record is written (they are streamed in as they are made); the batch row
+    # gets it below, in the same transaction, and the ledger entry is what seals it.
+    batch = InferenceBatch.objects.create(use_case=use_case, token=token, record_count=len(group), merkle_root="")
+    leaves, mismatched = records_insert(rows, batch_id=batch.pk)
+    root = merkle.root(leaves).hex()
     started = [span.facts.started_at for span in group]
     entry = ledger.append(
         action=LedgerAction.CREATE,
@@ -167,7 +166,7 @@ def _batch_record(
         payload={
             "inference_batch": {
                 "use_case": use_case.slug,
-                "records": len(rows),
+                "records": len(leaves),
                 "merkle_root": root,
                 "version_mismatches": len(mismatched),
                 "first_started_at": min(started),
@@ -176,8 +175,8 @@ def _batch_record(
             }
         },
     )
-    batch.ledger_sequence = entry.sequence
-    batch.save(update_fields=["ledger_sequence"])
+    batch.merkle_root, batch.ledger_sequence = root, entry.sequence
+    batch.save(update_fields=["merkle_root", "ledger_sequence"])
     return batch, mismatched
 
 

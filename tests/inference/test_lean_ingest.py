@@ -12,7 +12,7 @@ from audit import merkle
 from audit.canonical import canonical_bytes
 from inference.models import InferenceBatch, InferenceRecord
 from inference.proofs import leaf_bytes, leaf_document, record_is_proven
-from tests.inference.conftest import genai_attributes, post
+from tests.inference.conftest import genai_attributes, post, two_versions_in_prod
 
 pytestmark = pytest.mark.django_db
 
@@ -63,18 +63,22 @@ def test_the_sealed_root_is_the_canonical_json_root_of_the_stored_records(intake
     assert any(record.prompt_excerpt for record in records)
 
 
-def _spans_request(spans, count: int) -> bytes:
+def _spans_request(spans, count: int, version: str = "") -> bytes:
     made = spans()
     for number in range(count):
-        made.add(**genai_attributes(**{"gen_ai.response.id": f"r{count}-{number}"}))
+        made.add(**genai_attributes(version, **{"gen_ai.response.id": f"r{count}-{number}"}))
     return made.protobuf()
 
 
-def test_one_request_costs_the_same_queries_for_one_span_and_for_two_hundred(intake, world, spans):
-    post(intake, _spans_request(spans, 3))  # the first request of a token, a use case and a month warms caches
+@pytest.mark.parametrize("naming_the_live_version", [False, True])
+def test_one_request_costs_the_same_queries_for_one_span_and_for_two_hundred(
+    intake, world, spans, naming_the_live_version
+):
+    version = two_versions_in_prod(world)[1].identifier if naming_the_live_version else ""
+    post(intake, _spans_request(spans, 3, version))  # a token's, a use case's and a month's first request warms caches
     counted = []
     for count in (1, 200):
-        body = _spans_request(spans, count)
+        body = _spans_request(spans, count, version)
         with CaptureQueriesContext(connection) as queries:
             assert post(intake, body).status_code == 200
         counted.append(len(queries))

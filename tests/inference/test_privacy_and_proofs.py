@@ -3,10 +3,14 @@ under old and new keys, and every record proven into its batch's ledger entry.""
 
 import hashlib
 import hmac
+import re
+import sys
+import unicodedata
 
 import pytest
 from django.db import connection
 
+from inference.keys import normalised
 from inference.models import InferenceBatch, InferenceRecord
 from inference.proofs import batch_root, record_is_proven, record_proof
 from inference.selectors import records_for_answer, records_for_identifier
@@ -136,3 +140,15 @@ def test_the_prompt_hmac_is_the_keyed_digest_of_the_user_message(intake, world, 
     record = InferenceRecord.objects.get()
     assert record.prompt_hmac == hmac.new(key, PROMPT.encode(), hashlib.sha256).hexdigest()
     assert record.answer_hmac == hmac.new(key, ANSWER.encode(), hashlib.sha256).hexdigest()
+
+
+def test_normalising_is_nfc_and_single_spaces_for_every_kind_of_whitespace() -> None:
+    """Pasted text is normalised as it was when records were first written (NFC, then ``\\s+`` as one space,
+    stripped), so answers hashed before the faster normalisation still match: every character Python counts as
+    whitespace, between and around composed and decomposed letters."""
+    whitespace = [chr(code) for code in range(sys.maxunicode + 1) if re.fullmatch(r"\s", chr(code))]
+    assert len(whitespace) > 20
+    as_first_written = lambda text: re.sub(r"\s+", " ", unicodedata.normalize("NFC", text)).strip()  # noqa: E731
+    for space in whitespace:
+        for text in (f"{space}Caf\u0065\u0301{space}{space}ok{space}", f"refund{space}\n is on{space}its way", space):
+            assert normalised(text) == as_first_written(text), repr(space)
