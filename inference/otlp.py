@@ -265,9 +265,7 @@ def read_spans(request: ExportTraceServiceRequest) -> list[SpanFacts | SpanProbl
     """Every GenAI span of the request, read or with what is wrong with it, in the order they were sent."""
     read: list[SpanFacts | SpanProblem] = []
     for resource_spans in request.resource_spans:
-        resource = {
-            item.key: _value(item.value) for item in resource_spans.resource.attributes if item.key in _READ
-        }
+        resource = {item.key: _value(item.value) for item in resource_spans.resource.attributes if item.key in _READ}
         for scope_spans in resource_spans.scope_spans:
             for span in scope_spans.spans:
                 values = resource.copy()  # the span's own attributes win

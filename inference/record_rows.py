@@ -140,9 +140,7 @@ def _instance(row: dict[str, Any], *, pk: int | None, batch_id: int) -> Inferenc
     )
 
 
-def records_insert(
-    rows: Iterable[dict[str, Any]], *, batch_id: int
-) -> tuple[list[bytes], list[InferenceRecord]]:
+def records_insert(rows: Iterable[dict[str, Any]], *, batch_id: int) -> tuple[list[bytes], list[InferenceRecord]]:
     """Insert the batch's rows, read one at a time from ``rows`` and in that order. Returns each row's Merkle leaf
     data, in order, and, saved, the records whose span named another version than the live one (the ones an
     incident may cite), and no others."""
@@ -152,22 +150,24 @@ def records_insert(
     mismatched: list[int] = []
     columns = ", ".join(f'"{column}"' for column in ("batch_id", *_LEAF_COLUMNS))
     types = _copy_types()  # not inside the COPY: the connection runs nothing else until it ends
-    with connection.cursor() as cursor:
-        with cursor.cursor.copy(f'COPY "{TABLE}" ({columns}) FROM STDIN (FORMAT BINARY)') as copy:
-            copy.set_types(types)
-            write_row = copy.write_row
-            for row in rows:
-                leaves.append(row_leaf_data(row))
-                if row["version_mismatch"]:
-                    mismatched.append(row["position"])
-                # An excerpt absent from the leaf is an empty one.
-                write_row(
-                    [batch_id]
-                    + [
-                        row.get(column, "") if convert is None else convert(row.get(column, ""))
-                        for column, convert in _COPY_COLUMNS
-                    ]
-                )
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f'COPY "{TABLE}" ({columns}) FROM STDIN (FORMAT BINARY)') as copy,
+    ):
+        copy.set_types(types)
+        write_row = copy.write_row
+        for row in rows:
+            leaves.append(row_leaf_data(row))
+            if row["version_mismatch"]:
+                mismatched.append(row["position"])
+            # An excerpt absent from the leaf is an empty one.
+            write_row(
+                [batch_id]
+                + [
+                    row.get(column, "") if convert is None else convert(row.get(column, ""))
+                    for column, convert in _COPY_COLUMNS
+                ]
+            )
     if not mismatched:
         return leaves, []
     return leaves, list(InferenceRecord.objects.filter(batch_id=batch_id, position__in=mismatched))
