@@ -36,9 +36,7 @@ def is_assigned(user: AbstractBaseUser, version: DatasetVersion, stage: ReviewSt
     ).exists()
 
 
-def stage_signers(
-    version: DatasetVersion, signatures: list[tuple[Signature, bool]] | None = None
-) -> dict[int, str]:
+def stage_signers(version: DatasetVersion, signatures: list[tuple[Signature, bool]] | None = None) -> dict[int, str]:
     """Signer id -> stage meaning, for the stage signatures that still hold on this exact content (the person a
     delegate signed on behalf of counts as a signer of that stage too). A page that already read the version's
     ``signatures_for`` passes them, so the content digest is not computed twice."""
