@@ -1,6 +1,7 @@
 """What the reviewer's page shows beside the record: the changes since the previous version, and the
 upstream lineage as a picture (SVG drawn on the server, so it works without scripts and prints in packs)."""
 
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
@@ -8,6 +9,7 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from governance.charts import text_width
+from governance.revision_changes import ABSENT
 from lineage.graph import upstream_version_ids
 from lineage.models import DatasetVersion, LineageEdge, LineageRecord, LineageSource
 
@@ -16,7 +18,8 @@ MIN_NODE_WIDTH, NODE_HEIGHT, COLUMN_GAP, ROW, NODE_FONT = 220, 34, 40, 50, 11
 
 
 def changes_since_previous(version: DatasetVersion) -> tuple[DatasetVersion | None, list[tuple[str, Any, Any]]]:
-    """(previous version of the same dataset, [(field, before, after)]) over what reviewers sign off."""
+    """(previous version of the same dataset, [(field, before, after)]) over what reviewers sign off: the fields,
+    then each source's languages and synthetic marker and each step's marker (``ABSENT`` on the side that has none)."""
     previous = (
         DatasetVersion.objects.filter(dataset=version.dataset, number__lt=version.number)
         .order_by("-number")
@@ -25,9 +28,14 @@ def changes_since_previous(version: DatasetVersion) -> tuple[DatasetVersion | No
     )
     if previous is None or not hasattr(previous, "lineage"):
         return previous, []
-    before, after = _readable(previous), _readable(version)
+    (before, was), (after, now) = _readable(previous), _readable(version)
     return previous, [
-        (_label(key), before.get(key), after.get(key)) for key in sorted(after) if before.get(key) != after.get(key)
+        *((_label(key), before.get(key), after.get(key)) for key in sorted(after) if before.get(key) != after.get(key)),
+        *(
+            (label, was.get(label, ABSENT), now.get(label, ABSENT))
+            for label in dict.fromkeys([*now, *was])
+            if was.get(label) != now.get(label)
+        ),
     ]
 
 
@@ -43,26 +51,48 @@ def _label(key: str) -> str:
     return {"steps": "transformations"}.get(key, key.replace("_", " "))
 
 
-def _readable(version: DatasetVersion) -> dict[str, Any]:
-    """What reviewers sign off, in words a reviewer reads (names, not ids)."""
+def _readable(version: DatasetVersion) -> tuple[dict[str, Any], dict[str, str]]:
+    """What reviewers sign off, in words a reviewer reads (names, not ids): the fields by attribute, and what each
+    source and step says its data is (languages, synthetic marker) by the row's own label ("Languages of Zendesk")."""
     content = version.lineage.digest_content()
     names = dict(
         LineageSource.objects.filter(record=version.lineage).values_list("source_system_id", "source_system__name")
     )
-    content["sources"] = [
-        f"{names.get(source_id, source_id)}: {basis}{', Art. 9 ' + condition if special else ''}, {start} to {end}"
-        for source_id, basis, special, condition, start, end, *_languages_and_synthetic in content["sources"]
-    ]
-    content["steps"] = [
-        f"{position}. {kind} ({tool} {code})" for position, kind, tool, code, *_rest in content["steps"]
-    ]
+    described: dict[str, str] = {}
+    sources = []
+    for source_id, basis, special, condition, start, end, *data in content["sources"]:
+        name = names.get(source_id, source_id)
+        sources.append(f"{name}: {basis}{', Art. 9 ' + condition if special else ''}, {start} to {end}")
+        what = data[0] if data else {}  # nothing when the source declares neither
+        if what.get("languages"):
+            described[f"Languages of {name}"] = ", ".join(what["languages"])
+        if what.get("synthetic"):
+            described[f"{name} marked synthetic"] = _synthetic(what["synthetic"])
+    content["sources"] = sources
+    steps = []
+    for position, kind, tool, code, _parameters, _input, _output, *data in content["steps"]:
+        steps.append(f"{position}. {kind} ({tool} {code})")
+        if data and data[0].get("synthetic"):
+            described[f"Step {position} ({kind}) marked synthetic"] = _synthetic(data[0]["synthetic"])
+    content["steps"] = steps
     content["content_digest"] = version.content_digest[:16] + "..."
     for name in ("row_count", "sampling_method", "filters"):
         content[name] = getattr(version, name)
-    return {
+    fields = {
         key: "; ".join(map(str, value)) or "none" if isinstance(value, list) else value
         for key, value in content.items()
     }
+    return fields, described
+
+
+def _synthetic(marker: dict[str, str]) -> str:
+    """The synthetic marker as a reviewer reads it: "generator gpt-4o 2024-08-06, 30%, prompt template 3f2a…"."""
+    share = (Decimal(marker["share"]) * 100).normalize()
+    digest = marker["prompt_template_digest"]
+    return (
+        f"generator {marker['generator_model']} {marker['generator_version']}, {share:f}%, "
+        f"prompt template {digest[:12]}{'…' if len(digest) > 12 else ''}"
+    )
 
 
 def sources_in_effect(version: DatasetVersion) -> list[LineageSource]:

@@ -13,7 +13,8 @@ from typing import Any
 from audit.canonical import json_differences, to_jsonable
 from lineage.comparison import data_facts
 from registry.choices import Environment
-from registry.models import DeploymentEvent, GateDecision, ModelCard, ModelVersion, TrainingRun, TrainingRunDataset
+from registry.models import DeploymentEvent, ModelCard, ModelVersion, TrainingRun, TrainingRunDataset
+from registry.selectors import latest_gate_decisions
 
 
 @dataclass(frozen=True)
@@ -162,12 +163,9 @@ def _delta(before: str | None, after: str | None) -> str | None:
 
 
 def _gate(before: ModelVersion, after: ModelVersion) -> tuple[GateFigure, ...]:
-    latest: dict[int, dict[str, Any]] = {}
-    for version_id, figures in GateDecision.objects.filter(model_version__in=[before, after]).values_list(
-        "model_version_id", "figures"
-    ):  # newest first (the model's ordering): the first seen per version is its latest decision
-        latest.setdefault(version_id, figures)
-    old, new = latest.get(before.pk, {}), latest.get(after.pk, {})
+    latest = latest_gate_decisions([before, after])
+    old = latest[before.pk].figures if before.pk in latest else {}
+    new = latest[after.pk].figures if after.pk in latest else {}
     figures = []
     for dimension in sorted(old.keys() | new.keys()):
         was, now = old.get(dimension), new.get(dimension)

@@ -13,7 +13,7 @@ from accounts.choices import Role
 from governance.landing import TABLE_PANEL, Cell, FoundRecord, LandingPanel, register_finder, register_panel, table
 from registry.choices import ChangeTicketState, Environment, GateOutcome
 from registry.models import ChangeTicket, Deployment, GateDecision, Incident, ModelVersion
-from registry.selectors import model_versions_on_unapproved_data
+from registry.selectors import latest_gate_decisions, model_versions_on_unapproved_data
 
 TICKETS_SHOWN = 8
 _TICKET = re.compile(r"^\s*CT-?(\d{1,18})\s*$", re.IGNORECASE)
@@ -47,9 +47,7 @@ def _live_versions(user: AbstractBaseUser) -> dict[str, Any]:
         .order_by("use_case__name")
     )
     version_ids = [deployment.current_version_id for deployment in deployments]
-    gates: dict[int, GateDecision] = {}
-    for gate in GateDecision.objects.filter(model_version_id__in=version_ids).order_by("decided_at", "id"):
-        gates[gate.model_version_id] = gate  # the latest wins
+    gates = latest_gate_decisions(version_ids)
     tickets: dict[int, ChangeTicket] = {}
     deployed = ChangeTicket.objects.filter(
         model_version_id__in=version_ids, environment=Environment.PROD, state=ChangeTicketState.DEPLOYED

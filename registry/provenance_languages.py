@@ -22,7 +22,8 @@ from accounts.choices import Role
 from lineage.completeness import Fact, FactKind, owner_of
 from lineage.models import LineageSource
 from lineage.models.synthetic import primary_language
-from registry.models import GateDecision, ModelVersion, TrainingRunDataset, ValidationCase, ValidationSuite
+from registry.models import ModelVersion, TrainingRunDataset, ValidationCase, ValidationSuite
+from registry.selectors import latest_gate_decisions
 
 LANGUAGE_TESTED = FactKind(
     "model_version.language_tested",
@@ -65,10 +66,7 @@ def _training_languages(versions: Sequence[ModelVersion]) -> dict[int, set[str]]
 
 def _validation_suites(versions: Sequence[ModelVersion]) -> dict[int, set[int]]:
     """Version id -> the suites it is (or would be) validated with (two queries)."""
-    suites: dict[int, set[int]] = {}
-    gates = GateDecision.objects.filter(model_version__in=versions).order_by("model_version_id", "-decided_at", "-id")
-    for version_id, suite_id in gates.values_list("model_version_id", "suite_id"):
-        suites.setdefault(version_id, {suite_id})
+    suites = {version_id: {gate.suite_id} for version_id, gate in latest_gate_decisions(versions).items()}
     # The suites of every version's use case, not only the ungated ones', so the count of queries stays the same.
     latest: dict[tuple[int, str], int] = {}
     for use_case_id, slug, pk in (

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db import models
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 
 from governance.models import BreakGlassOverride, ThresholdPolicy
 from lineage.choices import DatasetVersionState
@@ -89,6 +89,31 @@ def break_glass_override_covers(override: BreakGlassOverride | None, *, record: 
         and override.content_type.model_class() is type(record)
         and override.gate == gate
     )
+
+
+#: Newest first: of two decisions taken in the same instant, the one recorded last.
+_LATEST_FIRST = ("-decided_at", "-id")
+
+
+def _gate_decisions() -> QuerySet[GateDecision]:
+    """Gate decisions with what their readers name: the suite version and the threshold revision."""
+    return GateDecision.objects.select_related("suite", "threshold_policy")
+
+
+def latest_gate_decision(model_version: ModelVersion) -> GateDecision | None:
+    """The decision that counts for ``model_version`` now (its latest), or None before any; one query."""
+    return _gate_decisions().filter(model_version=model_version).order_by(*_LATEST_FIRST).first()
+
+
+def latest_gate_decisions(model_versions: Iterable[ModelVersion | int]) -> dict[int, GateDecision]:
+    """Version id -> its latest gate decision (versions without one are absent), for any number of versions in one
+    query that reads one decision per version however many each has."""
+    ids = {getattr(version, "pk", version) for version in model_versions}
+    if not ids:
+        return {}
+    latest = GateDecision.objects.filter(model_version=OuterRef("model_version")).order_by(*_LATEST_FIRST)
+    decisions = _gate_decisions().filter(model_version_id__in=ids, pk=Subquery(latest.values("pk")[:1]))
+    return {decision.model_version_id: decision for decision in decisions}
 
 
 def model_version_evidence(model_version: ModelVersion) -> dict[type[models.Model], list[object]]:

@@ -1,17 +1,23 @@
 """The record under review says what matters, and lists fit the screen, in a real browser: a dataset version shows
-the sources it carries with their legal basis, Art. 9 condition, consent scope and retention, and every signature;
+the sources it carries with their legal basis, Art. 9 condition, consent scope and retention, every signature, and
+what changed since the previous version down to a source's languages and synthetic data;
 lists fit 1400 px; JSON and byte counts read as text; the signing form says why it asks for the username."""
 
 import pytest
+from django.contrib.auth import get_user_model
 
+from governance.revision_changes import ABSENT
 from lineage.models import DatasetVersion
+from lineage.services import lineage_source_add
 from tests.conftest import sign_in
+from tests.lineage.conftest import SYNTHETIC, SYNTHETIC_READ, new_version
 from tests.registry import conftest as registry
 from tests.registry.pages import prod_with_previous
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 world = registry.world
+User = get_user_model()
 
 
 def test_a_version_under_review_shows_the_sources_it_carries_and_the_approved_parent_its_signatures(
@@ -47,6 +53,39 @@ def test_a_version_under_review_shows_the_sources_it_carries_and_the_approved_pa
 
     page.goto(f"{live_server.url}/admin/lineage/datasetversion/{under_review.pk}/approve/")
     assert "first signature of this session" in page.inner_text("#id_username_helptext")
+
+
+def test_a_reviewer_reads_the_languages_and_synthetic_data_a_source_brings_since_the_previous_version(
+    live_server, demo_lineage, page
+) -> None:
+    previous = DatasetVersion.objects.get(dataset__slug="discharge-notes", number=2)
+    kept = previous.lineage.sources.select_related("source_system").order_by("pk").first()
+    name = kept.source_system.name
+    engineer = User.objects.get(username="mleng")
+    draft = new_version(previous.dataset, engineer)
+    lineage_source_add(
+        version=draft,
+        actor=engineer,
+        source_system=kept.source_system,
+        legal_basis=kept.legal_basis,
+        special_category=kept.special_category,
+        article9_condition=kept.article9_condition,
+        period_start=kept.period_start,
+        period_end=kept.period_end,
+        languages=[*kept.languages, "it"],
+        **SYNTHETIC,
+    )
+    sign_in(page, live_server.url, "auditor")
+
+    page.goto(f"{live_server.url}/admin/lineage/datasetversion/{draft.pk}/change/")
+    assert f"Changes since {previous}" in page.inner_text("#changes")
+
+    def cells(label: str) -> list[str]:
+        return page.locator("#changes tr", has_text=label).locator("td").all_inner_texts()
+
+    added = ", ".join(sorted([*kept.languages, "it"]))
+    assert cells(f"Languages of {name}") == [", ".join(kept.languages), f"→ {added}"]
+    assert cells(f"{name} marked synthetic") == [ABSENT, f"→ {SYNTHETIC_READ}"]
 
 
 def fits(page: object) -> bool:

@@ -49,6 +49,28 @@ class ChangeControlledRevision(ConcurrentTransitionMixin, GovernedModel):
     class Meta:
         abstract = True
 
+    @staticmethod
+    def scope_constraints(prefix: str) -> list[models.UniqueConstraint]:
+        """The invariants of a kind of revision kept per use case and for the organisation (``use_case`` empty): one
+        number per revision, one revision in effect and one pending at a time, in each scope. Each concrete model
+        lists them in its ``Meta.constraints``, named after ``prefix`` (``threshold`` -> ``threshold_one_pending``)."""
+        own, organisation = models.Q(use_case__isnull=False), models.Q(use_case__isnull=True)
+        effective, pending = models.Q(state=RevisionState.EFFECTIVE), models.Q(state=RevisionState.PENDING)
+        return [
+            models.UniqueConstraint(fields=["use_case", "revision"], condition=own, name=f"{prefix}_revision_unique"),
+            models.UniqueConstraint(
+                fields=["revision"], condition=organisation, name=f"{prefix}_default_revision_unique"
+            ),
+            models.UniqueConstraint(fields=["use_case"], condition=effective & own, name=f"{prefix}_one_effective"),
+            models.UniqueConstraint(
+                fields=["state"], condition=effective & organisation, name=f"{prefix}_default_one_effective"
+            ),
+            models.UniqueConstraint(fields=["use_case"], condition=pending & own, name=f"{prefix}_one_pending"),
+            models.UniqueConstraint(
+                fields=["state"], condition=pending & organisation, name=f"{prefix}_default_one_pending"
+            ),
+        ]
+
     @transition(field=state, source=RevisionState.PENDING, target=RevisionState.EFFECTIVE)
     def approve(self) -> None:
         """Take effect."""

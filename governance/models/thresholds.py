@@ -5,7 +5,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from governance.choices import EvaluationDimension, RevisionState
+from governance.choices import EvaluationDimension
 from governance.models.revisions import ChangeControlledRevision
 
 _PERCENT = [MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))]
@@ -33,38 +33,7 @@ class ThresholdPolicy(ChangeControlledRevision):
         verbose_name = _("threshold policy")
         verbose_name_plural = _("threshold policies")
         ordering = ["use_case_id", "-revision"]  # by id: no join, so rows can be locked FOR UPDATE
-        constraints = [
-            models.UniqueConstraint(
-                fields=["use_case", "revision"],
-                condition=models.Q(use_case__isnull=False),
-                name="threshold_revision_unique",
-            ),
-            models.UniqueConstraint(
-                fields=["revision"],
-                condition=models.Q(use_case__isnull=True),
-                name="threshold_default_revision_unique",
-            ),
-            models.UniqueConstraint(
-                fields=["use_case"],
-                condition=models.Q(state=RevisionState.EFFECTIVE, use_case__isnull=False),
-                name="threshold_one_effective",
-            ),
-            models.UniqueConstraint(
-                fields=["state"],
-                condition=models.Q(state=RevisionState.EFFECTIVE, use_case__isnull=True),
-                name="threshold_default_one_effective",
-            ),
-            models.UniqueConstraint(
-                fields=["use_case"],
-                condition=models.Q(state=RevisionState.PENDING, use_case__isnull=False),
-                name="threshold_one_pending",
-            ),
-            models.UniqueConstraint(
-                fields=["state"],
-                condition=models.Q(state=RevisionState.PENDING, use_case__isnull=True),
-                name="threshold_default_one_pending",
-            ),
-        ]
+        constraints = ChangeControlledRevision.scope_constraints("threshold")
         permissions = [("approve_thresholdpolicy", _("Can approve a threshold revision"))]
 
     def __str__(self) -> str:

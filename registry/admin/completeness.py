@@ -3,16 +3,16 @@ change-controlled revision shares) and the page a Risk Officer proposes a new re
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils.translation import gettext as _
 
 from accounts.admin.actions import attach_service_errors, may, refuse
 from audit.ledger import ActionDenied
 from governance.admin.revisions import RevisionAdmin
 from governance.models import UseCase
+from registry.admin.pages import form_page_response
 from registry.choices import Environment
 from registry.completeness import fact_catalogue
 from registry.models import ProvenanceRequirement
@@ -97,12 +97,16 @@ class ProvenanceRequirementAdmin(RevisionAdmin):
                     return HttpResponseRedirect(
                         reverse("admin:registry_provenancerequirement_change", args=[proposal.pk])
                     )
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": "Propose the required provenance facts",
-            "form": form,
-            "adminform": helpers.AdminForm(form, [(None, {"fields": list(form.fields)})], {}, model_admin=self),
-            "media": self.media + form.media,
-        }
-        return TemplateResponse(request, "admin/registry/provenancerequirement/propose.html", context, status=status)
+        return form_page_response(
+            request,
+            model_admin=self,
+            form=form,
+            title="Propose the required provenance facts",
+            submit_label=_("Propose"),
+            cancel_url=reverse("admin:registry_provenancerequirement_changelist"),
+            intro=_(
+                "Production requires every fact whatever this says. The revision takes effect when a second Risk "
+                "Officer approves it with their signature."
+            ),
+            status=status,
+        )

@@ -78,6 +78,33 @@ def form_page(
             else:
                 messages.success(request, success_message)
                 return HttpResponseRedirect(change_url(record))
+    return form_page_response(
+        request,
+        model_admin=model_admin,
+        record=record,
+        form=form,
+        title=title,
+        submit_label=submit_label,
+        cancel_url=change_url(record),
+        intro=intro,
+        status=status,
+    )
+
+
+def form_page_response(
+    request: HttpRequest,
+    *,
+    model_admin: admin.ModelAdmin,
+    form: forms.Form,
+    title: str,
+    submit_label: str,
+    cancel_url: str,
+    record: models.Model | None = None,
+    intro: str = "",
+    status: int = 200,
+) -> TemplateResponse:
+    """The form page itself: ``form`` under ``title`` and ``intro``, its errors, the submit button and a way back;
+    the breadcrumbs name ``record`` when the page acts on one (a page that creates a record has none yet)."""
     context = {
         **model_admin.admin_site.each_context(request),
         "opts": model_admin.opts,
@@ -86,7 +113,7 @@ def form_page(
         "form": form,
         "adminform": helpers.AdminForm(form, [(None, {"fields": list(form.fields)})], {}, model_admin=model_admin),
         "submit_label": submit_label,
-        "cancel_url": change_url(record),
+        "cancel_url": cancel_url,
         "intro": intro,
         "media": model_admin.media + form.media,
     }

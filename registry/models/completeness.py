@@ -3,7 +3,6 @@ from typing import Any
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from governance.choices import RevisionState
 from governance.models.revisions import ChangeControlledRevision
 from governance.revision_changes import ABSENT, RevisionChange
 
@@ -30,38 +29,7 @@ class ProvenanceRequirement(ChangeControlledRevision):
     class Meta:
         verbose_name = _("provenance requirement")
         ordering = ["use_case_id", "-revision"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["use_case", "revision"],
-                condition=models.Q(use_case__isnull=False),
-                name="provenance_requirement_revision_unique",
-            ),
-            models.UniqueConstraint(
-                fields=["revision"],
-                condition=models.Q(use_case__isnull=True),
-                name="provenance_requirement_default_revision_unique",
-            ),
-            models.UniqueConstraint(
-                fields=["use_case"],
-                condition=models.Q(state=RevisionState.EFFECTIVE, use_case__isnull=False),
-                name="provenance_requirement_one_effective",
-            ),
-            models.UniqueConstraint(
-                fields=["state"],
-                condition=models.Q(state=RevisionState.EFFECTIVE, use_case__isnull=True),
-                name="provenance_requirement_default_one_effective",
-            ),
-            models.UniqueConstraint(
-                fields=["use_case"],
-                condition=models.Q(state=RevisionState.PENDING, use_case__isnull=False),
-                name="provenance_requirement_one_pending",
-            ),
-            models.UniqueConstraint(
-                fields=["state"],
-                condition=models.Q(state=RevisionState.PENDING, use_case__isnull=True),
-                name="provenance_requirement_default_one_pending",
-            ),
-        ]
+        constraints = ChangeControlledRevision.scope_constraints("provenance_requirement")
         permissions = [("approve_provenancerequirement", _("Can approve a provenance requirement revision"))]
 
     def __str__(self) -> str:

@@ -11,6 +11,7 @@ from audit.audit_context import acting_as
 from audit.canonical import to_jsonable
 from audit.ledger import denials_recorded
 from registry.models import Deployment, ModelCard, ModelVersion
+from registry.selectors import latest_gate_decision
 from registry.tasks import check_model_version_provenance
 
 
@@ -33,9 +34,7 @@ def generated_sections(model_version: ModelVersion) -> dict[str, Any]:
                 "legal_bases": sorted({f"{s.source_system}: {s.get_legal_basis_display()}" for s in sources}),
             }
         )
-    gate = (
-        model_version.gate_decisions.select_related("suite", "threshold_policy").order_by("-decided_at", "-id").first()
-    )
+    gate = latest_gate_decision(model_version)
     evaluation = None
     if gate is not None:
         evaluation = {

@@ -34,7 +34,7 @@ from registry.choices import (
 )
 from registry.errors import GateBlocked
 from registry.models import ChangeTicket, Deployment, DeploymentEvent, GateDecision, ModelVersion
-from registry.selectors import break_glass_override_covers, model_version_evidence
+from registry.selectors import break_glass_override_covers, latest_gate_decision, model_version_evidence
 from registry.services.completeness import completeness_problems
 from registry.services.deployments import deployment_get_locked, deployment_put_live
 from registry.services.provenance import blocking_flags
@@ -70,10 +70,6 @@ def valid_approvals(ticket: ChangeTicket) -> dict[str, AbstractBaseUser]:
         if valid and role and role not in approvals:
             approvals[role] = signature.signer
     return approvals
-
-
-def latest_gate(model_version: ModelVersion) -> GateDecision | None:
-    return model_version.gate_decisions.select_related("threshold_policy").order_by("-decided_at", "-id").first()
 
 
 def _gate_problems(model_version: ModelVersion, gate: GateDecision | None) -> list[str]:
@@ -166,7 +162,7 @@ def promotion_problems(
     if environment != Environment.DEV:
         problems += _order_problems(model_version, environment)
     if environment in GATED_ENVIRONMENTS:
-        gate = latest_gate(model_version)
+        gate = latest_gate_decision(model_version)
         problems += _gate_problems(model_version, gate)
         if ticket is not None and gate is not None and ticket.gate_decision_id != gate.pk:
             problems.append(
@@ -241,7 +237,7 @@ def change_ticket_create(
             risk_level=risk_level,
             risk_assessment=risk_assessment.strip(),
             rollback_plan=rollback_plan.strip(),
-            gate_decision=latest_gate(locked),
+            gate_decision=latest_gate_decision(locked),
             requested_by=actor,
         )
         ticket.full_clean()

@@ -39,6 +39,7 @@ from lineage.models import DatasetVersion
 from registry.choices import ProvenanceFlagKind, ProvenanceFlagSeverity, ProvenanceFlagState
 from registry.comparison import compare_model_versions, predecessor
 from registry.models import GateDecision, ModelVersion, ProvenanceFlag, TrainingRun
+from registry.selectors import latest_gate_decision
 from registry.services.provenance_records import (
     card_contradictions,
     dataset_statistics_differences,
@@ -157,7 +158,7 @@ def provenance_flags_refresh(*, model_version: ModelVersion) -> list[ProvenanceF
     """Run every check on ``model_version``; the flags newly raised (one already raised is not raised again)."""
     with transaction.atomic(), acting_as(actor_name=CHECKER):
         version = ModelVersion.objects.select_related("training_run").get(pk=model_version.pk)
-        gate = GateDecision.objects.filter(model_version=version).order_by("-decided_at", "-id").first()
+        gate = latest_gate_decision(version)
         findings = [
             *(_metric_contradictions(version, gate) if gate else []),
             *_regressions(version),

@@ -7,12 +7,13 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from governance.revision_changes import ABSENT
 from lineage.choices import LegalBasis, Sensitivity
 from lineage.models import DatasetVersion
 from lineage.review_page import changes_since_previous, lineage_svg
 from lineage.risk import assess
-from lineage.services import lineage_edge_add, lineage_record_update, lineage_source_add
-from tests.lineage.conftest import new_version, register_source
+from lineage.services import lineage_edge_add, lineage_record_update, lineage_source_add, transformation_step_add
+from tests.lineage.conftest import SYNTHETIC, SYNTHETIC_READ, new_version, register_source
 from tests.signing_in import login_verified
 
 pytestmark = pytest.mark.django_db
@@ -102,3 +103,46 @@ def test_the_version_page_shows_risk_changes_and_graph(client: Client, engineer,
     assert 'id="risk-score"' in page
     assert f"Changes since {support_chats.slug}@1" in page
     assert "<svg" in page
+
+
+def test_changes_since_the_previous_version_name_a_sources_languages_and_synthetic_marker(
+    steward, engineer, support_chats
+) -> None:
+    zendesk = register_source(steward, "Zendesk")
+    first = new_version(support_chats, engineer)
+    lineage_source_add(
+        version=first, actor=engineer, source_system=zendesk, legal_basis=LegalBasis.CONTRACT, languages=["en"]
+    )
+    second = new_version(support_chats, engineer)
+    lineage_source_add(
+        version=second,
+        actor=engineer,
+        source_system=zendesk,
+        legal_basis=LegalBasis.CONTRACT,
+        languages=["en", "de"],
+        **SYNTHETIC,
+    )
+
+    _previous, changes = changes_since_previous(DatasetVersion.objects.get(pk=second.pk))
+
+    # Beside the new content, the source's own line (legal basis, period) did not move: only what its data is.
+    assert [change for change in changes if change[0] != "content digest (SHA-256)"] == [
+        ("Languages of Zendesk", "en", "de, en"),
+        ("Zendesk marked synthetic", ABSENT, SYNTHETIC_READ),
+    ]
+    _previous, back = changes_since_previous(new_version(support_chats, engineer))
+    assert ("Languages of Zendesk", "de, en", ABSENT) in back
+    assert ("Zendesk marked synthetic", SYNTHETIC_READ, ABSENT) in back
+
+
+def test_changes_since_the_previous_version_name_a_step_that_now_generates_data(engineer, support_chats) -> None:
+    augment = {"kind": "augment", "tool": "datapipe.augment", "code_version": "a41c9e2"}
+    first = new_version(support_chats, engineer)
+    transformation_step_add(version=first, actor=engineer, **augment)
+    second = new_version(support_chats, engineer)
+    transformation_step_add(version=second, actor=engineer, **augment, **SYNTHETIC)
+
+    _previous, changes = changes_since_previous(DatasetVersion.objects.get(pk=second.pk))
+
+    assert ("Step 1 (augment) marked synthetic", ABSENT, SYNTHETIC_READ) in changes
+    assert "transformations" not in {name for name, _before, _after in changes}

@@ -14,19 +14,10 @@ from lineage.choices import LegalBasis, TransformationKind
 from lineage.models import DatasetVersion, LineageSource, TransformationStep
 from lineage.models.synthetic import normalised_language
 from lineage.services import lineage_source_add, transformation_step_add
-from tests.lineage.conftest import digest, new_version
+from tests.lineage.conftest import SYNTHETIC, TEMPLATE, new_version
 from tests.signing_in import login_verified
 
 pytestmark = pytest.mark.django_db
-
-TEMPLATE = digest("paraphrase prompt v3")
-SYNTHETIC = {
-    "synthetic": True,
-    "generator_model": "Llama-3.1-70B-Instruct",
-    "generator_version": "2024-07",
-    "prompt_template_digest": TEMPLATE,
-    "synthetic_share": "0.25",
-}
 
 
 def url(name: str, version: DatasetVersion) -> str:

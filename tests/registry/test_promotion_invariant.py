@@ -18,12 +18,12 @@ from governance.services.thresholds import RuleInput, threshold_revision_propose
 from lineage.services import dataset_version_revoke
 from registry.choices import ChangeTicketState, DeploymentEventKind, Environment
 from registry.models import ChangeTicket, DeploymentEvent, ModelVersion
+from registry.selectors import latest_gate_decision
 from registry.services.deployments import deployment_get_locked, deployment_kill_switch
 from registry.services.gates import gate_human_review
 from registry.services.promotion import (
     change_ticket_approve,
     change_ticket_deploy,
-    latest_gate,
     valid_approvals,
 )
 from registry.services.training import training_data_problems
@@ -78,7 +78,7 @@ def act(world, model: ModelVersion, action: tuple) -> None:
     try:
         if name == "gate":
             world.gate(model, rates=RATES[args[0]])
-        elif name == "review" and (gate := latest_gate(model)) is not None:
+        elif name == "review" and (gate := latest_gate_decision(model)) is not None:
             gate_human_review(decision=gate, reviewer=world[args[0]], verdict=args[1], note="Seen.", password=PASSWORD)
         elif name == "card":
             world.card(model, escalation_paths="Human agent." if args[0] else "")
@@ -123,7 +123,7 @@ def check_new_prod_deployments(model: ModelVersion, seen: set[int]) -> None:
         assert ticket.requested_by_id not in {signer.pk for signer in approvals.values()}
         assert len({signer.pk for signer in approvals.values()}) == len(approvals)
         assert not any(signer.is_superuser for signer in approvals.values())
-        gate = latest_gate(model)
+        gate = latest_gate_decision(model)
         assert gate is not None
         assert gate.pk == ticket.gate_decision_id
         assert gate.allows_promotion
