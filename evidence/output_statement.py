@@ -7,7 +7,10 @@ verifier's document-signature check accept it. Embedded beside the pages: ``reco
 its Merkle leaf hashes them, and its inclusion proof into its batch's root), ``ledger.jsonl`` (the batch's ledger
 entry, which seals that root, and the human reviewer's decision if the answer was escalated and reviewed, each with
 its inclusion proof into the checkpoint) and ``manifest.json`` (the SHA-256 of
-both, the scope and the signed checkpoint). The answer's text is in none of them: only its HMAC.
+both, the scope, the signed checkpoint, and, as a pack's, the slice's count and the ``completeness`` section that proves
+``ledger.jsonl`` holds every entry about the batch and the review). The answer's text is in none of them: only its
+HMAC. So the standalone verifier runs every check of a pack on it, and one of its own, "answer record": the record's
+leaf proves into the root the batch's ledger entry sealed.
 
 Each download is an access event in the ledger; a refusal is recorded too.
 """
@@ -29,7 +32,7 @@ from audit.choices import AccessKind
 from audit.ledger import ActionDenied, denials_recorded
 from audit.tree import StoredTree
 from audit.verification_keys import ledger_key_fingerprint
-from evidence import signing
+from evidence import completeness, signing
 from evidence.builder import MANIFEST, checkpoint_document, ensure_checkpoint, render_pdf
 from evidence.collect import ledger_slice
 from evidence.exports import ledger_jsonl
@@ -88,16 +91,17 @@ def _record_file(found: Trace) -> bytes:
 def build_output_statement(*, record: InferenceRecord) -> BuiltStatement:
     """Trace ``record``, render the statement and sign it. No database writes but the checkpoint (if the ledger
     grew since the last)."""
-    checkpoint = ensure_checkpoint()
+    ensure_checkpoint()
     found = trace(record)
     generated_at = timezone.now()
     refs = {(model_label(found.record.batch), str(found.record.batch_id))}
     if found.review is not None:  # the reviewer's decision is sealed by its own entry, named by the record's id
         refs.add((REVIEW_OBJECT_TYPE, str(found.record.pk)))
-    files = {
-        RECORD: _record_file(found),
-        LEDGER: ledger_jsonl(ledger_slice(refs, up_to=checkpoint.tree_size), tree=StoredTree(checkpoint.tree_size)),
-    }
+    # The newest checkpoint (this one, or a later) read with the object heads of the scope, which it signed.
+    heads = completeness.scope_heads(refs)
+    checkpoint = heads.checkpoint
+    entries = ledger_slice(refs, up_to=checkpoint.tree_size)
+    files = {RECORD: _record_file(found), LEDGER: ledger_jsonl(entries, tree=StoredTree(checkpoint.tree_size))}
     manifest = {
         "kind": STATEMENT_KIND,
         "generated_at": generated_at,
@@ -110,6 +114,12 @@ def build_output_statement(*, record: InferenceRecord) -> BuiltStatement:
             "response_id": found.record.response_id,
         },
         "checkpoint": checkpoint_document(checkpoint),
+        "ledger_slice": {
+            "entries": len(entries),
+            "first_sequence": entries.first_sequence,
+            "last_sequence": entries.last_sequence,
+        },
+        "completeness": heads.section,
         "files": {name: {"sha256": _sha(body), "size": len(body)} for name, body in sorted(files.items())},
     }
     files[MANIFEST] = json.dumps(to_jsonable(manifest), indent=2, sort_keys=True).encode()

@@ -1,14 +1,19 @@
 """The output provenance statement: one or two signed PDF/A pages read back with pypdf, showing the version, the
-ticket, the thresholds and the reviewer; its document signature verifies as a pack's does; the download is an
-access event, and only Auditors and Risk Officers may take it."""
+ticket, the thresholds and the reviewer; the standalone verifier's command line, run as an auditor runs it, passes
+every check of a pack and the answer record on it, and refuses an altered record, a wrong proof and a batch entry
+sealing another root; the download is an access event, and only Auditors and Risk Officers may take it."""
 
+import base64
 import io
 import json
+from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from evidence_pack_verifier import checks_for, trust
 from evidence_pack_verifier import signature as document_signature
-from evidence_pack_verifier import trust
 from evidence_pack_verifier.pack import Pack
 from pypdf import PdfReader
 
@@ -16,17 +21,22 @@ from audit import merkle
 from audit.models import AccessEvent, LedgerEntry
 from audit.verification_keys import published
 from evidence.output_statement import STATEMENT_KIND, build_output_statement, output_statement_download
+from inference.proofs import row_leaf_data
 from tests.api.conftest import issue  # noqa: F401 - fixture
 from tests.evidence.helpers import attachments, sha256, text
 from tests.inference.conftest import intake, spans  # noqa: F401 - fixtures
-from tests.inference.tracing import COMPLAINT_ANSWER, answered_through_a_reviewed_gate
+from tests.inference.tracing import COMPLAINT_ANSWER, RESPONSE_ID, answered_through_a_reviewed_gate
+from tests.verifier import forgery
+from tests.verifier.conftest import run_verifier, write_keys
 
 pytestmark = pytest.mark.django_db
+
+OTHERS = 2  # answers recorded in the complaint's batch beside it
 
 
 @pytest.fixture
 def answered(world, intake, spans):  # noqa: F811
-    return answered_through_a_reviewed_gate(world, intake, spans)
+    return answered_through_a_reviewed_gate(world, intake, spans, others=OTHERS)
 
 
 @pytest.fixture
@@ -141,3 +151,152 @@ def test_the_statement_of_a_reviewed_answer_names_the_reviewer_and_carries_the_r
     entries = [json.loads(line)["entry"] for line in attachments(statement.pdf)["ledger.jsonl"].splitlines()]
     assert [entry["sequence"] for entry in entries] == [answered.record.batch.ledger_sequence, review.ledger_sequence]
     assert entries[1]["payload"]["answer_review"]["decision"] == "overridden"
+
+
+def verified(pdf: bytes, keys: Path, folder: Path) -> tuple[int, list[str]]:
+    """``verify-evidence-pack statement.pdf --trust keys.json`` as an auditor runs it: exit status and lines."""
+    path = folder / "statement.pdf"
+    path.write_bytes(pdf)
+    result = run_verifier(path, "--trust", keys, cwd=folder)
+    assert result.stderr == ""
+    return result.returncode, result.stdout.splitlines()
+
+
+def record_of(pdf: bytes) -> dict:
+    return json.loads(attachments(pdf)["record.json"])
+
+
+def record_file(document: dict) -> bytes:
+    return json.dumps(document, indent=2, sort_keys=True).encode()
+
+
+def insider_signed(pdf: bytes) -> bytes:
+    """Signed again with the portal's own evidence signing certificate, as only an insider could."""
+    return forgery.signed(pdf, settings.EVIDENCE_SIGNING_KEY_FILE, settings.EVIDENCE_SIGNING_CERT_FILE)
+
+
+def test_a_genuine_statement_passes_every_check_of_the_verifiers_command_line(statement, tmp_path) -> None:
+    status, lines = verified(statement.pdf, write_keys(tmp_path / "keys.json"), tmp_path)
+
+    assert status == 0, lines
+    checks = [check.name for check in checks_for(STATEMENT_KIND)]
+    assert checks == [
+        "document signature",
+        "embedded files",
+        "checkpoint signature",
+        "hash chain",
+        "Merkle inclusion",
+        "completeness",
+        "answer record",
+    ]
+    assert [line.split(":")[0] for line in lines[:-1]] == [f"ok  {name}" for name in checks]
+    assert lines[-2] == (
+        f"ok  answer record: the record of response {RESPONSE_ID!r} (trace {statement.manifest['scope']['trace_id']}, "
+        f"span {statement.manifest['scope']['span_id']}) is leaf 0 of the {OTHERS + 1} records of batch "
+        f"{record_of(statement.pdf)['batch']['id']}, whose root ledger entry "
+        f"#{record_of(statement.pdf)['batch']['ledger_sequence']} sealed"
+    )
+    assert lines[-1].startswith("Output provenance statement verified:")
+
+
+def test_a_statement_whose_record_was_altered_and_embedded_again_is_refused_naming_the_record(
+    statement, tmp_path
+) -> None:
+    """The record says the answer passed instead of being escalated: signed again by a forger, the signature fails;
+    by an insider, the manifest's digest; with the manifest updated too, the record no longer hashes to its leaf; with
+    the leaf hash updated as well, the leaf is not in the batch's sealed root."""
+    keys = write_keys(tmp_path / "keys.json")
+    unsigned = forgery.unsigned_revision(statement.pdf)
+    document = record_of(unsigned)
+    document["record"]["response_classification"] = "pass"
+    altered = record_file(document)
+    named = f"answer record: the record of response {RESPONSE_ID!r}"
+
+    by_forger = forgery.signed(
+        forgery.with_manifest_consistent(unsigned, {"record.json": altered}), *forgery.forgers_certificate(tmp_path)
+    )
+    stale_manifest = insider_signed(forgery.with_attachments(unsigned, {"record.json": altered}))
+    manifest_updated = insider_signed(forgery.with_manifest_consistent(unsigned, {"record.json": altered}))
+    document["leaf_hash"] = merkle.leaf_hash(row_leaf_data(document["record"])).hex()
+    leaf_updated = insider_signed(forgery.with_manifest_consistent(unsigned, {"record.json": record_file(document)}))
+
+    found = {
+        name: verified(pdf, keys, tmp_path)
+        for name, pdf in {
+            "by forger": by_forger,
+            "stale manifest": stale_manifest,
+            "manifest updated": manifest_updated,
+            "leaf updated": leaf_updated,
+        }.items()
+    }
+
+    assert {name: status for name, (status, _lines) in found.items()} == dict.fromkeys(found, 1)
+    assert found["by forger"][1][-1].startswith(
+        "FAILED document signature: the document signature was not made with a trusted signing certificate"
+    )
+    assert found["stale manifest"][1][-1].startswith("FAILED embedded files: record.json was altered")
+    assert found["manifest updated"][1][-1].startswith(f"FAILED {named}")
+    assert found["manifest updated"][1][-1].endswith("does not hash to the leaf record.json states: it was changed")
+    assert found["leaf updated"][1][-1].startswith(f"FAILED {named}")
+    assert "is not included in the root ledger entry" in found["leaf updated"][1][-1]
+    assert any(line.startswith("ok  completeness:") for line in found["leaf updated"][1])
+
+
+def test_a_record_whose_proof_path_is_wrong_is_refused(statement, tmp_path) -> None:
+    unsigned = forgery.unsigned_revision(statement.pdf)
+    document = record_of(unsigned)
+    assert len(document["inclusion_proof"]["path"]) == 2  # three records: a sibling leaf, then a subtree
+    document["inclusion_proof"]["path"].reverse()
+    wrong = insider_signed(forgery.with_manifest_consistent(unsigned, {"record.json": record_file(document)}))
+
+    status, lines = verified(wrong, write_keys(tmp_path / "keys.json"), tmp_path)
+
+    assert status == 1
+    assert lines[-1].startswith(f"FAILED answer record: the record of response {RESPONSE_ID!r}")
+    assert f"is not included in the root ledger entry #{document['batch']['ledger_sequence']} sealed" in lines[-1]
+
+
+def test_a_batch_entry_sealing_another_root_is_refused_though_its_ledger_proof_holds(statement, tmp_path) -> None:
+    """A statement whose batch entry states another root, its chain, Merkle tree and checkpoint made again and the
+    checkpoint signed with a key the auditor trusts (as a faulty portal would issue it): every ledger check passes,
+    the answer record does not."""
+    unsigned = forgery.unsigned_revision(statement.pdf)
+    original = json.loads(attachments(unsigned)["manifest.json"])
+    other_root = "ab" * 32
+    rows = forgery.rechained(
+        forgery.ledger_lines(unsigned), lambda entry: entry["payload"]["inference_batch"].update(merkle_root=other_root)
+    )
+    tree_size = original["checkpoint"]["tree_size"]
+    hashes = LedgerEntry.objects.filter(sequence__lte=tree_size).order_by("sequence").values_list("entry_hash")
+    rows, root = forgery.reproved(rows, [bytes(value) for (value,) in hashes])
+    key, key_id = forgery.ed25519_key()
+    checkpoint = {**original["checkpoint"]["statement"], "root_hash": root.hex(), "key_id": key_id}
+    ledger = forgery.jsonl(rows)
+    files = {**original["files"], "ledger.jsonl": {"sha256": sha256(ledger), "size": len(ledger)}}
+    forged = {**forgery.with_checkpoint(original, checkpoint, key), "files": files}
+    pdf = insider_signed(
+        forgery.with_attachments(
+            unsigned, {"ledger.jsonl": ledger, "manifest.json": json.dumps(forged, indent=2, sort_keys=True).encode()}
+        )
+    )
+    keys = published()
+    public = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    keys["ledger_checkpoint_keys"].append(
+        {"key_id": key_id, "public_key": base64.b64encode(public).decode(), "sha256_fingerprint": sha256(public)}
+    )
+    (tmp_path / "keys.json").write_text(json.dumps(keys))
+
+    status, lines = verified(pdf, tmp_path / "keys.json", tmp_path)
+
+    assert status == 1
+    assert [line.split(":")[0] for line in lines[:-1]] == [
+        f"ok  {check.name}" for check in checks_for(STATEMENT_KIND)[:-1]
+    ]
+    record = record_of(unsigned)
+    assert lines[-1] == (
+        f"FAILED answer record: record.json proves the record of response {RESPONSE_ID!r} (trace "
+        f"{record['record']['trace_id']}, span {record['record']['span_id']}) into root "
+        f"{record['inclusion_proof']['root']} of {OTHERS + 1} records, but ledger entry "
+        f"#{record['batch']['ledger_sequence']} sealed batch {record['batch']['id']} with root {other_root} of "
+        f"{OTHERS + 1} records"
+    )

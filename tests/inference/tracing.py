@@ -24,7 +24,8 @@ class Answered:
     gate: GateDecision
 
 
-def answered_through_a_reviewed_gate(world, intake, spans) -> Answered:
+def answered_through_a_reviewed_gate(world, intake, spans, *, others: int = 0) -> Answered:
+    """``others`` more answers are recorded in the same batch after the complaint's, so its proof has a path."""
     model_version = world.model()
     world.promote(model_version, Environment.TEST)
     gate = world.gate(model_version, rates={EvaluationDimension.FACTUALITY: (94, 100)})
@@ -48,6 +49,8 @@ def answered_through_a_reviewed_gate(world, intake, spans) -> Answered:
             **{"gen_ai.response.id": RESPONSE_ID, "portal.response_classification": "escalated"},
         )
     )
+    for n in range(others):
+        made.add(**genai_attributes(**{"gen_ai.response.id": f"chatcmpl-other-{n}"}))
     assert post(intake, made.protobuf()).status_code == 200
     gate.refresh_from_db()
     return Answered(InferenceRecord.objects.get(response_id=RESPONSE_ID), model_version, ticket, gate)

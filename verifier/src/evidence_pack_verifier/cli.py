@@ -1,5 +1,6 @@
 """``verify-evidence-pack pack.pdf --trust keys.json``: one line per check as it passes, ``FAILED <check>: <reason>``
-for the first that does not.
+for the first that does not. An output provenance statement is verified the same way, with its own check beside a
+pack's (``checks.CHECKS``).
 
 Exit status: 0 when every check passed, 1 when one failed (the pack does not hold), 2 when the verification could not
 run (a usage error, a file that cannot be read, a trusted keys file that is not the published format).
@@ -13,19 +14,26 @@ from pathlib import Path
 
 from evidence_pack_verifier import trust
 from evidence_pack_verifier.checks import CHECKS, verify
+from evidence_pack_verifier.formats import DOCUMENTS
 from evidence_pack_verifier.report import Passed
 
 OK, FAILED, CANNOT_RUN = 0, 1, 2
 
 
 def parser() -> argparse.ArgumentParser:
-    checks = ", ".join(check.name for check in CHECKS)
+    checks = ", ".join(
+        check.name
+        if check.kinds is None
+        else f"{check.name} ({', '.join(DOCUMENTS[k].lower() for k in check.kinds)} only)"
+        for check in CHECKS
+    )
     parser = argparse.ArgumentParser(
         prog="verify-evidence-pack",
-        description=f"Check an evidence pack offline against the portal's published verification keys: {checks}.",
+        description="Check an evidence pack or an output provenance statement offline against the portal's published "
+        f"verification keys: {checks}.",
         epilog="Exit status: 0 every check passed, 1 a check failed, 2 the verification could not run.",
     )
-    parser.add_argument("pack", type=Path, help="the evidence pack (PDF)")
+    parser.add_argument("pack", type=Path, help="the evidence pack or output provenance statement (PDF)")
     parser.add_argument(
         "--trust",
         type=Path,
@@ -57,11 +65,12 @@ def main(argv: list[str] | None = None) -> int:
     def passed(step: Passed) -> None:
         print(f"ok  {step.check}: {step.detail}", flush=True)
 
-    report, _pack = verify(pdf, trusted, on_pass=None if arguments.json else passed)
+    report, pack = verify(pdf, trusted, on_pass=None if arguments.json else passed)
     if arguments.json:
         print(json.dumps({"file": str(arguments.pack), **report.as_dict()}, indent=2))
     elif report.failure is not None:
         print(f"FAILED {report.failure.check}: {report.failure.reason}")
     else:
-        print(f"Evidence pack verified: {arguments.pack} (SHA-256 {report.sha256}), {len(report.passed)} checks passed")
+        count = f"{len(report.passed)} checks passed"
+        print(f"{DOCUMENTS[pack.kind]} verified: {arguments.pack} (SHA-256 {report.sha256}), {count}")
     return OK if report.ok else FAILED

@@ -15,7 +15,7 @@ import rfc8785
 from pypdf import PdfReader
 from pypdf.errors import PyPdfError
 
-from evidence_pack_verifier.formats import CHECKPOINT_KIND, LEDGER, MANIFEST, MANIFEST_KIND
+from evidence_pack_verifier.formats import CHECKPOINT_KIND, DOCUMENTS, LEDGER, MANIFEST, RECORD
 from evidence_pack_verifier.report import CheckFailed
 
 HASH_HEX = 64
@@ -78,17 +78,35 @@ class Pack:
             raise CheckFailed(f"embedded more than once: {', '.join(twice)}")
         return {name: contents[0] for name, contents in files.items()}
 
+    def _json(self, name: str, missing: str = "") -> Any:
+        """The embedded file ``name`` parsed as JSON; ``missing`` is added to the reason when it is not embedded."""
+        if name not in self.attachments:
+            raise CheckFailed(f"it embeds no {name}{missing}")
+        try:
+            return json.loads(self.attachments[name])
+        except ValueError as error:
+            raise CheckFailed(f"{name} is not JSON ({error})") from None
+
     @cached_property
     def manifest(self) -> dict[str, Any]:
-        if MANIFEST not in self.attachments:
-            raise CheckFailed(f"it embeds no {MANIFEST}: it is not an evidence pack")
-        try:
-            manifest = json.loads(self.attachments[MANIFEST])
-        except ValueError as error:
-            raise CheckFailed(f"{MANIFEST} is not JSON ({error})") from None
-        if not isinstance(manifest, dict) or manifest.get("kind") != MANIFEST_KIND:
-            raise CheckFailed(f"{MANIFEST} is not an evidence pack manifest (kind {MANIFEST_KIND!r})")
+        manifest = self._json(MANIFEST, ": it is not an evidence pack")
+        if not isinstance(manifest, dict) or manifest.get("kind") not in DOCUMENTS:
+            kinds = " or ".join(repr(kind) for kind in DOCUMENTS)
+            raise CheckFailed(f"{MANIFEST} is not the manifest of an evidence pack or a statement (kind {kinds})")
         return manifest
+
+    @property
+    def kind(self) -> str:
+        """The manifest's ``kind``: an evidence pack or an output provenance statement."""
+        return self.manifest["kind"]
+
+    @cached_property
+    def record(self) -> dict[str, Any]:
+        """A statement's ``record.json``: the answer's record as its leaf hashes it, its proof, and its batch."""
+        document = self._json(RECORD)
+        if not isinstance(document, dict):
+            raise CheckFailed(f"{RECORD} is not an object")
+        return document
 
     @cached_property
     def statement(self) -> dict[str, Any]:
