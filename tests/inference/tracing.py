@@ -24,13 +24,13 @@ class Answered:
     gate: GateDecision
 
 
-def answered_through_a_reviewed_gate(world, intake, spans) -> Answered:
+def answered_through_a_reviewed_gate(world, intake, spans, *, reviewer: str = "risk") -> Answered:
     model_version = world.model()
     world.promote(model_version, Environment.TEST)
     gate = world.gate(model_version, rates={EvaluationDimension.FACTUALITY: (94, 100)})
     gate_human_review(
         decision=gate,
-        reviewer=world["risk"],
+        reviewer=world[reviewer],
         verdict="accepted",
         note="The misses are paraphrases of correct answers; reviewed all six.",
         password=DEFAULT_DEMO_PASSWORD,
