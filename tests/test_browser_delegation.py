@@ -1,10 +1,11 @@
 """Delegation beyond dataset reviews, in a real browser: Rosa stands in for Rafael (both Risk Officers) while he is
 away. She finds his waiting change ticket, threshold revision and borderline gate on her landing page, each saying
 on whose behalf; the signing pages say it before the password; the ticket and revision pages then list her
-signature with its note and on whose behalf it was made."""
+signature with its note and on whose behalf it was made, and so does an answer's trace page for the auditor."""
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.urls import reverse
 
 from accounts.choices import Role
 from accounts.demo import DEFAULT_DEMO_PASSWORD
@@ -12,8 +13,11 @@ from audit.signatures import signatures_for
 from governance.choices import EvaluationDimension
 from governance.services.thresholds import PLAYBOOK_DEFAULTS, RuleInput, threshold_revision_propose
 from registry.choices import Environment
+from tests.api.conftest import issue  # noqa: F401 - fixture
 from tests.conftest import give_role, sign_in
 from tests.delegating import away
+from tests.inference.conftest import intake, spans  # noqa: F401 - fixtures
+from tests.inference.tracing import answered_through_a_reviewed_gate
 from tests.registry import conftest as registry
 from tests.registry.pages import staged
 
@@ -78,3 +82,21 @@ def test_a_delegate_decides_a_borderline_gate_on_behalf_of_the_away_risk_officer
     page.locator(".portal-desks").get_by_role("link", name=f"{gate} on behalf of {RAFAEL}").click()
     page.get_by_role("link", name="Human review (sign)").click()
     assert f"You are signing on behalf of {RAFAEL}" in page.inner_text("#signing-on-behalf")
+
+
+def test_an_auditor_reads_on_whose_behalf_and_with_what_note_an_answers_gate_was_decided(
+    live_server,
+    world,
+    intake,  # noqa: F811
+    spans,  # noqa: F811
+    page,
+) -> None:
+    rafael_away(world)
+    answered = answered_through_a_reviewed_gate(world, intake, spans, reviewer="risk2")
+    sign_in(page, live_server.url, "auditor")
+
+    page.goto(live_server.url + reverse("admin:evidence_trace", args=[answered.record.pk]))
+
+    gate_row = page.locator("#trace-approvals tr", has_text="Gate decision").inner_text()
+    assert f"Rosa Lindqvist on behalf of {RAFAEL}" in gate_row
+    assert "Note: The misses are paraphrases of correct answers; reviewed all six." in gate_row
