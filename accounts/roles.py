@@ -81,6 +81,17 @@ def permission_keys(role: Role) -> set[tuple[str, str, str]]:
     }
 
 
+def roles_granting(permission: str) -> list[str]:
+    """The roles whose group is granted ``permission`` ("app_label.codename"), in the order of ``Role``: the roles in
+    which an approval needing it is signed (a delegation in one of them lets the delegate sign it)."""
+    app_label, codename = permission.split(".", 1)
+    return [
+        role.value
+        for role in Role
+        if any(app == app_label and name == codename for app, _model, name in permission_keys(role))
+    ]
+
+
 def grant_role_permissions(apps: Apps = global_apps, **kwargs: object) -> None:
     """Create the role groups and add their permissions; safe to run any number of times.
 

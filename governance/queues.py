@@ -1,23 +1,32 @@
 """The governance work queues on people's landing pages (registered in ``GovernanceConfig.ready``)."""
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.urls import reverse
 
+from accounts.authz import printed_names
 from accounts.choices import AccessReviewState, Role, RoleGrantState
 from accounts.models import AccessReview, RoleGrant
 from accounts.roles import ROLE_OWNERS
+from accounts.services.delegations import current_delegations
 from governance.choices import RequirementsState, RevisionState
 from governance.models import RaciMatrix, RequirementsDocument, RetrainingCadence, ThresholdPolicy
+from governance.models.revisions import ChangeControlledRevision
+from governance.services.revisions import revision_on_behalf_of
 from governance.worklist import WorkItem, WorkQueue, register_queue
 
 _DECIDERS = frozenset({Role.RISK_OFFICER, Role.COMPLIANCE_REVIEWER})
 _ANY_SIGNER = frozenset(set(Role) - {Role.AUDITOR})
 
 
-def _pending_revisions(user: AbstractBaseUser) -> Iterator[WorkItem]:
-    for model in (RaciMatrix, ThresholdPolicy):
+def pending_revisions_of(
+    user: AbstractBaseUser, models: Iterable[type[ChangeControlledRevision]]
+) -> Iterator[WorkItem]:
+    """Pending revisions someone else proposed, each linked to its approval page; one the away colleague the user
+    stands in for could decide says on whose behalf."""
+    delegations = None
+    for model in models:
         pending = (
             model.objects.filter(state=RevisionState.PENDING)
             .exclude(proposed_by=user)
@@ -25,8 +34,15 @@ def _pending_revisions(user: AbstractBaseUser) -> Iterator[WorkItem]:
             .order_by("proposed_at")
         )
         for revision in pending:
-            url = reverse(f"admin:governance_{model._meta.model_name}_approve", args=[revision.pk])
-            yield WorkItem(label=str(revision), url=url, waiting_since=revision.proposed_at)
+            delegations = current_delegations(user) if delegations is None else delegations
+            delegation = revision_on_behalf_of(revision, user, delegations=delegations)
+            behalf = f" on behalf of {printed_names([delegation.delegator])[0]}" if delegation else ""
+            url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_approve", args=[revision.pk])
+            yield WorkItem(label=f"{revision}{behalf}", url=url, waiting_since=revision.proposed_at)
+
+
+def _pending_revisions(user: AbstractBaseUser) -> Iterator[WorkItem]:
+    return pending_revisions_of(user, (RaciMatrix, ThresholdPolicy))
 
 
 def _requirements_to_sign(user: AbstractBaseUser) -> Iterator[WorkItem]:

@@ -58,13 +58,16 @@ def records_matching(query: str) -> list[InferenceRecord]:
 
 @dataclass(frozen=True)
 class SignatureShown:
-    """One electronic signature as the trace shows it: who, as what, when, and whether it still holds."""
+    """One electronic signature as the trace shows it: who (and on whose behalf), as what, when, with the signer's
+    note, and whether it still holds."""
 
     printed_name: str
     meaning: str
     signed_at: datetime.datetime
     valid: bool
     ledger_sequence: int | None
+    on_behalf_of_name: str = ""
+    note: str = ""
 
 
 @dataclass
@@ -135,6 +138,8 @@ def _shown(signatures: list[Signature], record: models.Model) -> list[SignatureS
             signed_at=signature.signed_at,
             valid=signature.record_digest == current,
             ledger_sequence=signature.ledger_entry.sequence if signature.ledger_entry_id else None,
+            on_behalf_of_name=signature.on_behalf_of_name,
+            note=signature.note,
         )
         for signature in signatures
     ]

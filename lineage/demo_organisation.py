@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from accounts.services.comments import comment_add, thread_of
 from governance.models import Policy, UseCase
 from lineage.choices import Article9Condition, DatasetVersionState, LegalBasis, Sensitivity, TransformationKind
 from lineage.models import Dataset, DatasetVersion, LineageTemplate, SourceSystem
@@ -276,9 +277,26 @@ def seed_dataset(spec: DemoDataset, people: dict, sources: dict, template: Linea
         versions[number] = _drive(version, demo.target, people, password)
 
 
+#: The discussion on the version waiting in legal review: the reviewer asks, the data steward answers.
+REVIEW_THREAD = (
+    ("legal", "Which DPA covers the Zendesk export, and does its purpose clause allow training on these chats?"),
+    ("steward", "DPA-2024-17 with Zendesk, clause 4.2: model improvement is a listed purpose. Attached to the source."),
+)
+
+
+def seed_review_thread(people: dict) -> None:
+    """A short thread on support-chats@2, in legal review (once: the seed adds nothing to a thread it finds)."""
+    version = DatasetVersion.objects.get(dataset__slug="support-chats", number=2)
+    if thread_of(version):
+        return
+    for username, text in REVIEW_THREAD:
+        comment_add(target=version, author=people[username], text=text)
+
+
 def seed(*, password: str) -> None:
     people = _people()
     sources = seed_sources(people)
     template = seed_template()
     for spec in DATASETS:
         seed_dataset(spec, people, sources, template, password)
+    seed_review_thread(people)

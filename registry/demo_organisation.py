@@ -13,6 +13,14 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.authz import roles_of
+from accounts.choices import Role, RoleGrantBasis
+from accounts.demo import DEMO_SEED_ACTOR
+from accounts.models import Delegation
+from accounts.services.comments import comment_add, thread_of
+from accounts.services.delegations import delegation_create
+from accounts.services.role_grants import role_grant_record
+from audit.audit_context import acting_as
 from governance.choices import EvaluationDimension
 from governance.models import BehaviorConstraint, UseCase
 from governance.services.revisions import revision_approve
@@ -502,8 +510,54 @@ def seed_provenance_requirement(people: dict, password: str) -> None:
     revision_approve(revision=proposal, approver=people["risk2"], password=password)
 
 
+#: The discussion on the ticket awaiting the Change Advisory Board: the board asks, the requester answers.
+TICKET_THREAD = (
+    ("cab", "Has the rollback to the FAQ-only bot been rehearsed in test, and who is on call that week?"),
+    ("mleng", "Rehearsed on Tuesday (4 minutes end to end); Maya Engel is on call, Rafael Iskander is second."),
+)
+
+
+def seed_ticket_thread(people: dict) -> None:
+    """A short thread on the wealth advisor's ticket into test, awaiting the board (once)."""
+    ticket = ChangeTicket.objects.get(model_version__name="wealth-advisor", environment=Environment.TEST)
+    if thread_of(ticket):
+        return
+    for username, text in TICKET_THREAD:
+        comment_add(target=ticket, author=people[username], text=text)
+
+
+def seed_away_reviewer(people: dict) -> None:
+    """Lena Galloway (Legal) is on leave; Rosa Lindqvist, a Risk Officer who also holds the Legal Reviewer role,
+    stands in for her and finds support-chats@2 on her landing page "on behalf of Lena Galloway" (neither of the
+    later stages' reviewers is taken, as a stand-in may not sign two stages of one version). Once: a later seed
+    leaves it be."""
+    legal, stand_in = people["legal"], people["risk2"]
+    if Delegation.objects.filter(delegator=legal).exists():
+        return
+    if Role.LEGAL_REVIEWER not in roles_of(stand_in):
+        with acting_as(actor_name=DEMO_SEED_ACTOR):
+            role_grant_record(
+                user=stand_in,
+                role=Role.LEGAL_REVIEWER,
+                basis=RoleGrantBasis.PROVISIONED,
+                reason="Demo: a Risk Officer who also reviews for Legal, standing in while Legal is away.",
+            )
+    today = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    delegation_create(
+        delegator=legal,
+        delegate=stand_in,
+        role=Role.LEGAL_REVIEWER,
+        starts=today - datetime.timedelta(days=1),
+        ends=today + datetime.timedelta(days=15),
+        reason="Annual leave; Rosa signs my legal reviews meanwhile.",
+        actor=legal,
+    )
+
+
 def seed(*, password: str) -> None:
     people = _people()
     seed_provenance_requirement(people, password)
     seed_support_assistant(people, password)
     seed_wealth_chatbot(people, password)
+    seed_ticket_thread(people)
+    seed_away_reviewer(people)

@@ -7,10 +7,9 @@ from collections.abc import Iterator
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q
-from django.urls import reverse
 
 from accounts.choices import Role
-from governance.choices import RevisionState
+from governance.queues import pending_revisions_of
 from governance.worklist import WorkItem, WorkQueue, register_queue
 from lineage.choices import DatasetVersionState
 from lineage.completeness import Fact, dataset_version_facts
@@ -53,15 +52,7 @@ def provenance_gaps_of(user: AbstractBaseUser) -> Iterator[WorkItem]:
 
 def _requirements_to_decide(user: AbstractBaseUser) -> Iterator[WorkItem]:
     """Pending revisions of the required facts that someone else proposed."""
-    pending = (
-        ProvenanceRequirement.objects.filter(state=RevisionState.PENDING)
-        .exclude(proposed_by=user)
-        .select_related("use_case")
-        .order_by("proposed_at")
-    )
-    for revision in pending:
-        url = reverse("admin:registry_provenancerequirement_approve", args=[revision.pk])
-        yield WorkItem(label=str(revision), url=url, waiting_since=revision.proposed_at)
+    return pending_revisions_of(user, (ProvenanceRequirement,))
 
 
 def register() -> None:

@@ -56,8 +56,9 @@ def test_creates_one_staff_login_per_role_and_an_administrator() -> None:
     people = User.objects.exclude(username__startswith=SERVICE_ACCOUNT_PREFIX)
     for role in Role:
         holders = people.filter(groups__name=role.value)
-        # Two risk officers, so that change control (one proposes, another approves) can be demonstrated.
-        assert holders.count() == (2 if role == Role.RISK_OFFICER else 1), role
+        # Two risk officers, so that change control (one proposes, another approves) can be demonstrated; the second
+        # also reviews for Legal, standing in while the Legal reviewer is away (delegation).
+        assert holders.count() == (2 if role in (Role.RISK_OFFICER, Role.LEGAL_REVIEWER) else 1), role
         assert all(holder.is_staff and not holder.is_superuser for holder in holders)
     admin = User.objects.get(username="admin")
     assert admin.is_superuser

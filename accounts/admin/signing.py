@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from django import forms
 from django.contrib import messages
 from django.contrib.admin import AdminSite
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -37,6 +38,7 @@ def signing_view(
     summary_template: str = "",
     refusal: str | None = None,
     who_can: Sequence[str] = (),
+    on_behalf_of: AbstractBaseUser | None = None,
 ) -> HttpResponse:
     """GET shows the signing page; POST re-authenticates and performs. A refusal (wrong password, wrong
     role, wrong state) is shown on the page, with the form kept, and has already been recorded; a wrong
@@ -47,7 +49,8 @@ def signing_view(
     the form, before typing a password; a post is refused (and recorded) without reading one.
 
     ``summary_template`` renders what is being signed (with ``original`` in its context), so the signer
-    reads the content their signature is bound to on the page where they sign."""
+    reads the content their signature is bound to on the page where they sign. ``on_behalf_of``: the away person
+    the signer stands in for, whom the signature will name (the service's own answer, ``standing_in_for``)."""
     form = SignatureForm(request.POST or None, request=request, meaning=meaning)
     status = 200
     if refusal:
@@ -81,6 +84,7 @@ def signing_view(
         "summary_template": summary_template,
         "refusal": refusal,
         "who_can": who_can,
+        "on_behalf_of": on_behalf_of,
     }
     return TemplateResponse(request, "admin/accounts/sign.html", context, status=status)
 

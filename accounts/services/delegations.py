@@ -1,13 +1,19 @@
 """Delegation while away: a reviewer names a stand-in holding the same role, for a period.
 
-While the delegation is active the delegate sees the delegator's assigned reviews in that role and may sign
-them; each such signature says "on behalf of" the delegator. Segregation of duties holds for both people: the
-approval services check the delegate as themselves (a delegate who submitted the record cannot sign it) and the
-delegator's own part in the record too (the delegator cannot sign another stage of the same approval through
-their delegate). No chains: someone standing in for another cannot hand that on, and someone away cannot stand
-in for a third person.
+While the delegation is active the delegate signs, on the delegator's behalf, what the delegator would sign in
+that role: the dataset-version reviews assigned to them, the change tickets, revisions (RACI, thresholds, required
+provenance facts) and borderline gates their role decides. Each such signature and its ledger entry say "on behalf
+of" the delegator. ``standing_in_for`` is the one answer to "on whose behalf may this person sign this"; every
+approval service, its ``*_refusal`` check, its signing page and its work queue ask it.
+
+Segregation of duties holds for both people: the approval services check the delegate as themselves (a delegate
+who submitted or proposed the record cannot sign it) and ask the approval's own check of the delegator too (the
+delegator who proposed a revision cannot approve it through their delegate, nor sign a second stage or a second
+function of one approval). No chains: someone standing in for another cannot hand that on, and someone away
+cannot stand in for a third person.
 """
 
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
@@ -17,7 +23,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.authz import roles_of
+from accounts.authz import role_holders, roles_of
 from accounts.choices import Role
 from accounts.models import Delegation
 from audit.audit_context import acting_as
@@ -126,17 +132,53 @@ def delegation_end(*, delegation: Delegation, actor: AbstractBaseUser) -> Delega
         return locked
 
 
-def active_delegators(delegate: AbstractBaseUser, role: str, at: datetime | None = None) -> list[AbstractBaseUser]:
-    """The people ``delegate`` stands in for in ``role`` now (the delegate must still hold the role)."""
-    at = at or timezone.now()
-    if not delegate.is_authenticated or role not in roles_of(delegate):
+def current_delegations(delegate: AbstractBaseUser, at: datetime | None = None) -> list[Delegation]:
+    """The delegations ``delegate`` may act on now: active, in a role both people still hold (someone who has lost
+    the role since neither stands in nor is stood in for). One query when there are none, three otherwise."""
+    if not delegate.is_authenticated:
         return []
-    return [
-        d.delegator
-        for d in Delegation.objects.filter(
-            delegate=delegate, role=role, ended_at__isnull=True, starts__lte=at, ends__gt=at
-        ).select_related("delegator")
-    ]
+    delegations = delegations_to(delegate, at)
+    if not delegations:
+        return []
+    held = roles_of(delegate)
+    delegations = [d for d in delegations if d.role in held]
+    still_held = {
+        (person, role)
+        for role in {d.role for d in delegations}
+        for person in role_holders([role])
+        .filter(pk__in=[d.delegator_id for d in delegations if d.role == role])
+        .values_list("pk", flat=True)
+    }
+    return [d for d in delegations if (d.delegator_id, d.role) in still_held]
+
+
+#: The approval's own check of a person in a role: could they sign it themselves (not through a delegate)?
+CouldSign = Callable[[AbstractBaseUser, str], bool]
+
+
+def standing_in_for(
+    person: AbstractBaseUser,
+    roles: Iterable[str],
+    could_sign: CouldSign,
+    *,
+    delegations: Sequence[Delegation] | None = None,
+) -> Delegation | None:
+    """On whose behalf ``person`` signs an approval made in one of ``roles`` now: their first current delegation in
+    such a role (in the order of ``roles``) whose delegator could sign it themselves, ``could_sign(delegator,
+    role)`` being the approval's own check of that person. None: ``person`` signs in their own right, if at all.
+
+    While someone stands in for an away colleague, what the colleague could sign is signed on their behalf, so it
+    counts as the colleague's signature for segregation of duties (nobody signs two stages or functions of one
+    approval, through a delegate or not). The caller checks ``person`` as themselves as well. ``delegations``:
+    ``current_delegations(person)`` when a queue has read it already for many records."""
+    delegations = current_delegations(person) if delegations is None else delegations
+    if not delegations:
+        return None
+    for role in roles:
+        for delegation in delegations:
+            if delegation.role == role and could_sign(delegation.delegator, role):
+                return delegation
+    return None
 
 
 def active_delegates(delegator: AbstractBaseUser, role: str, at: datetime | None = None) -> list[AbstractBaseUser]:

@@ -1,5 +1,7 @@
 """RACI and threshold revisions: the list of revisions, and the approve / reject pages."""
 
+from typing import Any
+
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -9,9 +11,16 @@ from django.urls import URLPattern, path, reverse
 from accounts.admin.signing import reason_view, signing_view
 from accounts.authz import printed_names
 from audit.admin.governed import GovernedAdmin, ReadOnlyAuditAdmin
+from audit.signatures import signatures_for
 from governance.models import RaciMatrix, ThresholdPolicy
 from governance.models.revisions import ChangeControlledRevision
-from governance.services.revisions import revision_approve, revision_decide_refusal, revision_deciders, revision_reject
+from governance.services.revisions import (
+    revision_approve,
+    revision_decide_refusal,
+    revision_deciders,
+    revision_on_behalf_of,
+    revision_reject,
+)
 
 
 class RevisionAdmin(ReadOnlyAuditAdmin, GovernedAdmin):
@@ -32,6 +41,13 @@ class RevisionAdmin(ReadOnlyAuditAdmin, GovernedAdmin):
 
         return render_to_string("admin/governance/revision_content.html", revision_content(revision))
 
+    def render_change_form(
+        self, request: HttpRequest, context: dict, *args: Any, obj: Any = None, **kwargs: Any
+    ) -> Any:
+        if obj is not None:
+            context["signatures"] = signatures_for(obj)  # the approval's, with its note and on whose behalf
+        return super().render_change_form(request, context, *args, obj=obj, **kwargs)
+
     def get_urls(self) -> list[URLPattern]:
         name = f"{self.opts.app_label}_{self.opts.model_name}"
         return [
@@ -46,6 +62,8 @@ class RevisionAdmin(ReadOnlyAuditAdmin, GovernedAdmin):
     def approve_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         revision = get_object_or_404(self.model, pk=pk)
         back = self._after_decision_url(revision)
+        refusal = revision_decide_refusal(revision, request.user)
+        delegation = None if refusal else revision_on_behalf_of(revision, request.user)
         return signing_view(
             request,
             admin_site=self.admin_site,
@@ -57,8 +75,9 @@ class RevisionAdmin(ReadOnlyAuditAdmin, GovernedAdmin):
             success_message=f"Revision {revision.revision} approved and in effect.",
             cancel_url=back,
             summary_template="admin/governance/revision_summary.html",
-            refusal=revision_decide_refusal(revision, request.user),
+            refusal=refusal,
             who_can=printed_names(revision_deciders(revision)),
+            on_behalf_of=delegation.delegator if delegation else None,
         )
 
     def reject_view(self, request: HttpRequest, pk: int) -> HttpResponse:

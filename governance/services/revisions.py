@@ -1,4 +1,7 @@
-"""Approving and rejecting change-controlled revisions (RACI matrices, thresholds): maker is never checker."""
+"""Approving and rejecting change-controlled revisions (RACI matrices, thresholds, required provenance facts): maker
+is never checker, not even through a delegate."""
+
+from collections.abc import Sequence
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -8,7 +11,10 @@ from django.utils import timezone
 
 from accounts.authz import approval_permission_holders, holds_approval_permission, roles_of
 from accounts.choices import NotificationKind, Role
+from accounts.models import Delegation
 from accounts.notifications import notify
+from accounts.roles import roles_granting
+from accounts.services.delegations import standing_in_for
 from accounts.services.signatures import signature_sign
 from audit import ledger
 from audit.audit_context import acting_as
@@ -37,6 +43,21 @@ def revision_decide_refusal(revision: ChangeControlledRevision, decider: Abstrac
     return None
 
 
+def revision_on_behalf_of(
+    revision: ChangeControlledRevision, decider: AbstractBaseUser, *, delegations: Sequence[Delegation] | None = None
+) -> Delegation | None:
+    """The delegation under which ``decider`` approves the revision on an away colleague's behalf: one in a role
+    that decides revisions of this kind, whose delegator could decide it themselves (never the revision's
+    proposer: nobody approves their own proposal through a delegate). None: ``decider`` decides in their own
+    right."""
+    return standing_in_for(
+        decider,
+        roles_granting(_approve_permission(revision)),
+        lambda person, _role: revision_decide_refusal(revision, person) is None,
+        delegations=delegations,
+    )
+
+
 def revision_deciders(revision: ChangeControlledRevision) -> list[AbstractBaseUser]:
     """The people who may decide on the revision now, in one query."""
     if revision.state != RevisionState.PENDING:
@@ -50,7 +71,9 @@ def _check_decider(revision: ChangeControlledRevision, decider: AbstractBaseUser
         raise ActionDenied(problem, actor=decider, attempted=attempted, obj=revision)
 
 
-def _capacity(user: AbstractBaseUser) -> str:
+def _capacity(user: AbstractBaseUser, delegation: Delegation | None) -> str:
+    if delegation is not None:
+        return str(Role(delegation.role).label)
     held = roles_of(user)
     return next((role.label for role in APPROVER_ROLES if role.value in held), "approver")
 
@@ -63,18 +86,21 @@ def revision_approve(
     username: str | None = None,
     note: str = "",
 ) -> ChangeControlledRevision:
-    """Make a pending revision effective, superseding the effective one, with the approver's signature."""
+    """Make a pending revision effective, superseding the effective one, with the approver's signature (on behalf
+    of the away colleague they stand in for, when that colleague could approve it)."""
     model = type(revision)
     kind = model._meta.verbose_name
     with denials_recorded(), transaction.atomic(), acting_as(approver):
         locked = model.objects.select_for_update().get(pk=revision.pk)
         _check_decider(locked, approver, f"approve {kind}")
+        delegation = revision_on_behalf_of(locked, approver)
         signature_sign(
             record=locked,
             signer=approver,
             password=password,
             username=username,
-            meaning=f"Approved {kind} revision {locked.revision} as {_capacity(approver)}",
+            meaning=f"Approved {kind} revision {locked.revision} as {_capacity(approver, delegation)}",
+            on_behalf_of=delegation.delegator if delegation else None,
         )
         scope = {"use_case": locked.use_case_id}
         for current in model.objects.select_for_update().filter(state=RevisionState.EFFECTIVE, **scope):

@@ -148,6 +148,10 @@ class DatasetVersionAdmin(DraftAuthoringMixin, LineageAdmin):
     def approve_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         version = get_object_or_404(DatasetVersion.objects.select_related("dataset"), pk=pk)
         stage = stage_of(version)
+        refusal = dataset_version_approve_refusal(version, request.user)
+        on_behalf_of = None
+        if not refusal and not is_assigned(request.user, version, stage):
+            on_behalf_of = acting_for(request.user, version, stage)
         return signing_view(
             request,
             admin_site=self.admin_site,
@@ -161,8 +165,9 @@ class DatasetVersionAdmin(DraftAuthoringMixin, LineageAdmin):
             success_message=f"You signed {version}.",
             cancel_url=self._page(version),
             summary_template="admin/lineage/version_summary.html",
-            refusal=dataset_version_approve_refusal(version, request.user),
+            refusal=refusal,
             who_can=printed_names(dataset_version_approvers(version)),
+            on_behalf_of=on_behalf_of,
         )
 
     def comment_view(self, request: HttpRequest, pk: int) -> HttpResponse:

@@ -18,7 +18,7 @@ from guardian.shortcuts import assign_perm, remove_perm
 from accounts.authz import require, roles_of
 from accounts.choices import NotificationKind
 from accounts.notifications import notify
-from accounts.services.delegations import active_delegates, active_delegators
+from accounts.services.delegations import active_delegates, standing_in_for
 from accounts.services.signatures import signature_sign
 from audit import ledger
 from audit.audit_context import acting_as
@@ -66,10 +66,12 @@ def acting_for(reviewer: AbstractBaseUser, version: DatasetVersion, stage: Revie
     """The away reviewer assigned to this stage for whom ``reviewer`` stands in now (a delegation in the stage's
     role), if that person could sign it themselves: segregation of duties holds for the delegator too, so
     nobody signs a second stage of one version through their delegate."""
-    for delegator in active_delegators(reviewer, stage.role.value):
-        if is_assigned(delegator, version, stage) and _why_not_eligible(delegator, version, stage) is None:
-            return delegator
-    return None
+    delegation = standing_in_for(
+        reviewer,
+        [stage.role.value],
+        lambda person, _role: is_assigned(person, version, stage) and _why_not_eligible(person, version, stage) is None,
+    )
+    return delegation.delegator if delegation else None
 
 
 def dataset_version_assign_reviewer(

@@ -15,6 +15,7 @@ from accounts.admin.actions import may, refuse
 from accounts.admin.discussion import comment_view, discussion_context
 from accounts.admin.signing import reason_view, signing_view
 from accounts.authz import printed_names, roles_of
+from accounts.services.delegations import current_delegations
 from registry.admin.base import RegistryAdmin
 from registry.admin.pages import BreakGlassForm, approver_reauthentication_counted, change_url, form_page, post_action
 from registry.choices import ChangeTicketState
@@ -33,8 +34,8 @@ from registry.services.promotion import (
     change_ticket_requester_refusal,
     change_ticket_submit,
     promotion_problems,
-    signing_role,
-    valid_approvals,
+    signing_capacity,
+    ticket_approvals,
 )
 
 SIGN = APPROVE_PERMISSION
@@ -136,8 +137,12 @@ class ChangeTicketAdmin(RegistryAdmin):
 
     def approve_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         ticket = self._ticket(pk)
-        signed = valid_approvals(ticket)
-        role = signing_role(ticket, request.user, signed=signed)
+        signed = ticket_approvals(ticket)
+        delegations = current_delegations(request.user)
+        refusal = change_ticket_approve_refusal(ticket, request.user, signed=signed, delegations=delegations)
+        role, on_behalf_of = (
+            (None, None) if refusal else signing_capacity(ticket, request.user, signed=signed, delegations=delegations)
+        )
         meaning = approval_meaning(ticket.environment, role) if role else f"Approved promotion of {ticket}"
         return signing_view(
             request,
@@ -150,8 +155,9 @@ class ChangeTicketAdmin(RegistryAdmin):
             success_message=f"You signed {ticket.identifier}.",
             cancel_url=change_url(ticket),
             summary_template="admin/registry/ticket_summary.html",
-            refusal=change_ticket_approve_refusal(ticket, request.user, signed=signed),
+            refusal=refusal,
             who_can=printed_names(change_ticket_approvers(ticket, signed=signed)),
+            on_behalf_of=on_behalf_of,
         )
 
     def reject_view(self, request: HttpRequest, pk: int) -> HttpResponse:
@@ -239,7 +245,7 @@ class ChangeTicketAdmin(RegistryAdmin):
 def ticket_context(request: HttpRequest, ticket: ChangeTicket) -> dict[str, Any]:
     """Who must sign and who has, what stands in the way, and which buttons this person gets."""
     user = request.user
-    approvals = valid_approvals(ticket)
+    approvals = ticket_approvals(ticket)
     held = roles_of(user)
     requester = change_ticket_requester_refusal(ticket, user, "change_ticket_submit") is None
     submitted = ticket.state == ChangeTicketState.SUBMITTED
@@ -258,7 +264,7 @@ def ticket_context(request: HttpRequest, ticket: ChangeTicket) -> dict[str, Any]
             else None
         ),
         "gate": ticket.gate_decision,
-        "may_sign": change_ticket_approve_refusal(ticket, user, signed=approvals) is None,
+        "may_sign": change_ticket_approve_refusal(ticket, user, signed=approvals, held=held) is None,
         "may_reject": approver and bool(set(ticket.required_roles) & held),
         "may_submit": requester and ticket.state == ChangeTicketState.DRAFT,
         "may_cancel": requester and ticket.state in OPEN_STATES,

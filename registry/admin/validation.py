@@ -32,6 +32,7 @@ from registry.services.gates import (
     gate_human_review,
     gate_human_review_refusal,
     gate_human_reviewers,
+    gate_review_on_behalf_of,
 )
 
 GATE_REVIEW = GATE_REVIEW_PERMISSION
@@ -245,6 +246,7 @@ class GateDecisionAdmin(RegistryAdmin):
             "cancel_url": change_url(gate),
             "refusal": refusal,
             "who_can": printed_names(gate_human_reviewers(gate)),
+            "on_behalf_of": None if refusal else gate_review_on_behalf_of(gate, request.user),
         }
         return TemplateResponse(request, "admin/registry/human_review.html", context, status=status)
 

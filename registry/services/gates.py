@@ -5,6 +5,7 @@ needs a human reviewer's signed decision; lower is FAIL. The overall outcome is 
 dimension the thresholds set but the run did not test fails: an untested bar is not a cleared one.
 """
 
+from collections.abc import Sequence
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -15,7 +16,10 @@ from django.urls import reverse
 
 from accounts.authz import approval_permission_holders, holds_approval_permission, require
 from accounts.choices import NotificationKind
+from accounts.models import Delegation
 from accounts.notifications import notify
+from accounts.roles import roles_granting
+from accounts.services.delegations import standing_in_for
 from accounts.services.signatures import signature_sign
 from audit.audit_context import acting_as
 from audit.ledger import ActionDenied, denials_recorded
@@ -153,6 +157,20 @@ def gate_human_review_refusal(decision: GateDecision, reviewer: AbstractBaseUser
     return None
 
 
+def gate_review_on_behalf_of(
+    decision: GateDecision, reviewer: AbstractBaseUser, *, delegations: Sequence[Delegation] | None = None
+) -> AbstractBaseUser | None:
+    """The away Risk Officer on whose behalf ``reviewer`` decides the gate: one they stand in for who could decide it
+    themselves (not whoever registered the version or its run). None: ``reviewer`` decides in their own right."""
+    delegation = standing_in_for(
+        reviewer,
+        roles_granting(GATE_REVIEW_PERMISSION),
+        lambda person, _role: gate_human_review_refusal(decision, person) is None,
+        delegations=delegations,
+    )
+    return delegation.delegator if delegation else None
+
+
 def gate_human_reviewers(decision: GateDecision) -> list[AbstractBaseUser]:
     """The people who may decide the gate now, in one query."""
     if decision.outcome != GateOutcome.BORDERLINE or decision.human_decision:
@@ -171,8 +189,9 @@ def gate_human_review(
     password: str,
     username: str | None = None,
 ) -> GateDecision:
-    """A risk officer decides a BORDERLINE gate with an electronic signature. Whoever registered the model
-    version or its training run may not."""
+    """A risk officer decides a BORDERLINE gate with an electronic signature (on behalf of the away Risk Officer
+    they stand in for, when that person could decide it). Whoever registered the model version or its training run
+    may not, themselves or through a delegate."""
     attempted = "gate_human_review"
     if verdict not in HumanReviewDecision.values:
         raise ValidationError({"verdict": "Accept or reject."})
@@ -194,6 +213,7 @@ def gate_human_review(
             username=username,
             meaning=HUMAN_REVIEW_MEANINGS[HumanReviewDecision(verdict)],
             note=note.strip(),
+            on_behalf_of=gate_review_on_behalf_of(locked, reviewer),
         )
         locked.human_decision, locked.human_reviewer, locked.human_review_note = verdict, reviewer, note.strip()
         locked.save()

@@ -7,6 +7,8 @@ an environment sets; submission, deployment and ``manage.py gate_check`` all ask
 again at the moment of going live.
 """
 
+from collections.abc import Sequence
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -14,9 +16,12 @@ from django.utils import timezone
 
 from accounts.authz import approval_permission_holders, holds_approval_permission, require, role_holders, roles_of
 from accounts.choices import Role
+from accounts.models import Delegation
+from accounts.services.delegations import current_delegations, standing_in_for
 from accounts.services.signatures import signature_sign
 from audit.audit_context import acting_as
 from audit.ledger import ActionDenied, denials_recorded
+from audit.models import Signature
 from audit.signatures import signatures_for
 from audit.state_replay import describe, latest_state_replay, state_differences_for
 from governance.choices import LifecycleStage, RaciLetter
@@ -61,15 +66,25 @@ def approval_meaning(environment: str, role: str) -> str:
     return f"Approved promotion to {Environment(environment).label} as {role}"
 
 
-def valid_approvals(ticket: ChangeTicket) -> dict[str, AbstractBaseUser]:
-    """Required function -> the person whose signature for it still holds on the ticket's current content."""
+def ticket_approvals(ticket: ChangeTicket) -> dict[str, Signature]:
+    """Required function -> the signature for it that still holds on the ticket's current content."""
     meanings = {approval_meaning(ticket.environment, role): role for role in ticket.required_roles}
-    approvals = {}
+    approvals: dict[str, Signature] = {}
     for signature, valid in signatures_for(ticket):
         role = meanings.get(signature.meaning)
         if valid and role and role not in approvals:
-            approvals[role] = signature.signer
+            approvals[role] = signature
     return approvals
+
+
+def valid_approvals(ticket: ChangeTicket) -> dict[str, AbstractBaseUser]:
+    """Required function -> the person whose signature for it still holds on the ticket's current content."""
+    return {role: signature.signer for role, signature in ticket_approvals(ticket).items()}
+
+
+def _signed_by(signed: dict[str, Signature]) -> set[int]:
+    """Everyone who has signed the ticket for a function: the signers, and those on whose behalf they signed."""
+    return {pk for signature in signed.values() for pk in (signature.signer_id, signature.on_behalf_of_id) if pk}
 
 
 def _gate_problems(model_version: ModelVersion, gate: GateDecision | None) -> list[str]:
@@ -293,66 +308,98 @@ def change_ticket_submit(*, ticket: ChangeTicket, actor: AbstractBaseUser) -> Ch
         return locked
 
 
-def signing_role(
-    ticket: ChangeTicket, approver: AbstractBaseUser, *, signed: dict[str, AbstractBaseUser] | None = None
-) -> str | None:
-    """The required function ``approver`` would sign for next (None: none of theirs is still open). ``signed``:
-    ``valid_approvals(ticket)`` when the caller has it already."""
-    signed = valid_approvals(ticket) if signed is None else signed
-    held = roles_of(approver)
-    return next((role for role in ticket.required_roles if role in held and role not in signed), None)
+def signing_capacity(
+    ticket: ChangeTicket,
+    approver: AbstractBaseUser,
+    *,
+    signed: dict[str, Signature] | None = None,
+    delegations: Sequence[Delegation] | None = None,
+    held: set[str] | None = None,
+) -> tuple[str, AbstractBaseUser | None] | None:
+    """The required function ``approver`` would sign for next, and on whose behalf (None: in their own right); None
+    if no function of theirs is still open. A function the away person they stand in for could sign comes first.
+    ``signed``: ``ticket_approvals(ticket)``, ``delegations``: ``current_delegations(approver)`` and ``held``: the
+    approver's roles, when the caller has read them already."""
+    signed = ticket_approvals(ticket) if signed is None else signed
+    open_roles = [role for role in ticket.required_roles if role not in signed]
+    signers = _signed_by(signed)
+
+    def could_sign(person: AbstractBaseUser, role: str) -> bool:  # the delegation's role is one the delegator holds
+        return (
+            person.pk != ticket.requested_by_id
+            and person.pk not in signers
+            and holds_approval_permission(person, APPROVE_PERMISSION)
+        )
+
+    delegation = standing_in_for(approver, open_roles, could_sign, delegations=delegations)
+    if delegation is not None:
+        return delegation.role, delegation.delegator
+    held = roles_of(approver) if held is None else held
+    role = next((role for role in open_roles if role in held), None)
+    return None if role is None else (role, None)
 
 
 def change_ticket_approve_refusal(
-    ticket: ChangeTicket, approver: AbstractBaseUser, *, signed: dict[str, AbstractBaseUser] | None = None
+    ticket: ChangeTicket,
+    approver: AbstractBaseUser,
+    *,
+    signed: dict[str, Signature] | None = None,
+    delegations: Sequence[Delegation] | None = None,
+    held: set[str] | None = None,
 ) -> str | None:
     """Why ``approver`` may not sign the ticket now (None: they may). ``change_ticket_approve`` refuses with it,
-    and the signing page asks it before offering the form. ``signed``: ``valid_approvals(ticket)`` if read."""
+    and the signing page asks it before offering the form. The keyword arguments as for ``signing_capacity``."""
     if ticket.state != ChangeTicketState.SUBMITTED:
         return f"{ticket.identifier} is {ticket.get_state_display().lower()}, not awaiting approval."
     if approver.pk == ticket.requested_by_id:
         return "The requester of a change ticket cannot approve it."
     if not holds_approval_permission(approver, APPROVE_PERMISSION):
         return "Your roles do not allow signing change tickets."
-    signed = valid_approvals(ticket) if signed is None else signed
-    if any(signer.pk == approver.pk for signer in signed.values()):
+    signed = ticket_approvals(ticket) if signed is None else signed
+    if any(signature.signer_id == approver.pk for signature in signed.values()):
         return "You already signed this ticket; each required function needs a different person."
-    if signing_role(ticket, approver, signed=signed) is None:
+    if any(signature.on_behalf_of_id == approver.pk for signature in signed.values()):
+        return "Your delegate signed this ticket on your behalf; each required function needs a different person."
+    if signing_capacity(ticket, approver, signed=signed, delegations=delegations, held=held) is None:
         return f"{ticket.identifier} needs no further signature from your functions."
     return None
 
 
 def change_ticket_approvers(
-    ticket: ChangeTicket, *, signed: dict[str, AbstractBaseUser] | None = None
+    ticket: ChangeTicket, *, signed: dict[str, Signature] | None = None
 ) -> list[AbstractBaseUser]:
     """The people who may sign the ticket now: holders of a required function nobody has signed for yet who may
-    sign change tickets, other than its requester and those who signed it already."""
+    sign change tickets, other than its requester and those who signed it already (or had it signed for them)."""
     if ticket.state != ChangeTicketState.SUBMITTED:
         return []
-    signed = valid_approvals(ticket) if signed is None else signed
+    signed = ticket_approvals(ticket) if signed is None else signed
     open_roles = [role for role in ticket.required_roles if role not in signed]
     permitted = approval_permission_holders(APPROVE_PERMISSION).values("pk")
-    excluded = [ticket.requested_by_id, *(signer.pk for signer in signed.values())]
+    excluded = [ticket.requested_by_id, *_signed_by(signed)]
     return list(role_holders(open_roles).filter(pk__in=permitted).exclude(pk__in=excluded))
 
 
 def change_ticket_approve(
     *, ticket: ChangeTicket, approver: AbstractBaseUser, password: str, username: str | None = None
 ) -> ChangeTicket:
-    """One required approver signs for their function; with the last signature the ticket is approved."""
+    """One required approver signs for their function (on behalf of the away colleague they stand in for, when
+    that colleague could sign it); with the last signature the ticket is approved."""
     attempted = "change_ticket_approve"
     with denials_recorded(), transaction.atomic(), acting_as(approver):
         locked = _locked_ticket(ticket)
-        problem = change_ticket_approve_refusal(locked, approver)
+        signed = ticket_approvals(locked)
+        delegations = current_delegations(approver)
+        problem = change_ticket_approve_refusal(locked, approver, signed=signed, delegations=delegations)
         if problem:
             raise ActionDenied(problem, actor=approver, attempted=attempted, obj=locked)
-        role = signing_role(locked, approver)
+        role, on_behalf_of = signing_capacity(locked, approver, signed=signed, delegations=delegations)
         signature_sign(
             record=locked,
             signer=approver,
             password=password,
             username=username,
             meaning=approval_meaning(locked.environment, role),
+            on_behalf_of=on_behalf_of,
         )
         if set(locked.required_roles) <= set(valid_approvals(locked)):
             locked.approve()

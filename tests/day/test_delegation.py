@@ -11,27 +11,20 @@ from django.utils import timezone
 
 from accounts.choices import Role
 from accounts.models import Delegation
-from accounts.services.delegations import delegation_create, delegation_end
+from accounts.services.delegations import delegation_end
 from audit.choices import LedgerAction
 from audit.ledger import ActionDenied
 from audit.models import LedgerEntry, Signature
 from lineage.choices import STAGES, DatasetVersionState
 from lineage.services import dataset_version_assign_reviewer, dataset_version_review_approve
 from tests.conftest import give_role
+from tests.delegating import away
 from tests.governance.conftest import PASSWORD
 from tests.signing_in import login_verified
 
 pytestmark = pytest.mark.django_db
 
 LEGAL, SECURITY, _COMPLIANCE = STAGES
-
-
-def away(delegator, delegate, *, role: str = Role.LEGAL_REVIEWER, actor=None, days: int = 7, **fields) -> Delegation:
-    now = timezone.now()
-    values = {"starts": now - timedelta(hours=1), "ends": now + timedelta(days=days), "reason": "Annual leave."}
-    return delegation_create(
-        delegator=delegator, delegate=delegate, role=role, actor=actor or delegator, **{**values, **fields}
-    )
 
 
 def test_a_delegate_signs_the_away_reviewers_review_on_their_behalf(submitted, reviewer, stand_in) -> None:

@@ -4,10 +4,12 @@ trace, several listed, none said so, bad input refused with what to change, and 
 import pytest
 from django.urls import reverse
 
+from accounts.choices import Role
 from audit.models import AccessEvent, LedgerEntry
 from inference.models import InferenceRecord
 from inference.trace import MAX_QUERY_LENGTH
 from tests.api.conftest import issue  # noqa: F401 - fixture
+from tests.delegating import away
 from tests.inference.conftest import genai_attributes, intake, post, spans  # noqa: F401 - fixtures
 from tests.inference.tracing import COMPLAINT_ANSWER, RESPONSE_ID, answered_through_a_reviewed_gate
 from tests.signing_in import login_verified
@@ -148,3 +150,15 @@ def test_an_unknown_record_is_not_found_and_not_told_to_others(client, world) ->
     signed_in(client, world, "mleng")
     assert client.get(reverse("admin:evidence_trace", args=[999999])).status_code == 403
     assert client.get(reverse("admin:evidence_trace_statement", args=[999999])).status_code == 403
+
+
+def test_the_trace_page_lists_each_signature_with_its_note_and_on_whose_behalf(client, world, intake, spans) -> None:  # noqa: F811
+    away(world["risk"], world["risk2"], role=Role.RISK_OFFICER)  # Rosa decides the gate on Rafael's behalf
+    answered = answered_through_a_reviewed_gate(world, intake, spans, reviewer="risk2")
+    signed_in(client, world, "auditor")
+
+    page = client.get(reverse("admin:evidence_trace", args=[answered.record.pk])).content.decode()
+
+    approvals = page[page.index('id="trace-approvals"') :]
+    assert 'Rosa Lindqvist <span class="signature-behalf">on behalf of Rafael Iskander</span>' in approvals
+    assert "The misses are paraphrases of correct answers; reviewed all six." in approvals

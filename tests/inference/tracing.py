@@ -24,14 +24,15 @@ class Answered:
     gate: GateDecision
 
 
-def answered_through_a_reviewed_gate(world, intake, spans, *, others: int = 0) -> Answered:
-    """``others`` more answers are recorded in the same batch after the complaint's, so its proof has a path."""
+def answered_through_a_reviewed_gate(world, intake, spans, *, others: int = 0, reviewer: str = "risk") -> Answered:
+    """``others`` more answers are recorded in the same batch after the complaint's, so its proof has a path;
+    ``reviewer`` decides the borderline gate."""
     model_version = world.model()
     world.promote(model_version, Environment.TEST)
     gate = world.gate(model_version, rates={EvaluationDimension.FACTUALITY: (94, 100)})
     gate_human_review(
         decision=gate,
-        reviewer=world["risk"],
+        reviewer=world[reviewer],
         verdict="accepted",
         note="The misses are paraphrases of correct answers; reviewed all six.",
         password=DEFAULT_DEMO_PASSWORD,

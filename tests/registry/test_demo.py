@@ -4,6 +4,10 @@ import pytest
 from django.core.management import call_command
 
 from accounts.demo import DEFAULT_DEMO_PASSWORD
+from accounts.models import Comment, Delegation, RoleGrant
+from accounts.services.comments import thread_of
+from governance.worklist import desks_for
+from lineage.models import DatasetVersion
 from registry import demo_organisation
 from registry.choices import (
     ChangeTicketState,
@@ -43,7 +47,10 @@ def test_the_demo_holds_tickets_in_every_state_and_a_rollback_linked_to_a_closed
 
 
 def test_seeding_twice_changes_nothing_and_the_ledger_holds(seeded):
-    counts = {model: model.objects.count() for model in (ModelVersion, ChangeTicket, Incident, ModelCard)}
+    counts = {
+        model: model.objects.count()
+        for model in (ModelVersion, ChangeTicket, Incident, ModelCard, Comment, Delegation, RoleGrant)
+    }
     demo_organisation.seed(password=DEFAULT_DEMO_PASSWORD)
     assert {model: model.objects.count() for model in counts} == counts
     call_command("verify_ledger")  # raises CommandError if the chain is broken
@@ -77,3 +84,17 @@ def test_the_demo_shows_a_version_with_gaps_beside_complete_ones_in_production(s
     assert {"model_version.dimension_tested", "model_version.card_section"} <= gaps, "no gate and no card yet"
     assert any("Provenance fact missing for Production" in p for p in promotion_problems(wealth, Environment.PROD))
     assert not model_version_completeness(live).missing
+
+
+def test_the_demo_shows_discussions_on_a_review_and_a_ticket_and_a_legal_reviewer_away(seeded):
+    version = DatasetVersion.objects.get(dataset__slug="support-chats", number=2)
+    ticket = ChangeTicket.objects.get(model_version__name="wealth-advisor", environment=Environment.TEST)
+
+    assert [comment.author.username for comment in thread_of(version)] == ["legal", "steward"]
+    assert [comment.author.username for comment in thread_of(ticket)] == ["cab", "mleng"]
+    assert ticket.state == ChangeTicketState.SUBMITTED
+    [delegation] = Delegation.objects.all()
+    assert (delegation.delegator.username, delegation.delegate.username) == ("legal", "risk2")
+    assert delegation.is_active()
+    waiting = [item.label for desk in desks_for(delegation.delegate) for _queue, items in desk.queues for item in items]
+    assert f"{version} (Legal review, revision 1, on behalf of Lena Galloway)" in waiting
