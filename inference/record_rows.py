@@ -170,7 +170,7 @@ def records_insert(rows: Iterable[dict[str, Any]], *, batch_id: int) -> tuple[li
             )
     if not mismatched:
         return leaves, []
-    return leaves, list(InferenceRecord.objects.filter(batch_id=batch_id, position__in=mismatched))
+    return leaves, list(InferenceRecord.objects.filter(batch_id=batch_id, position__in=mismatched).order_by("position"))
 
 
 def _sqlite_insert(rows: list[dict[str, Any]], *, batch_id: int) -> tuple[list[bytes], list[InferenceRecord]]:
