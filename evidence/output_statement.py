@@ -42,6 +42,8 @@ from inference.reviews import REVIEW_OBJECT_TYPE
 from inference.trace import Trace, gate_outcome_label, trace
 
 STATEMENT_KIND = "llm-governance-portal/output-provenance-statement/v1"
+#: How a statement's download names what it handed out (``detail.document`` of its access event).
+STATEMENT_DOCUMENT = "output provenance statement"
 RECORD = "record.json"
 LEDGER = "ledger.jsonl"
 #: Who may trace an answer and take its statement away.
@@ -158,7 +160,7 @@ def output_statement_download(*, record: InferenceRecord, user: AbstractBaseUser
         detail={
             "sha256": statement.sha256,
             "format": "pdf",
-            "document": "output provenance statement",
+            "document": STATEMENT_DOCUMENT,
             "response_id": record.response_id,
         },
     )

@@ -1,7 +1,9 @@
 """The output provenance statement: one or two signed PDF/A pages read back with pypdf, showing the version, the
 ticket, the thresholds and the reviewer; the standalone verifier's command line, run as an auditor runs it, passes
 every check of a pack and the answer record on it, and refuses an altered record, a wrong proof and a batch entry
-sealing another root; the download is an access event, and only Auditors and Risk Officers may take it."""
+sealing another root; the download is an access event, and only Auditors and Risk Officers may take it. The
+portal's own ``verify_evidence_pack`` accepts a statement it issued (by download), and refuses one it never handed
+out or whose record was changed since."""
 
 import base64
 import io
@@ -12,6 +14,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.core.management import CommandError, call_command
 from evidence_pack_verifier import checks_for, trust
 from evidence_pack_verifier import signature as document_signature
 from evidence_pack_verifier.pack import Pack
@@ -21,6 +24,7 @@ from audit import merkle
 from audit.models import AccessEvent, LedgerEntry
 from audit.verification_keys import published
 from evidence.output_statement import STATEMENT_KIND, build_output_statement, output_statement_download
+from inference.models import InferenceRecord
 from inference.proofs import row_leaf_data
 from tests.api.conftest import issue  # noqa: F401 - fixture
 from tests.evidence.helpers import attachments, sha256, text
@@ -299,4 +303,63 @@ def test_a_batch_entry_sealing_another_root_is_refused_though_its_ledger_proof_h
         f"{record['inclusion_proof']['root']} of {OTHERS + 1} records, but ledger entry "
         f"#{record['batch']['ledger_sequence']} sealed batch {record['batch']['id']} with root {other_root} of "
         f"{OTHERS + 1} records"
+    )
+
+
+def portal_verified(pdf: bytes, folder: Path) -> str:
+    """``manage.py verify_evidence_pack statement.pdf``: the portal's own check, offline checks then this database's."""
+    path = folder / "statement.pdf"
+    path.write_bytes(pdf)
+    out = io.StringIO()
+    call_command("verify_evidence_pack", str(path), stdout=out)
+    return out.getvalue()
+
+
+def portal_refused(pdf: bytes, folder: Path) -> str:
+    with pytest.raises(CommandError) as raised:
+        portal_verified(pdf, folder)
+    assert raised.value.returncode == 1
+    return str(raised.value)
+
+
+def test_the_portal_verifies_a_statement_it_issued_naming_the_download_that_issued_it(answered, world, tmp_path):
+    statement = output_statement_download(record=answered.record, user=world["auditor"])
+
+    lines = portal_verified(statement.pdf, tmp_path).splitlines()
+
+    checks = [check.name for check in checks_for(STATEMENT_KIND)]
+    assert [line.split(":")[0] for line in lines[:-1]] == [f"ok  {name}" for name in checks]
+    download = AccessEvent.objects.get(kind="download", object_type="inference.inferencerecord")
+    assert lines[-1].startswith(f"Output provenance statement OK: SHA-256 {statement.sha256}, issued to auditor at ")
+    assert f"(access event #{download.pk})" in lines[-1]
+    assert lines[-1].endswith("the answer's record unchanged in this database.")
+
+
+def test_the_portal_refuses_a_genuinely_signed_statement_no_download_issued(answered, tmp_path) -> None:
+    """Signed with the portal's key but never handed out (built outside a download): not one the portal issued."""
+    statement = build_output_statement(record=answered.record)
+
+    assert f"No output provenance statement with SHA-256 {statement.sha256} was issued" in portal_refused(
+        statement.pdf, tmp_path
+    )
+
+
+def test_the_portal_refuses_a_statement_whose_record_was_changed_in_the_database_since(answered, world, tmp_path):
+    statement = output_statement_download(record=answered.record, user=world["auditor"])
+    InferenceRecord.objects.filter(pk=answered.record.pk).update(response_classification="pass")
+
+    reason = portal_refused(statement.pdf, tmp_path)
+
+    assert f"(trace {answered.record.trace_id}, span {answered.record.span_id})" in reason
+    assert "differs from the statement's: it was changed after it was sealed" in reason
+
+
+def test_a_statement_still_verifies_once_retention_purged_its_record(answered, world, tmp_path) -> None:
+    statement = output_statement_download(record=answered.record, user=world["auditor"])
+    InferenceRecord.objects.filter(pk=answered.record.pk).delete()
+
+    assert (
+        portal_verified(statement.pdf, tmp_path)
+        .splitlines()[-1]
+        .endswith("the answer's record purged from this database since (retention); the statement's proof still holds.")
     )
