@@ -20,6 +20,13 @@ from django_fsm import FSMFieldMixin
 JsonValue = None | bool | int | float | str | list["JsonValue"] | dict[str, "JsonValue"]
 
 
+def utc_iso(moment: datetime.datetime) -> str:
+    """A time as governed JSON writes it: UTC, to the microsecond, ``Z``."""
+    if moment.tzinfo is None:
+        raise ValueError(f"Naive datetime {moment!r} in governed data; all times are UTC-aware.")
+    return moment.astimezone(datetime.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
 def to_jsonable(value: Any) -> JsonValue:
     """Convert a model field value to plain JSON types, losslessly and deterministically."""
     match value:
@@ -30,9 +37,7 @@ def to_jsonable(value: Any) -> JsonValue:
         case float():
             return value
         case datetime.datetime():
-            if value.tzinfo is None:
-                raise ValueError(f"Naive datetime {value!r} in governed data; all times are UTC-aware.")
-            return value.astimezone(datetime.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+            return utc_iso(value)
         case datetime.date() | datetime.time():
             return value.isoformat()
         case datetime.timedelta():

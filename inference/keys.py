@@ -41,10 +41,10 @@ def content_hasher() -> tuple[str, Callable[[str], str]]:
     """``(key id, text -> hex HMAC)`` under the current key, the key read once: for hashing a whole batch."""
     key_id = settings.INFERENCE_HMAC_KEY_ID
     key = settings.INFERENCE_HMAC_KEYS[key_id].encode()
-    new = hmac.new
+    one_shot = hmac.digest  # OpenSSL's one-shot HMAC, a third of the cost of an ``hmac.new`` object per text
 
     def digest(text: str) -> str:
-        return new(key, normalised(text).encode(), hashlib.sha256).hexdigest()
+        return one_shot(key, normalised(text).encode(), "sha256").hex()
 
     return key_id, digest
 
@@ -55,4 +55,4 @@ def content_digests(text: str) -> dict[str, str]:
 
 
 def pseudonym(end_user: str) -> str:
-    return hmac.new(settings.INFERENCE_PSEUDONYM_KEY.encode(), end_user.encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(settings.INFERENCE_PSEUDONYM_KEY.encode(), end_user.encode(), "sha256").hex()

@@ -49,13 +49,28 @@ class InferenceRecord(models.Model):
     On PostgreSQL the table is partitioned by use case and month (``inference.partitions``), and its primary key and
     unique constraints also carry ``use_case_id`` and ``started_at``, as partitioning requires."""
 
-    # The position constraint's index and the period index already start with these columns.
+    # No foreign-key constraints in the database (``db_constraint=False``), and no indexes of their own: each would
+    # cost every one of millions of rows an index entry and a check at commit, and none is needed. The intake
+    # writes every record, after resolving these ids in the same transaction; the rows they name are governed and
+    # never deleted (``PROTECT`` still stops the ORM); and the batch's Merkle root in the ledger seals what the
+    # record says. The batch index and the period index already serve the batch and the use case,
+    # and nothing looks records up by version alone.
     batch = models.ForeignKey(
-        InferenceBatch, verbose_name=_("batch"), on_delete=models.PROTECT, related_name="records", db_index=False
+        InferenceBatch,
+        verbose_name=_("batch"),
+        on_delete=models.PROTECT,
+        related_name="records",
+        db_index=False,
+        db_constraint=False,
     )
     position = models.PositiveIntegerField(_("position in the batch"))
     use_case = models.ForeignKey(
-        "governance.UseCase", verbose_name=_("use case"), on_delete=models.PROTECT, related_name="+", db_index=False
+        "governance.UseCase",
+        verbose_name=_("use case"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     environment = models.CharField(_("environment"), max_length=10, choices=Environment.choices)
     model_version = models.ForeignKey(
@@ -65,6 +80,8 @@ class InferenceRecord(models.Model):
         related_name="+",
         null=True,
         blank=True,
+        db_index=False,
+        db_constraint=False,
     )
     named_version = models.ForeignKey(
         "registry.ModelVersion",
@@ -73,6 +90,8 @@ class InferenceRecord(models.Model):
         related_name="+",
         null=True,
         blank=True,
+        db_index=False,
+        db_constraint=False,
     )
     version_mismatch = models.BooleanField(_("named version was not the live one"), default=False)
     # Bytes in the table, hex in Python (``inference.fields``): half the size in the table and its indexes.
@@ -105,11 +124,14 @@ class InferenceRecord(models.Model):
         verbose_name = _("inference record")
         ordering = ["-started_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["batch", "position"], name="inference_record_position_unique"),
             # An exporter retries a request whose answer it lost: the span is recorded once.
             models.UniqueConstraint(fields=["trace_id", "span_id"], name="inference_record_span_unique"),
         ]
         indexes = [
+            # A batch's records, for its proofs and its purge. Not unique on the position, which the intake gives
+            # and the batch's Merkle root seals: a batch's thousand entries share one key, which PostgreSQL stores
+            # once (deduplication), where a unique index holds every key in full.
+            models.Index(fields=["batch"], name="inference_batch_idx"),
             models.Index(fields=["response_id"], name="inference_response_idx"),
             models.Index(fields=["conversation_id"], name="inference_conversation_idx"),
             models.Index(fields=["answer_hmac"], name="inference_answer_idx"),

@@ -154,25 +154,31 @@ def response_body(*, rejected: int, message: str, kind: str) -> bytes:
     return json.dumps(json_format.MessageToDict(answer)).encode()
 
 
-def _value(value: AnyValue) -> Any:
-    kind = value.WhichOneof("value")
-    if kind == "string_value":  # most attributes, first
+def _value(value: AnyValue, kind: str | None = None) -> Any:
+    kind = kind or value.WhichOneof("value")
+    if kind == "string_value":
         return value.string_value
     if kind == "array_value":
-        return [_value(item) for item in value.array_value.values]
+        items = value.array_value.values
+        return [item.string_value if item.HasField("string_value") else _value(item) for item in items]
     if kind == "kvlist_value":
         return {item.key: _value(item.value) for item in value.kvlist_value.values}
     return getattr(value, kind) if kind else None
 
 
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+_LATEST = datetime.datetime.max.replace(tzinfo=datetime.UTC)
+
+
 def _time(nanos: int) -> datetime.datetime | None:
+    """The span time ``nanos`` (nanoseconds since the epoch) to the microsecond, or None when unset or past what a
+    calendar holds. Added to the epoch rather than converted from a timestamp: half the cost, two per span."""
     if not nanos:
         return None
     try:
-        seconds = datetime.datetime.fromtimestamp(nanos // 1_000_000_000, tz=datetime.UTC)
-    except (OverflowError, OSError, ValueError):
+        return _EPOCH + datetime.timedelta(microseconds=nanos // 1000)
+    except OverflowError:
         return None
-    return seconds.replace(microsecond=(nanos // 1000) % 1_000_000)
 
 
 class _Attributes:
@@ -273,7 +279,10 @@ def read_spans(request: ExportTraceServiceRequest) -> list[SpanFacts | SpanProbl
                 for item in span.attributes:
                     key = item.key
                     if key in _READ:
-                        values[key] = _value(item.value)
+                        value = item.value
+                        # Most attributes are strings: read without a call.
+                        kind = value.WhichOneof("value")
+                        values[key] = value.string_value if kind == "string_value" else _value(value, kind)
                         generative = generative or key == OPERATION
                 if generative:  # a span without the GenAI operation is not an answer: ignored
                     read.append(_read_span(span, values))

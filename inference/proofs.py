@@ -8,14 +8,13 @@ and the count are in the batch's ledger entry: a record whose fields were change
 written no longer proves into that root.
 """
 
-import datetime
 import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
 
 from audit import merkle
-from audit.canonical import snapshot, to_jsonable
+from audit.canonical import snapshot, utc_iso
 from audit.models import LedgerEntry
 from inference.models import InferenceBatch, InferenceRecord
 
@@ -38,13 +37,17 @@ def leaf_bytes(document: dict[str, Any]) -> bytes:
     A leaf holds only ASCII keys, strings, integers well inside 2**53, booleans, null and lists of strings. For
     those, sorted keys, compact separators and unescaped non-ASCII are exactly JCS (the same seven short escapes,
     other control characters as lower-case ``\\u00xx``, UTF-8 out), at a small fraction of a general JCS encoder's
-    cost; the tests hold it to ``audit.canonical.canonical_bytes`` on awkward text."""
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    cost; the tests hold it to ``audit.canonical.canonical_bytes`` on awkward text. One encoder serves every leaf:
+    ``json.dumps`` with options makes a new one per call."""
+    return _LEAF_ENCODER.encode(document).encode()
 
 
-def iso_time(moment: datetime.datetime) -> str:
-    """A time as a leaf writes it (``audit.canonical.to_jsonable``'s form): UTC, microseconds, ``Z``."""
-    return to_jsonable(moment)
+_LEAF_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+#: A time as a leaf writes it (``audit.canonical.to_jsonable``'s form), without its general match: the intake
+#: writes two per record.
+iso_time = utc_iso
 
 
 def row_leaf_data(document: dict[str, Any]) -> bytes:

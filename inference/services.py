@@ -90,7 +90,7 @@ def inference_spans_record(
         # that read it.
         inference_partitions_ensure({(span.use_case.pk, month_start(span.facts.started_at)) for span in spans})
         unique = {(span.facts.trace_id, span.facts.span_id): span for span in spans}
-        seen = _already_recorded(list(unique))
+        seen = _already_recorded(list(unique.values()))
         by_use_case: dict[int, list[ResolvedSpan]] = defaultdict(list)
         for ids, span in unique.items():
             if ids not in seen:
@@ -104,18 +104,26 @@ def inference_spans_record(
         return batches
 
 
-def _already_recorded(ids: list[tuple[str, str]]) -> set[tuple[str, str]]:
-    """Which of the ``(trace id, span id)`` pairs are recorded already: one query on PostgreSQL whatever their
-    number (two arrays as parameters, not a parameter per id); on SQLite, one per chunk its parameter limit allows."""
-    if not ids:
+def _already_recorded(spans: list[ResolvedSpan]) -> set[tuple[str, str]]:
+    """Which of the spans' ``(trace id, span id)`` pairs are recorded already. On PostgreSQL one query whatever
+    their number (arrays as parameters, not a parameter per id), which reads only the partitions of the spans' use
+    cases and period: a retried span has the same use case and start, which the span constraint also holds. On
+    SQLite, one query per chunk its parameter limit allows."""
+    if not spans:
         return set()
+    ids = [(span.facts.trace_id, span.facts.span_id) for span in spans]
     if partitioned():
+        started = [span.facts.started_at for span in spans]
         with connection.cursor() as cursor:
             cursor.execute(
-                f'SELECT trace_id, span_id FROM "{TABLE}" WHERE trace_id = ANY(%s) AND span_id = ANY(%s)',  # noqa: S608
+                f'SELECT trace_id, span_id FROM "{TABLE}" WHERE trace_id = ANY(%s) AND span_id = ANY(%s) '  # noqa: S608
+                "AND use_case_id = ANY(%s) AND started_at BETWEEN %s AND %s",
                 [
                     list({bytes.fromhex(trace) for trace, _span in ids}),
                     list({bytes.fromhex(span) for _trace, span in ids}),
+                    list({span.use_case.pk for span in spans}),
+                    min(started),
+                    max(started),
                 ],
             )
             return {(bytes(trace).hex(), bytes(span).hex()) for trace, span in cursor.fetchall()}

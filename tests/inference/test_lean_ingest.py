@@ -1,11 +1,13 @@
 """The intake's fast path changes nothing an auditor can see: the lean leaf encoder gives the RFC 8785 bytes, the
-sealed roots are those the general canonical JSON gives over the stored records, and one request costs the same
-few queries however many spans it carries."""
+sealed roots are those the general canonical JSON gives over the stored records, one request costs the same
+few queries however many spans it carries, and the leaner table (no foreign-key constraints, one index per lookup)
+still keeps a batch's records from losing their batch."""
 
 import hashlib
 
 import pytest
 from django.db import connection
+from django.db.models import ProtectedError
 from django.test.utils import CaptureQueriesContext
 
 from audit import merkle
@@ -85,3 +87,36 @@ def test_one_request_costs_the_same_queries_for_one_span_and_for_two_hundred(
 
     assert InferenceRecord.objects.count() == 204
     assert counted[0] == counted[1]
+
+
+@pytest.mark.postgres(reason="the partitioned table's own catalogue")
+def test_the_record_table_has_no_foreign_key_to_check_at_commit_and_one_small_index_per_lookup(intake, spans):
+    assert post(intake, _spans_request(spans, 3)).status_code == 200
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND conrelid IN "
+            "(SELECT relid FROM pg_partition_tree('inference_inferencerecord'::regclass))"
+        )
+        assert cursor.fetchone()[0] == 0
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'inference_inferencerecord'")
+        indexes = {row[0] for row in cursor.fetchall()}
+    assert indexes == {
+        "inference_inferencerecord_pkey",
+        "inference_record_span_unique",
+        "inference_batch_idx",
+        "inference_response_idx",
+        "inference_conversation_idx",
+        "inference_answer_idx",
+        "inference_period_idx",
+        "inference_escalated_idx",
+    }
+
+
+def test_a_batch_with_records_cannot_be_deleted_though_no_database_constraint_holds_them(intake, spans):
+    """The ORM's ``PROTECT`` still stands where the database checks nothing: a batch's records keep their batch."""
+    assert post(intake, _spans_request(spans, 2)).status_code == 200
+
+    with pytest.raises(ProtectedError):
+        InferenceBatch.objects.get().delete()
+    assert InferenceRecord.objects.count() == 2
