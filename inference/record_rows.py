@@ -1,9 +1,11 @@
 """Inference records as the intake writes them: plain rows, not model instances, and one ``COPY`` per batch.
 
 A request of a thousand spans is a thousand records. Building a model instance for each, and having the ORM turn
-it back into SQL parameters, cost more than everything else the intake does, so a record is made once, as its leaf
-document (``inference.proofs``: the column values as JSON, keyed by column), and that one dict serves the Merkle
-leaf, the insert and, for the few records a version-mismatch incident cites, a model instance.
+it back into SQL parameters, cost more than everything else the intake does, so a record is made once, as a
+``RecordRow``: its leaf document (``inference.proofs``: the column values as JSON, keyed by column), which serves
+the Merkle leaf and, for the few records a version-mismatch incident cites, a model instance; and the same values as
+the database takes them (bytes, times, lists), in ``COPY_COLUMNS`` order, made from the same digests and times
+rather than parsed back from the leaf's hex and text.
 
 On PostgreSQL the rows go in with a binary ``COPY ... FROM STDIN`` on the service's own connection, inside its
 transaction: the batch row, the records and the ledger entry still commit or roll back together. The rows are
@@ -13,10 +15,12 @@ the rest are being read and hashed; the ids come from the column's default. SQLi
 
 import datetime
 import functools
+import json
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection
+from psycopg.types.json import set_json_dumps
 
 from inference import keys
 from inference.models import InferenceRecord
@@ -24,17 +28,49 @@ from inference.otlp import SpanFacts
 from inference.partitions import TABLE, partitioned
 from inference.proofs import iso_time, row_leaf_data
 
-#: Columns stored as bytes and written in the leaf as hex (``inference.fields.HexBytesField``).
-_HEX_COLUMNS = frozenset(
-    field.attname for field in InferenceRecord._meta.concrete_fields if field.get_internal_type() == "BinaryField"
+#: The columns a record's ``COPY`` writes, in the order ``record_row`` gives their values (the batch's id first).
+COPY_COLUMNS = (
+    "batch_id",
+    "position",
+    "use_case_id",
+    "environment",
+    "model_version_id",
+    "named_version_id",
+    "version_mismatch",
+    "trace_id",
+    "span_id",
+    "response_id",
+    "conversation_id",
+    "operation",
+    "request_model",
+    "response_model",
+    "started_at",
+    "ended_at",
+    "input_tokens",
+    "output_tokens",
+    "finish_reasons",
+    "prompt_category",
+    "policy_checks",
+    "response_classification",
+    "end_user_pseudonym",
+    "prompt_hmac",
+    "answer_hmac",
+    "hmac_key_id",
+    "prompt_excerpt",
+    "answer_excerpt",
 )
-_TIME_COLUMNS = frozenset(
-    field.attname for field in InferenceRecord._meta.concrete_fields if field.get_internal_type() == "DateTimeField"
-)
-#: The columns a leaf holds, in ``COPY`` order after the id and the batch.
-_LEAF_COLUMNS = tuple(
-    field.attname for field in InferenceRecord._meta.concrete_fields if field.attname not in ("id", "batch_id")
-)
+
+
+class RecordRow(NamedTuple):
+    """One span's record: its leaf document (JSON values keyed by column, no id nor batch) and its ``COPY`` values
+    after the batch's id (``COPY_COLUMNS[1:]``)."""
+
+    leaf: dict[str, Any]
+    values: tuple[Any, ...]
+
+
+def _hex(value: bytes | None) -> str:
+    return value.hex() if value is not None else ""
 
 
 def record_row(
@@ -44,20 +80,26 @@ def record_row(
     use_case_id: int,
     live_version_id: int | None,
     named_version_id: int | None,
-    digest: Callable[[str], str],
-    pseudonym: Callable[[str], str],
+    digest: Callable[[str], bytes],
+    pseudonym: Callable[[str], bytes],
     key_id: str,
     excerpt: Callable[[str | None], str],
-) -> dict[str, Any]:
-    """The record of one span as its leaf document: JSON values keyed by column (no id nor batch yet)."""
+) -> RecordRow:
+    """The record of one span, as its leaf and as its ``COPY`` values (no id nor batch yet)."""
     prompt, answer = facts.prompt, facts.answer
-    row = {
+    mismatch = named_version_id is not None and named_version_id != live_version_id
+    end_user = pseudonym(facts.end_user) if facts.end_user else None
+    prompt_hmac = digest(prompt) if prompt is not None else None
+    answer_hmac = digest(answer) if answer is not None else None
+    hashed_with = key_id if prompt is not None or answer is not None else ""
+    started_at, ended_at = facts.started_at, facts.ended_at
+    leaf = {
         "position": position,
         "use_case_id": use_case_id,
         "environment": facts.environment,
         "model_version_id": live_version_id,
         "named_version_id": named_version_id,
-        "version_mismatch": named_version_id is not None and named_version_id != live_version_id,
+        "version_mismatch": mismatch,
         "trace_id": facts.trace_id,
         "span_id": facts.span_id,
         "response_id": facts.response_id,
@@ -65,26 +107,55 @@ def record_row(
         "operation": facts.operation,
         "request_model": facts.request_model,
         "response_model": facts.response_model,
-        "started_at": iso_time(facts.started_at),
-        "ended_at": iso_time(facts.ended_at) if facts.ended_at is not None else None,
+        "started_at": iso_time(started_at),
+        "ended_at": iso_time(ended_at) if ended_at is not None else None,
         "input_tokens": facts.input_tokens,
         "output_tokens": facts.output_tokens,
         "finish_reasons": facts.finish_reasons,
         "prompt_category": facts.prompt_category,
         "policy_checks": facts.policy_checks,
         "response_classification": facts.response_classification,
-        "end_user_pseudonym": pseudonym(facts.end_user) if facts.end_user else "",
-        "prompt_hmac": digest(prompt) if prompt is not None else "",
-        "answer_hmac": digest(answer) if answer is not None else "",
-        "hmac_key_id": key_id if prompt is not None or answer is not None else "",
+        "end_user_pseudonym": _hex(end_user),
+        "prompt_hmac": _hex(prompt_hmac),
+        "answer_hmac": _hex(answer_hmac),
+        "hmac_key_id": hashed_with,
     }
     # Only when set, as the leaf has them (records sealed before excerpts existed must still prove).
     prompt_excerpt, answer_excerpt = excerpt(prompt), excerpt(answer)
     if prompt_excerpt:
-        row["prompt_excerpt"] = prompt_excerpt
+        leaf["prompt_excerpt"] = prompt_excerpt
     if answer_excerpt:
-        row["answer_excerpt"] = answer_excerpt
-    return row
+        leaf["answer_excerpt"] = answer_excerpt
+    values = (
+        position,
+        use_case_id,
+        facts.environment,
+        live_version_id,
+        named_version_id,
+        mismatch,
+        bytes.fromhex(facts.trace_id),
+        bytes.fromhex(facts.span_id),
+        facts.response_id,
+        facts.conversation_id,
+        facts.operation,
+        facts.request_model,
+        facts.response_model,
+        started_at,
+        ended_at,
+        facts.input_tokens,
+        facts.output_tokens,
+        facts.finish_reasons,
+        facts.prompt_category,
+        facts.policy_checks,
+        facts.response_classification,
+        end_user or b"",
+        prompt_hmac or b"",
+        answer_hmac or b"",
+        hashed_with,
+        prompt_excerpt,
+        answer_excerpt,
+    )
+    return RecordRow(leaf, values)
 
 
 class Digests:
@@ -92,41 +163,41 @@ class Digests:
 
     def __init__(self) -> None:
         self.key_id, self.digest = keys.content_hasher()
-        self._pseudonyms: dict[str, str] = {}
+        self._pseudonyms: dict[str, bytes] = {}
 
-    def pseudonym(self, end_user: str) -> str:
+    def pseudonym(self, end_user: str) -> bytes:
         found = self._pseudonyms.get(end_user)
         if found is None:
             found = self._pseudonyms[end_user] = keys.pseudonym(end_user)
         return found
 
 
-def _from_hex(value: str | None) -> bytes | None:
-    return bytes.fromhex(value) if value is not None else None
+class _ListDumps:
+    """The JSON of a record's lists (finish reasons, policy checks) for ``COPY``: the same few lists come on almost
+    every span, so each distinct one is written once per batch instead of once per record."""
 
+    def __init__(self) -> None:
+        self._written: dict[tuple[str, ...], str] = {}
 
-def _from_iso(value: str | None) -> datetime.datetime | None:
-    return datetime.datetime.fromisoformat(value) if value is not None else None
-
-
-#: Each ``COPY`` column with what turns its leaf value into the value binary ``COPY`` sends (None: as it is).
-_COPY_COLUMNS = tuple(
-    (column, _from_hex if column in _HEX_COLUMNS else _from_iso if column in _TIME_COLUMNS else None)
-    for column in _LEAF_COLUMNS
-)
+    def __call__(self, value: list[str]) -> str:
+        key = tuple(value)
+        found = self._written.get(key)
+        if found is None:
+            found = self._written[key] = json.dumps(value)
+        return found
 
 
 @functools.cache
 def _copy_types() -> tuple[int, ...]:
-    """The PostgreSQL type of each ``COPY`` column (batch first), for binary ``COPY``: read once from the catalogue,
-    as the table itself declares them."""
+    """The PostgreSQL type of each ``COPY`` column, for binary ``COPY``: read once from the catalogue, as the table
+    itself declares them."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT attname, atttypid FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0",
             [f'"{TABLE}"'],
         )
         types = dict(cursor.fetchall())
-    return tuple(types[column] for column in ("batch_id", *_LEAF_COLUMNS))
+    return tuple(types[column] for column in COPY_COLUMNS)
 
 
 def _instance(row: dict[str, Any], *, pk: int | None, batch_id: int) -> InferenceRecord:
@@ -140,34 +211,28 @@ def _instance(row: dict[str, Any], *, pk: int | None, batch_id: int) -> Inferenc
     )
 
 
-def records_insert(rows: Iterable[dict[str, Any]], *, batch_id: int) -> tuple[list[bytes], list[InferenceRecord]]:
+def records_insert(rows: Iterable[RecordRow], *, batch_id: int) -> tuple[list[bytes], list[InferenceRecord]]:
     """Insert the batch's rows, read one at a time from ``rows`` and in that order. Returns each row's Merkle leaf
     data, in order, and, saved, the records whose span named another version than the live one (the ones an
     incident may cite), and no others."""
     if not partitioned():
-        return _sqlite_insert(list(rows), batch_id=batch_id)
+        return _sqlite_insert([row.leaf for row in rows], batch_id=batch_id)
     leaves: list[bytes] = []
     mismatched: list[int] = []
-    columns = ", ".join(f'"{column}"' for column in ("batch_id", *_LEAF_COLUMNS))
+    columns = ", ".join(f'"{column}"' for column in COPY_COLUMNS)
     types = _copy_types()  # not inside the COPY: the connection runs nothing else until it ends
-    with (
-        connection.cursor() as cursor,
-        cursor.cursor.copy(f'COPY "{TABLE}" ({columns}) FROM STDIN (FORMAT BINARY)') as copy,
-    ):
-        copy.set_types(types)
-        write_row = copy.write_row
-        for row in rows:
-            leaves.append(row_leaf_data(row))
-            if row["version_mismatch"]:
-                mismatched.append(row["position"])
-            # An excerpt absent from the leaf is an empty one.
-            write_row(
-                [batch_id]
-                + [
-                    row.get(column, "") if convert is None else convert(row.get(column, ""))
-                    for column, convert in _COPY_COLUMNS
-                ]
-            )
+    # The driver's own errors (a repeated span, say) as Django's, as its cursor would raise them.
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+        raw = cursor.cursor
+        set_json_dumps(_ListDumps(), context=raw)  # this cursor's, and so its COPY's, jsonb columns
+        with raw.copy(f'COPY "{TABLE}" ({columns}) FROM STDIN (FORMAT BINARY)') as copy:
+            copy.set_types(types)
+            write_row = copy.write_row
+            for leaf, values in rows:
+                leaves.append(row_leaf_data(leaf))
+                if leaf["version_mismatch"]:
+                    mismatched.append(leaf["position"])
+                write_row((batch_id, *values))
     if not mismatched:
         return leaves, []
     return leaves, list(InferenceRecord.objects.filter(batch_id=batch_id, position__in=mismatched).order_by("position"))

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Q
 
 from accounts.authz import require
@@ -83,25 +83,38 @@ def inference_spans_record(
     """Record the spans, one batch per use case: its records in one bulk insert, and one ledger entry with the
     count and the Merkle root over them. A span already recorded (an exporter's retry) is not recorded again.
     A record whose span named another version than the live one is kept and flagged, and raises a draft incident
-    for that version in that environment unless one is already open."""
+    for that version in that environment unless one is already open.
+
+    Retries are rare, so the spans are first written without looking for them: the span constraint refuses a
+    request that repeats one, and only then is that attempt undone (to its savepoint) and the spans already
+    recorded looked up and left out. Another request recording the same span at the same moment ends the same way
+    once it commits."""
     with denials_recorded(), transaction.atomic(), acting_as(actor):
         require(actor, "inference.add_inferencebatch", attempted="inference_spans_record")
         # Before the records table is read, so that a partition this request makes cannot wait for another session
         # that read it.
         inference_partitions_ensure({(span.use_case.pk, month_start(span.facts.started_at)) for span in spans})
         unique = {(span.facts.trace_id, span.facts.span_id): span for span in spans}
-        seen = _already_recorded(list(unique.values()))
-        by_use_case: dict[int, list[ResolvedSpan]] = defaultdict(list)
-        for ids, span in unique.items():
-            if ids not in seen:
-                by_use_case[span.use_case.pk].append(span)
-        live = LiveVersions(by_use_case)
-        batches = []
-        for group in by_use_case.values():
-            batch, records = _batch_record(group, live, token=token)
-            batches.append(batch)
-            _raise_mismatch_incidents(group, records)
-        return batches
+        try:
+            with transaction.atomic():
+                return _batches_record(list(unique.values()), token=token)
+        except IntegrityError:
+            # A repeated span, or something else, which the second attempt then meets again and raises.
+            seen = _already_recorded(list(unique.values()))
+        return _batches_record([span for ids, span in unique.items() if ids not in seen], token=token)
+
+
+def _batches_record(spans: list[ResolvedSpan], *, token: PipelineToken) -> list[InferenceBatch]:
+    by_use_case: dict[int, list[ResolvedSpan]] = defaultdict(list)
+    for span in spans:
+        by_use_case[span.use_case.pk].append(span)
+    live = LiveVersions(by_use_case)
+    batches = []
+    for group in by_use_case.values():
+        batch, records = _batch_record(group, live, token=token)
+        batches.append(batch)
+        _raise_mismatch_incidents(group, records)
+    return batches
 
 
 def _already_recorded(spans: list[ResolvedSpan]) -> set[tuple[str, str]]:
@@ -116,11 +129,11 @@ def _already_recorded(spans: list[ResolvedSpan]) -> set[tuple[str, str]]:
         started = [span.facts.started_at for span in spans]
         with connection.cursor() as cursor:
             cursor.execute(
-                f'SELECT trace_id, span_id FROM "{TABLE}" WHERE trace_id = ANY(%s) AND span_id = ANY(%s) '  # noqa: S608
-                "AND use_case_id = ANY(%s) AND started_at BETWEEN %s AND %s",
+                f'SELECT trace_id, span_id FROM "{TABLE}" WHERE trace_id = ANY(%s::bytea[]) '  # noqa: S608
+                "AND span_id = ANY(%s::bytea[]) AND use_case_id = ANY(%s) AND started_at BETWEEN %s AND %s",
                 [
-                    list({bytes.fromhex(trace) for trace, _span in ids}),
-                    list({bytes.fromhex(span) for _trace, span in ids}),
+                    _bytea_array({trace for trace, _span in ids}),
+                    _bytea_array({span for _trace, span in ids}),
                     list({span.use_case.pk for span in spans}),
                     min(started),
                     max(started),
@@ -136,6 +149,13 @@ def _already_recorded(spans: list[ResolvedSpan]) -> set[tuple[str, str]]:
             .values_list("trace_id", "span_id")
         )
     return seen
+
+
+def _bytea_array(hex_values: Iterable[str]) -> str:
+    """Hex values as one PostgreSQL ``bytea[]`` literal (``{"\\x0a1b",...}``): a single text parameter instead of
+    a list the driver would quote value by value (a thousand per request), and still a constant array the span index
+    is searched with."""
+    return "{" + ",".join(f'"\\\\x{value}"' for value in hex_values) + "}"
 
 
 def _batch_record(

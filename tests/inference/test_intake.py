@@ -6,6 +6,7 @@ import json
 
 import pytest
 from django.utils import timezone
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.exporter.otlp.proto.http import Compression
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
@@ -347,4 +348,31 @@ def test_two_batches_at_once_are_both_recorded_and_raise_one_draft_incident_betw
     assert InferenceBatch.objects.count() == 2
     assert InferenceRecord.objects.filter(version_mismatch=True).count() == 40
     assert Incident.objects.filter(model_version=stray, state=IncidentState.DRAFT).count() == 1
+    assert all(record_is_proven(record) for record in InferenceRecord.objects.all())
+
+
+@services.postgres_race
+@pytest.mark.django_db(transaction=True)
+def test_a_span_sent_twice_at_once_is_recorded_once_and_the_new_spans_beside_it_are_kept(world, issue, spans):
+    """An exporter's retry racing its first attempt: the span constraint makes the second wait for the first, and
+    the second then leaves out what the first recorded and keeps its other spans, each request sealed on its own."""
+    pipeline = issue(scopes=["inference:write"])
+    shared = [genai_attributes(**{"gen_ai.response.id": f"shared-{index}"}) for index in range(30)]
+    first, extra = spans(), spans()
+    for attributes in shared:
+        first.add(**attributes)
+    extra.add(**genai_attributes(**{"gen_ai.response.id": "only-in-the-retry"}))
+    retry = encode_spans(first.finished + extra.finished).SerializeToString()
+
+    def deliver(body: bytes):
+        return lambda: (
+            post(Pipeline(client=APIClient(), token=pipeline.token, secret=pipeline.secret), body).status_code
+        )
+
+    outcomes = run_at_once(deliver(first.protobuf()), deliver(retry), timeout=90)
+
+    assert [outcome.get() for outcome in outcomes] == [200, 200]
+    assert InferenceRecord.objects.count() == 31
+    assert InferenceRecord.objects.filter(response_id="only-in-the-retry").count() == 1
+    assert sorted(InferenceBatch.objects.values_list("record_count", flat=True)) in ([1, 30], [30, 31])
     assert all(record_is_proven(record) for record in InferenceRecord.objects.all())

@@ -14,6 +14,7 @@ from audit import merkle
 from audit.canonical import canonical_bytes
 from inference.models import InferenceBatch, InferenceRecord
 from inference.proofs import leaf_bytes, leaf_document, record_is_proven
+from inference.record_rows import COPY_COLUMNS
 from tests.inference.conftest import genai_attributes, post, two_versions_in_prod
 
 pytestmark = pytest.mark.django_db
@@ -120,3 +121,11 @@ def test_a_batch_with_records_cannot_be_deleted_though_no_database_constraint_ho
     with pytest.raises(ProtectedError):
         InferenceBatch.objects.get().delete()
     assert InferenceRecord.objects.count() == 2
+
+
+def test_the_copy_writes_every_column_of_a_record_but_its_id():
+    """A column added to the model and forgotten in the ``COPY`` would be left to its default on every record."""
+    columns = {field.column for field in InferenceRecord._meta.concrete_fields if not field.primary_key}
+
+    assert len(COPY_COLUMNS) == len(set(COPY_COLUMNS)) == len(columns)
+    assert set(COPY_COLUMNS) == columns
