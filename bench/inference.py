@@ -1,10 +1,15 @@
 """Inference records at production volume, on the demo organisation's support assistant.
 
-``otlp_ingest_spans_per_s``: GenAI spans per second through ``POST /api/v1/otlp/v1/traces``, OTLP protobuf
-requests of 1,000 spans each (median request, end to end: token, protobuf parsing, HMACs, the records' ``COPY``,
-Merkle root, ledger entry); ``otlp_ingest_ratio_to_bulk_insert`` is the ORM's bare bulk insert of the same 1,000
-rows over that (above 1: the whole request is faster than the plain insert alone).
-The figures below need PostgreSQL (the records are made with ``generate_series`` into the partitioned table):
+``inference_ingest_spans_per_s``: GenAI spans per second through ``POST /api/v1/otlp/v1/traces`` of a real portal
+server, run as the README runs it in production (gunicorn, ``GATEWAY_WORKERS`` workers), with ``EXPORTERS``
+exporters sending OTLP protobuf requests of 1,000 spans each at once, as a gateway's replicas (or a collector's
+several consumers) do; end to end: HTTP, token, protobuf parsing, HMACs, the records' ``COPY``, Merkle root, ledger
+entry, commit; ``inference_ingest_ratio_to_one_exporter`` puts it over the next figure, measured in the same run.
+``inference_ingest_one_exporter_spans_per_s`` is one exporter alone, a request at a time (median
+request, in process), and ``inference_ingest_ratio_to_bulk_insert`` the ORM's bare bulk insert of one request's
+1,000 rows over that request (above 1: the whole request is faster than the plain insert alone).
+The served figure and those below need PostgreSQL (the server reads the benchmark's database from other processes;
+the records are made with ``generate_series`` into the partitioned table):
 ``monitoring_rollup_seconds``: ``inference_monitoring_rollup`` over one day of ``ROLLUP_RECORDS`` records of the prod
 deployment; ``monitoring_rollup_ratio_to_count`` puts it over a bare ``count(*)`` of the same day.
 ``inference_bytes_per_record``: every partition's table, TOAST and indexes over the rows, with its ratio to the 300
@@ -13,13 +18,22 @@ to its record with the version live when it answered and its use case (median, a
 ``output_trace_ratio_to_pk_lookup`` over fetching a record by id.
 """
 
+import contextlib
 import datetime
 import os
 import secrets
+import socket
 import statistics
+import subprocess
+import sys
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
+import requests
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -40,6 +54,12 @@ from registry.models import Deployment
 
 SPANS_PER_REQUEST = 1000
 INGEST_RUNS = 5
+#: The served intake: gunicorn's workers, as the README's production command starts them, and the exporters
+#: sending at once (``BENCH_GATEWAY_WORKERS``, ``BENCH_EXPORTERS`` for others); each sends ``SERVED_REQUESTS_EACH``
+#: requests after the warm-up, which has every worker answer.
+GATEWAY_WORKERS = int(os.environ.get("BENCH_GATEWAY_WORKERS", "4"))
+EXPORTERS = int(os.environ.get("BENCH_EXPORTERS", "4"))
+SERVED_REQUESTS_EACH = 6
 #: One day's records for the rollup (``BENCH_INFERENCE_RECORDS`` for another volume, e.g. 10,000,000).
 ROLLUP_RECORDS = int(os.environ.get("BENCH_INFERENCE_RECORDS", "1000000"))
 AIM_BYTES = 300
@@ -112,17 +132,96 @@ def export_request(started: datetime.datetime, *, spans: int = SPANS_PER_REQUEST
     return ExportTraceServiceRequest(resource_spans=[resource_spans]).SerializeToString()
 
 
-def _client() -> APIClient:
+def _token_secret() -> str:
+    """A gateway's token; its rate is raised above the portal's default (a guard against runaway pipelines, which
+    would otherwise count the benchmark's own requests), as an operator raises it for a busy gateway."""
     issued = pipeline_token_create(
         service_account_name="bench-gateway",
         name="inference benchmark",
         use_cases=UseCase.objects.filter(slug="support-assistant"),
         scopes=["inference:write"],
+        rate_limit="100000/min",
         actor_name="system:bench",
     )
+    return issued.secret
+
+
+def _client(secret: str) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.secret}")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
     return client
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def portal_server(workers: int) -> Iterator[str]:
+    """The portal served by gunicorn on this benchmark's database, as in production (``DEBUG`` off); yields its
+    base URL."""
+    database = connection.settings_dict
+    url = (
+        f"postgres://{database['USER']}:{database['PASSWORD']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
+    )
+    port = _free_port()
+    server = subprocess.Popen(  # noqa: S603 - this interpreter's gunicorn, with arguments of our own
+        [
+            *(sys.executable, "-m", "gunicorn", "portal.wsgi", "--bind", f"127.0.0.1:{port}"),
+            *("--workers", str(workers), "--log-level", "warning", "--timeout", "120"),
+        ],
+        cwd=Path(__file__).resolve().parent.parent,
+        # Production mode, as a gateway meets it: no debug query log, behind a proxy that terminated TLS.
+        env={**os.environ, "DATABASE_URL": url, "DEBUG": "false", "SECRET_KEY": settings.SECRET_KEY}
+        | {"ALLOWED_HOSTS": "127.0.0.1"},
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"gunicorn did not start (exit {server.poll()})") from None
+                time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def ingest_served(secret: str) -> float:
+    """Spans per second through the served intake, ``EXPORTERS`` exporters sending at once."""
+    started = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=20)
+    warmup = [export_request(started) for _ in range(GATEWAY_WORKERS * 2)]
+    bodies = [export_request(started) for _ in range(EXPORTERS * SERVED_REQUESTS_EACH)]
+    sessions = threading.local()
+
+    def send(body: bytes) -> None:
+        if not hasattr(sessions, "session"):
+            sessions.session = requests.Session()
+        answer = sessions.session.post(
+            f"{base}{URL}",
+            data=body,
+            headers={
+                "Content-Type": "application/x-protobuf",
+                "Authorization": f"Bearer {secret}",
+                "X-Forwarded-Proto": "https",  # as the TLS-terminating proxy the README puts in front sets it
+            },
+            timeout=120,
+        )
+        if answer.status_code != 200:
+            raise RuntimeError(f"the served intake answered {answer.status_code}: {answer.content[:300]!r}")
+
+    with portal_server(GATEWAY_WORKERS) as base, ThreadPoolExecutor(EXPORTERS) as exporters:
+        list(exporters.map(send, warmup))  # every worker has loaded the portal and answered once
+        began = time.perf_counter()
+        list(exporters.map(send, bodies))
+        elapsed = time.perf_counter() - began
+    return len(bodies) * SPANS_PER_REQUEST / elapsed
 
 
 def ingest(client: APIClient) -> tuple[float, float]:
@@ -250,11 +349,17 @@ def trace() -> tuple[float, float]:
 
 def run() -> Iterator[tuple[str, float, str]]:
     seed_demo()
-    rate, ratio = ingest(_client())
-    yield "otlp_ingest_spans_per_s", rate, "spans/s"
-    yield "otlp_ingest_ratio_to_bulk_insert", ratio, "ratio"
+    secret = _token_secret()
+    rate, ratio = ingest(_client(secret))
     if connection.vendor != "postgresql":
-        return  # the volume figures are PostgreSQL's (generate_series, partitions)
+        yield "inference_ingest_one_exporter_spans_per_s", rate, "spans/s"
+        yield "inference_ingest_ratio_to_bulk_insert", ratio, "ratio"
+        return  # the served and volume figures are PostgreSQL's (another process, generate_series, partitions)
+    served = ingest_served(secret)
+    yield "inference_ingest_spans_per_s", served, "spans/s"
+    yield "inference_ingest_ratio_to_one_exporter", served / rate, "ratio"
+    yield "inference_ingest_one_exporter_spans_per_s", rate, "spans/s"
+    yield "inference_ingest_ratio_to_bulk_insert", ratio, "ratio"
     fill_day(ROLLUP_RECORDS)
     seconds, ratio = rollup()
     yield "monitoring_rollup_seconds", seconds, "s"
