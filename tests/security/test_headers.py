@@ -1,6 +1,7 @@
 """Every kind of response carries the Content Security Policy and the transport headers, and no page the portal
 serves holds a script or style the policy would block."""
 
+import re
 from collections.abc import Callable
 from html.parser import HTMLParser
 
@@ -151,7 +152,8 @@ def test_api_docs_load_nothing_from_another_origin_and_inline_code_carries_the_n
     assert response.status_code == 200
     assert_strict_policy(response)
     html = response.content.decode()
-    assert "cdn" not in html.lower()
+    # Not in the nonces, which are random base64 and may spell it by chance.
+    assert "cdn" not in re.sub(r'nonce="[^"]*"', 'nonce=""', html).lower()
     assert "//" not in "".join(attribute for attribute in _urls_in(html))
     problems = InlineCodeFinder.problems_in(html, nonce_of(response))
     assert problems == []
