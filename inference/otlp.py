@@ -167,7 +167,6 @@ def _value(value: AnyValue, kind: str | None = None) -> Any:
 
 
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
-_LATEST = datetime.datetime.max.replace(tzinfo=datetime.UTC)
 
 
 def _time(nanos: int) -> datetime.datetime | None:

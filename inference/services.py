@@ -129,11 +129,11 @@ def _already_recorded(spans: list[ResolvedSpan]) -> set[tuple[str, str]]:
         started = [span.facts.started_at for span in spans]
         with connection.cursor() as cursor:
             cursor.execute(
-                f'SELECT trace_id, span_id FROM "{TABLE}" WHERE trace_id = ANY(%s::bytea[]) '  # noqa: S608
-                "AND span_id = ANY(%s::bytea[]) AND use_case_id = ANY(%s) AND started_at BETWEEN %s AND %s",
+                f'SELECT trace_id, span_id FROM "{TABLE}" WHERE trace_id = ANY(%s) AND span_id = ANY(%s) '  # noqa: S608
+                "AND use_case_id = ANY(%s) AND started_at BETWEEN %s AND %s",
                 [
-                    _bytea_array({trace for trace, _span in ids}),
-                    _bytea_array({span for _trace, span in ids}),
+                    list({bytes.fromhex(trace) for trace, _span in ids}),
+                    list({bytes.fromhex(span) for _trace, span in ids}),
                     list({span.use_case.pk for span in spans}),
                     min(started),
                     max(started),
@@ -149,13 +149,6 @@ def _already_recorded(spans: list[ResolvedSpan]) -> set[tuple[str, str]]:
             .values_list("trace_id", "span_id")
         )
     return seen
-
-
-def _bytea_array(hex_values: Iterable[str]) -> str:
-    """Hex values as one PostgreSQL ``bytea[]`` literal (``{"\\x0a1b",...}``): a single text parameter instead of
-    a list the driver would quote value by value (a thousand per request), and still a constant array the span index
-    is searched with."""
-    return "{" + ",".join(f'"\\\\x{value}"' for value in hex_values) + "}"
 
 
 def _batch_record(
