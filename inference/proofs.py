@@ -8,10 +8,13 @@ and the count are in the batch's ledger entry: a record whose fields were change
 written no longer proves into that root.
 """
 
+import datetime
 import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from audit import merkle
 from audit.canonical import snapshot, utc_iso
@@ -32,22 +35,29 @@ def leaf_document(record: InferenceRecord) -> dict:
 
 
 def leaf_bytes(document: dict[str, Any]) -> bytes:
-    """The RFC 8785 bytes of a leaf document, from the standard library's C encoder.
+    """The RFC 8785 bytes of a leaf document, from orjson with sorted keys.
 
     A leaf holds only ASCII keys, strings, integers well inside 2**53, booleans, null and lists of strings. For
     those, sorted keys, compact separators and unescaped non-ASCII are exactly JCS (the same seven short escapes,
     other control characters as lower-case ``\\u00xx``, UTF-8 out), at a small fraction of a general JCS encoder's
-    cost; the tests hold it to ``audit.canonical.canonical_bytes`` on awkward text. One encoder serves every leaf:
-    ``json.dumps`` with options makes a new one per call."""
-    return _LEAF_ENCODER.encode(document).encode()
+    cost; the tests hold it to ``audit.canonical.canonical_bytes`` on awkward text and to the standard library's
+    encoder on every code point. Text orjson refuses (a lone surrogate) goes to the standard library's encoder,
+    which refuses it as it always did."""
+    try:
+        return orjson.dumps(document, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:
+        return _LEAF_ENCODER.encode(document).encode()
 
 
 _LEAF_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-#: A time as a leaf writes it (``audit.canonical.to_jsonable``'s form), without its general match: the intake
-#: writes two per record.
-iso_time = utc_iso
+def iso_time(moment: datetime.datetime) -> str:
+    """A time as a leaf writes it (``audit.canonical.utc_iso``'s form). The intake writes two per record, both
+    already in UTC: those skip the conversion."""
+    if moment.tzinfo is datetime.UTC:
+        return moment.isoformat(timespec="microseconds")[:-6] + "Z"
+    return utc_iso(moment)
 
 
 def row_leaf_data(document: dict[str, Any]) -> bytes:

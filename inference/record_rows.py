@@ -4,7 +4,7 @@ A request of a thousand spans is a thousand records. Building a model instance f
 it back into SQL parameters, cost more than everything else the intake does, so a record is made once, as a
 ``RecordRow``: its leaf document (``inference.proofs``: the column values as JSON, keyed by column), which serves
 the Merkle leaf and, for the few records a version-mismatch incident cites, a model instance; and the same values as
-the database takes them (bytes, times, lists), in ``COPY_COLUMNS`` order, made from the same digests and times
+the database takes them (bytes, times, lists as tuples), in ``COPY_COLUMNS`` order, made from the same digests and times
 rather than parsed back from the leaf's hex and text.
 
 On PostgreSQL the rows go in with a binary ``COPY ... FROM STDIN`` on the service's own connection, inside its
@@ -15,12 +15,15 @@ the rest are being read and hashed; the ids come from the column's default. SQLi
 
 import datetime
 import functools
-import json
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
+import orjson
 from django.db import connection
-from psycopg.types.json import set_json_dumps
+from psycopg import postgres, pq
+from psycopg.abc import AdaptContext
+from psycopg.adapt import Dumper
+from psycopg.types.string import BytesBinaryDumper
 
 from inference import keys
 from inference.models import InferenceRecord
@@ -144,9 +147,9 @@ def record_row(
         ended_at,
         facts.input_tokens,
         facts.output_tokens,
-        facts.finish_reasons,
+        tuple(facts.finish_reasons),  # tuples: ``_ListsAsJsonb`` looks them up
         facts.prompt_category,
-        facts.policy_checks,
+        tuple(facts.policy_checks),
         facts.response_classification,
         end_user or b"",
         prompt_hmac or b"",
@@ -172,19 +175,30 @@ class Digests:
         return found
 
 
-class _ListDumps:
-    """The JSON of a record's lists (finish reasons, policy checks) for ``COPY``: the same few lists come on almost
-    every span, so each distinct one is written once per batch instead of once per record."""
+class _EncodedLists(dict):
+    """Each distinct list (as a tuple) to its binary jsonb: the version byte, then the JSON."""
 
-    def __init__(self) -> None:
-        self._written: dict[tuple[str, ...], str] = {}
+    def __missing__(self, items: tuple[str, ...]) -> bytes:
+        encoded = self[items] = b"\x01" + orjson.dumps(items)
+        return encoded
 
-    def __call__(self, value: list[str]) -> str:
-        key = tuple(value)
-        found = self._written.get(key)
-        if found is None:
-            found = self._written[key] = json.dumps(value)
-        return found
+
+class _ListsAsJsonb(Dumper):
+    """The jsonb ``COPY`` columns (finish reasons, policy checks), given as tuples of strings. The same few lists
+    come on almost every span, so each distinct one is encoded once per ``COPY``, and every value is then a dict
+    lookup that the driver's C row writer calls without a Python frame (a dumper's ``dump`` is otherwise Python,
+    two calls per record)."""
+
+    format = pq.Format.BINARY
+    oid = postgres.types["jsonb"].oid
+
+    def __init__(self, cls: type, context: AdaptContext | None = None) -> None:
+        super().__init__(cls, context)
+        self._encoded = _EncodedLists()  # one cache per COPY column: gone with the COPY
+        self.dump = self._encoded.__getitem__  # the method below, as the C writer can call it
+
+    def dump(self, obj: tuple[str, ...]) -> bytes:
+        return self._encoded[obj]
 
 
 @functools.cache
@@ -224,7 +238,10 @@ def records_insert(rows: Iterable[RecordRow], *, batch_id: int) -> tuple[list[by
     # The driver's own errors (a repeated span, say) as Django's, as its cursor would raise them.
     with connection.cursor() as cursor, connection.wrap_database_errors:
         raw = cursor.cursor
-        set_json_dumps(_ListDumps(), context=raw)  # this cursor's, and so its COPY's, jsonb columns
+        # By type, for this cursor's COPY only: the C bytea writer (the default by type is a Python subclass of it,
+        # which also takes ``psycopg.Binary``) and the lists' cached jsonb.
+        raw.adapters.register_dumper(None, BytesBinaryDumper)
+        raw.adapters.register_dumper(None, _ListsAsJsonb)
         with raw.copy(f'COPY "{TABLE}" ({columns}) FROM STDIN (FORMAT BINARY)') as copy:
             copy.set_types(types)
             write_row = copy.write_row

@@ -4,6 +4,7 @@ few queries however many spans it carries, and the leaner table (no foreign-key 
 still keeps a batch's records from losing their batch."""
 
 import hashlib
+import json
 
 import pytest
 from django.db import connection
@@ -41,6 +42,21 @@ def test_the_lean_leaf_encoder_gives_the_rfc_8785_bytes(text):
     }
 
     assert leaf_bytes(document) == canonical_bytes(document)
+
+
+def test_the_lean_leaf_encoder_writes_every_code_point_as_the_standard_library_does():
+    """orjson writes the leaves; the standard library's encoder wrote them before. Every character (lone surrogates
+    aside, which no span can carry) comes out the same, so no record sealed before the change proves differently."""
+    standard = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    for first in range(0, 0x110000, 0x1000):
+        text = "".join(chr(point) for point in range(first, first + 0x1000) if not 0xD800 <= point <= 0xDFFF)
+        document = {"text": text, "list": [text[:40], ""], "count": 7, "none": None}
+        assert leaf_bytes(document) == standard.encode(document).encode(), hex(first)
+
+
+def test_a_lone_surrogate_is_refused_as_before():
+    with pytest.raises(UnicodeEncodeError):
+        leaf_bytes({"text": "\ud800"})
 
 
 def test_the_sealed_root_is_the_canonical_json_root_of_the_stored_records(intake, world, spans, settings):
