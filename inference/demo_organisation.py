@@ -7,8 +7,10 @@ happened within the seeding run, so the answers are spread over those same momen
 failed more runtime checks (it echoed card fragments), and one answer names ``:3``, which was never promoted to prod:
 the intake flags it and raises a draft incident. A use case with inference batches is left as it is.
 
-The escalations wait in the reviewers' queue (the ML Engineers, Responsible for monitoring in the RACI), but one:
-an answer of ``:2`` that an ML Engineer overrode, with the reason, as the trace page and the rollup show it.
+One answer in a hundred was escalated to a human. The demo ML Engineer (Responsible for monitoring in the RACI)
+has decided all but the most recent few, as a team that keeps up with its queue would: approved, or overridden with
+the reason, a third of ``:2``'s among them (one, ``REVIEWED_ANSWER``, for echoing a card's last digits). The rest
+wait in the reviewers' queue; the trace pages and the monitoring rollup show both.
 """
 
 import datetime
@@ -20,9 +22,9 @@ from django.db.models import Q
 from accounts.services.tokens import pipeline_token_create
 from governance.models import UseCase
 from inference.choices import AnswerDecision, ResponseClassification
-from inference.models import AnswerReview, InferenceBatch, InferenceRecord
+from inference.models import AnswerReview, InferenceBatch
 from inference.otlp import SpanFacts
-from inference.reviews import answer_review_decide
+from inference.reviews import answer_review_decide, awaiting_review
 from inference.services import ResolvedSpan, inference_spans_record
 from registry.choices import DeploymentEventKind, Environment
 from registry.models import DeploymentEvent, ModelVersion
@@ -30,20 +32,25 @@ from registry.models import DeploymentEvent, ModelVersion
 #: Answers in each of the three stretches of the deployment history.
 PER_STRETCH = 8_000
 BATCH = 1_000
-#: The escalated answer of ``:2`` (the second stretch) that the demo's reviewer overrode.
-REVIEWED_ANSWER = f"chatcmpl-demo-{PER_STRETCH + 20:06d}"
+#: One answer in ``ESCALATE_EVERY`` is escalated to a human.
+ESCALATE_EVERY = 100
+#: The most recent escalations, left waiting in the reviewers' queue; the older ones are decided.
+WAITING = 12
+#: An escalated answer of ``:2`` (the second stretch) that the demo's reviewer overrode.
+REVIEWED_ANSWER = f"chatcmpl-demo-{PER_STRETCH + ESCALATE_EVERY:06d}"
+CARD_DIGITS = "The answer repeated the last digits of the customer's card; a human agent answered instead."
+EARLY_REFUND = "The answer promised a refund before the dispute was checked; an agent took the conversation over."
 
 
 def _facts(number: int, started_at: datetime.datetime, *, version: str, failing: bool) -> SpanFacts:
     digest = hashlib.sha256(f"demo-span-{number}".encode()).hexdigest()
-    if number % 20 == 0:
+    if number % ESCALATE_EVERY == 0:
         classification = ResponseClassification.ESCALATED
     elif failing and number % 40 == 1:
         classification = ResponseClassification.FAIL
     else:
         classification = ResponseClassification.PASS
     return SpanFacts(
-        label=f"demo span {number}",
         trace_id=digest[:32],
         span_id=digest[32:48],
         use_case="support-assistant",
@@ -74,23 +81,26 @@ def seed(password: str) -> None:
         return
     if not InferenceBatch.objects.filter(use_case=use_case).exists():
         _record_answers(use_case)
-    _review_one_answer(use_case)
+    _review_answers(use_case)
 
 
-def _review_one_answer(use_case: UseCase) -> None:
-    """One escalated answer of ``:2`` overridden by the demo ML Engineer; nothing if any answer is reviewed."""
+def _review_answers(use_case: UseCase) -> None:
+    """The demo ML Engineer's decisions on every escalated answer but the ``WAITING`` most recent, through the
+    reviewers' own service (each with its ledger entry); nothing if any answer is reviewed."""
     if AnswerReview.objects.filter(use_case=use_case).exists():
         return
-    record = InferenceRecord.objects.filter(use_case=use_case, response_id=REVIEWED_ANSWER).first()
     reviewer = get_user_model().objects.filter(username="mleng").first()
-    if record is None or reviewer is None:
+    if reviewer is None:
         return
-    answer_review_decide(
-        record=record,
-        actor=reviewer,
-        decision=AnswerDecision.OVERRIDDEN,
-        reason="The answer repeated the last digits of the customer's card; a human agent answered instead.",
-    )
+    escalated = list(awaiting_review([use_case.pk]).select_related("model_version"))
+    for number, record in enumerate(escalated[:-WAITING]):
+        if record.response_id == REVIEWED_ANSWER:
+            decision, reason = AnswerDecision.OVERRIDDEN, CARD_DIGITS
+        elif record.model_version is not None and record.model_version.number == 2 and number % 3 == 0:
+            decision, reason = AnswerDecision.OVERRIDDEN, EARLY_REFUND
+        else:
+            decision, reason = AnswerDecision.APPROVED, ""
+        answer_review_decide(record=record, actor=reviewer, decision=decision, reason=reason)
 
 
 def _record_answers(use_case: UseCase) -> None:
