@@ -190,11 +190,18 @@ def _time(nanos: int) -> datetime.datetime | None:
 
 
 class _Attributes:
+    """A span's attribute values as ``read_spans`` keeps them (strings, and any other kind still as its
+    ``AnyValue``), read with the problems they have."""
+
     def __init__(self, values: dict[str, Any], problems: list[str]) -> None:
         self.values, self.problems = values, problems
 
-    def text(self, name: str, *, required: bool = False, max_length: int = 200) -> str:
+    def get(self, name: str) -> Any:
         value = self.values.get(name)
+        return _value(value) if value.__class__ is AnyValue else value
+
+    def text(self, name: str, *, required: bool = False, max_length: int = 200) -> str:
+        value = self.get(name)
         if value is None or value == "":
             if required:
                 self.problems.append(f"{name} is missing")
@@ -208,7 +215,7 @@ class _Attributes:
         return value
 
     def count(self, name: str) -> int | None:
-        value = self.values.get(name)
+        value = self.get(name)
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**31:
@@ -217,7 +224,7 @@ class _Attributes:
         return value
 
     def texts(self, name: str) -> list[str]:
-        value = self.values.get(name)
+        value = self.get(name)
         if value is None:
             return []
         if isinstance(value, str):
@@ -230,7 +237,7 @@ class _Attributes:
     def messages(self, name: str, roles: tuple[str, ...]) -> str | None:
         """The text parts of the messages in ``name`` (a JSON string, as the GenAI conventions record them on a
         span) of the given roles, joined by new lines; None when the span does not carry them."""
-        value = self.values.get(name)
+        value = self.get(name)
         if value is None:
             return None
         try:
@@ -249,30 +256,6 @@ class _Attributes:
                 if isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("content"), str):
                     texts.append(part["content"])
         return "\n".join(texts)
-
-
-#: Every attribute ``_read_span`` reads; a span's other attributes (an SDK sets many) are never converted.
-_READ = frozenset(
-    {
-        USE_CASE,
-        ENVIRONMENT,
-        MODEL_VERSION,
-        PROMPT_CATEGORY,
-        POLICY_CHECKS,
-        RESPONSE_CLASSIFICATION,
-        END_USER,
-        OPERATION,
-        "gen_ai.request.model",
-        "gen_ai.response.model",
-        "gen_ai.response.id",
-        "gen_ai.conversation.id",
-        "gen_ai.usage.input_tokens",
-        "gen_ai.usage.output_tokens",
-        "gen_ai.response.finish_reasons",
-        "gen_ai.input.messages",
-        "gen_ai.output.messages",
-    }
-)
 
 
 #: The text attributes of ``SpanFacts``: (field, attribute, required, longest).
@@ -296,24 +279,30 @@ def read_spans(request: ExportTraceServiceRequest) -> list[SpanFacts | SpanProbl
     """Every GenAI span of the request, read or with what is wrong with it, in the order they were sent.
 
     A gateway sends about seventeen attributes on each of a thousand spans per request: this loop is most of what
-    reading a request costs, so it asks each value only for its string (what almost every attribute is) and
-    converts the others alone."""
+    reading a request costs, so it asks each value only for its string (what almost every attribute is; "" for any
+    other kind) and keeps any other as its ``AnyValue``, which ``_Attributes`` converts only if it is read."""
     read: list[SpanFacts | SpanProblem] = []
     for resource_spans in request.resource_spans:
-        resource = {item.key: _value(item.value) for item in resource_spans.resource.attributes if item.key in _READ}
+        resource = _strings_first(resource_spans.resource.attributes)
         # Only a span's own operation makes it an answer; the resource's would never be read.
         resource.pop(OPERATION, None)
         for scope_spans in resource_spans.scope_spans:
             for span in scope_spans.spans:
                 values = resource.copy()  # the span's own attributes win
                 for item in span.attributes:
-                    key = item.key
-                    if key in _READ:
-                        value = item.value
-                        values[key] = value.string_value or _value(value)  # "" for any other kind
+                    value = item.value
+                    values[item.key] = value.string_value or value
                 if OPERATION in values:  # a span without the GenAI operation is not an answer: ignored
                     read.append(_read_span(span, values))
     return read
+
+
+def _strings_first(attributes: Any) -> dict[str, Any]:
+    values = {}
+    for item in attributes:
+        value = item.value
+        values[item.key] = value.string_value or value
+    return values
 
 
 def _read_span(span: Any, values: dict[str, Any]) -> SpanFacts | SpanProblem:
