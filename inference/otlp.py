@@ -298,6 +298,7 @@ def read_spans(request: ExportTraceServiceRequest) -> list[SpanFacts | SpanProbl
 
 
 def _strings_first(attributes: Any) -> dict[str, Any]:
+    """A resource's attributes as ``read_spans`` keeps a span's (which it reads inline: a call per span costs)."""
     values = {}
     for item in attributes:
         value = item.value
