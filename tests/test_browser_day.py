@@ -136,5 +136,8 @@ def test_an_auditor_asks_on_the_review_page_and_the_reviewer_reads_it(live_serve
     thread = page.inner_text("#discussion")
     assert "Aud Itor" in thread
     assert "Where is the <b>DPIA</b> for the Zendesk source?" in thread
+    # The thread sits below the record's form, not behind it (its heading's colour once covered the page's links).
+    form, discussion = page.locator("#content-main").bounding_box(), page.locator("#discussion").bounding_box()
+    assert discussion["y"] >= form["y"] + form["height"]
     version.refresh_from_db()
     assert version.state == DatasetVersionState.LEGAL_REVIEW  # a comment decides nothing
