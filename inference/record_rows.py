@@ -238,8 +238,8 @@ def records_insert(rows: Iterable[RecordRow], *, batch_id: int) -> tuple[list[by
     # The driver's own errors (a repeated span, say) as Django's, as its cursor would raise them.
     with connection.cursor() as cursor, connection.wrap_database_errors:
         raw = cursor.cursor
-        # By type, for this cursor's COPY only: the C bytea writer (the default by type is a Python subclass of it,
-        # which also takes ``psycopg.Binary``) and the lists' cached jsonb.
+        # By OID (which is how a COPY with set types finds them), on this cursor only: the C bytea writer (the
+        # default for bytea is a Python subclass of it, which also takes ``psycopg.Binary``) and the lists' jsonb.
         raw.adapters.register_dumper(None, BytesBinaryDumper)
         raw.adapters.register_dumper(None, _ListsAsJsonb)
         with raw.copy(f'COPY "{TABLE}" ({columns}) FROM STDIN (FORMAT BINARY)') as copy:
