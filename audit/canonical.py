@@ -21,7 +21,10 @@ JsonValue = None | bool | int | float | str | list["JsonValue"] | dict[str, "Jso
 
 
 def utc_iso(moment: datetime.datetime) -> str:
-    """A time as governed JSON writes it: UTC, to the microsecond, ``Z``."""
+    """A time as governed JSON writes it: UTC, to the microsecond, ``Z``. A time already in UTC (the intake writes
+    two per record) skips the conversion."""
+    if moment.tzinfo is datetime.UTC:
+        return moment.isoformat(timespec="microseconds")[:-6] + "Z"
     if moment.tzinfo is None:
         raise ValueError(f"Naive datetime {moment!r} in governed data; all times are UTC-aware.")
     return moment.astimezone(datetime.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")

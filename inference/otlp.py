@@ -163,8 +163,8 @@ def response_body(*, rejected: int, message: str, kind: str) -> bytes:
     return json.dumps(json_format.MessageToDict(answer)).encode()
 
 
-def _value(value: AnyValue, kind: str | None = None) -> Any:
-    kind = kind or value.WhichOneof("value")
+def _value(value: AnyValue) -> Any:
+    kind = value.WhichOneof("value")
     if kind == "string_value":
         return value.string_value
     if kind == "array_value":
