@@ -2,9 +2,12 @@
 ids a complaint quotes. Reviewers decide escalated answers beside the trace pages (``evidence.answer_review_admin``)."""
 
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from audit.admin.governed import ReadOnlyAuditAdmin
 from inference.models import AnswerReview, InferenceBatch, InferenceRecord
+from inference.selectors import identifier_match
 
 
 @admin.register(InferenceBatch)
@@ -27,11 +30,19 @@ class InferenceRecordAdmin(ReadOnlyAuditAdmin):
     )
     list_select_related = ("use_case", "model_version")
     raw_id_fields = ("batch", "model_version", "named_version")
-    # Exact matches, each on an index: a response id, a trace id (stored as bytes, so ``exact``, which reads hex in
-    # either case, rather than ``=``'s case-insensitive text match), a conversation id.
-    search_fields = ("=response_id", "trace_id__exact", "=conversation_id")
+    search_fields = ("response_id", "trace_id", "conversation_id")  # searched as ``get_search_results`` says
     search_help_text = "A response id, trace id or conversation id (exact)."
     ordering = ("-started_at", "-id")
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[InferenceRecord], search_term: str
+    ) -> tuple[QuerySet[InferenceRecord], bool]:
+        """The records the term names exactly, as the trace search finds them. The admin's own search would compare
+        ``UPPER(...)`` of each text and the trace id cast to text, which no index serves: among millions of records
+        every search would read them all."""
+        if not search_term.strip():
+            return queryset, False
+        return queryset.filter(identifier_match(search_term)), False
 
 
 @admin.register(AnswerReview)

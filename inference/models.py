@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from inference.choices import AnswerDecision, ResponseClassification
 from inference.fields import HexBytesField
+from inference.indexes import HashIndex
 from registry.choices import Environment
 
 
@@ -132,9 +133,10 @@ class InferenceRecord(models.Model):
             # and the batch's Merkle root seals: a batch's thousand entries share one key, which PostgreSQL stores
             # once (deduplication), where a unique index holds every key in full.
             models.Index(fields=["batch"], name="inference_batch_idx"),
-            models.Index(fields=["response_id"], name="inference_response_idx"),
+            # Found by their whole value only: hash indexes of the set values (``inference.indexes``).
+            HashIndex(fields=["response_id"], condition=~models.Q(response_id=""), name="inference_response_hash"),
             models.Index(fields=["conversation_id"], name="inference_conversation_idx"),
-            models.Index(fields=["answer_hmac"], name="inference_answer_idx"),
+            HashIndex(fields=["answer_hmac"], condition=~models.Q(answer_hmac=b""), name="inference_answer_hash"),
             models.Index(fields=["use_case", "environment", "started_at"], name="inference_period_idx"),
             # The reviewers' queue: a use case's escalated answers, oldest first, among millions of others.
             models.Index(

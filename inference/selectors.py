@@ -16,10 +16,16 @@ def records_for_answer(answer: str) -> QuerySet[InferenceRecord]:
     return InferenceRecord.objects.filter(match)
 
 
+def identifier_match(identifier: str) -> Q:
+    """The records a response id, trace id (hex, in either case) or conversation id names, as a filter that each of
+    its three indexes can serve."""
+    value = identifier.strip()
+    return Q(response_id=value) | Q(trace_id=value.lower()) | Q(conversation_id=value)
+
+
 def records_for_identifier(identifier: str) -> QuerySet[InferenceRecord]:
     """The records a response id, trace id or conversation id names."""
-    value = identifier.strip()
-    return InferenceRecord.objects.filter(Q(response_id=value) | Q(trace_id=value.lower()) | Q(conversation_id=value))
+    return InferenceRecord.objects.filter(identifier_match(identifier))
 
 
 def records_cited_by(incident: Incident) -> QuerySet[InferenceRecord]:

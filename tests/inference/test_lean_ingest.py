@@ -7,16 +7,19 @@ import hashlib
 import json
 
 import pytest
+from django.contrib import admin
 from django.db import connection
 from django.db.models import ProtectedError
 from django.test.utils import CaptureQueriesContext
 
 from audit import merkle
 from audit.canonical import canonical_bytes
+from inference.admin import InferenceRecordAdmin
 from inference.models import InferenceBatch, InferenceRecord
 from inference.proofs import leaf_bytes, leaf_document, record_is_proven
 from inference.record_rows import COPY_COLUMNS
-from tests.inference.conftest import genai_attributes, post, two_versions_in_prod
+from inference.selectors import records_for_answer, records_for_identifier
+from tests.inference.conftest import ANSWER, genai_attributes, post, two_versions_in_prod
 
 pytestmark = pytest.mark.django_db
 
@@ -122,12 +125,46 @@ def test_the_record_table_has_no_foreign_key_to_check_at_commit_and_one_small_in
         "inference_inferencerecord_pkey",
         "inference_record_span_unique",
         "inference_batch_idx",
-        "inference_response_idx",
+        "inference_response_hash",
         "inference_conversation_idx",
-        "inference_answer_idx",
+        "inference_answer_hash",
         "inference_period_idx",
         "inference_escalated_idx",
     }
+
+
+@pytest.mark.postgres(reason="the partitioned table's own catalogue")
+def test_the_response_and_answer_indexes_are_hash_indexes_of_the_set_values_only(intake, spans):
+    assert post(intake, _spans_request(spans, 2)).status_code == 200
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'inference_inferencerecord' "
+            "AND indexname IN ('inference_response_hash', 'inference_answer_hash')"
+        )
+        definitions = dict(cursor.fetchall())
+    assert "USING hash (response_id) WHERE" in definitions["inference_response_hash"]
+    assert "USING hash (answer_hmac) WHERE" in definitions["inference_answer_hash"]
+
+
+@pytest.mark.postgres(reason="PostgreSQL's plans")
+def test_every_lookup_of_a_complaint_reads_an_index_never_every_record(intake, spans, rf):
+    """Among millions of records a lookup that reads them all would take minutes: with sequential scans priced out,
+    each way a complaint finds its answer is still planned without one, so an index can serve it."""
+    assert post(intake, _spans_request(spans, 3)).status_code == 200
+    record = InferenceRecord.objects.first()
+    admin_search = InferenceRecordAdmin(InferenceRecord, admin.site).get_search_results
+    lookups = {
+        "response id": records_for_identifier(record.response_id),
+        "trace id": records_for_identifier(record.trace_id.upper()),
+        "answer": records_for_answer(ANSWER),
+        "admin search": admin_search(rf.get("/"), InferenceRecord.objects.all(), record.response_id)[0],
+    }
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+    for name, lookup in lookups.items():
+        assert record in lookup, name
+        assert "Seq Scan" not in lookup.explain(), name
 
 
 def test_a_batch_with_records_cannot_be_deleted_though_no_database_constraint_holds_them(intake, spans):
