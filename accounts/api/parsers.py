@@ -93,7 +93,8 @@ class JSONParser(parsers.BaseParser):
 
 def inflate(raw: bytes, *, content_encoding: str, limit: int) -> bytes:
     """The body as sent before compression; gzip is inflated to at most ``limit`` bytes, so a small compressed body
-    cannot expand without bound."""
+    cannot expand without bound. A body that inflates past it is too large (413), as one sent that large is: the
+    limit is on what the portal would have to read, however it came."""
     encoding = content_encoding.strip().lower()
     if encoding in ("", "identity"):
         return raw
@@ -105,5 +106,7 @@ def inflate(raw: bytes, *, content_encoding: str, limit: int) -> bytes:
     except zlib.error as error:
         raise ValidationError({"body": f"The body is not valid gzip: {error}."}) from None
     if len(inflated) > limit or inflater.unconsumed_tail:
-        raise ValidationError({"body": f"The inflated body is larger than {limit} bytes."})
+        from accounts.api.exceptions import RequestTooLarge  # here, as in ``JSONParser.parse``
+
+        raise RequestTooLarge(f"The inflated body is larger than {limit} bytes. Send fewer records per request.")
     return inflated

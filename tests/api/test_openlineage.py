@@ -434,12 +434,13 @@ def test_an_sql_facet_without_its_query_is_ignored(lineage_pipeline):
 
 
 @pytest.mark.django_db
-def test_a_gzip_body_that_inflates_beyond_the_limit_is_400(lineage_pipeline, settings):
+def test_a_gzip_body_that_inflates_beyond_the_limit_is_413(lineage_pipeline, settings):
     settings.API_MAX_REQUEST_BYTES = 10_000
     bomb = gzip.compress(b"{" + b" " * 1_000_000 + b"}")
+    assert len(bomb) < 10_000
     response = send(lineage_pipeline, bomb, HTTP_CONTENT_ENCODING="gzip")
-    assert response.status_code == 400
-    assert "larger than 10000 bytes" in response.json()["errors"]["body"][0]
+    assert response.status_code == 413
+    assert "inflated body is larger than 10000 bytes" in response.json()["detail"]
 
 
 # -- who may report ----------------------------------------------------------------------------------------------
