@@ -1,8 +1,9 @@
 """Tracing one answer: find its record from what a complaint or a regulator's request brings, then read what held
 for that answer *at that time* - the version live when it started and the change (ticket or break glass) that put
-it there, the data it was trained on with the sources' legal bases, who approved the data and the promotion (each
-signature with whether it still holds), the gate it passed against which thresholds revision, the runtime checks and
-the human reviewer's decision if it was escalated, and the record's Merkle proof into its batch's ledger entry.
+it there (after a rollback, the rollback and the promotion of the version it restored), the data it was trained on
+with the sources' legal bases, who approved the data and the promotion (each signature with whether it still holds),
+the gate it passed against which thresholds revision, the runtime checks and the human reviewer's decision if it was
+escalated, and the record's Merkle proof into its batch's ledger entry.
 
 A trace costs a fixed number of indexed queries, whatever the number of inference records: the record by its
 indexed identifiers, then the deployment history of one environment up to one moment, one model version's
@@ -85,6 +86,10 @@ class Trace:
     record: InferenceRecord
     #: The deployment history's change that made the live version live (deploy or rollback), or None.
     event: DeploymentEvent | None
+    #: The deploy whose change ticket approved the live version for this environment: the event itself, or after
+    #: a rollback the earlier promotion of the version it restored (a rollback goes back to what was approved; its
+    #: own record is the incident and the reason).
+    promotion: DeploymentEvent | None
     model_version: ModelVersion | None
     ticket: ChangeTicket | None
     ticket_signatures: list[SignatureShown]
@@ -168,13 +173,19 @@ def _signatures_by_record(records: list[models.Model]) -> dict[tuple[int, str], 
     return found
 
 
-def _overrides(ticket: ChangeTicket | None, event: DeploymentEvent | None) -> list[BreakGlassOverride]:
-    """The deployment event's own override and those recorded against its ticket, in one query at most."""
-    found = [event.override] if event is not None and event.override is not None else []
+def _overrides(ticket: ChangeTicket | None, *events: DeploymentEvent | None) -> list[BreakGlassOverride]:
+    """The deployment events' own overrides and those recorded against the ticket, in one query at most."""
+    found: list[BreakGlassOverride] = []
+    for event in events:
+        if event is not None and event.override is not None and event.override not in found:
+            found.append(event.override)
     if ticket is not None:
         rows = BreakGlassOverride.objects.filter(_pointing_at([ticket])).select_related("requested_by", "approved_by")
         found += [override for override in rows if override not in found]
     return found
+
+
+_EVENT_RELATED = ("change_ticket__requested_by", "override__requested_by", "override__approved_by", "incident", "actor")
 
 
 def _live_event(record: InferenceRecord) -> DeploymentEvent | None:
@@ -186,9 +197,25 @@ def _live_event(record: InferenceRecord) -> DeploymentEvent | None:
             kind__in=(DeploymentEventKind.DEPLOY, DeploymentEventKind.ROLLBACK),
             happened_at__lte=record.started_at,
         )
-        .select_related(
-            "change_ticket__requested_by", "override__requested_by", "override__approved_by", "incident", "actor"
+        .select_related(*_EVENT_RELATED)
+        .order_by("-happened_at", "-id")
+        .first()
+    )
+
+
+def _promotion(event: DeploymentEvent | None) -> DeploymentEvent | None:
+    """The deploy that put ``event``'s version into its environment: ``event`` itself, or for a rollback the
+    latest deploy of the restored version there before it (one more query, only after a rollback)."""
+    if event is None or event.kind != DeploymentEventKind.ROLLBACK:
+        return event
+    return (
+        DeploymentEvent.objects.filter(
+            deployment_id=event.deployment_id,
+            kind=DeploymentEventKind.DEPLOY,
+            model_version_id=event.model_version_id,
+            happened_at__lte=event.happened_at,
         )
+        .select_related(*_EVENT_RELATED)
         .order_by("-happened_at", "-id")
         .first()
     )
@@ -218,8 +245,11 @@ def trace(record: InferenceRecord) -> Trace:
         notes.append(
             f"The span named {record.named_version}, which was not the version the deployment history says was live."
         )
-    ticket = event.change_ticket if event is not None else None
-    overrides = _overrides(ticket, event)
+    promotion = _promotion(event)
+    if event is not None and promotion is None:
+        notes.append("The rollback restored a version the deployment history never shows promoted here.")
+    ticket = promotion.change_ticket if promotion is not None else None
+    overrides = _overrides(ticket, event, promotion)
     datasets: list[DatasetShown] = []
     gate = None
     signatures: dict[tuple[int, str], list[Signature]] = {}
@@ -256,6 +286,7 @@ def trace(record: InferenceRecord) -> Trace:
     return Trace(
         record=record,
         event=event,
+        promotion=promotion,
         model_version=model_version,
         ticket=ticket,
         ticket_signatures=_shown(signatures.get(_key(ticket), []), ticket) if ticket is not None else [],

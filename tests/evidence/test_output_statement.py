@@ -29,7 +29,13 @@ from inference.proofs import row_leaf_data
 from tests.api.conftest import issue  # noqa: F401 - fixture
 from tests.evidence.helpers import attachments, sha256, text
 from tests.inference.conftest import intake, spans  # noqa: F401 - fixtures
-from tests.inference.tracing import COMPLAINT_ANSWER, RESPONSE_ID, answered_through_a_reviewed_gate
+from tests.inference.tracing import (
+    COMPLAINT_ANSWER,
+    RESPONSE_ID,
+    ROLLBACK_REASON,
+    answered_after_a_rollback,
+    answered_through_a_reviewed_gate,
+)
 from tests.verifier import forgery
 from tests.verifier.conftest import run_verifier, write_keys
 
@@ -41,6 +47,11 @@ OTHERS = 2  # answers recorded in the complaint's batch beside it
 @pytest.fixture
 def answered(world, intake, spans):  # noqa: F811
     return answered_through_a_reviewed_gate(world, intake, spans, others=OTHERS)
+
+
+@pytest.fixture
+def after_rollback(world, intake, spans):  # noqa: F811
+    return answered_after_a_rollback(world, intake, spans)
 
 
 @pytest.fixture
@@ -66,6 +77,22 @@ def test_the_statement_names_the_version_the_ticket_the_thresholds_and_the_revie
     assert "pci_redaction, disclaimer" in shown
     assert "Escalated to a human" in shown
     assert "INVALIDATED" not in shown
+
+
+def test_the_statement_of_an_answer_after_a_rollback_names_the_rollback_and_the_restored_versions_ticket(
+    after_rollback,
+) -> None:
+    answered = after_rollback
+    built = build_output_statement(record=answered.record)
+    shown = text(built.pdf)
+
+    assert 1 <= built.page_count <= 2
+    rollback, incident = answered.rollback, str(answered.rollback.incident).split()[0]
+    assert f"Rolled back on {rollback.happened_at:%Y-%m-%d %H:%M:%S} UTC by risk (incident {incident}" in shown
+    assert ROLLBACK_REASON in shown
+    assert "Promoted there by" in shown
+    assert f"{answered.model_version.identifier} (weights" in shown
+    assert f"{answered.ticket.identifier} (MLOPS-42), Deployed" in shown
 
 
 def test_the_statement_is_pdfa_and_carries_the_record_its_proof_and_the_batch_entry_but_not_the_answer(

@@ -13,10 +13,10 @@ from governance.choices import EvaluationDimension
 from governance.services.overrides import break_glass_override
 from inference.models import InferenceRecord
 from inference.trace import MAX_QUERY_LENGTH, TraceQueryInvalid, records_matching, trace
-from registry.choices import Environment
+from registry.choices import DeploymentEventKind, Environment
 from registry.services.promotion import change_ticket_deploy
 from tests.inference.conftest import ANSWER, genai_attributes, post
-from tests.inference.tracing import COMPLAINT_ANSWER
+from tests.inference.tracing import COMPLAINT_ANSWER, ROLLBACK_REASON, answered_after_a_rollback
 
 pytestmark = pytest.mark.django_db
 
@@ -119,6 +119,29 @@ def test_an_answer_given_before_a_later_promotion_is_traced_to_the_version_live_
     assert found.model_version == first
     assert found.ticket.model_version == first
     assert found.event.happened_at <= before
+
+
+def test_an_answer_after_a_rollback_shows_the_rollback_and_the_ticket_that_promoted_the_restored_version(
+    intake, world, spans
+) -> None:
+    """The rollback's own record is its incident and reason; what approved the restored version for production is
+    its earlier promotion's ticket, with that ticket's signatures and gate."""
+    answered = answered_after_a_rollback(world, intake, spans)
+
+    found = trace(answered.record)
+
+    assert found.model_version == answered.model_version
+    assert (found.event, found.event.kind) == (answered.rollback, DeploymentEventKind.ROLLBACK)
+    assert found.event.incident is not None
+    assert found.event.reason == ROLLBACK_REASON
+    assert (found.promotion.kind, found.promotion.model_version) == (DeploymentEventKind.DEPLOY, answered.model_version)
+    assert found.promotion.happened_at < answered.rollback.happened_at
+    assert found.ticket == answered.ticket
+    assert found.ticket_signatures
+    assert all(signature.valid for signature in found.ticket_signatures)
+    assert found.gate is not None
+    assert found.gate.pk == answered.ticket.gate_decision_id
+    assert found.notes == []
 
 
 def test_an_answer_of_a_version_put_live_by_break_glass_shows_the_override(intake, world, spans) -> None:

@@ -11,7 +11,13 @@ from inference.trace import MAX_QUERY_LENGTH
 from tests.api.conftest import issue  # noqa: F401 - fixture
 from tests.delegating import away
 from tests.inference.conftest import genai_attributes, intake, post, spans  # noqa: F401 - fixtures
-from tests.inference.tracing import COMPLAINT_ANSWER, RESPONSE_ID, answered_through_a_reviewed_gate
+from tests.inference.tracing import (
+    COMPLAINT_ANSWER,
+    RESPONSE_ID,
+    ROLLBACK_REASON,
+    answered_after_a_rollback,
+    answered_through_a_reviewed_gate,
+)
 from tests.signing_in import login_verified
 
 pytestmark = pytest.mark.django_db
@@ -24,6 +30,11 @@ OTHERS = ["steward", "legal", "security", "compliance", "product", "cab", "admin
 @pytest.fixture
 def answered(world, intake, spans):  # noqa: F811
     return answered_through_a_reviewed_gate(world, intake, spans)
+
+
+@pytest.fixture
+def after_rollback(world, intake, spans):  # noqa: F811
+    return answered_after_a_rollback(world, intake, spans)
 
 
 def signed_in(client, world, username: str):
@@ -127,6 +138,20 @@ def test_the_answer_reviewer_reads_the_trace_of_an_escalated_answer_but_neither_
     assert "statement-link" not in page.content.decode()
     assert client.get(reverse("admin:evidence_trace_statement", args=[pk])).status_code == 403
     assert not AccessEvent.objects.exists()
+
+
+def test_the_trace_of_an_answer_after_a_rollback_links_its_incident_and_names_the_promotion_it_went_back_to(
+    client, world, after_rollback
+) -> None:
+    page = signed_in(client, world, "auditor").get(reverse("admin:evidence_trace", args=[after_rollback.record.pk]))
+
+    shown = page.content.decode()
+    made_live = shown.split('id="trace-made-live">', 1)[1].split("</dd>", 1)[0]
+    assert made_live.startswith("Rolled back")
+    assert reverse("admin:registry_incident_change", args=[after_rollback.rollback.incident.pk]) in made_live
+    assert ROLLBACK_REASON in made_live
+    assert 'id="trace-promotion">Deployed' in shown
+    assert reverse("admin:registry_changeticket_change", args=[after_rollback.ticket.pk]) in shown
 
 
 def test_the_statement_download_is_a_signed_pdf_recorded_as_an_access_event(client, world, answered) -> None:

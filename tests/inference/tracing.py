@@ -7,7 +7,8 @@ from accounts.demo import DEFAULT_DEMO_PASSWORD
 from governance.choices import EvaluationDimension
 from inference.models import InferenceRecord
 from registry.choices import Environment
-from registry.models import ChangeTicket, GateDecision, ModelVersion
+from registry.models import ChangeTicket, Deployment, DeploymentEvent, GateDecision, ModelVersion
+from registry.services.deployments import deployment_rollback
 from registry.services.gates import gate_human_review
 from registry.services.promotion import change_ticket_deploy
 from tests.inference.conftest import genai_attributes, post
@@ -55,3 +56,27 @@ def answered_through_a_reviewed_gate(world, intake, spans, *, others: int = 0, r
     assert post(intake, made.protobuf()).status_code == 200
     gate.refresh_from_db()
     return Answered(InferenceRecord.objects.get(response_id=RESPONSE_ID), model_version, ticket, gate)
+
+
+#: Why the demo of a rollback rolled back.
+ROLLBACK_REASON = "Refund answers promise too much"
+
+
+@dataclass
+class AnsweredAfterRollback:
+    record: InferenceRecord
+    #: The version the rollback restored, and the ticket that had promoted it to production.
+    model_version: ModelVersion
+    ticket: ChangeTicket
+    rollback: DeploymentEvent
+
+
+def answered_after_a_rollback(world, intake, spans) -> AnsweredAfterRollback:
+    """Two versions promoted to production in turn, the second rolled back by a Risk Officer, and then one answer."""
+    first = world.model()
+    first_ticket = world.promote(first, Environment.PROD)
+    world.promote(world.model(), Environment.PROD)
+    prod = Deployment.objects.get(use_case=world.use_case, environment=Environment.PROD)
+    rollback = deployment_rollback(deployment=prod, actor=world["risk"], reason=ROLLBACK_REASON)
+    assert post(intake, spans().add(**genai_attributes()).protobuf()).status_code == 200
+    return AnsweredAfterRollback(InferenceRecord.objects.get(), first, first_ticket, rollback)
