@@ -160,6 +160,10 @@ def test_bad_spans_are_counted_in_partial_success_and_the_good_ones_kept(intake,
     assert response["Content-Type"] == "application/x-protobuf"
     answer = ExportTraceServiceResponse.FromString(response.content)
     assert answer.partial_success.rejected_spans == 2
+    first_rejected = made.memory.get_finished_spans()[1].context
+    assert answer.partial_success.error_message.startswith(
+        f"2 span(s) rejected; the first: span {first_rejected.span_id:016x} of trace {first_rejected.trace_id:032x}"
+    )
     assert "portal.response_classification 'maybe' is not one of pass, fail, escalated" in (
         answer.partial_success.error_message
     )
