@@ -2,9 +2,9 @@
 
 A response id or an answer's HMAC is looked up by its whole value, never by a range or a prefix, and is close to
 random. A B-tree keeps each such key whole, in pages that random inserts leave about two thirds full; a hash index
-keeps a four-byte hash code per row. On the record table that is about half the bytes per index entry, and a
-cheaper insert for every span the intake writes (``bench.inference`` measures both). The lookup then compares the
-stored value, so a hash collision never returns a wrong record.
+keeps a four-byte hash code per row. On the record table that is about half the bytes per index entry
+(``bench.inference`` measures a record's bytes), and a cheaper insert for every span the intake writes. The lookup
+then compares the stored value, so a hash collision never returns a wrong record.
 
 A hash index stores equal keys in one bucket, and an insert walks that bucket's pages for room: an index holding
 millions of the same empty value would make every insert walk further. Index only the set values
