@@ -3,6 +3,7 @@ sealed roots are those the general canonical JSON gives over the stored records,
 few queries however many spans it carries, and the leaner table (no foreign-key constraints, one index per lookup)
 still keeps a batch's records from losing their batch."""
 
+import datetime
 import hashlib
 import json
 
@@ -128,7 +129,7 @@ def test_the_record_table_has_no_foreign_key_to_check_at_commit_and_one_small_in
         "inference_response_hash",
         "inference_conversation_idx",
         "inference_answer_hash",
-        "inference_period_idx",
+        "inference_started_idx",
         "inference_escalated_idx",
     }
 
@@ -148,9 +149,10 @@ def test_the_response_and_answer_indexes_are_hash_indexes_of_the_set_values_only
 
 
 @pytest.mark.postgres(reason="PostgreSQL's plans")
-def test_every_lookup_of_a_complaint_reads_an_index_never_every_record(intake, spans, rf):
+def test_every_lookup_of_records_reads_an_index_never_every_record(intake, spans, rf):
     """Among millions of records a lookup that reads them all would take minutes: with sequential scans priced out,
-    each way a complaint finds its answer is still planned without one, so an index can serve it."""
+    each way a complaint finds its answer, a rollup reads its period and the admin lists the newest is still planned
+    without one, so an index can serve it."""
     assert post(intake, _spans_request(spans, 3)).status_code == 200
     record = InferenceRecord.objects.first()
     admin_search = InferenceRecordAdmin(InferenceRecord, admin.site).get_search_results
@@ -159,12 +161,22 @@ def test_every_lookup_of_a_complaint_reads_an_index_never_every_record(intake, s
         "trace id": records_for_identifier(record.trace_id.upper()),
         "answer": records_for_answer(ANSWER),
         "admin search": admin_search(rf.get("/"), InferenceRecord.objects.all(), record.response_id)[0],
+        "a rollup's period": InferenceRecord.objects.filter(
+            use_case_id=record.use_case_id,
+            environment=record.environment,
+            started_at__gte=record.started_at - datetime.timedelta(days=1),
+            started_at__lt=record.started_at + datetime.timedelta(days=1),
+        ),
     }
+    newest = InferenceRecord.objects.order_by("-started_at", "-id")[:100]
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
     for name, lookup in lookups.items():
         assert record in lookup, name
         assert "Seq Scan" not in lookup.explain(), name
+    # The admin's list and an incident's citations: the newest read off the index, not every record sorted.
+    assert record in newest
+    assert "Index Scan Backward using" in newest.explain()
 
 
 def test_a_batch_with_records_cannot_be_deleted_though_no_database_constraint_holds_them(intake, spans):
