@@ -82,17 +82,16 @@ def test_the_statement_names_the_version_the_ticket_the_thresholds_and_the_revie
 def test_the_statement_of_an_answer_after_a_rollback_names_the_rollback_and_the_restored_versions_ticket(
     after_rollback,
 ) -> None:
-    answered = after_rollback
-    built = build_output_statement(record=answered.record)
+    built = build_output_statement(record=after_rollback.record)
     shown = text(built.pdf)
 
     assert 1 <= built.page_count <= 2
-    rollback, incident = answered.rollback, str(answered.rollback.incident).split()[0]
+    rollback, incident = after_rollback.rollback, str(after_rollback.rollback.incident).split()[0]
     assert f"Rolled back on {rollback.happened_at:%Y-%m-%d %H:%M:%S} UTC by risk (incident {incident}" in shown
     assert ROLLBACK_REASON in shown
     assert "Promoted there by" in shown
-    assert f"{answered.model_version.identifier} (weights" in shown
-    assert f"{answered.ticket.identifier} (MLOPS-42), Deployed" in shown
+    assert f"{after_rollback.model_version.identifier} (weights" in shown
+    assert f"{after_rollback.ticket.identifier} (MLOPS-42), Deployed" in shown
 
 
 def test_the_statement_is_pdfa_and_carries_the_record_its_proof_and_the_batch_entry_but_not_the_answer(

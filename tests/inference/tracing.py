@@ -1,5 +1,5 @@
-"""An answer worth tracing: support-assistant:1 through a borderline gate a Risk Officer accepted with a signature,
-promoted to production by signed change tickets, and its answer recorded through the real OTLP intake."""
+"""Answers worth tracing, recorded through the real OTLP intake: one of support-assistant:1 after a borderline gate a
+Risk Officer accepted with a signature and signed change tickets to production; and one given after a rollback."""
 
 from dataclasses import dataclass
 
@@ -58,7 +58,7 @@ def answered_through_a_reviewed_gate(world, intake, spans, *, others: int = 0, r
     return Answered(InferenceRecord.objects.get(response_id=RESPONSE_ID), model_version, ticket, gate)
 
 
-#: Why the demo of a rollback rolled back.
+#: Why the Risk Officer of ``answered_after_a_rollback`` rolled back.
 ROLLBACK_REASON = "Refund answers promise too much"
 
 
