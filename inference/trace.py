@@ -185,21 +185,25 @@ def _overrides(ticket: ChangeTicket | None, *events: DeploymentEvent | None) -> 
     return found
 
 
-_EVENT_RELATED = ("change_ticket__requested_by", "override__requested_by", "override__approved_by", "incident", "actor")
+def _latest_event(**conditions: Any) -> DeploymentEvent | None:
+    """The latest deployment event meeting ``conditions``, with what the trace shows of it."""
+    return (
+        DeploymentEvent.objects.filter(**conditions)
+        .select_related(
+            "change_ticket__requested_by", "override__requested_by", "override__approved_by", "incident", "actor"
+        )
+        .order_by("-happened_at", "-id")
+        .first()
+    )
 
 
 def _live_event(record: InferenceRecord) -> DeploymentEvent | None:
     """The latest deploy or rollback of the record's environment at or before the answer started."""
-    return (
-        DeploymentEvent.objects.filter(
-            deployment__use_case_id=record.use_case_id,
-            deployment__environment=record.environment,
-            kind__in=(DeploymentEventKind.DEPLOY, DeploymentEventKind.ROLLBACK),
-            happened_at__lte=record.started_at,
-        )
-        .select_related(*_EVENT_RELATED)
-        .order_by("-happened_at", "-id")
-        .first()
+    return _latest_event(
+        deployment__use_case_id=record.use_case_id,
+        deployment__environment=record.environment,
+        kind__in=(DeploymentEventKind.DEPLOY, DeploymentEventKind.ROLLBACK),
+        happened_at__lte=record.started_at,
     )
 
 
@@ -208,16 +212,11 @@ def _promotion(event: DeploymentEvent | None) -> DeploymentEvent | None:
     latest deploy of the restored version there before it (one more query, only after a rollback)."""
     if event is None or event.kind != DeploymentEventKind.ROLLBACK:
         return event
-    return (
-        DeploymentEvent.objects.filter(
-            deployment_id=event.deployment_id,
-            kind=DeploymentEventKind.DEPLOY,
-            model_version_id=event.model_version_id,
-            happened_at__lte=event.happened_at,
-        )
-        .select_related(*_EVENT_RELATED)
-        .order_by("-happened_at", "-id")
-        .first()
+    return _latest_event(
+        deployment_id=event.deployment_id,
+        kind=DeploymentEventKind.DEPLOY,
+        model_version_id=event.model_version_id,
+        happened_at__lte=event.happened_at,
     )
 
 
